@@ -1,0 +1,1 @@
+"""The ``harness`` command line (Typer + Rich): one module per command group."""

@@ -1,0 +1,60 @@
+"""Shared CLI plumbing: opening the app from global options, JSON output, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from dag_harness_mcp.errors import ConfigError, HarnessError, InvalidNameError, NotFoundError
+from dag_harness_mcp.service.app import HarnessApp
+
+__all__ = ["console", "emit_json", "err_console", "open_app", "run_cli"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+def open_app(ctx: typer.Context) -> HarnessApp:
+    """The HarnessApp for this invocation, built from the global options once."""
+    root = ctx.find_root()
+    obj: dict[str, Any] = root.obj if isinstance(root.obj, dict) else {}
+    app = obj.get("app")
+    if isinstance(app, HarnessApp):
+        return app
+    app = HarnessApp.open(overrides=obj.get("overrides", {}))
+    obj["app"] = app
+    root.obj = obj
+    root.call_on_close(app.close)
+    return app
+
+
+def emit_json(data: Any) -> None:
+    """Machine-readable output: one JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn harness errors into a one-line message on stderr and a non-zero exit."""
+    try:
+        yield
+    except (InvalidNameError, NotFoundError, ConfigError) as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    except HarnessError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+def run_cli(fn: Callable[[], T]) -> T:
+    with cli_errors():
+        return fn()

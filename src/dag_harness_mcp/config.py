@@ -1,0 +1,218 @@
+"""The typed settings model and its sources.
+
+Precedence, highest first: explicit overrides (CLI flags, tool arguments), the
+environment, ``harness.yml`` in the repository root, defaults. Invalid values
+fail with :class:`ConfigError` naming the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from dag_harness_mcp.errors import ConfigError
+
+__all__ = [
+    "ENV_VARS",
+    "HotlSettings",
+    "Settings",
+    "TestCommands",
+    "WavePin",
+    "load_settings",
+]
+
+CONFIG_FILE = "harness.yml"
+DEFAULT_BREAKPOINTS = ("human_approval", "create_mr", "add_to_merge_train")
+
+
+class TestCommands(BaseModel):
+    """How the test nodes run. ``{role}``, ``{role_dir}``, ``{worktree}`` are substituted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    molecule: list[str] = Field(default_factory=lambda: ["molecule", "test"])
+    pytest: list[str] = Field(
+        default_factory=lambda: ["{python}", "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "tests"]
+    )
+    syntax_check: list[str] = Field(
+        default_factory=lambda: ["ansible-playbook", "--syntax-check", "-i", "localhost,"]
+    )
+    molecule_timeout: float = Field(default=900.0, gt=0)
+    pytest_timeout: float = Field(default=600.0, gt=0)
+    syntax_check_timeout: float = Field(default=120.0, gt=0)
+    output_tail_bytes: int = Field(default=8000, ge=256)
+    retry_failed_tests: int = Field(default=1, ge=0, le=3)
+
+
+class WavePin(BaseModel):
+    """``waves:`` entries in ``harness.yml``: pin roles to a wave, or run a wave serially."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wave: int = Field(ge=0)
+    roles: list[str] = Field(default_factory=list)
+    parallel: bool = True
+
+
+class HotlSettings(BaseModel):
+    """Limits and notification channels of the human-out-of-the-loop mode."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_roles: int | None = Field(default=None, ge=1)
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    max_failures: int = Field(default=3, ge=1)
+    webhook_url: str | None = None
+    log_file: str | None = None
+    webhook_timeout: float = Field(default=5.0, gt=0)
+
+
+class Settings(BaseModel):
+    """Everything the harness can be told. Paths are absolute after loading."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    repo_root: Path = Field(default_factory=Path.cwd)
+    db_path: Path | None = None
+    roles_path: str = "ansible/roles"
+    worktree_root: Path | None = None
+    branch_prefix: str = "box-up/"
+    default_branch: str = "main"
+    remote: str = "origin"
+
+    forge: Literal["auto", "gitlab", "local"] = "auto"
+    gitlab_url: str = "https://gitlab.com"
+    gitlab_token: SecretStr | None = None
+    gitlab_project: str | None = None
+    gitlab_timeout: float = Field(default=30.0, gt=0)
+    gitlab_max_retries: int = Field(default=5, ge=0, le=20)
+
+    postgres_url: SecretStr | None = None
+
+    breakpoints_enabled: bool = False
+    breakpoints: list[str] = Field(default_factory=lambda: list(DEFAULT_BREAKPOINTS))
+    concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
+    tests: TestCommands = Field(default_factory=TestCommands)
+    waves: list[WavePin] = Field(default_factory=list)
+    hotl: HotlSettings = Field(default_factory=HotlSettings)
+
+    @field_validator("branch_prefix")
+    @classmethod
+    def _branch_prefix_safe(cls, value: str) -> str:
+        if value.startswith("-") or ".." in value or " " in value or "\\" in value:
+            raise ValueError("must be a git-safe prefix such as 'box-up/'")
+        return value
+
+    @field_validator("roles_path")
+    @classmethod
+    def _roles_path_relative(cls, value: str) -> str:
+        if Path(value).is_absolute() or ".." in Path(value).parts:
+            raise ValueError("must be a path inside the repository, such as 'ansible/roles'")
+        return value
+
+    # -- derived paths ------------------------------------------------------
+
+    @property
+    def state_dir(self) -> Path:
+        return self.repo_root / ".harness"
+
+    @property
+    def database_path(self) -> Path:
+        return self.db_path if self.db_path is not None else self.state_dir / "harness.db"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The LangGraph checkpoint database (a separate file beside the StateDB)."""
+        db = self.database_path
+        return db.with_name(db.stem + "-checkpoints" + db.suffix)
+
+    @property
+    def worktrees_dir(self) -> Path:
+        if self.worktree_root is not None:
+            return self.worktree_root
+        return self.state_dir / "worktrees"
+
+    @property
+    def roles_dir(self) -> Path:
+        return self.repo_root / self.roles_path
+
+    @property
+    def forge_kind(self) -> Literal["gitlab", "local"]:
+        if self.forge != "auto":
+            return self.forge
+        return "gitlab" if self.gitlab_token is not None else "local"
+
+
+# Environment variable -> settings key. Names other parts and users rely on.
+ENV_VARS: Mapping[str, str] = {
+    "HARNESS_REPO_ROOT": "repo_root",
+    "HARNESS_DB_PATH": "db_path",
+    "HARNESS_ROLES_PATH": "roles_path",
+    "HARNESS_WORKTREE_ROOT": "worktree_root",
+    "HARNESS_BRANCH_PREFIX": "branch_prefix",
+    "HARNESS_DEFAULT_BRANCH": "default_branch",
+    "HARNESS_FORGE": "forge",
+    "GITLAB_URL": "gitlab_url",
+    "GITLAB_TOKEN": "gitlab_token",
+    "HARNESS_GITLAB_PROJECT": "gitlab_project",
+    "HARNESS_POSTGRES_URL": "postgres_url",
+    "HARNESS_BREAKPOINTS": "breakpoints_enabled",
+    "HARNESS_CONCURRENCY": "concurrency",
+}
+
+_PATH_KEYS = ("db_path", "worktree_root")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), "<unparseable>", f"must be valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), type(data).__name__, "must be a mapping of settings")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    repo_root: Path | str | None = None,
+) -> Settings:
+    """Build :class:`Settings` from overrides, environment, ``harness.yml`` and defaults."""
+    env = os.environ if environ is None else environ
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    root_value = given.get("repo_root") or repo_root or env.get("HARNESS_REPO_ROOT") or Path.cwd()
+    root = Path(root_value).expanduser().resolve()
+
+    merged: dict[str, Any] = {}
+    config_file = root / CONFIG_FILE
+    if config_file.is_file():
+        merged.update(_read_yaml(config_file))
+    for var, key in ENV_VARS.items():
+        raw = env.get(var)
+        if raw is not None and raw != "":
+            merged[key] = raw
+    merged.update(given)
+    merged["repo_root"] = root
+    for key in _PATH_KEYS:
+        if merged.get(key) is not None:
+            path = Path(merged[key]).expanduser()
+            merged[key] = path if path.is_absolute() else (root / path)
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "<settings>"
+        value = first.get("input")
+        if key == "gitlab_token" or key == "postgres_url":
+            value = "<redacted>"
+        raise ConfigError(key, value, first["msg"]) from exc

@@ -1,0 +1,1 @@
+"""Repositories: one module per group of tables, each reached as ``StateDB.<name>``."""

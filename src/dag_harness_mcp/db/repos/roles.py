@@ -1,0 +1,233 @@
+"""Roles and their dependency edges (adjacency list, recursive CTEs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.db.state import Row, StateDB
+
+__all__ = ["DependencyEdge", "RoleRecord", "RoleRepository"]
+
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class RoleRecord:
+    """What a sync knows about one role."""
+
+    name: str
+    path: str
+    wave: int | None = None
+    wave_pinned: bool = False
+    has_molecule: bool = False
+    has_pytest: bool = False
+    description: str | None = None
+    parse_error: str | None = None
+    content_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class DependencyEdge:
+    """One reference from ``role`` to ``reference`` (resolved to ``target`` if in the repo)."""
+
+    role: str
+    reference: str
+    kind: str  # 'role' | 'external' | 'dynamic'
+    source: str  # 'meta' | 'include_role' | 'import_role'
+    source_file: str = ""
+    target: str | None = None
+
+
+class RoleRepository:
+    def __init__(self, db: StateDB) -> None:
+        self._db = db
+
+    # -- reads ----------------------------------------------------------------
+
+    def get(self, name: str, *, include_removed: bool = False) -> Row | None:
+        sql = "SELECT * FROM roles WHERE name = ?"
+        if not include_removed:
+            sql += " AND status = 'active'"
+        return self._db.fetchone(sql, (name,))
+
+    def require(self, name: str) -> Row:
+        row = self.get(name)
+        if row is None:
+            raise NotFoundError(
+                f"role {name!r} is not known; run `harness sync` (or the sync_roles tool) "
+                "and check the roles path"
+            )
+        return row
+
+    def list(
+        self,
+        *,
+        wave: int | None = None,
+        include_removed: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+        name_prefix: str | None = None,
+    ) -> list[Row]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if not include_removed:
+            clauses.append("status = 'active'")
+        if wave is not None:
+            clauses.append("wave = ?")
+            params.append(wave)
+        if name_prefix:
+            clauses.append("substr(name, 1, ?) = ?")
+            params.extend([len(name_prefix), name_prefix])
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT * FROM roles {where} ORDER BY COALESCE(wave, 1000000), name"  # noqa: S608
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([limit, offset])
+        return self._db.fetchall(sql, params)
+
+    def count(self) -> int:
+        return int(self._db.scalar("SELECT COUNT(*) FROM roles WHERE status = 'active'"))
+
+    def direct_dependencies(self, name: str) -> list[Row]:
+        """Edges out of ``name``: ``reference, kind, source, source_file, depends_on``."""
+        return self._db.fetchall(
+            "SELECT rd.reference, rd.kind, rd.source, rd.source_file, d.name AS depends_on"
+            " FROM role_dependencies rd JOIN roles r ON r.id = rd.role_id"
+            " LEFT JOIN roles d ON d.id = rd.depends_on_id"
+            " WHERE r.name = ? ORDER BY rd.kind, rd.reference, rd.source",
+            (name,),
+        )
+
+    def direct_dependants(self, name: str) -> list[str]:
+        rows = self._db.fetchall(
+            "SELECT DISTINCT r.name FROM role_dependencies rd"
+            " JOIN roles r ON r.id = rd.role_id JOIN roles d ON d.id = rd.depends_on_id"
+            " WHERE d.name = ? AND r.status = 'active' ORDER BY r.name",
+            (name,),
+        )
+        return [str(r["name"]) for r in rows]
+
+    def transitive_dependencies(self, name: str, *, max_depth: int = MAX_DEPTH) -> list[Row]:
+        """Every in-repo role ``name`` needs, with the shortest depth; safe on cycles."""
+        return self._walk(name, reverse=False, max_depth=max_depth)
+
+    def transitive_dependants(self, name: str, *, max_depth: int = MAX_DEPTH) -> list[Row]:
+        """Every in-repo role that needs ``name``, with the shortest depth; safe on cycles."""
+        return self._walk(name, reverse=True, max_depth=max_depth)
+
+    def _walk(self, name: str, *, reverse: bool, max_depth: int) -> list[Row]:
+        role = self.require(name)
+        src, dst = ("depends_on_id", "role_id") if reverse else ("role_id", "depends_on_id")
+        # UNION (not UNION ALL) over (role, depth) plus the depth bound ends every cycle.
+        sql = f"""
+            WITH RECURSIVE walk(role_id, depth) AS (
+                SELECT {dst}, 1 FROM role_dependencies
+                 WHERE {src} = ? AND depends_on_id IS NOT NULL
+                UNION
+                SELECT rd.{dst}, w.depth + 1
+                  FROM role_dependencies rd JOIN walk w ON rd.{src} = w.role_id
+                 WHERE rd.depends_on_id IS NOT NULL AND w.depth < ?
+            )
+            SELECT r.name AS role, MIN(w.depth) AS depth
+              FROM walk w JOIN roles r ON r.id = w.role_id
+             WHERE r.id <> ? AND r.status = 'active'
+             GROUP BY r.name
+             ORDER BY depth, r.name
+        """  # noqa: S608 -- only column names are interpolated, from a fixed pair
+        return self._db.fetchall(sql, (role["id"], max_depth, role["id"]))
+
+    def edges(self) -> list[Row]:
+        """All in-repo edges ``role -> depends_on`` of active roles."""
+        return self._db.fetchall(
+            "SELECT r.name AS role, d.name AS depends_on FROM role_dependencies rd"
+            " JOIN roles r ON r.id = rd.role_id JOIN roles d ON d.id = rd.depends_on_id"
+            " WHERE r.status = 'active' AND d.status = 'active'"
+            " ORDER BY r.name, d.name"
+        )
+
+    # -- writes ---------------------------------------------------------------
+
+    def replace_all(
+        self, roles: Iterable[RoleRecord], edges: Iterable[DependencyEdge]
+    ) -> dict[str, int]:
+        """Make the table match one sync, in one transaction.
+
+        Roles not in ``roles`` are marked ``removed`` (their history stays); edges
+        of every synced role are replaced. Returns counts of added, updated,
+        removed and unchanged roles.
+        """
+        now = utc_now()
+        roles = list(roles)
+        edges = list(edges)
+        counts = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0}
+        with self._db.transaction():
+            existing = {
+                str(r["name"]): r
+                for r in self._db.fetchall("SELECT * FROM roles")
+            }
+            ids: dict[str, int] = {}
+            for rec in roles:
+                old = existing.get(rec.name)
+                values = (
+                    rec.path, rec.wave, int(rec.wave_pinned), int(rec.has_molecule),
+                    int(rec.has_pytest), rec.description, rec.parse_error, rec.content_hash,
+                )
+                if old is None:
+                    row = self._db.fetchone(
+                        "INSERT INTO roles (path, wave, wave_pinned, has_molecule, has_pytest,"
+                        " description, parse_error, content_hash, name, status, created_at,"
+                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)"
+                        " RETURNING id",
+                        (*values, rec.name, now, now),
+                    )
+                    assert row is not None
+                    ids[rec.name] = int(row["id"])
+                    counts["added"] += 1
+                    continue
+                ids[rec.name] = int(old["id"])
+                same = old["status"] == "active" and values == (
+                    old["path"], old["wave"], old["wave_pinned"], old["has_molecule"],
+                    old["has_pytest"], old["description"], old["parse_error"],
+                    old["content_hash"],
+                )
+                if same:
+                    counts["unchanged"] += 1
+                    continue
+                self._db.execute(
+                    "UPDATE roles SET path = ?, wave = ?, wave_pinned = ?, has_molecule = ?,"
+                    " has_pytest = ?, description = ?, parse_error = ?, content_hash = ?,"
+                    " status = 'active', updated_at = ? WHERE id = ?",
+                    (*values, now, old["id"]),
+                )
+                counts["updated"] += 1
+            for name, old in existing.items():
+                if name not in ids and old["status"] == "active":
+                    self._db.execute(
+                        "UPDATE roles SET status = 'removed', updated_at = ? WHERE id = ?",
+                        (now, old["id"]),
+                    )
+                    counts["removed"] += 1
+            synced = list(ids.values())
+            for role_id in synced:
+                self._db.execute("DELETE FROM role_dependencies WHERE role_id = ?", (role_id,))
+            self._db.executemany(
+                "INSERT INTO role_dependencies (role_id, depends_on_id, reference, kind, source,"
+                " source_file) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (role_id, reference, source, source_file) DO NOTHING",
+                [
+                    (
+                        ids[e.role],
+                        ids.get(e.target) if e.target is not None else None,
+                        e.reference, e.kind, e.source, e.source_file,
+                    )
+                    for e in edges
+                    if e.role in ids
+                ],
+            )
+        return counts

@@ -1,0 +1,76 @@
+"""The error hierarchy. Front ends translate these into exit codes or tool errors.
+
+Every message should name the fix, not just the fault.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ForgeError",
+    "GitError",
+    "HarnessError",
+    "InvalidNameError",
+    "MigrationError",
+    "NotFoundError",
+    "StateDBError",
+    "WorkflowError",
+]
+
+
+class HarnessError(Exception):
+    """Base of every error the harness raises on purpose."""
+
+
+class ConfigError(HarnessError):
+    """Invalid configuration: names the key, the value and what is allowed."""
+
+    def __init__(self, key: str, value: object, allowed: str) -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"invalid configuration {key}={value!r}: {allowed}")
+
+
+class InvalidNameError(HarnessError):
+    """A role name (or other identifier) that is unsafe or malformed."""
+
+
+class NotFoundError(HarnessError):
+    """A role, execution, context or other record that does not exist."""
+
+
+class StateDBError(HarnessError):
+    """The state database failed in a way the caller can act on."""
+
+
+class MigrationError(StateDBError):
+    """A schema migration could not be applied."""
+
+
+class WorkflowError(HarnessError):
+    """The box-up workflow could not start, resume or continue."""
+
+
+class GitError(HarnessError):
+    """A git command failed; carries the command and its stderr."""
+
+    def __init__(self, args: list[str], returncode: int, stderr: str) -> None:
+        self.command = args
+        self.returncode = returncode
+        self.stderr = stderr
+        super().__init__(f"git {' '.join(args)} failed ({returncode}): {stderr.strip()[-500:]}")
+
+
+class ForgeError(HarnessError):
+    """A forge (GitLab or local) call failed; carries the HTTP status and body."""
+
+    def __init__(self, message: str, status: int | None = None, body: str | None = None) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(message if status is None else f"{message} (HTTP {status})")
+
+    @property
+    def transient(self) -> bool:
+        """True for failures worth retrying: 429, 5xx, timeouts and dropped connections."""
+        return self.status is None or self.status == 429 or self.status >= 500

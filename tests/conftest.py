@@ -1,0 +1,51 @@
+"""Shared fixtures: real SQLite files, real git repositories, settings per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.db import StateDB
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_REPO = ROOT / "examples" / "ansible-repo"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "harness.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[StateDB]:
+    database = StateDB(db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path) -> object:
+    """Build settings rooted at a repository, with state under ``tmp_path``."""
+
+    def make(repo_root: Path, **overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "repo_root": repo_root,
+            "db_path": tmp_path / "state" / "harness.db",
+            "worktree_root": tmp_path / "worktrees",
+        }
+        values.update(overrides)
+        return load_settings(values, environ={})
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's own harness or GitLab configuration."""
+    for var in list(os.environ):
+        if var.startswith("HARNESS_") or var.startswith("GITLAB_"):
+            monkeypatch.delenv(var, raising=False)
