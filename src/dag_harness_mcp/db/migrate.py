@@ -37,18 +37,18 @@ class Migration:
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """All migrations in version order; a gap or a duplicate number is an error."""
+    """All migrations in version order (gaps allowed); a duplicate number is an error."""
     found: list[Migration] = []
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
         if match is None:
             continue  # the .postgres.sql twins and anything else
         found.append(Migration(int(match.group(1)), match.group(2), path))
-    for expected, migration in enumerate(found, start=1):
-        if migration.version != expected:
-            raise MigrationError(
-                f"migration numbering is broken at {migration.path.name}: expected {expected:04d}"
-            )
+    seen: set[int] = set()
+    for migration in found:
+        if migration.version in seen:
+            raise MigrationError(f"two migrations share the number {migration.version:04d}")
+        seen.add(migration.version)
     return found
 
 
