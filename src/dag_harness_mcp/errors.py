@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "CycleError",
     "ForgeError",
     "GitError",
     "HarnessError",
@@ -14,6 +15,7 @@ __all__ = [
     "MigrationError",
     "NotFoundError",
     "StateDBError",
+    "WavePinError",
     "WorkflowError",
 ]
 
@@ -30,6 +32,33 @@ class ConfigError(HarnessError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"invalid configuration {key}={value!r}: {allowed}")
+
+
+class WavePinError(ConfigError):
+    """A ``waves:`` pin in harness.yml that puts a role before one of its dependencies."""
+
+    def __init__(self, role: str, wave: int, dependency: str, dependency_wave: int) -> None:
+        self.role = role
+        self.wave = wave
+        self.dependency = dependency
+        self.dependency_wave = dependency_wave
+        super().__init__(
+            "waves",
+            {"wave": wave, "roles": [role]},
+            f"role '{role}' is pinned to wave {wave} but depends on '{dependency}' "
+            f"(wave {dependency_wave}); pin '{role}' to wave {dependency_wave + 1} or later, "
+            "or remove the pin",
+        )
+
+
+class CycleError(HarnessError):
+    """Roles that depend on each other in a circle; ``cycle`` is the path, first role repeated."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__(
+            f"dependency cycle: {' -> '.join(cycle)}; break it in meta/main.yml or the tasks"
+        )
 
 
 class InvalidNameError(HarnessError):

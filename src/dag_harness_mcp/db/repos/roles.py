@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -73,7 +74,7 @@ class RoleRepository:
         limit: int | None = None,
         offset: int = 0,
         name_prefix: str | None = None,
-    ) -> list[Row]:
+    ) -> builtins.list[Row]:
         clauses: list[str] = []
         params: list[Any] = []
         if not include_removed:
@@ -94,7 +95,7 @@ class RoleRepository:
     def count(self) -> int:
         return int(self._db.scalar("SELECT COUNT(*) FROM roles WHERE status = 'active'"))
 
-    def direct_dependencies(self, name: str) -> list[Row]:
+    def direct_dependencies(self, name: str) -> builtins.list[Row]:
         """Edges out of ``name``: ``reference, kind, source, source_file, depends_on``."""
         return self._db.fetchall(
             "SELECT rd.reference, rd.kind, rd.source, rd.source_file, d.name AS depends_on"
@@ -104,7 +105,37 @@ class RoleRepository:
             (name,),
         )
 
-    def direct_dependants(self, name: str) -> list[str]:
+    def direct_dependant_edges(self, name: str) -> builtins.list[Row]:
+        """Edges into ``name`` from active roles: ``role, reference, kind, source, source_file``."""
+        return self._db.fetchall(
+            "SELECT r.name AS role, rd.reference, rd.kind, rd.source, rd.source_file"
+            " FROM role_dependencies rd JOIN roles r ON r.id = rd.role_id"
+            " JOIN roles d ON d.id = rd.depends_on_id"
+            " WHERE d.name = ? AND r.status = 'active' ORDER BY r.name, rd.source, rd.source_file",
+            (name,),
+        )
+
+    def status(self, name: str) -> Row | None:
+        """The ``v_role_status`` row of one role (worktree, issue, MR, tests, last execution)."""
+        return self._db.fetchone("SELECT * FROM v_role_status WHERE role_name = ?", (name,))
+
+    def statuses(self) -> builtins.list[Row]:
+        """``v_role_status`` for every active role, in wave order."""
+        return self._db.fetchall(
+            "SELECT * FROM v_role_status WHERE role_status = 'active'"
+            " ORDER BY COALESCE(wave, 1000000), role_name"
+        )
+
+    def recent_test_runs(self, name: str, *, limit: int = 5) -> builtins.list[Row]:
+        """The newest test runs of a role (any kind), newest first."""
+        return self._db.fetchall(
+            "SELECT id, kind, status, passed, failed, skipped, exit_code, duration_ms,"
+            " execution_id, started_at, finished_at FROM test_runs"
+            " WHERE role_name = ? ORDER BY id DESC LIMIT ?",
+            (name, limit),
+        )
+
+    def direct_dependants(self, name: str) -> builtins.list[str]:
         rows = self._db.fetchall(
             "SELECT DISTINCT r.name FROM role_dependencies rd"
             " JOIN roles r ON r.id = rd.role_id JOIN roles d ON d.id = rd.depends_on_id"
@@ -113,15 +144,15 @@ class RoleRepository:
         )
         return [str(r["name"]) for r in rows]
 
-    def transitive_dependencies(self, name: str, *, max_depth: int = MAX_DEPTH) -> list[Row]:
+    def transitive_dependencies(self, name: str, *, max_depth: int = MAX_DEPTH) -> builtins.list[Row]:
         """Every in-repo role ``name`` needs, with the shortest depth; safe on cycles."""
         return self._walk(name, reverse=False, max_depth=max_depth)
 
-    def transitive_dependants(self, name: str, *, max_depth: int = MAX_DEPTH) -> list[Row]:
+    def transitive_dependants(self, name: str, *, max_depth: int = MAX_DEPTH) -> builtins.list[Row]:
         """Every in-repo role that needs ``name``, with the shortest depth; safe on cycles."""
         return self._walk(name, reverse=True, max_depth=max_depth)
 
-    def _walk(self, name: str, *, reverse: bool, max_depth: int) -> list[Row]:
+    def _walk(self, name: str, *, reverse: bool, max_depth: int) -> builtins.list[Row]:
         role = self.require(name)
         src, dst = ("depends_on_id", "role_id") if reverse else ("role_id", "depends_on_id")
         # UNION (not UNION ALL) over (role, depth) plus the depth bound ends every cycle.
@@ -142,7 +173,7 @@ class RoleRepository:
         """  # noqa: S608 -- only column names are interpolated, from a fixed pair
         return self._db.fetchall(sql, (role["id"], max_depth, role["id"]))
 
-    def edges(self) -> list[Row]:
+    def edges(self) -> builtins.list[Row]:
         """All in-repo edges ``role -> depends_on`` of active roles."""
         return self._db.fetchall(
             "SELECT r.name AS role, d.name AS depends_on FROM role_dependencies rd"
@@ -211,6 +242,9 @@ class RoleRepository:
                     self._db.execute(
                         "UPDATE roles SET status = 'removed', updated_at = ? WHERE id = ?",
                         (now, old["id"]),
+                    )
+                    self._db.execute(
+                        "DELETE FROM role_dependencies WHERE role_id = ?", (old["id"],)
                     )
                     counts["removed"] += 1
             synced = list(ids.values())

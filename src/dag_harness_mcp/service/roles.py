@@ -1,0 +1,294 @@
+"""Role operations: sync the roles path into the StateDB, and read roles, dependencies, waves.
+
+Every front end (CLI, MCP tools, hooks' slow paths) calls these; none reads the
+roles tables itself. Names entering here are validated first.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from dag_harness_mcp.ansible.discovery import discover_roles
+from dag_harness_mcp.ansible.graph import make_graph
+from dag_harness_mcp.ansible.references import resolve_reference, scan_role
+from dag_harness_mcp.ansible.waves import collect_pins
+from dag_harness_mcp.ansible.waves import plan_waves as assign_waves
+from dag_harness_mcp.db.repos.roles import DependencyEdge, RoleRecord
+from dag_harness_mcp.errors import ConfigError, InvalidNameError, NotFoundError
+from dag_harness_mcp.names import validate_role_name
+from dag_harness_mcp.service.app import HarnessApp
+
+__all__ = [
+    "SyncReport",
+    "dependency_graph",
+    "get_role",
+    "list_roles",
+    "plan_waves",
+    "role_dependencies",
+    "roles_status",
+    "sync_roles",
+]
+
+
+@dataclass
+class SyncReport:
+    """What one sync changed. ``errors`` never stop a sync; cycles leave roles without a wave."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    total: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    cycles: list[list[str]] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    external: int = 0
+    dynamic: int = 0
+    duration_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- sync ------------------------------------------------------------------
+
+
+def _pins(app: HarnessApp) -> dict[str, int]:
+    for pin in app.settings.waves:
+        for role in pin.roles:
+            try:
+                validate_role_name(role)
+            except InvalidNameError as exc:
+                raise ConfigError("waves", role, str(exc)) from exc
+    return collect_pins((p.wave, p.roles) for p in app.settings.waves)
+
+
+def sync_roles(app: HarnessApp) -> SyncReport:
+    """Scan the roles path and make the StateDB match it, in one transaction.
+
+    Idempotent. A role whose YAML does not parse is stored with ``parse_error``
+    and the rest go on. Roles that disappeared are marked removed. Roles on a
+    dependency cycle, or needing one, get no wave; the cycle paths are reported.
+    A missing roles path, an invalid pin or a pin that contradicts a dependency
+    raises before anything is written, so the previous state stays intact.
+    """
+    started = time.perf_counter()
+    settings = app.settings
+    roles_dir = settings.roles_dir
+    if not roles_dir.is_dir():
+        raise NotFoundError(
+            f"roles path {settings.roles_path!r} does not exist under {settings.repo_root}; "
+            "pass --repo/--roles-path (or set HARNESS_REPO_ROOT/HARNESS_ROLES_PATH)"
+        )
+    pins = _pins(app)
+    found = discover_roles(roles_dir)
+    report = SyncReport()
+    report.errors.extend({"role": rel, "error": why} for rel, why in found.skipped)
+    names = {r.name for r in found.roles}
+    records: list[RoleRecord] = []
+    edges: dict[tuple[str, str, str, str], DependencyEdge] = {}
+    graph_edges: list[tuple[str, str]] = []
+    scans = {}
+    for role in found.roles:
+        scan = scan_role(role.path)
+        scans[role.name] = scan
+        if scan.parse_error is not None:
+            report.errors.append({"role": role.name, "error": scan.parse_error})
+        for ref in scan.references:
+            resolved = resolve_reference(ref.reference, names, referrer=role.name)
+            key = (role.name, ref.reference, ref.source, ref.source_file)
+            edges[key] = DependencyEdge(
+                role=role.name,
+                reference=ref.reference,
+                kind=resolved.kind,
+                source=ref.source,
+                source_file=ref.source_file,
+                target=resolved.target,
+            )
+            if resolved.target is not None and (
+                resolved.target != role.name or ref.source == "meta"
+            ):
+                # include_role of itself (tasks_from) is not a dependency; a meta one is a cycle.
+                graph_edges.append((role.name, resolved.target))
+    plan = assign_waves(make_graph(names, graph_edges), pins)
+    for role_name in plan.unknown_pins:
+        report.errors.append(
+            {"role": role_name, "error": "pinned in harness.yml `waves` but not found; "
+             "fix the name or remove the pin"}
+        )
+    for role in found.roles:
+        scan = scans[role.name]
+        records.append(
+            RoleRecord(
+                name=role.name,
+                path=_relative(role.path, settings.repo_root),
+                wave=plan.waves.get(role.name),
+                wave_pinned=role.name in plan.pinned,
+                has_molecule=scan.has_molecule,
+                has_pytest=scan.has_pytest,
+                description=scan.description,
+                parse_error=scan.parse_error,
+                content_hash=scan.content_hash,
+            )
+        )
+    report.cycles = plan.cycles
+    report.blocked = sorted(plan.blocked)
+    report.external = sum(1 for e in edges.values() if e.kind == "external")
+    report.dynamic = sum(1 for e in edges.values() if e.kind == "dynamic")
+    with app.db.transaction():
+        counts = app.db.roles.replace_all(records, edges.values())
+        report.added, report.updated = counts["added"], counts["updated"]
+        report.removed, report.unchanged = counts["removed"], counts["unchanged"]
+        report.total = len(records)
+        report.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        app.audit(
+            "sync_roles",
+            entity_type="roles",
+            entity_id=settings.roles_path,
+            details={k: v for k, v in report.to_dict().items() if k not in ("blocked",)},
+        )
+    report.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    return report
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# -- reads -----------------------------------------------------------------
+
+
+def _role_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": row["name"],
+        "path": row["path"],
+        "wave": row["wave"],
+        "wave_pinned": bool(row["wave_pinned"]),
+        "has_molecule": bool(row["has_molecule"]),
+        "has_pytest": bool(row["has_pytest"]),
+        "description": row["description"],
+        "parse_error": row["parse_error"],
+        "status": row["status"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def _known(app: HarnessApp, name: object) -> str:
+    role = validate_role_name(name)
+    app.db.roles.require(role)
+    return role
+
+
+def list_roles(
+    app: HarnessApp, *, wave: int | None = None, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Active roles in wave order (roles without a wave last), optionally one wave only."""
+    if limit is not None and limit < 0:
+        raise ConfigError("limit", limit, "must be 0 or more")
+    if offset < 0:
+        raise ConfigError("offset", offset, "must be 0 or more")
+    rows = app.db.roles.list(wave=wave, limit=limit, offset=offset)
+    return [_role_dict(r) for r in rows]
+
+
+def _edge_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "role": row["depends_on"] if row["depends_on"] is not None else row["reference"],
+        "reference": row["reference"],
+        "kind": row["kind"],
+        "source": row["source"],
+        "source_file": row["source_file"],
+    }
+
+
+def get_role(app: HarnessApp, name: str) -> dict[str, Any]:
+    """One role with its edges, dependants, worktree, issue/MR links and recent test runs."""
+    role = _known(app, name)
+    repo = app.db.roles
+    info = _role_dict(repo.require(role))
+    status = repo.status(role) or {}
+    worktree = None
+    if status.get("worktree_path"):
+        worktree = {"path": status["worktree_path"], "branch": status["worktree_branch"]}
+    info.update(
+        dependencies=[_edge_dict(r) for r in repo.direct_dependencies(role)],
+        dependants=repo.direct_dependants(role),
+        worktree=worktree,
+        issue_url=status.get("issue_url"),
+        mr_url=status.get("mr_url"),
+        mr_state=status.get("mr_state"),
+        last_execution_id=status.get("last_execution_id"),
+        last_execution_status=status.get("last_execution_status"),
+        test_runs=repo.recent_test_runs(role),
+    )
+    return info
+
+
+def roles_status(app: HarnessApp) -> list[dict[str, Any]]:
+    """A one-line status of every active role (``harness status``)."""
+    return [
+        {
+            "role": r["role_name"],
+            "wave": r["wave"],
+            "parse_error": r["parse_error"],
+            "worktree": r["worktree_path"],
+            "issue_url": r["issue_url"],
+            "mr_url": r["mr_url"],
+            "mr_state": r["mr_state"],
+            "test_runs": r["test_runs"],
+            "tests_passed": r["tests_passed"],
+            "tests_failed": r["tests_failed"],
+            "last_execution_id": r["last_execution_id"],
+            "last_execution_status": r["last_execution_status"],
+        }
+        for r in app.db.roles.statuses()
+    ]
+
+
+def role_dependencies(
+    app: HarnessApp, name: str, *, reverse: bool = False, transitive: bool = False
+) -> list[dict[str, Any]]:
+    """Dependencies (or, with ``reverse``, dependants) of a role.
+
+    Transitive: ``[{"role": "x", "depth": 1}, ...]`` over in-repo roles, by
+    depth then name. Direct: one entry per edge, with ``kind`` (role, external,
+    dynamic), ``reference`` as written, ``source`` and ``source_file``.
+    """
+    role = _known(app, name)
+    repo = app.db.roles
+    if transitive:
+        rows = repo.transitive_dependants(role) if reverse else repo.transitive_dependencies(role)
+        return [{"role": r["role"], "depth": int(r["depth"])} for r in rows]
+    if reverse:
+        return [dict(r) for r in repo.direct_dependant_edges(role)]
+    return [_edge_dict(r) for r in repo.direct_dependencies(role)]
+
+
+def plan_waves(app: HarnessApp) -> list[dict[str, Any]]:
+    """``[{"wave": 0, "roles": [...], "parallel": True}, ...]`` from the last sync."""
+    serial = {p.wave for p in app.settings.waves if not p.parallel}
+    groups: dict[int, list[str]] = {}
+    for row in app.db.roles.list():
+        if row["wave"] is not None:
+            groups.setdefault(int(row["wave"]), []).append(str(row["name"]))
+    return [
+        {"wave": w, "roles": sorted(rs), "parallel": w not in serial}
+        for w, rs in sorted(groups.items())
+    ]
+
+
+def dependency_graph(app: HarnessApp, fmt: Literal["mermaid", "dot"] = "mermaid") -> str:
+    """The in-repo dependency graph, grouped by wave; edges point dependency → dependant."""
+    from dag_harness_mcp.ansible.render import render_dot, render_mermaid
+
+    if fmt not in ("mermaid", "dot"):
+        raise ConfigError("format", fmt, "must be 'mermaid' or 'dot'")
+    roles = [(str(r["name"]), r["wave"]) for r in app.db.roles.list()]
+    edges = [(str(e["role"]), str(e["depends_on"])) for e in app.db.roles.edges()]
+    return render_mermaid(roles, edges) if fmt == "mermaid" else render_dot(roles, edges)
