@@ -43,6 +43,8 @@ class TrainEntry:
     position: int | None = None
     pipeline_status: str | None = None
     pipeline_id: int | None = None
+    reason: str | None = None  # why it failed or was removed
+    merge_commit_sha: str | None = None  # the target branch's new head once merged
 
 
 @runtime_checkable
@@ -64,6 +66,10 @@ class Forge(Protocol):
         execution_id: int | None = None,
     ) -> IssueRef: ...
 
+    async def update_issue_description(self, iid: int, description: str) -> None:
+        """Replace an issue's description (to link the MR once it exists)."""
+        ...
+
     async def find_or_create_merge_request(
         self,
         *,
@@ -77,6 +83,8 @@ class Forge(Protocol):
         execution_id: int | None = None,
     ) -> MergeRequestRef: ...
 
-    async def add_to_merge_train(self, mr: MergeRequestRef, *, sha: str | None = None) -> TrainEntry: ...
+    async def add_to_merge_train(
+        self, mr: MergeRequestRef, *, sha: str | None = None
+    ) -> TrainEntry: ...
 
     async def merge_train_status(self, mr_iid: int) -> TrainEntry: ...
