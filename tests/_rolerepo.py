@@ -45,7 +45,11 @@ class RoleTree:
         (path / "meta" / "main.yml").write_text(
             meta_text if meta_text is not None else yaml.safe_dump(meta, sort_keys=False)
         )
-        body = tasks if tasks is not None else [{"name": "noop", "ansible.builtin.debug": {"msg": name}}]
+        body = (
+            tasks
+            if tasks is not None
+            else [{"name": "noop", "ansible.builtin.debug": {"msg": name}}]
+        )
         (path / "tasks" / "main.yml").write_text(
             tasks_text if tasks_text is not None else yaml.safe_dump(body, sort_keys=False)
         )
