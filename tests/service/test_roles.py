@@ -148,9 +148,9 @@ def test_a_missing_roles_path_is_an_error_not_a_mass_removal(
     app: HarnessApp, settings_for: MakeSettings, tree: RoleTree
 ) -> None:
     sync_roles(app)
-    with HarnessApp.open(settings_for(tree.root, roles_path="roles/typo")) as wrong:
-        with pytest.raises(NotFoundError, match="roles path 'roles/typo' does not exist"):
-            sync_roles(wrong)
+    wrong = HarnessApp.open(settings_for(tree.root, roles_path="roles/typo"))
+    with wrong, pytest.raises(NotFoundError, match="roles path 'roles/typo' does not exist"):
+        sync_roles(wrong)
     assert len(list_roles(app)) == 4
 
 
