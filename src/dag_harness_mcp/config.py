@@ -92,6 +92,7 @@ class Settings(BaseModel):
     gitlab_max_retries: int = Field(default=5, ge=0, le=20)
 
     postgres_url: SecretStr | None = None
+    postgres_schema: str | None = None
 
     breakpoints_enabled: bool = False
     breakpoints: list[str] = Field(default_factory=lambda: list(DEFAULT_BREAKPOINTS))
@@ -160,6 +161,7 @@ ENV_VARS: Mapping[str, str] = {
     "GITLAB_TOKEN": "gitlab_token",
     "HARNESS_GITLAB_PROJECT": "gitlab_project",
     "HARNESS_POSTGRES_URL": "postgres_url",
+    "HARNESS_POSTGRES_SCHEMA": "postgres_schema",
     "HARNESS_BREAKPOINTS": "breakpoints_enabled",
     "HARNESS_CONCURRENCY": "concurrency",
 }

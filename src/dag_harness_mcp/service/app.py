@@ -9,6 +9,7 @@ from typing import Any
 
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db.factory import open_state_db
 
 __all__ = ["HarnessApp"]
 
@@ -36,7 +37,7 @@ class HarnessApp:
         source: str = "cli",
     ) -> HarnessApp:
         settings = settings if settings is not None else load_settings(overrides)
-        db = StateDB(settings.database_path)
+        db = open_state_db(settings)
         return cls(settings=settings, db=db, actor=actor, source=source)
 
     @property

@@ -1,0 +1,25 @@
+"""Open the StateDB the settings ask for: PostgreSQL when a URL is set, else SQLite."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dag_harness_mcp.db.state import StateDB
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.config import Settings
+
+__all__ = ["open_state_db"]
+
+
+def open_state_db(settings: Settings, *, migrate: bool = True) -> StateDB:
+    """The application database for ``settings`` (migrated unless told otherwise)."""
+    if settings.postgres_url is not None:
+        from dag_harness_mcp.db.postgres import PostgresStateDB
+
+        return PostgresStateDB(
+            settings.postgres_url.get_secret_value(),
+            schema=settings.postgres_schema,
+            migrate=migrate,
+        )
+    return StateDB(settings.database_path, migrate=migrate)
