@@ -36,7 +36,16 @@ class TestCommands(BaseModel):
 
     molecule: list[str] = Field(default_factory=lambda: ["molecule", "test"])
     pytest: list[str] = Field(
-        default_factory=lambda: ["{python}", "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "tests"]
+        default_factory=lambda: [
+            "{python}",
+            "-m",
+            "pytest",
+            "-q",
+            "-rA",
+            "-p",
+            "no:cacheprovider",
+            "tests",
+        ]
     )
     syntax_check: list[str] = Field(
         default_factory=lambda: ["ansible-playbook", "--syntax-check", "-i", "localhost,"]

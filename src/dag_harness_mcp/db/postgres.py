@@ -67,7 +67,9 @@ class PostgresStateDB(StateDB):
         from psycopg.rows import dict_row
 
         try:
-            conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+            conn = psycopg.connect(
+                self.url, autocommit=True, row_factory=dict_row, connect_timeout=10
+            )
         except psycopg.OperationalError as exc:
             raise StateDBError(
                 f"cannot reach PostgreSQL at {redact_url(self.url)}: {exc}; check "
@@ -81,7 +83,7 @@ class PostgresStateDB(StateDB):
             self._pg_all.append(conn)
         return conn
 
-    def connection(self) -> Any:  # type: ignore[override]
+    def connection(self) -> Any:
         return self._pg_connection()
 
     @contextmanager
@@ -139,7 +141,10 @@ def apply_postgres_migrations(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        done = {int(r["version"]) for r in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+        done = {
+            int(r["version"])
+            for r in conn.execute("SELECT version FROM schema_migrations").fetchall()
+        }
         for migration in discover(MIGRATIONS_DIR):
             if target is not None and migration.version > target:
                 break
@@ -152,7 +157,8 @@ def apply_postgres_migrations(
                     for statement in _split(script):
                         conn.execute(statement if twin.exists() else to_postgres_ddl(statement))
                     conn.execute(
-                        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+                        "INSERT INTO schema_migrations (version, name, applied_at)"
+                        " VALUES (%s, %s, %s)",
                         (migration.version, migration.name, utc_now()),
                     )
             except psycopg.Error as exc:
