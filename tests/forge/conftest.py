@@ -9,35 +9,15 @@ import pytest
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.forge.gitlab import GitLabForge
-from dag_harness_mcp.forge.retry import RetryPolicy
 from dag_harness_mcp.service.app import HarnessApp
-from support.fake_gitlab import TOKEN, FakeGitLab
-
-PROJECT = "infra/ansible"
-FAST = RetryPolicy(max_retries=4, base_delay=0.01, max_delay=0.05, max_retry_after=5.0)
+from support.fake_gitlab import FakeGitLab
+from support.gitlab_env import FAST, PROJECT, gitlab_settings
 
 
 @pytest.fixture
 def fake_gitlab() -> Iterator[FakeGitLab]:
     with FakeGitLab(projects=(PROJECT,)) as server:
         yield server
-
-
-def gitlab_settings(
-    tmp_path: Path, url: str, token: str = TOKEN, **extra: object
-) -> dict[str, object]:
-    values: dict[str, object] = {
-        "repo_root": tmp_path,
-        "db_path": tmp_path / "state" / "harness.db",
-        "forge": "gitlab",
-        "gitlab_url": url,
-        "gitlab_token": token,
-        "gitlab_project": PROJECT,
-        "gitlab_timeout": 0.5,
-        "gitlab_max_retries": 4,
-    }
-    values.update(extra)
-    return values
 
 
 @pytest.fixture

@@ -73,7 +73,9 @@ class FakeGitLab:
         self._faults: dict[tuple[str, str], deque[Fault]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.projects = [
             Project(id=i + 1, path=p, base_url=self.url) for i, p in enumerate(projects)
@@ -109,6 +111,10 @@ class FakeGitLab:
     def arrivals(self, method: str, route: str) -> list[float]:
         with self.lock:
             return [r.at for r in self.requests if r.method == method and r.route == route]
+
+    def faults_left(self, method: str, route: str) -> int:
+        with self.lock:
+            return len(self._faults.get((method, route), ()))
 
     def wait_for_creates(self, route: str, count: int, timeout: float = 20.0) -> bool:
         with self.committed:
@@ -268,7 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fault.status, {"message": message}, headers)
             return True
         if fault.kind == "slow":
-            self.gitlab.released.wait(fault.delay)
+            if self.gitlab.released.wait(fault.delay):
+                self.close_connection = True  # the server is stopping: answer nothing
+                return True
             if committed is None:
                 return False  # late, then the normal answer
             with contextlib.suppress(OSError):  # the client gave up waiting

@@ -55,7 +55,7 @@ class RetryPolicy:
         retry_after = error.retry_after if isinstance(error, ForgeHTTPError) else None
         if error.status == 429 and retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        ceiling = min(self.max_delay, self.base_delay * (2.0**attempt))
         # "Equal jitter": never zero, never more than the exponential ceiling.
         return ceiling / 2 + (rng if rng is not None else _RNG).uniform(0, ceiling / 2)
 

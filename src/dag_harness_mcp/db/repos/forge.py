@@ -153,6 +153,12 @@ class ForgeRepository:
             (description, utc_now(), forge, project, iid),
         )
 
+    def set_issue_state(self, issue_id: int, state: str) -> None:
+        self._db.execute(
+            "UPDATE issues SET state = ?, updated_at = ? WHERE id = ?",
+            (state, utc_now(), issue_id),
+        )
+
     # -- merge requests ---------------------------------------------------------
 
     def get_merge_request(self, forge: str, project: str, iid: int) -> Row | None:
@@ -227,6 +233,12 @@ class ForgeRepository:
             fields = {**rec.__dict__, "iid": iid, "web_url": f"{url_prefix}/-/merge_requests/{iid}"}
             return self.upsert_merge_request(MergeRequestRecord(**fields)), True
 
+    def set_merge_request_sha(self, mr_id: int, sha: str) -> None:
+        self._db.execute(
+            "UPDATE merge_requests SET sha = ?, updated_at = ? WHERE id = ?",
+            (sha, utc_now(), mr_id),
+        )
+
     def mark_merged(self, mr_id: int, *, merge_commit_sha: str | None, sha: str | None) -> None:
         now = utc_now()
         self._db.execute(
@@ -290,6 +302,25 @@ class ForgeRepository:
             " ORDER BY e.position, e.queued_at, e.id",
             (forge, project, target_branch),
         )
+
+    def claim_head(self, forge: str, project: str, target_branch: str) -> Row | None:
+        """Mark the head of the active train ``running`` and return it (None: empty train).
+
+        A head left ``running`` by a crash is returned again, so it can be finished.
+        """
+        with self._db.transaction():
+            active = self.active_train(forge, project, target_branch)
+            if not active:
+                return None
+            head = active[0]
+            if head["status"] != "running":
+                self._db.execute(
+                    "UPDATE merge_train_entries SET status = 'running', updated_at = ?"
+                    " WHERE id = ?",
+                    (utc_now(), head["id"]),
+                )
+                head = {**head, "status": "running"}
+            return head
 
     def update_train_entry(
         self,

@@ -1,0 +1,178 @@
+"""GitLabForge creates each issue and MR exactly once: under faults, on re-runs, across a kill."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dag_harness_mcp.config import load_settings
+from dag_harness_mcp.forge.gitlab import GitLabForge
+from dag_harness_mcp.service.app import HarnessApp
+from support.fake_gitlab import TOKEN, FakeGitLab, Fault
+from support.gitlab_env import FAST, PROJECT
+
+TITLE = "Box up Ansible role: web"
+HERE = Path(__file__).resolve().parent
+
+
+async def create(forge: GitLabForge, kind: str) -> Any:
+    if kind == "issue":
+        return await forge.find_or_create_issue(
+            role="web", title=TITLE, description="body", labels=["harness"], execution_id=None
+        )
+    return await forge.find_or_create_merge_request(
+        role="web", source_branch="box-up/web", target_branch="main",
+        title="box-up: web", description="body", labels=["harness"],
+    )
+
+
+ROUTE = {"issue": "issues", "mr": "merge_requests"}
+TABLE = {"issue": "issues", "mr": "merge_requests"}
+
+FAULTS = {
+    "429 burst": [Fault.burst(429, 2, retry_after="0")],
+    "502 burst": [Fault.burst(502, 2)],
+    "503 burst": [Fault.burst(503, 3)],
+    "503 after the create took effect": [Fault("status", status=503, after_commit=True)],
+    "timeout after the create took effect": [Fault("slow", delay=1.5, after_commit=True)],
+    "dropped connection after the create took effect": [Fault("drop", after_commit=True)],
+    "dropped connection before the create": [Fault("drop")],
+}
+
+
+@pytest.mark.parametrize("kind", ["issue", "mr"])
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_create_happens_exactly_once_under_fault(
+    forge: GitLabForge, fake_gitlab: FakeGitLab, kind: str, fault: str
+) -> None:
+    fake_gitlab.inject("POST", ROUTE[kind], *FAULTS[fault])
+
+    ref = await create(forge, kind)
+
+    assert fake_gitlab.creates[ROUTE[kind]] == 1
+    objects = fake_gitlab.project().issues if kind == "issue" else fake_gitlab.project().mrs
+    assert [o["iid"] for o in objects] == [ref.iid]
+    rows = forge.app.db.fetchall(f"SELECT iid, forge, project FROM {TABLE[kind]}")
+    assert rows == [{"iid": ref.iid, "forge": "gitlab", "project": PROJECT}]
+    assert fake_gitlab.faults_left("POST", ROUTE[kind]) == 0  # every fault hit a create
+    assert fake_gitlab.count("GET", ROUTE[kind]) >= 2  # each retry looked up first
+
+
+@pytest.mark.parametrize("kind", ["issue", "mr"])
+async def test_lookup_faults_are_retried_without_creating_twice(
+    forge: GitLabForge, fake_gitlab: FakeGitLab, kind: str
+) -> None:
+    first = await create(forge, kind)
+    fake_gitlab.inject("GET", ROUTE[kind], Fault.burst(503, 2), Fault("drop"), Fault("slow", delay=1))
+
+    again = await create(forge, kind)
+
+    assert (again.iid, again.created, first.created) == (first.iid, False, True)
+    assert fake_gitlab.creates[ROUTE[kind]] == 1
+    assert fake_gitlab.count("GET", ROUTE[kind]) == 6
+
+
+async def test_second_call_finds_the_issue_and_audits_only_the_create(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    first = await create(forge, "issue")
+    second = await create(forge, "issue")
+
+    assert first.created and not second.created
+    assert second.web_url == f"{fake_gitlab.url}/{PROJECT}/-/issues/{first.iid}"
+    actions = [r["action"] for r in forge.app.db.audit.list()]
+    assert actions == ["forge.issue.created"]
+
+
+async def test_exact_title_match_is_found_on_a_later_page(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    project = fake_gitlab.project()
+    project.create_issue({"title": TITLE})  # the oldest: last in GitLab's newest-first order
+    for n in range(45):
+        project.create_issue({"title": f"{TITLE} (copy {n})"})
+
+    ref = await create(forge, "issue")
+
+    assert (ref.iid, ref.created) == (1, False)
+    pages = [r.query.get("page", "1") for r in fake_gitlab.requests if r.route == "issues"]
+    assert pages == ["1", "2", "3"]
+    assert fake_gitlab.creates["issues"] == 0
+
+
+async def test_an_open_mr_made_elsewhere_is_adopted_not_duplicated(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    fake_gitlab.project().create_mr(
+        {"source_branch": "box-up/web", "target_branch": "main", "title": "by hand"}
+    )
+
+    ref = await create(forge, "mr")
+
+    assert (ref.iid, ref.created, ref.title) == (1, False, "by hand")
+    assert fake_gitlab.count("POST", "merge_requests") == 0
+
+
+async def test_blocking_client_calls_leave_the_event_loop_free(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    fake_gitlab.inject("GET", "issues", Fault("slow", delay=0.3))
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    await create(forge, "issue")
+    seen = ticks
+    done.set()
+    await task
+    assert seen > 3  # the loop kept running while the request waited 0.3 s
+
+
+@pytest.mark.parametrize("kind", ["issue", "mr"])
+async def test_kill_after_remote_create_then_resume_creates_nothing_new(
+    tmp_path: Path, fake_gitlab: FakeGitLab, kind: str
+) -> None:
+    db_path = tmp_path / "state" / "harness.db"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "GITLAB_"))},
+        "GITLAB_URL": fake_gitlab.url, "GITLAB_TOKEN": TOKEN,
+        "HARNESS_GITLAB_PROJECT": PROJECT, "HARNESS_REPO_ROOT": str(tmp_path),
+        "HARNESS_DB_PATH": str(db_path), "HARNESS_FORGE": "gitlab",
+    }
+    # The create takes effect on GitLab, then its answer never comes: the client
+    # is still waiting (before it could record anything) when it is killed.
+    fake_gitlab.inject("POST", ROUTE[kind], Fault("slow", delay=60, after_commit=True))
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "crash_client.py"), kind],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        assert fake_gitlab.wait_for_creates(ROUTE[kind], 1, timeout=30), proc.stderr
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL and b"finished" not in out
+
+    settings = load_settings({}, environ=env)
+    with HarnessApp.open(settings, actor="test", source="test") as app:
+        assert app.db.fetchall(f"SELECT * FROM {TABLE[kind]}") == []  # nothing was recorded
+        ref = await create(GitLabForge(app, policy=FAST), kind)
+        rows = app.db.fetchall(f"SELECT iid FROM {TABLE[kind]}")
+
+    assert (ref.created, ref.iid) == (False, 1)
+    assert rows == [{"iid": 1}]
+    assert fake_gitlab.creates[ROUTE[kind]] == 1
