@@ -1,0 +1,178 @@
+"""GitLabForge fails fast on client errors, honours Retry-After, bounds retries, hides the token."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from support.fake_gitlab import TOKEN, FakeGitLab, Fault
+from support.gitlab_env import FAST, gitlab_settings
+
+from dag_harness_mcp.config import load_settings
+from dag_harness_mcp.errors import ForgeError
+from dag_harness_mcp.forge.factory import create_forge
+from dag_harness_mcp.forge.gitlab import GitLabForge
+from dag_harness_mcp.forge.retry import RetryPolicy
+from dag_harness_mcp.service.app import HarnessApp
+
+TITLE = "Box up Ansible role: web"
+
+
+def open_app(tmp_path: Path, fake: FakeGitLab, **extra: object) -> HarnessApp:
+    settings = load_settings(gitlab_settings(tmp_path, fake.url, **extra), environ={})
+    return HarnessApp.open(settings, actor="test", source="test")
+
+
+async def make_issue(forge: GitLabForge, title: str = TITLE) -> object:
+    return await forge.find_or_create_issue(role="web", title=title, description="", labels=[])
+
+
+async def test_wrong_token_fails_at_once_with_401(tmp_path: Path, fake_gitlab: FakeGitLab) -> None:
+    with open_app(tmp_path, fake_gitlab, gitlab_token="glpat-wrong") as app:
+        with pytest.raises(ForgeError) as caught:
+            await make_issue(GitLabForge(app, policy=FAST))
+    assert caught.value.status == 401 and not caught.value.transient
+    assert "GITLAB_TOKEN" in str(caught.value)
+    assert len(fake_gitlab.requests) == 1
+
+
+async def test_unknown_project_fails_at_once_with_404(
+    tmp_path: Path, fake_gitlab: FakeGitLab
+) -> None:
+    with open_app(tmp_path, fake_gitlab, gitlab_project="nobody/nothing") as app:
+        with pytest.raises(ForgeError) as caught:
+            await make_issue(GitLabForge(app, policy=FAST))
+    assert caught.value.status == 404
+    assert "HARNESS_GITLAB_PROJECT" in str(caught.value)
+    assert len(fake_gitlab.requests) == 1
+
+
+async def test_validation_error_fails_at_once_with_422_and_the_body(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    with pytest.raises(ForgeError) as caught:
+        await make_issue(forge, title="x" * 300)
+    assert caught.value.status == 422
+    assert "is too long" in (caught.value.body or "")
+    assert fake_gitlab.count("POST", "issues") == 1
+    assert fake_gitlab.creates["issues"] == 0
+
+
+async def test_same_source_and_target_branch_is_a_422_without_retry(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    with pytest.raises(ForgeError) as caught:
+        await forge.find_or_create_merge_request(
+            role="web", source_branch="main", target_branch="main", title="t",
+            description="", labels=[],
+        )
+    assert caught.value.status == 422
+    assert fake_gitlab.count("POST", "merge_requests") == 1
+
+
+async def test_retry_after_is_waited_for_before_the_next_request(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    fake_gitlab.inject("GET", "issues", Fault("status", status=429, retry_after="1"))
+
+    await make_issue(forge)
+
+    first, second = fake_gitlab.arrivals("GET", "issues")[:2]
+    assert second - first >= 1.0  # measured by the server between its two arrivals
+
+
+async def test_server_errors_are_retried_up_to_the_bound_then_reported(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    fake_gitlab.inject("GET", "issues", Fault.burst(503, 10))
+
+    with pytest.raises(ForgeError) as caught:
+        await make_issue(forge)
+
+    assert caught.value.status == 503 and caught.value.transient
+    assert "after 5 attempts" in str(caught.value)
+    assert fake_gitlab.count("GET", "issues") == FAST.max_retries + 1
+    assert fake_gitlab.creates["issues"] == 0
+
+
+async def test_an_unreachable_gitlab_is_a_transient_connection_error(tmp_path: Path) -> None:
+    with FakeGitLab() as stopped:
+        url = stopped.url  # the port is closed once the server stops
+    settings = load_settings(gitlab_settings(tmp_path, url), environ={})
+    with HarnessApp.open(settings) as app:
+        forge = GitLabForge(app, policy=RetryPolicy(max_retries=1, base_delay=0.01))
+        with pytest.raises(ForgeError) as caught:
+            await make_issue(forge)
+    assert caught.value.status is None and caught.value.transient
+    assert "GITLAB_URL" in str(caught.value)
+
+
+async def test_labels_are_created_only_when_missing(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    fake_gitlab.project().create_label({"name": "harness", "color": "#000000"})
+
+    await forge.ensure_labels(["harness", "role::web", "wave::1", "role::web"])
+    await forge.ensure_labels(["harness", "role::web"])
+
+    names = [label["name"] for label in fake_gitlab.project().labels]
+    assert names == ["harness", "role::web", "wave::1"]
+    assert fake_gitlab.count("POST", "labels") == 2
+
+
+async def test_a_label_created_concurrently_is_not_an_error(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    # Someone creates "harness" between our list and our create: GitLab answers 409.
+    fake_gitlab.inject("POST", "labels", Fault("status", status=409))
+    await forge.ensure_labels(["harness"])
+    assert fake_gitlab.count("POST", "labels") == 1
+
+
+def test_factory_picks_gitlab_when_a_token_is_set_and_local_otherwise(tmp_path: Path) -> None:
+    with_token = load_settings(
+        {**gitlab_settings(tmp_path, "http://127.0.0.1:9"), "forge": "auto"}, environ={}
+    )
+    without = load_settings({"repo_root": tmp_path, "db_path": tmp_path / "h.db"}, environ={})
+    forced = load_settings(
+        {"repo_root": tmp_path, "db_path": tmp_path / "h.db"},
+        environ={"GITLAB_TOKEN": TOKEN, "HARNESS_FORGE": "local"},
+    )
+    kinds = []
+    for settings in (with_token, without, forced):
+        with HarnessApp.open(settings) as app:
+            kinds.append(create_forge(app).kind)
+    assert kinds == ["gitlab", "local", "local"]
+
+
+async def test_the_token_reaches_no_log_audit_row_database_or_error(
+    tmp_path: Path, fake_gitlab: FakeGitLab, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    db_file = tmp_path / "state" / "harness.db"
+    errors: list[str] = []
+    with open_app(tmp_path, fake_gitlab) as app:
+        forge = GitLabForge(app, policy=FAST)
+        # A server that echoes the token in its error body, retried and then final.
+        fake_gitlab.inject("GET", "issues", Fault("status", status=503, echo_token=True))
+        fake_gitlab.inject("POST", "issues", Fault("status", status=422, echo_token=True))
+        with pytest.raises(ForgeError) as caught:
+            await make_issue(forge)
+        errors += [str(caught.value), repr(caught.value), caught.value.body or ""]
+        assert caught.value.__cause__ is None and caught.value.__context__ is None
+        await forge.ensure_labels(["harness"])
+        issue = await make_issue(forge)
+        mr = await forge.find_or_create_merge_request(
+            role="web", source_branch="box-up/web", target_branch="main", title="box-up: web",
+            description="", labels=["harness"],
+        )
+        await forge.add_to_merge_train(mr)
+        await forge.merge_train_status(mr.iid)
+        audit = app.db.fetchall("SELECT * FROM audit_log")
+        assert issue is not None and len(audit) >= 4
+    assert "[REDACTED]" in errors[0]
+    everything = "\n".join(errors + [r.getMessage() for r in caplog.records] + [str(audit)])
+    assert TOKEN not in everything
+    for path in db_file.parent.iterdir():  # the database, its WAL and shared memory
+        assert TOKEN.encode() not in path.read_bytes()

@@ -1,0 +1,113 @@
+"""GitLab merge trains: adding is idempotent, polling keeps merge_train_entries current."""
+
+from __future__ import annotations
+
+import pytest
+from support.fake_gitlab import FakeGitLab, Fault
+
+from dag_harness_mcp.errors import ForgeError
+from dag_harness_mcp.forge.base import MergeRequestRef
+from dag_harness_mcp.forge.gitlab import GitLabForge
+
+
+async def open_mr(forge: GitLabForge, role: str) -> MergeRequestRef:
+    return await forge.find_or_create_merge_request(
+        role=role, source_branch=f"box-up/{role}", target_branch="main",
+        title=f"box-up: {role}", description="", labels=[],
+    )
+
+
+def entry_row(forge: GitLabForge, iid: int) -> dict[str, object]:
+    row = forge.app.db.fetchone(
+        "SELECT e.* FROM merge_train_entries e JOIN merge_requests m"
+        " ON m.id = e.merge_request_id WHERE m.iid = ?",
+        (iid,),
+    )
+    assert row is not None
+    return row
+
+
+async def test_train_positions_progress_and_merge_is_recorded(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    first, second = await open_mr(forge, "common"), await open_mr(forge, "web")
+
+    a = await forge.add_to_merge_train(first, sha=first.sha)
+    b = await forge.add_to_merge_train(second)
+    assert (a.status, a.position, a.pipeline_status) == ("running", 0, "running")
+    assert (b.status, b.position) == ("running", 1)
+    assert a.pipeline_id is not None
+
+    fake_gitlab.project().finish_car(first.iid, success=True)
+    merged = await forge.merge_train_status(first.iid)
+    moved = await forge.merge_train_status(second.iid)
+
+    assert (merged.status, merged.position, merged.pipeline_status) == ("merged", None, "success")
+    assert merged.merge_commit_sha == fake_gitlab.project().mr(first.iid)["merge_commit_sha"]
+    assert moved.position == 0
+    row = entry_row(forge, first.iid)
+    assert row["status"] == "merged" and row["completed_at"] is not None
+    mr_row = forge.app.db.fetchone("SELECT * FROM merge_requests WHERE iid = ?", (first.iid,))
+    assert mr_row is not None and mr_row["state"] == "merged" and mr_row["merged_at"]
+    assert entry_row(forge, second.iid)["position"] == 0
+
+
+async def test_an_mr_dropped_from_the_train_is_marked_failed_with_the_reason(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    mr = await open_mr(forge, "web")
+    await forge.add_to_merge_train(mr)
+    fake_gitlab.project().finish_car(mr.iid, success=False)
+
+    entry = await forge.merge_train_status(mr.iid)
+
+    assert entry.status == "failed" and entry.reason and "dropped" in entry.reason
+    row = entry_row(forge, mr.iid)
+    assert row["completed_at"] is not None and row["failure_reason"] == entry.reason
+
+
+async def test_adding_twice_posts_once(forge: GitLabForge, fake_gitlab: FakeGitLab) -> None:
+    mr = await open_mr(forge, "web")
+    await forge.add_to_merge_train(mr)
+    again = await forge.add_to_merge_train(mr)
+
+    assert again.status == "running"
+    assert fake_gitlab.creates["merge_train_car"] == 1
+    assert [r["action"] for r in forge.app.db.audit.list()].count("forge.merge_train.added") == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault("drop", after_commit=True), Fault("slow", delay=1.5, after_commit=True),
+     Fault("status", status=502, after_commit=True), Fault("status", status=429, retry_after="0")],
+    ids=["dropped", "timeout", "502", "429"],
+)
+async def test_adding_under_a_fault_puts_one_car_on_the_train(
+    forge: GitLabForge, fake_gitlab: FakeGitLab, fault: Fault
+) -> None:
+    mr = await open_mr(forge, "web")
+    fake_gitlab.inject("POST", "merge_train_car", fault)
+
+    entry = await forge.add_to_merge_train(mr)
+
+    assert entry.status == "running" and entry.position == 0
+    assert len(fake_gitlab.project().cars) == 1
+    assert fake_gitlab.creates["merge_train_car"] == 1
+
+
+async def test_a_stale_sha_is_refused_without_retry(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    mr = await open_mr(forge, "web")
+    with pytest.raises(ForgeError) as caught:
+        await forge.add_to_merge_train(mr, sha="0" * 40)
+    assert caught.value.status == 409
+    assert fake_gitlab.count("POST", "merge_train_car") == 1
+
+
+async def test_an_mr_the_harness_never_recorded_cannot_join_the_train(
+    forge: GitLabForge,
+) -> None:
+    ghost = MergeRequestRef(iid=99, title="x", web_url="", source_branch="a", target_branch="main")
+    with pytest.raises(ForgeError, match="not recorded locally"):
+        await forge.add_to_merge_train(ghost)
