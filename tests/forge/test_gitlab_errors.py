@@ -6,8 +6,6 @@ import logging
 from pathlib import Path
 
 import pytest
-from support.fake_gitlab import TOKEN, FakeGitLab, Fault
-from support.gitlab_env import FAST, gitlab_settings
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.errors import ForgeError
@@ -15,6 +13,8 @@ from dag_harness_mcp.forge.factory import create_forge
 from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.forge.retry import RetryPolicy
 from dag_harness_mcp.service.app import HarnessApp
+from support.fake_gitlab import TOKEN, FakeGitLab, Fault
+from support.gitlab_env import FAST, gitlab_settings
 
 TITLE = "Box up Ansible role: web"
 
@@ -29,9 +29,11 @@ async def make_issue(forge: GitLabForge, title: str = TITLE) -> object:
 
 
 async def test_wrong_token_fails_at_once_with_401(tmp_path: Path, fake_gitlab: FakeGitLab) -> None:
-    with open_app(tmp_path, fake_gitlab, gitlab_token="glpat-wrong") as app:
-        with pytest.raises(ForgeError) as caught:
-            await make_issue(GitLabForge(app, policy=FAST))
+    with (
+        open_app(tmp_path, fake_gitlab, gitlab_token="glpat-wrong") as app,
+        pytest.raises(ForgeError) as caught,
+    ):
+        await make_issue(GitLabForge(app, policy=FAST))
     assert caught.value.status == 401 and not caught.value.transient
     assert "GITLAB_TOKEN" in str(caught.value)
     assert len(fake_gitlab.requests) == 1
@@ -40,9 +42,11 @@ async def test_wrong_token_fails_at_once_with_401(tmp_path: Path, fake_gitlab: F
 async def test_unknown_project_fails_at_once_with_404(
     tmp_path: Path, fake_gitlab: FakeGitLab
 ) -> None:
-    with open_app(tmp_path, fake_gitlab, gitlab_project="nobody/nothing") as app:
-        with pytest.raises(ForgeError) as caught:
-            await make_issue(GitLabForge(app, policy=FAST))
+    with (
+        open_app(tmp_path, fake_gitlab, gitlab_project="nobody/nothing") as app,
+        pytest.raises(ForgeError) as caught,
+    ):
+        await make_issue(GitLabForge(app, policy=FAST))
     assert caught.value.status == 404
     assert "HARNESS_GITLAB_PROJECT" in str(caught.value)
     assert len(fake_gitlab.requests) == 1

@@ -70,7 +70,8 @@ async def test_lookup_faults_are_retried_without_creating_twice(
     forge: GitLabForge, fake_gitlab: FakeGitLab, kind: str
 ) -> None:
     first = await create(forge, kind)
-    fake_gitlab.inject("GET", ROUTE[kind], Fault.burst(503, 2), Fault("drop"), Fault("slow", delay=1))
+    faults = [*Fault.burst(503, 2), Fault("drop"), Fault("slow", delay=1)]
+    fake_gitlab.inject("GET", ROUTE[kind], faults)
 
     again = await create(forge, kind)
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from support.fake_gitlab import FakeGitLab, Fault
 
 from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.base import MergeRequestRef
 from dag_harness_mcp.forge.gitlab import GitLabForge
+from support.fake_gitlab import FakeGitLab, Fault
 
 
 async def open_mr(forge: GitLabForge, role: str) -> MergeRequestRef:
