@@ -1,0 +1,162 @@
+"""Run one external command without blocking the event loop.
+
+The child runs in its own process group, so a timeout or a cancelled task kills
+the whole tree (molecule starts ansible-playbook, which starts more). Standard
+output and error are merged and only a bounded tail is kept. The child's PATH
+starts with the directory of the running interpreter, so tools installed in the
+harness's virtual environment (``molecule`` -> ``ansible-playbook``) are found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dag_harness_mcp.clock import utc_now
+
+__all__ = ["KILL_GRACE_SECONDS", "ProcessResult", "run_process", "tool_env"]
+
+KILL_GRACE_SECONDS = 3.0
+_CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What a finished (or killed) command left behind."""
+
+    argv: tuple[str, ...]
+    cwd: str
+    returncode: int | None  # None when it never started or was killed before reporting
+    output_tail: str
+    duration_s: float
+    started_at: str
+    finished_at: str
+    timed_out: bool = False
+    not_found: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+
+def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for tool subprocesses: ours, the venv's bin first on PATH, no colours."""
+    env = dict(os.environ)
+    bin_dir = str(Path(sys.executable).parent)
+    path = env.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        env["PATH"] = bin_dir + (os.pathsep + path if path else "")
+    env.setdefault("NO_COLOR", "1")
+    env.setdefault("ANSIBLE_NOCOLOR", "1")
+    env.setdefault("PY_COLORS", "0")
+    if extra:
+        env.update(extra)
+    return env
+
+
+class _Tail:
+    """The last ``limit`` bytes written to it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._buf = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        self._buf += chunk
+        if len(self._buf) > 2 * self.limit:
+            del self._buf[: len(self._buf) - self.limit]
+
+    def text(self) -> str:
+        return bytes(self._buf[-self.limit :]).decode("utf-8", errors="replace")
+
+
+async def _drain(stream: asyncio.StreamReader, tail: _Tail) -> None:
+    while chunk := await stream.read(_CHUNK):
+        tail.add(chunk)
+
+
+def _kill_group(proc: asyncio.subprocess.Process, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+async def _terminate(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM the group, then SIGKILL it if it has not gone after a grace period."""
+    _kill_group(proc, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), KILL_GRACE_SECONDS)
+    except TimeoutError:
+        _kill_group(proc, signal.SIGKILL)
+        await proc.wait()
+    # Grandchildren may outlive the leader; the group id is still the leader's pid.
+    _kill_group(proc, signal.SIGKILL)
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path,
+    timeout: float,  # noqa: ASYNC109 -- the child is killed, not just abandoned
+    env: Mapping[str, str] | None = None,
+    tail_bytes: int = 8000,
+) -> ProcessResult:
+    """Run ``argv`` in ``cwd``; never raises for a failing or missing command.
+
+    A timeout kills the process group and returns ``timed_out=True``. Cancelling
+    the awaiting task kills the process group and re-raises ``CancelledError``.
+    """
+    args = tuple(str(a) for a in argv)
+    started_at = utc_now()
+    t0 = time.perf_counter()
+    tail = _Tail(tail_bytes)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            cwd=str(cwd),
+            env=dict(env) if env is not None else tool_env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        return ProcessResult(
+            argv=args, cwd=str(cwd), returncode=None,
+            output_tail=f"could not start {args[0]!r}: {exc}; install it or fix the command "
+            "in harness.yml (tests:)",
+            duration_s=time.perf_counter() - t0, started_at=started_at,
+            finished_at=utc_now(), not_found=True,
+        )
+    assert proc.stdout is not None
+    reader = asyncio.ensure_future(_drain(proc.stdout, tail))
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(asyncio.shield(proc.wait()), timeout)
+        except TimeoutError:
+            timed_out = True
+            await _terminate(proc)
+        try:
+            # A grandchild that kept the pipe open must not hang us after the leader exits.
+            await asyncio.wait_for(reader, KILL_GRACE_SECONDS)
+        except TimeoutError:
+            _kill_group(proc, signal.SIGKILL)
+    except BaseException:
+        # Cancelled (or anything else): never leave the tree running.
+        await asyncio.shield(_terminate(proc))
+        reader.cancel()
+        raise
+    if timed_out:
+        tail.add(f"\n[harness] killed after {timeout:g} s timeout\n".encode())
+    return ProcessResult(
+        argv=args, cwd=str(cwd), returncode=proc.returncode, output_tail=tail.text(),
+        duration_s=time.perf_counter() - t0, started_at=started_at, finished_at=utc_now(),
+        timed_out=timed_out,
+    )
