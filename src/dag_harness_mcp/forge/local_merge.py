@@ -36,7 +36,6 @@ def merge_message(mr: Row, target: str) -> str:
 
 async def merge_head(forge: LocalForge, mr: Row, target: str) -> LocalMerge:
     """Merge ``mr`` into ``target`` of origin; raises ForgeError/GitError when it cannot."""
-    from dag_harness_mcp.git import merge_into
     from dag_harness_mcp.git.run import run_git
     from dag_harness_mcp.git.worktree import resolve_commit
 
@@ -64,5 +63,7 @@ async def merge_head(forge: LocalForge, mr: Row, target: str) -> LocalMerge:
     if contained.ok:
         # Already in the target (a merge recorded before a crash, or nothing to merge).
         return LocalMerge(sha=target_head, fast_forward=target_head == pinned, source_sha=pinned)
+    from dag_harness_mcp.git import merge_into
+
     outcome = await merge_into(origin, target, pinned, message=merge_message(mr, target))
     return LocalMerge(sha=outcome.sha, fast_forward=outcome.fast_forward, source_sha=pinned)
