@@ -243,6 +243,5 @@ async def test_a_repo_without_origin_names_the_fix(tmp_path: Path) -> None:
     bare_work.mkdir()
     git(bare_work, "init", "-q", "-b", "main")
     settings = load_settings({"repo_root": bare_work, "db_path": tmp_path / "h.db"}, environ={})
-    with HarnessApp.open(settings) as app:
-        with pytest.raises(ForgeError, match="git remote add origin"):
-            await LocalForge(app).origin_path()
+    with HarnessApp.open(settings) as app, pytest.raises(ForgeError, match="git remote add"):
+        await LocalForge(app).origin_path()

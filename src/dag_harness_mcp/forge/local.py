@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dag_harness_mcp.db.repos.forge import MergeRequestRecord
-from dag_harness_mcp.errors import ForgeError, GitError, HarnessError
+from dag_harness_mcp.errors import ForgeError, HarnessError
 from dag_harness_mcp.forge.base import IssueRef, MergeRequestRef, TrainEntry
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ class LocalForge:
         mr = self._mr_row(int(head["mr_iid"]))
         try:
             outcome = await merge_head(self, mr, target)
-        except (GitError, ForgeError) as exc:
+        except HarnessError as exc:  # a conflict (GitError), a moved or missing branch
             reason = str(exc)[-1000:]
             with self.app.db.transaction():
                 stored = repo.update_train_entry(
