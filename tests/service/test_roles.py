@@ -358,3 +358,46 @@ def test_reopening_the_database_sees_the_synced_state(app: HarnessApp) -> None:
     sync_roles(app)
     with _reopen(app) as other:
         assert [w["roles"] for w in plan_waves(other)] == [["common"], ["db", "web"], ["app"]]
+
+
+def test_kubespray_like_nested_roles_sync_with_path_and_sibling_references(
+    tmp_path: Path, settings_for: MakeSettings
+) -> None:
+    tree = RoleTree(tmp_path / "ks", "roles")
+    tree.role("kubernetes/preinstall")
+    tree.role("kubernetes/kubeadm_common", deps=[{"role": "kubernetes/preinstall"}])
+    tree.role("kubernetes/control-plane", deps=["kubeadm_common"])  # beside itself
+    tree.role("network_plugin", deps=[{"role": "network_plugin/calico", "when": "calico"}])
+    tree.role(
+        "network_plugin/calico",
+        tasks=[
+            {"block": [{"ansible.builtin.import_role": {"name": "kubespray.core.preinstall"}}]},
+        ],
+    )
+    tree.role("preinstall")
+    tree.role("kubernetes-apps/ingress_controller/cert_manager", deps=["kubernetes/control-plane"])
+    with HarnessApp.open(settings_for(tree.root, roles_path="roles")) as app:
+        report = sync_roles(app)
+        assert (report.total, report.errors, report.external) == (7, [], 0)
+        assert plan_waves(app) == [
+            {"wave": 0, "roles": ["kubernetes/preinstall", "preinstall"], "parallel": True},
+            {
+                "wave": 1,
+                "roles": ["kubernetes/kubeadm_common", "network_plugin/calico"],
+                "parallel": True,
+            },
+            {"wave": 2, "roles": ["kubernetes/control-plane", "network_plugin"], "parallel": True},
+            {
+                "wave": 3,
+                "roles": ["kubernetes-apps/ingress_controller/cert_manager"],
+                "parallel": True,
+            },
+        ]
+        assert role_dependencies(
+            app, "kubernetes-apps/ingress_controller/cert_manager", transitive=True
+        ) == [
+            {"role": "kubernetes/control-plane", "depth": 1},
+            {"role": "kubernetes/kubeadm_common", "depth": 2},
+            {"role": "kubernetes/preinstall", "depth": 3},
+        ]
+        assert get_role(app, "network_plugin/calico")["dependencies"][0]["role"] == "preinstall"
