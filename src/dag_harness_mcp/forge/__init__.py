@@ -1,5 +1,10 @@
-"""Forges: one interface (issues, merge requests, merge trains), GitLab and local backends."""
+"""Forges: one interface (issues, merge requests, merge trains), GitLab and local backends.
+
+Importing this package stays cheap: the backends (and python-gitlab) load only
+when :func:`create_forge` picks one.
+"""
 
 from dag_harness_mcp.forge.base import Forge, IssueRef, MergeRequestRef, TrainEntry
+from dag_harness_mcp.forge.factory import create_forge
 
-__all__ = ["Forge", "IssueRef", "MergeRequestRef", "TrainEntry"]
+__all__ = ["Forge", "IssueRef", "MergeRequestRef", "TrainEntry", "create_forge"]
