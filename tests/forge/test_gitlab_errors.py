@@ -180,3 +180,29 @@ async def test_the_token_reaches_no_log_audit_row_database_or_error(
     assert TOKEN not in everything
     for path in db_file.parent.iterdir():  # the database, its WAL and shared memory
         assert TOKEN.encode() not in path.read_bytes()
+
+
+async def test_issue_description_update_links_the_mr_on_gitlab_and_locally(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    issue = await forge.find_or_create_issue(role="web", title=TITLE, description="v1", labels=[])
+    await forge.update_issue_description(issue.iid, "see !1")
+
+    assert fake_gitlab.project().issue(issue.iid)["description"] == "see !1"
+    row = forge.app.db.fetchone("SELECT description FROM issues WHERE iid = ?", (issue.iid,))
+    assert row == {"description": "see !1"}
+
+
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [("gitlab_token", "GITLAB_TOKEN"), ("gitlab_project", "HARNESS_GITLAB_PROJECT")],
+)
+def test_missing_gitlab_configuration_names_the_variable(
+    tmp_path: Path, missing: str, named: str
+) -> None:
+    values = gitlab_settings(tmp_path, "http://127.0.0.1:9")
+    values.pop(missing)
+    with HarnessApp.open(load_settings(values, environ={})) as app, pytest.raises(
+        ForgeError, match=named
+    ):
+        GitLabForge(app)

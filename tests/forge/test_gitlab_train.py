@@ -111,3 +111,17 @@ async def test_an_mr_the_harness_never_recorded_cannot_join_the_train(
     ghost = MergeRequestRef(iid=99, title="x", web_url="", source_branch="a", target_branch="main")
     with pytest.raises(ForgeError, match="not recorded locally"):
         await forge.add_to_merge_train(ghost)
+
+
+async def test_an_mr_merged_outside_the_train_reads_as_merged(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    mr = await open_mr(forge, "web")
+    await forge.add_to_merge_train(mr)
+    project = fake_gitlab.project()
+    project.cars.clear()  # merged by hand: no car any more
+    project.mr(mr.iid).update(state="merged", merge_commit_sha="f" * 40)
+
+    entry = await forge.merge_train_status(mr.iid)
+
+    assert (entry.status, entry.merge_commit_sha) == ("merged", "f" * 40)
