@@ -174,6 +174,7 @@ class RoleRepository:
         start = int(role["id"])
         src, dst = ("depends_on_id", "role_id") if reverse else ("role_id", "depends_on_id")
         depth_of: dict[int, int] = {start: 0}
+        result: builtins.list[Row] = []
         frontier = [start]
         depth = 0
         while frontier and depth < max_depth:
@@ -182,27 +183,20 @@ class RoleRepository:
             for chunk in _chunks(frontier):
                 marks = ", ".join("?" * len(chunk))
                 rows = self._db.fetchall(
-                    f"SELECT DISTINCT {dst} AS id FROM role_dependencies"  # noqa: S608
-                    f" WHERE {src} IN ({marks}) AND depends_on_id IS NOT NULL",
+                    f"SELECT DISTINCT r.id, r.name, r.status FROM role_dependencies rd"  # noqa: S608
+                    f" JOIN roles r ON r.id = rd.{dst}"
+                    f" WHERE rd.{src} IN ({marks}) AND rd.depends_on_id IS NOT NULL",
                     chunk,
                 )
                 for row in rows:
                     target = int(row["id"])
-                    if target not in depth_of:
-                        depth_of[target] = depth
-                        found.append(target)
+                    if target in depth_of:
+                        continue
+                    depth_of[target] = depth
+                    found.append(target)
+                    if row["status"] == "active":
+                        result.append({"role": str(row["name"]), "depth": depth})
             frontier = found
-        del depth_of[start]
-        names: dict[int, str] = {}
-        for chunk in _chunks(builtins.list(depth_of)):
-            marks = ", ".join("?" * len(chunk))
-            for row in self._db.fetchall(
-                f"SELECT id, name FROM roles WHERE id IN ({marks})"  # noqa: S608 -- placeholders
-                " AND status = 'active'",
-                chunk,
-            ):
-                names[int(row["id"])] = str(row["name"])
-        result = [{"role": names[i], "depth": d} for i, d in depth_of.items() if i in names]
         result.sort(key=lambda r: (r["depth"], r["role"]))
         return result
 
