@@ -2,8 +2,36 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.repos.forge import IssueRecord, MergeRequestRecord, decode_labels
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateDB]:
+    """The same repository tests on a SQLite file and on PostgreSQL (own schema per test)."""
+    if request.param == "sqlite":
+        database = StateDB(tmp_path / "harness.db")
+        yield database
+        database.close()
+        return
+    from dag_harness_mcp.db.postgres import PostgresStateDB
+
+    schema = f"forge_{uuid.uuid4().hex[:12]}"
+    try:
+        database = PostgresStateDB(POSTGRES_URL, schema=schema)
+    except Exception as exc:  # no server here: say so instead of failing
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+    yield database
+    database.execute(f"DROP SCHEMA {schema} CASCADE")
+    database.close()
 
 
 def mr_record(iid: int, branch: str, **extra: object) -> MergeRequestRecord:

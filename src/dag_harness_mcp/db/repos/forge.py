@@ -340,7 +340,7 @@ class ForgeRepository:
             " pipeline_id = COALESCE(?, pipeline_id),"
             " pipeline_status = COALESCE(?, pipeline_status),"
             " failure_reason = COALESCE(?, failure_reason),"
-            " completed_at = CASE WHEN ? THEN COALESCE(completed_at, ?) ELSE NULL END,"
+            " completed_at = CASE WHEN ? = 1 THEN COALESCE(completed_at, ?) ELSE NULL END,"
             " updated_at = ? WHERE merge_request_id = ? RETURNING *",
             (
                 status, None if final else position, pipeline_id, pipeline_status,
