@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from dag_harness_mcp.ansible.discovery import discover_roles
 from dag_harness_mcp.ansible.graph import make_graph
-from dag_harness_mcp.ansible.references import resolve_reference, scan_role
+from dag_harness_mcp.ansible.references import RoleScan, resolve_reference, scan_role
 from dag_harness_mcp.ansible.waves import collect_pins
 from dag_harness_mcp.ansible.waves import plan_waves as assign_waves
 from dag_harness_mcp.db.repos.roles import DependencyEdge, RoleRecord
@@ -88,37 +88,20 @@ def sync_roles(app: HarnessApp) -> SyncReport:
     report = SyncReport()
     report.errors.extend({"role": rel, "error": why} for rel, why in found.skipped)
     names = {r.name for r in found.roles}
-    records: list[RoleRecord] = []
-    edges: dict[tuple[str, str, str, str], DependencyEdge] = {}
-    graph_edges: list[tuple[str, str]] = []
-    scans = {}
-    for role in found.roles:
-        scan = scan_role(role.path)
-        scans[role.name] = scan
-        if scan.parse_error is not None:
-            report.errors.append({"role": role.name, "error": scan.parse_error})
-        for ref in scan.references:
-            resolved = resolve_reference(ref.reference, names, referrer=role.name)
-            key = (role.name, ref.reference, ref.source, ref.source_file)
-            edges[key] = DependencyEdge(
-                role=role.name,
-                reference=ref.reference,
-                kind=resolved.kind,
-                source=ref.source,
-                source_file=ref.source_file,
-                target=resolved.target,
-            )
-            if resolved.target is not None and (
-                resolved.target != role.name or ref.source == "meta"
-            ):
-                # include_role of itself (tasks_from) is not a dependency; a meta one is a cycle.
-                graph_edges.append((role.name, resolved.target))
+    scans = {role.name: scan_role(role.path) for role in found.roles}
+    edges, graph_edges = _edges(scans, names)
+    report.errors.extend(
+        {"role": name, "error": scan.parse_error}
+        for name, scan in scans.items()
+        if scan.parse_error is not None
+    )
     plan = assign_waves(make_graph(names, graph_edges), pins)
     for role_name in plan.unknown_pins:
         report.errors.append(
             {"role": role_name, "error": "pinned in harness.yml `waves` but not found; "
              "fix the name or remove the pin"}
         )
+    records: list[RoleRecord] = []
     for role in found.roles:
         scan = scans[role.name]
         records.append(
@@ -136,10 +119,10 @@ def sync_roles(app: HarnessApp) -> SyncReport:
         )
     report.cycles = plan.cycles
     report.blocked = sorted(plan.blocked)
-    report.external = sum(1 for e in edges.values() if e.kind == "external")
-    report.dynamic = sum(1 for e in edges.values() if e.kind == "dynamic")
+    report.external = sum(1 for e in edges if e.kind == "external")
+    report.dynamic = sum(1 for e in edges if e.kind == "dynamic")
     with app.db.transaction():
-        counts = app.db.roles.replace_all(records, edges.values())
+        counts = app.db.roles.replace_all(records, edges)
         report.added, report.updated = counts["added"], counts["updated"]
         report.removed, report.unchanged = counts["removed"], counts["unchanged"]
         report.total = len(records)
@@ -152,6 +135,29 @@ def sync_roles(app: HarnessApp) -> SyncReport:
         )
     report.duration_ms = round((time.perf_counter() - started) * 1000, 2)
     return report
+
+
+def _edges(
+    scans: dict[str, RoleScan], names: set[str]
+) -> tuple[list[DependencyEdge], list[tuple[str, str]]]:
+    """Every reference as a stored edge (deduplicated), and the in-repo edges for waves."""
+    edges: dict[tuple[str, str, str, str], DependencyEdge] = {}
+    graph_edges: list[tuple[str, str]] = []
+    for name, scan in scans.items():
+        for ref in scan.references:
+            resolved = resolve_reference(ref.reference, names, referrer=name)
+            edges[(name, ref.reference, ref.source, ref.source_file)] = DependencyEdge(
+                role=name,
+                reference=ref.reference,
+                kind=resolved.kind,
+                source=ref.source,
+                source_file=ref.source_file,
+                target=resolved.target,
+            )
+            # A role including its own tasks (tasks_from) is no dependency; a meta one is a cycle.
+            if resolved.target is not None and (resolved.target != name or ref.source == "meta"):
+                graph_edges.append((name, resolved.target))
+    return list(edges.values()), graph_edges
 
 
 def _relative(path: Path, root: Path) -> str:
