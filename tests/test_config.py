@@ -134,3 +134,23 @@ def test_unparseable_or_non_mapping_harness_yml_is_reported(tmp_path: Path) -> N
     (root / "harness.yml").write_text("- a list\n")
     with pytest.raises(ConfigError, match="must be a mapping of settings"):
         load_settings(environ={}, repo_root=root)
+
+
+def test_waves_accept_the_seed_mapping_form(tmp_path: Path) -> None:
+    (tmp_path / "harness.yml").write_text(
+        "waves:\n  Wave 0: [common]\n  Wave 1:\n    roles: [web, db]\n    parallel: false\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(environ={}, repo_root=tmp_path)
+    assert [(p.wave, p.roles, p.parallel) for p in settings.waves] == [
+        (0, ["common"], True),
+        (1, ["web", "db"], False),
+    ]
+
+
+def test_waves_mapping_with_a_bad_label_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "harness.yml").write_text("waves:\n  first: [common]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={}, repo_root=tmp_path)
+    assert info.value.key == "waves"
+    assert "Wave 0" in str(info.value)

@@ -8,6 +8,7 @@ fail with :class:`ConfigError` naming the key, the value and what is allowed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -116,6 +117,23 @@ class Settings(BaseModel):
         if value.startswith("-") or ".." in value or " " in value or "\\" in value:
             raise ValueError("must be a git-safe prefix such as 'box-up/'")
         return value
+
+    @field_validator("waves", mode="before")
+    @classmethod
+    def _waves_mapping_form(cls, value: Any) -> Any:
+        """Also accept the seed's form: ``{"Wave 0": ["common"], "Wave 1": [...]}``."""
+        if not isinstance(value, dict):
+            return value
+        pins: list[dict[str, Any]] = []
+        for label, roles in value.items():
+            match = re.fullmatch(r"\s*(?:wave\s*)?(\d+)\s*", str(label), flags=re.IGNORECASE)
+            if match is None:
+                raise ValueError(f"wave label {label!r} must look like 'Wave 0' or '0'")
+            if isinstance(roles, dict):
+                pins.append({"wave": int(match.group(1)), **roles})
+            else:
+                pins.append({"wave": int(match.group(1)), "roles": roles})
+        return pins
 
     @field_validator("roles_path")
     @classmethod
