@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.clock import utc_now
 
+TYPE_CHECKING = False  # not ``typing``: the hooks import this module on every tool call
 if TYPE_CHECKING:
+    from typing import Any
+
     from dag_harness_mcp.db.state import Row, StateDB
 
 __all__ = ["AuditRepository"]

@@ -1,0 +1,116 @@
+"""Token usage per assistant message and the cost views over it.
+
+One row per ``(session_id, message_id)``. Claude Code writes one API message over
+several transcript lines and the hooks re-read the transcript at every ``Stop``,
+so :meth:`CostRepository.record` is an upsert keeping the largest figures seen:
+re-reading never double counts. Standard library only (hooks' hot path).
+"""
+
+from __future__ import annotations
+
+from dag_harness_mcp.clock import utc_now
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from dag_harness_mcp.db.repos._protocol import Queries
+
+__all__ = ["CostRepository", "UsageRow"]
+
+# (session_id, message_id, model, input, output, cache_creation, cache_read, cost_usd, at)
+UsageRow = tuple[str, str, str, int, int, int, int, float, "str | None"]
+
+_UPSERT = (
+    "INSERT INTO token_usage (session_id, message_id, model, input_tokens, output_tokens,"
+    " cache_creation_tokens, cache_read_tokens, cost_usd, recorded_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (session_id, message_id) DO UPDATE SET"
+    # Keep the largest figure of each kind: portable (no MAX(a, b) / GREATEST).
+    " input_tokens = CASE WHEN excluded.input_tokens > token_usage.input_tokens"
+    " THEN excluded.input_tokens ELSE token_usage.input_tokens END,"
+    " output_tokens = CASE WHEN excluded.output_tokens > token_usage.output_tokens"
+    " THEN excluded.output_tokens ELSE token_usage.output_tokens END,"
+    " cache_creation_tokens = CASE WHEN excluded.cache_creation_tokens >"
+    " token_usage.cache_creation_tokens THEN excluded.cache_creation_tokens"
+    " ELSE token_usage.cache_creation_tokens END,"
+    " cache_read_tokens = CASE WHEN excluded.cache_read_tokens > token_usage.cache_read_tokens"
+    " THEN excluded.cache_read_tokens ELSE token_usage.cache_read_tokens END,"
+    " cost_usd = CASE WHEN excluded.cost_usd > token_usage.cost_usd"
+    " THEN excluded.cost_usd ELSE token_usage.cost_usd END,"
+    " model = excluded.model"
+)
+
+
+class CostRepository:
+    def __init__(self, db: Queries) -> None:
+        self._db = db
+
+    def record(self, rows: Iterable[UsageRow]) -> int:
+        """Upsert usage rows in one transaction; returns how many were given."""
+        count = 0
+        now = utc_now()
+        with self._db.transaction():
+            for sid, mid, model, inp, out, cw, cr, cost, at in rows:
+                self._db.execute(_UPSERT, (sid, mid, model, inp, out, cw, cr, cost, at or now))
+                count += 1
+        return count
+
+    def session_totals(self, session_id: str) -> dict[str, Any]:
+        row = self._db.fetchone(
+            "SELECT * FROM v_session_costs WHERE session_id = ?", (session_id,)
+        )
+        if row is None:
+            return {"session_id": session_id, "messages": 0, "input_tokens": 0,
+                    "output_tokens": 0, "cache_creation_tokens": 0, "cache_read_tokens": 0,
+                    "cost_usd": 0.0, "first_at": None, "last_at": None}
+        return row
+
+    def messages(self, session_id: str) -> list[dict[str, Any]]:
+        return self._db.fetchall(
+            "SELECT * FROM token_usage WHERE session_id = ? ORDER BY recorded_at, id",
+            (session_id,),
+        )
+
+    def by_day(self, *, since_day: str | None = None) -> list[dict[str, Any]]:
+        """``v_daily_costs``: one row per day and model, newest day first."""
+        if since_day is None:
+            return self._db.fetchall("SELECT * FROM v_daily_costs ORDER BY day DESC, model")
+        return self._db.fetchall(
+            "SELECT * FROM v_daily_costs WHERE day >= ? ORDER BY day DESC, model", (since_day,)
+        )
+
+    def by_session(self, *, since: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """``v_session_costs``: one row per session, most recent first."""
+        where, params = _since("last_at", since)
+        return self._db.fetchall(
+            f"SELECT * FROM v_session_costs {where} ORDER BY last_at DESC LIMIT ?",  # noqa: S608
+            (*params, limit),
+        )
+
+    def by_model(self, *, since: str | None = None) -> list[dict[str, Any]]:
+        where, params = _since("recorded_at", since)
+        return self._db.fetchall(
+            "SELECT model, COUNT(*) AS messages, SUM(input_tokens) AS input_tokens,"  # noqa: S608
+            " SUM(output_tokens) AS output_tokens,"
+            " SUM(cache_creation_tokens) AS cache_creation_tokens,"
+            " SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd"
+            f" FROM token_usage {where} GROUP BY model ORDER BY cost_usd DESC, model",
+            params,
+        )
+
+    def total_cost(self, *, since: str | None = None) -> float:
+        where, params = _since("recorded_at", since)
+        row = self._db.fetchone(
+            f"SELECT COALESCE(SUM(cost_usd), 0) AS total FROM token_usage {where}",  # noqa: S608
+            params,
+        )
+        return float(row["total"]) if row is not None else 0.0
+
+
+def _since(column: str, since: str | None) -> tuple[str, tuple[str, ...]]:
+    """A ``WHERE column >= ?`` clause, or nothing (``column`` is one of ours, never input)."""
+    if since is None:
+        return "", ()
+    return f"WHERE {column} >= ?", (since,)
