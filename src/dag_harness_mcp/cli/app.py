@@ -58,13 +58,14 @@ def _register() -> None:
         capabilities,
         database,
         hotl,
+        observe,
         roles,
         runs,
         setup,
         waves,
     )
 
-    for module in (roles, runs, waves, hotl, capabilities, setup, database):
+    for module in (roles, runs, waves, hotl, capabilities, observe, setup, database):
         module.register(app)
 
 

@@ -1,0 +1,143 @@
+"""CLI commands: ``harness sessions list|show``, ``harness costs``, ``harness audit``.
+
+What the hooks recorded about Claude Code sessions, read through the service.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dag_harness_mcp.cli.common import console, emit_json, err_console, open_app, run_cli
+from dag_harness_mcp.service import observability as service
+
+__all__ = ["register"]
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+sessions = typer.Typer(name="sessions", help="Claude Code sessions recorded by the hooks.",
+                       no_args_is_help=True)
+
+
+class Grouping(StrEnum):
+    day = "day"
+    session = "session"
+    model = "model"
+
+
+def _usd(value: float | int | None) -> str:
+    return f"${float(value or 0):.4f}"
+
+
+@sessions.command("list")
+def list_sessions(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """List sessions, newest first, with tool calls, denials, files and cost."""
+    rows = run_cli(lambda: service.agent_sessions(open_app(ctx), limit, offset))
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        err_console.print("no sessions recorded; install the hooks (`harness install`)")
+        return
+    table = Table(title="sessions")
+    for column in ("session", "parent", "model", "status", "started", "tools", "denied",
+                   "files", "cost"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["session_id"], r["parent_session_id"] or "", r["model"] or "",
+                      r["status"], r["started_at"], str(r["tool_calls"]), str(r["denied_calls"]),
+                      str(r["files_changed"]), _usd(r["cost_usd"]))
+    console.print(table)
+
+
+@sessions.command("show")
+def show_session(
+    ctx: typer.Context,
+    session_id: Annotated[str, typer.Argument(help="The session id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one session: tool calls, file changes, subagents and token totals."""
+    detail = run_cli(lambda: service.session_detail(open_app(ctx), session_id))
+    if as_json:
+        emit_json(detail)
+        return
+    s, c = detail["session"], detail["costs"]
+    console.print(f"[bold]{s['session_id']}[/] {s['status']} model={s['model'] or '-'} "
+                  f"cwd={s['cwd'] or '-'} cost={_usd(c['cost_usd'])} "
+                  f"tokens in/out={c['input_tokens']}/{c['output_tokens']}", highlight=False)
+    table = Table(title="tool calls")
+    for column in ("tool", "status", "ms", "reason"):
+        table.add_column(column)
+    for t in detail["tool_calls"]:
+        ms = "" if t["duration_ms"] is None else f"{t['duration_ms']:.0f}"
+        table.add_row(t["tool_name"], t["status"], ms, t["decision_reason"] or t["error"] or "")
+    console.print(table)
+    for f in detail["file_changes"]:
+        console.print(f"  {f['change_type']:<8} {f['path']}", highlight=False)
+    for sub in detail["subagents"]:
+        console.print(f"  subagent {sub['session_id']} ({sub['agent_type'] or '-'}) "
+                      f"{_usd(sub['cost_usd'])}", highlight=False)
+
+
+def costs(
+    ctx: typer.Context,
+    by: Annotated[Grouping, typer.Option("--by", help="Group by day, session or model.")] =
+    Grouping.day,
+    days: Annotated[float | None, typer.Option("--days", help="Only the last N days.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Token usage and cost from the session transcripts."""
+    report = run_cli(lambda: service.cost_report(open_app(ctx), by=by.value, days=days))
+    if as_json:
+        emit_json(report)
+        return
+    key = {"day": "day", "session": "session_id", "model": "model"}[by.value]
+    table = Table(title=f"costs by {by.value} (total {_usd(report['total_cost_usd'])})")
+    columns = [key, *(["model"] if by.value == "day" else []), "messages", "input", "output",
+               "cache write", "cache read", "cost"]
+    for column in columns:
+        table.add_column(column)
+    for r in report["rows"]:
+        cells = [str(r[key]), *([str(r["model"])] if by.value == "day" else []),
+                 str(r["messages"]), str(r["input_tokens"]), str(r["output_tokens"]),
+                 str(r["cache_creation_tokens"]), str(r["cache_read_tokens"]),
+                 _usd(r["cost_usd"])]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def audit(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
+    before: Annotated[int | None, typer.Option("--before", help="Rows older than this id.")] =
+    None,
+    action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The audit log of mutations, newest first."""
+    rows = run_cli(lambda: service.audit_log(open_app(ctx), limit, before, action))
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="audit log")
+    for column in ("id", "time", "actor", "source", "action", "entity"):
+        table.add_column(column)
+    for r in rows:
+        entity = f"{r['entity_type'] or ''} {r['entity_id'] or ''}".strip()
+        table.add_row(str(r["id"]), r["ts"], r["actor"], r["source"], r["action"], entity)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to ``app``."""
+    app.add_typer(sessions)
+    app.command("costs")(costs)
+    app.command("audit")(audit)

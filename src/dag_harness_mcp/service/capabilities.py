@@ -1,0 +1,194 @@
+"""Grant, revoke, list and check capability contexts (CLI, MCP tools and the runner).
+
+A context binds a Claude Code session (``session_id``) or every session in a
+project directory (``project_dir``) to capabilities until it expires or is
+revoked; the PreToolUse hook enforces it (see :mod:`dag_harness_mcp.hooks.policy`
+and docs/hooks.md).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from typing import Any
+
+from dag_harness_mcp.clock import utc_after
+from dag_harness_mcp.errors import ConfigError
+from dag_harness_mcp.service.app import HarnessApp
+
+__all__ = [
+    "DEFAULT_ROLE_TTL_SECONDS",
+    "PLUGIN_MCP_TOOLS",
+    "check_capability",
+    "grant_capabilities",
+    "list_capabilities",
+    "open_role_context",
+    "revoke_capabilities",
+]
+
+DEFAULT_ROLE_TTL_SECONDS = 4 * 3600.0
+PLUGIN_MCP_TOOLS = "mcp__plugin_dag-harness_dag-harness__*"
+
+
+def _absolute_glob(pattern: str, base: str) -> str:
+    pattern = os.path.expanduser(pattern.strip())
+    if not pattern:
+        raise ConfigError("file_write", pattern, "a non-empty path glob such as '/repo/wt/**'")
+    return pattern if os.path.isabs(pattern) else os.path.normpath(os.path.join(base, pattern))
+
+
+def _check_bash(kind: str, pattern: str) -> str:
+    try:
+        tokens = shlex.split(pattern)
+    except ValueError as exc:
+        raise ConfigError(kind, pattern, f"a shell-like pattern such as 'git status *' ({exc})") \
+            from exc
+    if not tokens:
+        raise ConfigError(kind, pattern, "a non-empty command pattern such as 'pytest *'")
+    return pattern.strip()
+
+
+def _check_mcp(pattern: str) -> str:
+    if pattern.startswith("re:"):
+        try:
+            re.compile(pattern[3:])
+        except re.error as exc:
+            raise ConfigError("mcp_tools", pattern, f"a valid regular expression ({exc})") from exc
+    elif not pattern.strip():
+        raise ConfigError("mcp_tools", pattern, f"a tool-name glob such as '{PLUGIN_MCP_TOOLS}'")
+    return pattern.strip()
+
+
+def grant_capabilities(
+    app: HarnessApp,
+    *,
+    session_id: str | None,
+    project_dir: str | None,
+    role: str | None = None,
+    file_write: list[str],
+    bash_allow: list[str],
+    bash_deny: list[str],
+    mcp_tools: list[str],
+    gitlab_write: bool,
+    ttl_seconds: float | None,
+    name: str,
+    execution_id: int | None = None,
+) -> dict[str, Any]:
+    """Open a capability context and return it (id, binding, expiry, capabilities)."""
+    if not session_id and not project_dir:
+        raise ConfigError("session_id/project_dir", None,
+                          "bind the context to a session (--session ID) or a project "
+                          "directory (--project DIR)")
+    if ttl_seconds is not None and ttl_seconds <= 0:
+        raise ConfigError("ttl_seconds", ttl_seconds, "a positive number of seconds, or none")
+    if not name.strip():
+        raise ConfigError("name", name, "a short name such as 'box-up common'")
+    project = os.path.realpath(project_dir) if project_dir else None
+    base = project or str(app.repo_root)
+    caps: list[tuple[str, str]] = [("file_write", _absolute_glob(p, base)) for p in file_write]
+    caps += [("bash_allow", _check_bash("bash_allow", p)) for p in bash_allow]
+    caps += [("bash_deny", _check_bash("bash_deny", p)) for p in bash_deny]
+    caps += [("mcp_tool", _check_mcp(p)) for p in mcp_tools]
+    if gitlab_write:
+        caps.append(("gitlab_write", "*"))
+    expires = utc_after(ttl_seconds) if ttl_seconds is not None else None
+    with app.db.transaction():
+        context_id = app.db.capabilities.create(
+            name.strip(), session_id=session_id or None, project_dir=project,
+            capabilities=caps, expires_at=expires, role_name=role,
+            execution_id=execution_id, created_by=app.source,
+        )
+        app.audit("capability_grant", entity_type="execution_context", entity_id=context_id,
+                  details={"name": name, "session_id": session_id, "project_dir": project,
+                           "role": role, "expires_at": expires,
+                           "capabilities": [list(c) for c in caps]})
+    return app.db.capabilities.get(context_id)
+
+
+def revoke_capabilities(app: HarnessApp, context_id: int) -> dict[str, Any]:
+    """Revoke a context now (idempotent); NotFoundError names how to list them."""
+    with app.db.transaction():
+        context = app.db.capabilities.revoke(context_id)
+        app.audit("capability_revoke", entity_type="execution_context", entity_id=context_id,
+                  details={"name": context["name"]})
+    return context
+
+
+def list_capabilities(
+    app: HarnessApp, *, active_only: bool = True, session_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Contexts (newest first) with their capabilities grouped by kind and their state."""
+    return app.db.capabilities.contexts(active_only=active_only, session_id=session_id)
+
+
+def open_role_context(
+    app: HarnessApp,
+    role: str,
+    worktree_path: str,
+    session_id: str | None = None,
+    *,
+    project_dir: str | None = None,
+    execution_id: int | None = None,
+    ttl_seconds: float | None = DEFAULT_ROLE_TTL_SECONDS,
+    bash_allow: list[str] | None = None,
+    mcp_tools: list[str] | None = None,
+    gitlab_write: bool = False,
+) -> dict[str, Any]:
+    """The context a box-up run opens for a role: writes only inside its worktree.
+
+    Bound to ``session_id`` when known, else to ``project_dir`` (default: the
+    repository root). Bash is allowed except the built-in denials; the plugin's
+    own MCP tools are allowed; GitLab writes only when asked.
+    """
+    worktree = os.path.realpath(worktree_path)
+    return grant_capabilities(
+        app,
+        session_id=session_id,
+        project_dir=None if session_id else (project_dir or str(app.repo_root)),
+        role=role,
+        file_write=[f"{worktree}/**"],
+        bash_allow=bash_allow if bash_allow is not None else ["*"],
+        bash_deny=[],
+        mcp_tools=mcp_tools if mcp_tools is not None else [PLUGIN_MCP_TOOLS],
+        gitlab_write=gitlab_write,
+        ttl_seconds=ttl_seconds,
+        name=f"box-up {role}",
+        execution_id=execution_id,
+    )
+
+
+def check_capability(
+    app: HarnessApp,
+    *,
+    session_id: str | None,
+    project_dir: str | None,
+    capability: str,
+    subject: str = "*",
+) -> tuple[bool, str]:
+    """Whether an in-process action is allowed (e.g. the MCP server before a GitLab write).
+
+    No active context: allowed. Otherwise some active context must hold
+    ``capability`` (for ``mcp_tool``, a pattern matching ``subject``). Returns
+    ``(allowed, reason)``; the reason names the grant that would allow it.
+    """
+    from fnmatch import fnmatchcase
+
+    contexts = app.db.capabilities.active_for(
+        [session_id] if session_id else [], os.path.realpath(project_dir) if project_dir else None
+    )
+    if not contexts:
+        return True, ""
+    for ctx in contexts:
+        for cap, pattern in ctx["capabilities"]:
+            if cap != capability:
+                continue
+            if capability != "mcp_tool" or fnmatchcase(subject, pattern) or (
+                pattern.startswith("re:") and re.fullmatch(pattern[3:], subject)
+            ):
+                return True, ""
+    names = ", ".join(f"#{c['context_id']} {c['name']!r}" for c in contexts)
+    flag = "--gitlab-write" if capability == "gitlab_write" else f"--{capability.replace('_', '-')}"
+    return False, (f"the active capability context(s) {names} lack {capability}"
+                   f"{'' if subject == '*' else f' for {subject}'}; grant it with "
+                   f"`harness capabilities grant {flag} ...` or the grant_capabilities tool")
