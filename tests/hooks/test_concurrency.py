@@ -1,4 +1,4 @@
-"""Hooks of parallel sessions write at once without losing a row (fresh database, real processes)."""
+"""Hooks of parallel sessions write at once without losing a row (new database, real processes)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from _hookrunner import SCRIPT, HookRunner
-
 from dag_harness_mcp.db import StateDB
 
 WORKERS = 8

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from _hookrunner import HookRunner
-
 from dag_harness_mcp.db import StateDB
 
 
@@ -96,7 +95,9 @@ def test_unknown_models_are_priced_by_fallback_and_logged(
     assert "my-local-model" in hook.log()
 
 
-def test_a_missing_transcript_records_nothing_and_succeeds(hook: HookRunner, state: StateDB) -> None:
+def test_a_missing_transcript_records_nothing_and_succeeds(
+    hook: HookRunner, state: StateDB
+) -> None:
     proc = hook.run("Stop", transcript_path=str(hook.project / "nope.jsonl"))
     assert proc.returncode == 0 and proc.stdout == b""
     assert state.fetchall("SELECT * FROM token_usage") == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _hookrunner import HookRunner, denial
 
+from _hookrunner import HookRunner, denial
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.capabilities import (
     grant_capabilities,

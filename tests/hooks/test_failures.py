@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _hookrunner import HookRunner
 
+from _hookrunner import HookRunner
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.capabilities import grant_capabilities
 

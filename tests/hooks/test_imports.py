@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 from _hookrunner import SCRIPT, HookRunner
-
 from dag_harness_mcp.service.capabilities import grant_capabilities
 
 ALLOWED_PACKAGE_MODULES = ("dag_harness_mcp", "dag_harness_mcp.hooks", "dag_harness_mcp.db",
