@@ -27,14 +27,14 @@ MAX_FIELD_BYTES = 16 * 1024
 _SECRET_WORD = (
     r"(?:pass(?:word|wd|phrase)?|pwd|secret(?:[_-]?key)?|client[_-]?secret|token|"
     r"access[_-]?token|refresh[_-]?token|auth[_-]?token|private[_-]?token|api[_-]?key|"
-    r"apikey|access[_-]?key|secret[_-]?access[_-]?key|credentials?|auth)"
+    r"apikey|access[_-]?key|secret[_-]?access[_-]?key|credentials?|authorization|cookie|auth)"
 )
 _SECRET_KEY_SOURCE = r"(?i)(?:^|[_-])" + _SECRET_WORD + r"\Z|\A" + _SECRET_WORD + r"(?:[_-]|\Z)"
 
 # (cheap lower-case triggers, pattern, replacement): a rule is compiled and run only
 # when one of its triggers occurs in the text, so a plain ``ls -la`` costs almost nothing
 # (compiling every rule up front costs ≈ 5 ms, paid by every hook process).
-_SECRET_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "credential", "auth")
+_SECRET_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "credential", "auth", "cookie")
 _GL = tuple(f"gl{p}-" for p in ("pat", "dt", "rt", "ptt", "oas", "cbt", "imt", "ft", "soat",
                                  "agent", "ffct"))
 _RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
@@ -94,7 +94,7 @@ def redact_json(value: object) -> object:
         out: dict[str, object] = {}
         for key, item in value.items():
             name = str(key)
-            if _secret_key(name) and isinstance(item, (str, int, float)) and item != "":
+            if isinstance(item, str) and item and _secret_key(name):
                 out[name] = MARK
             else:
                 out[name] = redact_json(item)
