@@ -61,10 +61,12 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
 def test_redact_json_replaces_secret_named_keys_and_walks_nesting() -> None:
     value = {"headers": {"Authorization": "xyz", "Accept": "json"}, "password": "p",
              "token_count": 5, "input_tokens": 7, "items": [{"secret": "s", "name": "n"}],
+             "nested": {"pass": "pw1", "api-key": "k1"},
              "cmd": "export GITLAB_TOKEN=glpat-abcdefghij0123456789"}
     out = redact_json(value)
     text = json.dumps(out)
     assert '"xyz"' not in text and '"p"' not in text and '"s"' not in text
+    assert "pw1" not in text and "k1" not in text
     assert "glpat-abcdefghij" not in text
     assert out["headers"]["Accept"] == "json"  # type: ignore[index]
     assert out["input_tokens"] == 7 and out["token_count"] == 5  # type: ignore[index]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 
-from dag_harness_mcp.db.repos.audit import AuditRepository
-from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
 from dag_harness_mcp.db.repos.sessions import SessionRepository
 from dag_harness_mcp.hooks import policy
 from dag_harness_mcp.hooks.redact import MAX_FIELD_BYTES, redact, redact_json, truncate
@@ -21,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
     from dag_harness_mcp.hooks.fastdb import HookDB
 
 __all__ = ["Hook", "decide_pre_tool_use", "deny_output", "on_post_tool_use", "on_session_end",
@@ -44,8 +43,6 @@ class Hook:
         self.project_dir = project_dir
         self.log = log
         self.sessions = SessionRepository(db)
-        self.caps = CapabilityRepository(db)
-        self.audit = AuditRepository(db)  # type: ignore[arg-type]
         self.session_id = _text(payload.get("session_id")) or "unknown"
         self.agent_id = _text(payload.get("agent_id"))
         self.cwd = _text(payload.get("cwd")) or project_dir
@@ -65,14 +62,23 @@ class Hook:
                                  agent_type=_text(p.get("agent_type")),
                                  transcript_path=_text(p.get("agent_transcript_path")))
 
+    @property
+    def caps(self) -> CapabilityRepository:
+        from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
+
+        return CapabilityRepository(self.db)
+
     def contexts(self) -> list[dict[str, Any]]:
         ids = [self.session_id] + ([self.agent_id] if self.agent_id else [])
         return self.caps.active_for(ids, self.project_dir)
 
     def record_audit(self, action: str, entity_type: str, entity_id: str,
                      details: dict[str, Any]) -> None:
-        self.audit.record(action, actor=self.acting_session, source="hook",
-                          entity_type=entity_type, entity_id=entity_id, details=details)
+        from dag_harness_mcp.db.repos.audit import AuditRepository
+
+        AuditRepository(self.db).record(  # type: ignore[arg-type]
+            action, actor=self.acting_session, source="hook", entity_type=entity_type,
+            entity_id=entity_id, details=details)
 
 
 def _text(value: object) -> str | None:

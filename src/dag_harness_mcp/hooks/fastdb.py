@@ -2,10 +2,11 @@
 
 A hook process lives for one event, so it needs neither thread-local connections
 nor ``pathlib``/``dataclasses``/``typing`` (≈ 15 ms of imports on this machine). It
-opens the same file with the same settings as :func:`db.connection.connect_sqlite`
-(WAL, busy timeout, ``synchronous=NORMAL``, foreign keys, autocommit with
-``BEGIN IMMEDIATE`` write transactions) and applies pending migrations through
-:mod:`dag_harness_mcp.db.migrate`, imported only when the schema is behind.
+opens the same file the way :func:`db.connection.connect_sqlite` does (WAL, set
+when the file is created; busy timeout; ``synchronous=NORMAL``; autocommit with
+``BEGIN IMMEDIATE`` write transactions; foreign keys are not needed as the hooks
+never delete) and applies pending migrations through :mod:`dag_harness_mcp.db.migrate`,
+imported only when the schema is behind.
 """
 
 from __future__ import annotations
@@ -63,13 +64,14 @@ class HookDB:
                                         isolation_level=None, check_same_thread=False)
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise sqlite3.OperationalError(f"journal_mode={mode}")
+            # WAL is a property of the file: set once when it is created (and checked then).
+            if not existed:
+                mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.OperationalError(f"journal_mode={mode}")
             self.conn.execute("PRAGMA synchronous = NORMAL")
-            self.conn.execute("PRAGMA foreign_keys = ON")
             self._migrate_if_behind()
-        except (sqlite3.Error, OSError, ValueError) as exc:
+        except Exception as exc:  # sqlite3.Error, OSError, MigrationError ...
             if existed:
                 raise UnreadableDB(f"cannot use the StateDB {path}: {exc}") from exc
             raise

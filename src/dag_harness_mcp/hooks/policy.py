@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-from fnmatch import fnmatchcase
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ __all__ = ["FILE_TOOLS", "GITLAB_WRITE_TOOLS", "Decision", "decide", "glob_match
 FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
               "NotebookEdit": "notebook_path"}
 # MCP tools of this plugin that write to GitLab (issue, MR, merge train, approval).
-GITLAB_WRITE_TOOLS = re.compile(
+GITLAB_WRITE_TOOLS = (
     r".*__(approve\w*|create_(issue|mr|merge_request)\w*|add_to_merge_train|merge\w*)\Z"
 )
 _GLAB_READ = {"list", "view", "status", "diff", "ls", "get", "check", "version", "help"}
@@ -105,6 +104,8 @@ def _path_allowed(ctx: dict[str, Any], path: str, cwd: str) -> bool:
 
 
 def _mcp_allowed(pattern: str, tool: str) -> bool:
+    from fnmatch import fnmatchcase
+
     if pattern.startswith("re:"):
         try:
             return re.fullmatch(pattern[3:], tool) is not None
@@ -209,7 +210,7 @@ def decide(
             reasons.append(f"context #{ctx['context_id']} {ctx['name']!r}: {why}")
         return Decision(False, "; ".join(reasons), ids)
     if tool_name.startswith("mcp__"):
-        gitlab = GITLAB_WRITE_TOOLS.match(tool_name) is not None
+        gitlab = re.match(GITLAB_WRITE_TOOLS, tool_name) is not None
         for ctx in contexts:
             if not any(_mcp_allowed(p, tool_name) for p in _patterns(ctx, "mcp_tool")):
                 reasons.append(f"context #{ctx['context_id']} {ctx['name']!r} has no mcp_tool "

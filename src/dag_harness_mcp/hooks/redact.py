@@ -34,7 +34,11 @@ _SECRET_KEY_SOURCE = r"(?i)(?:^|[_-])" + _SECRET_WORD + r"\Z|\A" + _SECRET_WORD 
 # (cheap lower-case triggers, pattern, replacement): a rule is compiled and run only
 # when one of its triggers occurs in the text, so a plain ``ls -la`` costs almost nothing
 # (compiling every rule up front costs ≈ 5 ms, paid by every hook process).
-_SECRET_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "credential", "auth", "cookie")
+_SECRET_TRIGGERS = (
+    "password", "passwd", "passphrase", "pass=", "pass:", "pass ", 'pass"', "pass'", "pwd",
+    "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey",
+    "credential", "auth", "cookie",
+)
 _GL = tuple(f"gl{p}-" for p in ("pat", "dt", "rt", "ptt", "oas", "cbt", "imt", "ft", "soat",
                                  "agent", "ffct"))
 _RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
@@ -105,7 +109,7 @@ def redact_json(value: object) -> object:
 
 
 def _secret_key(name: str) -> bool:
-    lowered = name.lower()
+    lowered = name.lower() + "="  # a key is an assignment target: "pass" -> "pass="
     if not any(t in lowered for t in _SECRET_TRIGGERS):
         return False
     pattern = _compiled.get(_SECRET_KEY_SOURCE)

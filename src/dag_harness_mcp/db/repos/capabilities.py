@@ -9,7 +9,6 @@ PreToolUse, so this module is standard-library only.
 from __future__ import annotations
 
 from dag_harness_mcp.clock import utc_now
-from dag_harness_mcp.errors import NotFoundError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -80,6 +79,8 @@ class CapabilityRepository:
             (context_id,),
         )
         if not rows:
+            from dag_harness_mcp.errors import NotFoundError
+
             raise NotFoundError(
                 f"capability context {context_id} does not exist; "
                 "list them with `harness capabilities list --all`"

@@ -1,0 +1,102 @@
+"""Benchmark: the real hook script, one process per event, against a real StateDB.
+
+Run: ``uv run python bench/bench_hooks.py [N]`` (default N=200). Prints figures;
+asserts nothing. Each of the N rounds runs a PreToolUse (a Bash call checked
+against an active capability context: argv parsing, built-in denials, pattern
+matching, file-write detection) and its PostToolUse (redaction, file changes,
+audit row) as separate ``python3 -S hooks/harness_hook.py`` processes, the way
+Claude Code spawns them, and prints median/p99 per event beside the bare
+interpreter start (``-c pass`` with and without ``-S``).
+Targets: ≤ 35 ms median, ≤ 80 ms p99 per hook process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "hooks" / "harness_hook.py"
+PYTHON = os.path.realpath(sys.executable)  # the interpreter itself, not a venv/pyenv shim
+
+
+def _time(args: list[str], data: bytes, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(args, input=data, capture_output=True, env=env, check=False)
+    elapsed = (time.perf_counter() - start) * 1000
+    if proc.returncode != 0:
+        raise SystemExit(f"{args} failed: {proc.stderr.decode()}")
+    return elapsed
+
+
+def _summary(label: str, samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return (f"{label:<42} median {statistics.median(samples):6.1f} ms   p99 {p99:6.1f} ms"
+            f"   max {ordered[-1]:6.1f} ms   (n={len(samples)})")
+
+
+def main(rounds: int = 200) -> None:
+    from dag_harness_mcp.config import load_settings
+    from dag_harness_mcp.service.app import HarnessApp
+    from dag_harness_mcp.service.capabilities import grant_capabilities
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-hooks-"))
+    try:
+        project = (tmp / "project").resolve()
+        project.mkdir()
+        db_path = tmp / "state" / "harness.db"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
+        env.update(HARNESS_DB_PATH=str(db_path), CLAUDE_PROJECT_DIR=str(project))
+        settings = load_settings({"repo_root": project, "db_path": db_path}, environ={})
+        with HarnessApp.open(settings) as app:
+            ctx = grant_capabilities(
+                app, session_id="bench", project_dir=None, file_write=[f"{project}/**"],
+                bash_allow=["git *", "pytest *", "echo *", "ls *"], bash_deny=["git reset *"],
+                mcp_tools=["mcp__plugin_dag-harness_dag-harness__*"], gitlab_write=False,
+                ttl_seconds=3600, name="bench",
+            )
+        command = "git status --short && pytest -q tests > out.log 2>&1; echo done | tee -a log"
+        base = {"session_id": "bench", "transcript_path": str(project / "t.jsonl"),
+                "cwd": str(project), "permission_mode": "default", "tool_name": "Bash",
+                "tool_input": {"command": command, "description": "run the tests"}}
+        hook = [PYTHON, "-S", str(SCRIPT)]
+        # Warm-up: create the schema, write the bytecode caches.
+        for event in ("SessionStart", "PreToolUse"):
+            _time([*hook, event], json.dumps({**base, "hook_event_name": event,
+                                              "tool_use_id": "warm"}).encode(), env)
+        bare, bare_s, pre, post = [], [], [], []
+        for i in range(rounds):
+            bare.append(_time([PYTHON, "-c", "pass"], b"", env))
+            bare_s.append(_time([PYTHON, "-S", "-c", "pass"], b"", env))
+            use_id = f"toolu_{i:05d}"
+            pre.append(_time([*hook, "PreToolUse"], json.dumps(
+                {**base, "hook_event_name": "PreToolUse", "tool_use_id": use_id}).encode(), env))
+            post.append(_time([*hook, "PostToolUse"], json.dumps(
+                {**base, "hook_event_name": "PostToolUse", "tool_use_id": use_id,
+                 "tool_response": {"stdout": "3 passed", "stderr": "", "interrupted": False},
+                 "duration_ms": 812}).encode(), env))
+        print(f"interpreter: {PYTHON} ({sys.version.split()[0]}); capability context "
+              f"#{ctx['id']} active; {os.cpu_count()} CPUs")
+        print(_summary("python3 -c pass", bare))
+        print(_summary("python3 -S -c pass", bare_s))
+        print(_summary("hook PreToolUse (Bash, context active)", pre))
+        print(_summary("hook PostToolUse (Bash, redact+files+audit)", post))
+        print(_summary("hook, both events", pre + post))
+        shim = shutil.which("python3")
+        if shim and os.path.realpath(shim) != PYTHON:
+            shim_s = [_time([shim, "-S", "-c", "pass"], b"", env) for _ in range(20)]
+            print(_summary(f"note: `python3` on PATH ({shim}) -S -c pass", shim_s))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
