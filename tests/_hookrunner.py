@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCRIPT", "HookRunner", "denial"]
+__all__ = ["ROOT", "SCRIPT", "HookRunner", "denial"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "hooks" / "harness_hook.py"
