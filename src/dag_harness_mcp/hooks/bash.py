@@ -181,14 +181,26 @@ def _unwrap(cmd: Command, depth: int) -> list[Command]:
 # -- matching ------------------------------------------------------------------
 
 
+_PATTERNS: dict[str, list[str] | None] = {}
+
+
+def _pattern_tokens(pattern: str) -> list[str] | None:
+    """``shlex.split(pattern)``, cached (a pattern is checked against every simple command)."""
+    if pattern not in _PATTERNS:
+        try:
+            _PATTERNS[pattern] = shlex.split(pattern)
+        except ValueError:
+            _PATTERNS[pattern] = None
+    return _PATTERNS[pattern]
+
+
 def matches(pattern: str, argv: list[str]) -> bool:
     """Whether ``argv`` starts with the tokens of ``pattern`` (each a glob; ``*`` = anything).
 
     The first token matches the program's basename unless it contains a ``/``.
     """
-    try:
-        tokens = shlex.split(pattern)
-    except ValueError:
+    tokens = _pattern_tokens(pattern)
+    if tokens is None:
         return False
     if tokens == ["*"] or not tokens:
         return bool(tokens)
