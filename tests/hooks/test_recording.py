@@ -101,6 +101,16 @@ def test_bash_file_changes_are_detected_from_the_parsed_command(
     assert state.fetchone("SELECT 1 FROM audit_log WHERE entity_id = 'b1'") is not None
 
 
+def test_git_commits_and_gitlab_writes_are_audited(hook: HookRunner, state: StateDB) -> None:
+    for use_id, command in [("g1", "cd wt && git -C . commit -m 'msg'"),
+                            ("g2", "glab mr create --fill"),
+                            ("g3", "git status && git log --oneline")]:
+        hook.pre("Bash", {"command": command}, use_id)
+        hook.post("Bash", {"command": command}, use_id)
+    audited = [r["entity_id"] for r in state.fetchall("SELECT entity_id FROM audit_log")]
+    assert audited == ["g1", "g2"]
+
+
 def test_read_only_calls_write_no_audit_row(hook: HookRunner, state: StateDB) -> None:
     hook.pre("Bash", {"command": "ls -la | grep x"}, "r1")
     hook.post("Bash", {"command": "ls -la | grep x"}, "r1")

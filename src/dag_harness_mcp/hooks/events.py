@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
+    from dag_harness_mcp.hooks.bash import Command
     from dag_harness_mcp.hooks.fastdb import HookDB
 
 __all__ = ["Hook", "decide_pre_tool_use", "deny_output", "on_post_tool_use", "on_session_end",
@@ -140,33 +141,52 @@ def record_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], too
                             "contexts": decision.contexts})
 
 
-def _file_changes(h: Hook, tool_name: str, tool_input: dict[str, Any]) -> list[tuple[str, str]]:
+def _bash_commands(tool_input: dict[str, Any]) -> list[Command]:
+    """The parsed simple commands of a Bash call (none when unparsable or huge)."""
+    command = tool_input.get("command")
+    if not isinstance(command, str) or len(command) > _MAX_COMMAND:
+        return []
+    from dag_harness_mcp.hooks import bash
+
+    try:
+        return bash.parse(command)
+    except ValueError:
+        return []
+
+
+def _file_changes(h: Hook, tool_name: str, tool_input: dict[str, Any],
+                  commands: list[Command]) -> list[tuple[str, str]]:
     if tool_name in policy.FILE_TOOLS:
         raw = tool_input.get(policy.FILE_TOOLS[tool_name])
         if isinstance(raw, str) and raw:
             kind = "write" if tool_name == "Write" else "edit"
             return [(os.path.normpath(os.path.join(h.cwd, raw)), kind)]
         return []
-    command = tool_input.get("command")
-    if tool_name == "Bash" and isinstance(command, str) and len(command) <= _MAX_COMMAND:
+    if commands:
         from dag_harness_mcp.hooks import bash
 
-        try:
-            return bash.file_changes(bash.parse(command), h.cwd)
-        except ValueError:
-            return []
+        return bash.file_changes(commands, h.cwd)
     return []
 
 
-def _mutating(tool_name: str, tool_input: dict[str, Any], changes: list[tuple[str, str]]) -> bool:
+def _mutating(tool_name: str, commands: list[Command], changes: list[tuple[str, str]]) -> bool:
+    """Whether the call changed something worth an audit row."""
     if tool_name in policy.FILE_TOOLS or changes:
         return True
     if tool_name.startswith("mcp__"):
         short = tool_name.rsplit("__", 1)[-1]
         return not short.startswith(_READ_MCP)
-    if tool_name == "Bash":
-        words = str(tool_input.get("command", "")).split()
-        return any(w in _MUTATING_GIT for w in words[1:3]) and words[:1] == ["git"]
+    if commands:
+        from dag_harness_mcp.hooks.bash import skip_options
+
+        for cmd in commands:
+            argv = cmd.argv
+            if argv and os.path.basename(argv[0]) == "git":
+                i = skip_options(argv, 1, {"-C", "-c", "--git-dir", "--work-tree"})
+                if i < len(argv) and argv[i] in _MUTATING_GIT:
+                    return True
+            if policy.gitlab_write(argv):
+                return True
     return False
 
 
@@ -177,7 +197,8 @@ def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_u
     duration_ms = float(duration) if isinstance(duration, (int, float)) and \
         not isinstance(duration, bool) else None
     error = p.get("error") if failed else None
-    changes = [] if failed else _file_changes(h, tool_name, tool_input)
+    commands = _bash_commands(tool_input) if tool_name == "Bash" else []
+    changes = [] if failed else _file_changes(h, tool_name, tool_input, commands)
     with h.db.transaction():
         h.ensure_session()
         stored = h.sessions.finish_tool_call(
@@ -189,7 +210,7 @@ def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_u
         )
         if changes:
             h.sessions.record_file_changes(h.acting_session, tool_use_id, tool_name, changes)
-        if _mutating(tool_name, tool_input, changes):
+        if _mutating(tool_name, commands, changes):
             h.record_audit("tool_call", "tool_call", tool_use_id, {
                 "tool": tool_name, "status": "failed" if failed else "succeeded",
                 "files": [path for path, _ in changes][:50], "duration_ms": stored})

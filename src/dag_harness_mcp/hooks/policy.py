@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
     from dag_harness_mcp.hooks import bash
 
-__all__ = ["FILE_TOOLS", "GITLAB_WRITE_TOOLS", "Decision", "decide", "glob_match", "target_path"]
+__all__ = ["FILE_TOOLS", "GITLAB_WRITE_TOOLS", "Decision", "decide", "gitlab_write", "glob_match",
+           "target_path"]
 
 FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
               "NotebookEdit": "notebook_path"}
@@ -114,7 +115,8 @@ def _mcp_allowed(pattern: str, tool: str) -> bool:
     return fnmatchcase(tool, pattern)
 
 
-def _gitlab_write(argv: list[str]) -> bool:
+def gitlab_write(argv: list[str]) -> bool:
+    """Whether ``argv`` writes to GitLab: ``git push``, mutating ``glab``, API writes."""
     from dag_harness_mcp.hooks.bash import skip_options
 
     name = os.path.basename(argv[0]) if argv else ""
@@ -148,7 +150,7 @@ def _bash(ctx: dict[str, Any], commands: list[bash.Command], cwd: str, sid: str)
         if not any(bash.matches(p, cmd.argv) for p in allow):
             return (f"`{shown}` matches no bash_allow pattern {allow or '(none granted)'}; "
                     + _HOW.format(flag=f"--bash-allow '{cmd.argv[0]} *'", sid=sid))
-        if _gitlab_write(cmd.argv) and not _patterns(ctx, "gitlab_write"):
+        if gitlab_write(cmd.argv) and not _patterns(ctx, "gitlab_write"):
             return (f"`{shown}` writes to GitLab and the context lacks gitlab_write; "
                     + _HOW.format(flag="--gitlab-write", sid=sid))
     for path, _kind in bash.file_changes(commands, cwd):
