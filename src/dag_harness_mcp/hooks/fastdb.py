@@ -57,7 +57,10 @@ class HookDB:
 
     def __init__(self, path: str, *, busy_timeout_ms: int = HOOK_BUSY_TIMEOUT_MS) -> None:
         self.path = path
-        existed = os.path.exists(path)
+        try:  # an empty file is one another hook process is creating right now
+            existed = os.path.getsize(path) > 0
+        except OSError:
+            existed = False
         try:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             self.conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000,
