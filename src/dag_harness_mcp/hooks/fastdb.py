@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["HOOK_BUSY_TIMEOUT_MS", "HookDB", "UnreadableDB"]
 
 HOOK_BUSY_TIMEOUT_MS = 15_000
+_CREATE_ATTEMPTS = 200
 _MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "db", "migrations")
 
@@ -67,17 +68,36 @@ class HookDB:
                                         isolation_level=None, check_same_thread=False)
             self.conn.row_factory = sqlite3.Row
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            # WAL is a property of the file: set once when it is created (and checked then).
-            if not existed:
-                mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise sqlite3.OperationalError(f"journal_mode={mode}")
             self.conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate_if_behind()
+            if existed:
+                self._migrate_if_behind()
+            else:
+                self._create()
         except Exception as exc:  # sqlite3.Error, OSError, MigrationError ...
             if existed:
                 raise UnreadableDB(f"cannot use the StateDB {path}: {exc}") from exc
             raise
+
+    def _create(self) -> None:
+        """WAL (a property of the file, set once) and the schema, for a new database.
+
+        Several hook processes may create the file at once; switching the journal
+        mode can then fail with "database is locked" without waiting for the busy
+        timeout, so that step is retried.
+        """
+        import time
+
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise sqlite3.OperationalError(f"journal_mode={mode}")
+                self._migrate_if_behind()
+                return
+            except Exception as exc:
+                if "locked" not in str(exc) or attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.005 * (1 + attempt % 8))
 
     def _migrate_if_behind(self) -> None:
         latest = 0
