@@ -1,9 +1,10 @@
 """Per-model token prices (USD per million tokens), from Anthropic's published price list.
 
 Columns: input, output, cache write (5-minute cache), cache read. A model name is
-matched by its longest known prefix (``claude-sonnet-4-5-20250929`` →
-``claude-sonnet-4-5``); failing that, by family word (``opus``/``sonnet``/``haiku``,
-priced as that family's newest model); anything else is priced at
+matched by its longest known prefix followed by nothing, a date or a ``[...]``/``@``
+suffix (``claude-sonnet-4-5-20250929`` → ``claude-sonnet-4-5``, while
+``claude-opus-4-6`` is not ``claude-opus-4``); failing that, by family word
+(``opus``/``sonnet``/``haiku``, priced as that family's newest model); anything else at
 :data:`FALLBACK` (Sonnet rates) and reported as ``fallback`` so the caller can log it.
 Long-context (>200k input) surcharges and batch discounts are not modelled.
 """
@@ -43,7 +44,7 @@ def price_for(model: str) -> tuple[Price, str]:
     name = model.lower().strip()
     best = ""
     for known in PRICES:
-        if name.startswith(known) and len(known) > len(best):
+        if name.startswith(known) and _version_ends(name[len(known):]) and len(known) > len(best):
             best = known
     if best:
         return PRICES[best], "exact"
@@ -51,6 +52,14 @@ def price_for(model: str) -> tuple[Price, str]:
         if family in name:
             return price, "family"
     return FALLBACK, "fallback"
+
+
+def _version_ends(rest: str) -> bool:
+    """``claude-opus-4`` prices ``claude-opus-4-20250514`` but not ``claude-opus-4-6``."""
+    if rest == "" or rest[0] in "[@":
+        return True
+    date = rest[1:9]
+    return rest[0] == "-" and len(date) == 8 and date.isdigit()
 
 
 def cost_usd(price: Price, inp: int, out: int, cache_write: int, cache_read: int) -> float:
