@@ -1,0 +1,166 @@
+"""Worktrees: created once, reused on every later call, recovered when their directory vanished."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dag_harness_mcp.errors import GitError, HarnessError
+from dag_harness_mcp.git.run import run_git, validate_ref_name
+
+__all__ = [
+    "WorktreeEntry",
+    "WorktreeInfo",
+    "current_sha",
+    "ensure_worktree",
+    "list_worktrees",
+    "remove_worktree",
+    "resolve_commit",
+]
+
+
+@dataclass(frozen=True)
+class WorktreeInfo:
+    """A worktree ready for work; ``created`` is False when an existing one was reused."""
+
+    path: Path
+    branch: str
+    head_sha: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class WorktreeEntry:
+    """One line group of ``git worktree list --porcelain``."""
+
+    path: Path
+    head: str | None
+    branch: str | None  # short name, None when detached or bare
+    bare: bool = False
+    prunable: bool = False
+
+
+async def current_sha(path: Path) -> str:
+    """The commit HEAD points at in the repository or worktree at ``path``."""
+    result = await run_git(["rev-parse", "--verify", "HEAD^{commit}"], path)
+    return result.stdout.strip()
+
+
+async def resolve_commit(repo: Path, ref: str) -> str:
+    """The full sha of commit-ish ``ref`` in ``repo``; refs are never read as options."""
+    result = await run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        repo,
+        check=False,
+    )
+    sha = result.stdout.strip()
+    if not result.ok or not sha:
+        raise GitError(
+            ["rev-parse", ref],
+            result.returncode,
+            f"{ref!r} is not a commit in {repo}; fetch it or check the name",
+        )
+    return sha
+
+
+async def list_worktrees(repo: Path) -> list[WorktreeEntry]:
+    """Every worktree registered in ``repo`` (the main one first)."""
+    result = await run_git(["worktree", "list", "--porcelain", "-z"], repo)
+    entries: list[WorktreeEntry] = []
+    fields: dict[str, str] = {}
+    for item in [*result.stdout.split("\0"), ""]:
+        if item:
+            key, _, value = item.partition(" ")
+            fields[key] = value
+            continue
+        if "worktree" in fields:
+            branch = fields.get("branch")
+            entries.append(
+                WorktreeEntry(
+                    path=Path(fields["worktree"]),
+                    head=fields.get("HEAD"),
+                    branch=branch.removeprefix("refs/heads/") if branch else None,
+                    bare="bare" in fields,
+                    prunable="prunable" in fields,
+                )
+            )
+        fields = {}
+    return entries
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path))
+
+
+async def _branch_exists(repo: Path, branch: str) -> bool:
+    result = await run_git(
+        ["show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], repo, check=False
+    )
+    return result.ok
+
+
+async def ensure_worktree(repo: Path, path: Path, branch: str, base_ref: str) -> WorktreeInfo:
+    """A worktree of ``repo`` at ``path`` on ``branch``, created from ``base_ref`` if new.
+
+    Idempotent: an existing worktree at ``path`` on ``branch`` is reused; a branch whose
+    worktree directory was deleted is re-attached at ``path``. A directory at ``path``
+    that is not a worktree of ``repo``, or a worktree there on another branch, is an
+    error, never overwritten.
+    """
+    validate_ref_name(branch)
+    path = _absolute(path)
+    for entry in await list_worktrees(repo):
+        if not _same(entry.path, path):
+            continue
+        if not path.exists():
+            break  # registered but gone: pruned below, then re-added
+        if entry.branch != branch:
+            raise HarnessError(
+                f"worktree {path} is on branch {entry.branch or '(detached)'}, not {branch}; "
+                f"remove it with `git worktree remove {path}` or choose another worktree root"
+            )
+        return WorktreeInfo(
+            path=path, branch=branch, head_sha=await current_sha(path), created=False
+        )
+
+    await run_git(["worktree", "prune"], repo)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise HarnessError(
+            f"{path} exists but is not a git worktree of {repo}; move it away or choose another "
+            "worktree root (HARNESS_WORKTREE_ROOT)"
+        )
+    for entry in await list_worktrees(repo):
+        if entry.branch == branch:
+            raise HarnessError(
+                f"branch {branch} is already checked out at {entry.path}; remove that worktree "
+                f"(`git worktree remove {entry.path}`) or use it"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if await _branch_exists(repo, branch):
+        await run_git(["worktree", "add", "--", str(path), branch], repo)
+    else:
+        base_sha = await resolve_commit(repo, base_ref)
+        await run_git(["worktree", "add", "-b", branch, "--", str(path), base_sha], repo)
+    return WorktreeInfo(path=path, branch=branch, head_sha=await current_sha(path), created=True)
+
+
+async def remove_worktree(repo: Path, path: Path) -> bool:
+    """Remove the worktree at ``path`` (uncommitted changes there are discarded).
+
+    Returns True when a registered worktree was removed, False when there was none.
+    The branch is kept. Stale registrations are pruned either way.
+    """
+    path = _absolute(path)
+    removed = False
+    for entry in await list_worktrees(repo):
+        if _same(entry.path, path) and path.exists():
+            await run_git(["worktree", "remove", "--force", "--force", "--", str(path)], repo)
+            removed = True
+            break
+    await run_git(["worktree", "prune"], repo)
+    return removed
