@@ -1,0 +1,293 @@
+"""Workflow executions and their per-node records (``workflow_executions``, ``node_executions``).
+
+The LangGraph checkpointer is the source of truth for a run's state; these rows are
+the application's view of it: what runs, where it stands, who owns it (``pid``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as _dt
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.db.state import Row, StateDB
+
+__all__ = ["ACTIVE_STATUSES", "EXECUTION_STATUSES", "TERMINAL_STATUSES", "ExecutionRepository"]
+
+EXECUTION_STATUSES = (
+    "pending", "running", "paused", "completed", "failed", "rejected", "cancelled",
+)
+TERMINAL_STATUSES = ("completed", "rejected", "cancelled")
+ACTIVE_STATUSES = ("pending", "running", "paused")
+
+
+def _ms_between(start: str | None, end: str) -> float | None:
+    if not start:
+        return None
+    parse = _dt.datetime.fromisoformat
+    try:
+        delta = parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return round(delta.total_seconds() * 1000.0, 3)
+
+
+class ExecutionRepository:
+    def __init__(self, db: StateDB) -> None:
+        self._db = db
+
+    # -- executions -------------------------------------------------------------
+
+    def create(
+        self,
+        role_name: str,
+        thread_id: str,
+        *,
+        workflow: str = "box-up-role",
+        breakpoints: Sequence[str] = (),
+        auto_approve: bool = False,
+        wave_run_id: int | None = None,
+        pid: int | None = None,
+        status: str = "pending",
+    ) -> int:
+        now = utc_now()
+        with self._db.transaction():
+            role_id = self._db.scalar(
+                "SELECT id FROM roles WHERE name = ? AND status = 'active'", (role_name,)
+            )
+            row = self._db.fetchone(
+                "INSERT INTO workflow_executions (thread_id, workflow, role_id, role_name, status,"
+                " breakpoints, auto_approve, wave_run_id, pid, started_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    thread_id, workflow, role_id, role_name, status,
+                    json.dumps(list(breakpoints)), 1 if auto_approve else 0,
+                    wave_run_id, pid, now, now,
+                ),
+            )
+        assert row is not None
+        return int(row["id"])
+
+    def get(self, execution_id: int) -> Row | None:
+        return self._db.fetchone("SELECT * FROM workflow_executions WHERE id = ?", (execution_id,))
+
+    def require(self, execution_id: int) -> Row:
+        row = self.get(execution_id)
+        if row is None:
+            raise NotFoundError(
+                f"execution {execution_id} does not exist; "
+                "list executions with `harness executions`"
+            )
+        return row
+
+    def by_thread(self, thread_id: str) -> Row | None:
+        return self._db.fetchone(
+            "SELECT * FROM workflow_executions WHERE thread_id = ?", (thread_id,)
+        )
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        role: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> builtins.list[Row]:
+        """Newest first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if role is not None:
+            clauses.append("role_name = ?")
+            params.append(role)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.extend([limit, offset])
+        return self._db.fetchall(
+            f"SELECT * FROM workflow_executions {where} ORDER BY id DESC LIMIT ? OFFSET ?",  # noqa: S608
+            params,
+        )
+
+    def active_for_role(self, role_name: str) -> builtins.list[Row]:
+        """Executions of ``role_name`` that are not finished (pending, running, paused)."""
+        return self._db.fetchall(
+            "SELECT * FROM workflow_executions WHERE role_name = ?"
+            " AND status IN ('pending', 'running', 'paused') ORDER BY id",
+            (role_name,),
+        )
+
+    def set_status(
+        self,
+        execution_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        result: dict[str, Any] | None = None,
+        next_nodes: Sequence[str] | None = None,
+        unless: Sequence[str] = (),
+    ) -> bool:
+        """Set the status (and error/result/next nodes when given). Finished states stamp
+        ``finished_at``. ``unless`` leaves rows already in one of those states untouched;
+        returns whether the row changed."""
+        if status not in EXECUTION_STATUSES:
+            raise ValueError(f"unknown execution status {status!r}")
+        now = utc_now()
+        sets = ["status = ?", "updated_at = ?"]
+        params: list[Any] = [status, now]
+        if status in ("completed", "failed", "rejected", "cancelled"):
+            sets.append("finished_at = ?")
+            params.append(now)
+        else:
+            sets.append("finished_at = NULL")
+        if error is not None:
+            sets.append("error = ?")
+            params.append(error)
+        elif status in ("running", "completed"):
+            sets.append("error = NULL")
+        if result is not None:
+            sets.append("result = ?")
+            params.append(json.dumps(result, sort_keys=True, default=str))
+        if next_nodes is not None:
+            sets.append("next_nodes = ?")
+            params.append(json.dumps(list(next_nodes)))
+        sql = f"UPDATE workflow_executions SET {', '.join(sets)} WHERE id = ?"  # noqa: S608
+        params.append(execution_id)
+        if unless:
+            sql += f" AND status NOT IN ({', '.join('?' for _ in unless)})"
+            params.extend(unless)
+        return self._db.execute(sql, params) > 0
+
+    def claim(self, execution_id: int, pid: int, *, expected_pid: int | None) -> bool:
+        """Take ownership of an execution for process ``pid`` if its owner is still
+        ``expected_pid`` (compare-and-set, so two resumers cannot both win)."""
+        if expected_pid is None:
+            changed = self._db.execute(
+                "UPDATE workflow_executions SET pid = ?, status = 'running', updated_at = ?,"
+                " finished_at = NULL WHERE id = ? AND pid IS NULL AND status <> 'cancelled'",
+                (pid, utc_now(), execution_id),
+            )
+        else:
+            changed = self._db.execute(
+                "UPDATE workflow_executions SET pid = ?, status = 'running', updated_at = ?,"
+                " finished_at = NULL WHERE id = ? AND pid = ? AND status <> 'cancelled'",
+                (pid, utc_now(), execution_id, expected_pid),
+            )
+        return changed > 0
+
+    def release(self, execution_id: int, pid: int) -> None:
+        """Drop ownership (the run stopped: paused, finished or failed in this process)."""
+        self._db.execute(
+            "UPDATE workflow_executions SET pid = NULL WHERE id = ? AND pid = ?",
+            (execution_id, pid),
+        )
+
+    def record_checkpoint(
+        self,
+        execution_id: int,
+        *,
+        checkpoint_id: str,
+        parent_checkpoint_id: str | None,
+        next_nodes: Sequence[str],
+        checkpoint_data: dict[str, Any],
+    ) -> builtins.list[str]:
+        """One checkpoint was saved: nodes started from the parent checkpoint are done,
+        ``next_nodes`` start from this one. Returns the nodes that completed."""
+        now = utc_now()
+        completed: builtins.list[str] = []
+        with self._db.transaction():
+            if parent_checkpoint_id is not None:
+                rows = self._db.fetchall(
+                    "SELECT id, node, started_at FROM node_executions"
+                    " WHERE execution_id = ? AND checkpoint_id = ?"
+                    " AND status IN ('running', 'interrupted') ORDER BY id",
+                    (execution_id, parent_checkpoint_id),
+                )
+                for row in rows:
+                    self._db.execute(
+                        "UPDATE node_executions SET status = 'completed', finished_at = ?,"
+                        " duration_ms = ?, error = NULL WHERE id = ?",
+                        (now, _ms_between(row["started_at"], now), row["id"]),
+                    )
+                    completed.append(str(row["node"]))
+            for node in next_nodes:
+                self._start_node(execution_id, node, checkpoint_id, now)
+            sets = [
+                "checkpoint_id = ?", "next_nodes = ?", "checkpoint_data = ?", "updated_at = ?",
+                "status = CASE WHEN status IN ('pending', 'paused') THEN 'running' ELSE status END",
+            ]
+            params: list[Any] = [
+                checkpoint_id, json.dumps(list(next_nodes)),
+                json.dumps(checkpoint_data, sort_keys=True, default=str), now,
+            ]
+            if completed:
+                sets.append("current_node = ?")
+                params.append(",".join(completed))
+            params.append(execution_id)
+            self._db.execute(
+                f"UPDATE workflow_executions SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
+                params,
+            )
+        return completed
+
+    # -- nodes ------------------------------------------------------------------
+
+    def _start_node(self, execution_id: int, node: str, checkpoint_id: str, now: str) -> None:
+        self._db.execute(
+            "INSERT INTO node_executions (execution_id, node, status, checkpoint_id, started_at)"
+            " VALUES (?, ?, 'running', ?, ?)"
+            " ON CONFLICT (execution_id, node, checkpoint_id) DO UPDATE SET"
+            " status = 'running', attempt = node_executions.attempt + 1,"
+            " started_at = excluded.started_at, finished_at = NULL, duration_ms = NULL,"
+            " error = NULL",
+            (execution_id, node, checkpoint_id, now),
+        )
+
+    def restart_nodes(self, execution_id: int, checkpoint_id: str, nodes: Sequence[str]) -> None:
+        """``nodes`` run again from ``checkpoint_id`` (a resume): a new attempt each."""
+        now = utc_now()
+        with self._db.transaction():
+            for node in nodes:
+                self._start_node(execution_id, node, checkpoint_id, now)
+
+    def finish_node(
+        self,
+        execution_id: int,
+        node: str,
+        checkpoint_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+    ) -> None:
+        """Mark the node started from ``checkpoint_id`` failed, interrupted or skipped."""
+        now = utc_now()
+        with self._db.transaction():
+            row = self._db.fetchone(
+                "SELECT id, started_at FROM node_executions"
+                " WHERE execution_id = ? AND node = ? AND checkpoint_id = ?",
+                (execution_id, node, checkpoint_id),
+            )
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO node_executions (execution_id, node, status, checkpoint_id,"
+                    " started_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (execution_id, node, status, checkpoint_id, now, now, error),
+                )
+                return
+            self._db.execute(
+                "UPDATE node_executions SET status = ?, finished_at = ?, duration_ms = ?,"
+                " error = ? WHERE id = ?",
+                (status, now, _ms_between(row["started_at"], now), error, row["id"]),
+            )
+
+    def nodes(self, execution_id: int) -> builtins.list[Row]:
+        """Node records of one execution, in the order they started."""
+        return self._db.fetchall(
+            "SELECT * FROM node_executions WHERE execution_id = ? ORDER BY id", (execution_id,)
+        )
