@@ -1,9 +1,236 @@
-"""CLI commands: runs (filled in by its issue)."""
+"""CLI commands over workflow runs: box-up-role, resume, executions, history, cancel.
+
+Each parses, calls the runner service and renders. While a run goes, a live Rich
+view of its nodes is drawn on stderr, so ``--json`` stdout stays one JSON document.
+Exit codes: 0 completed or paused, 1 failed or rejected (or cancelled), 2 bad input.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
 import typer
+from rich.live import Live
+from rich.table import Table
+
+from dag_harness_mcp.cli.common import cli_errors, console, emit_json, err_console, open_app
+from dag_harness_mcp.errors import WorkflowError
+from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
+
+__all__ = ["register"]
+
+T = TypeVar("T")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+ExecArg = Annotated[int, typer.Argument(help="Execution id (see `harness executions`).")]
+_ICONS = {"started": "[cyan]running[/]", "completed": "[green]done[/]",
+          "failed": "[red]failed[/]", "interrupted": "[yellow]paused[/]"}
+_STATUS_STYLE = {"completed": "green", "paused": "yellow", "failed": "red",
+                 "rejected": "red", "cancelled": "magenta", "running": "cyan"}
+
+
+class NodeView:
+    """The live table of nodes: one row per node, updated from progress events."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: dict[str, tuple[str, float, float | None, str]] = {}
+        self.live = Live(self.render(), console=err_console, refresh_per_second=8,
+                         transient=False)
+
+    def render(self) -> Table:
+        table = Table(title=self.title, expand=False)
+        for column in ("node", "status", "seconds", "message"):
+            table.add_column(column)
+        now = time.monotonic()
+        for node, (status, started, ended, message) in self.rows.items():
+            seconds = (ended if ended is not None else now) - started
+            table.add_row(node, _ICONS.get(status, status), f"{seconds:.1f}", message)
+        return table
+
+    async def __call__(self, event: ProgressEvent) -> None:
+        previous = self.rows.get(event.node)
+        started = previous[1] if previous and event.status != "started" else time.monotonic()
+        ended = None if event.status == "started" else time.monotonic()
+        self.rows[event.node] = (event.status, started, ended, event.message)
+        self.live.update(self.render())
+
+
+def _run(ctx: typer.Context, title: str, op: Callable[[Any, NodeView], Awaitable[T]]) -> T:
+    from dag_harness_mcp.service.runs import Runner
+
+    app: HarnessApp = open_app(ctx)
+    view = NodeView(title)
+
+    async def go() -> T:
+        async with Runner(app) as runner:
+            with view.live:
+                return await op(runner, view)
+
+    with cli_errors():
+        try:
+            return asyncio.run(go())
+        except WorkflowError as exc:
+            # Raised (not returned) means refused before or instead of running: bad input.
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from exc
+
+
+def _render_result(result: RunResult, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        style = _STATUS_STYLE.get(result.status, "white")
+        console.print(
+            f"execution {result.execution_id} ({result.role}): [{style}]{result.status}[/]",
+            highlight=False,
+        )
+        if result.status == "paused":
+            if result.interrupt is not None:
+                question = result.interrupt.get("question", "waiting for a decision")
+                console.print(f"  {question}", highlight=False)
+                console.print(
+                    f"  approve: harness resume {result.execution_id} --approve   "
+                    f"reject: harness resume {result.execution_id} --reject", highlight=False)
+            else:
+                console.print(
+                    f"  paused before {', '.join(result.next_nodes)}; continue with "
+                    f"`harness resume {result.execution_id}`", highlight=False)
+        for label, url in (("issue", result.issue_url), ("merge request", result.mr_url)):
+            if url:
+                console.print(f"  {label}: {url}", highlight=False)
+        for error in result.errors[-5:]:
+            err_console.print(f"[red]error:[/] {error}", highlight=False)
+    if result.status in ("failed", "rejected", "cancelled"):
+        raise typer.Exit(1)
+
+
+def box_up_role(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Argument(help="Role name, e.g. 'common'.")],
+    breakpoints: Annotated[
+        str | None,
+        typer.Option("--breakpoints", help="Pause before these nodes, comma-separated."),
+    ] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Skip the human approval pause.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Box up one role: validate, test, commit, push, open issue and MR, await approval."""
+    requested = None if breakpoints is None else [breakpoints]
+    result = _run(ctx, f"box-up-role {role}", lambda runner, view: runner.start(
+        role, breakpoints=requested, auto_approve=auto_approve, on_progress=view))
+    _render_result(result, as_json)
+
+
+def resume(
+    ctx: typer.Context,
+    execution_id: ExecArg,
+    approve: Annotated[bool, typer.Option("--approve", help="Approve the pending MR.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject the pending MR.")] = False,
+    comment: Annotated[
+        str | None, typer.Option("--comment", help="A comment for the decision.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Continue a paused, failed or interrupted execution (with a decision if it waits)."""
+    if approve and reject:
+        err_console.print("[bold red]error:[/] pass either --approve or --reject, not both")
+        raise typer.Exit(2)
+    approved = True if approve else (False if reject else None)
+    result = _run(ctx, f"resume {execution_id}", lambda runner, view: runner.resume(
+        execution_id, approved=approved, comment=comment, on_progress=view))
+    _render_result(result, as_json)
+
+
+def executions(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="Only this role.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 20,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """List executions, newest first."""
+    from dag_harness_mcp.db.repos.executions import EXECUTION_STATUSES
+
+    if status is not None and status not in EXECUTION_STATUSES:
+        err_console.print(
+            f"[bold red]error:[/] unknown status {status!r}; use one of "
+            f"{', '.join(EXECUTION_STATUSES)}", highlight=False)
+        raise typer.Exit(2)
+    from dag_harness_mcp.service.runs import Runner
+
+    with cli_errors():
+        rows = Runner(open_app(ctx)).list(status=status, role=role, limit=limit, offset=offset)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        err_console.print("no executions; start one with `harness box-up-role ROLE`")
+    table = Table(title="executions")
+    for column in ("id", "role", "status", "node", "next", "started", "updated"):
+        table.add_column(column)
+    for row in rows:
+        style = _STATUS_STYLE.get(row["status"], "white")
+        table.add_row(str(row["id"]), row["role_name"], f"[{style}]{row['status']}[/]",
+                      row["current_node"] or "-", ", ".join(row["next_nodes"]) or "-",
+                      row["started_at"], row["updated_at"])
+    console.print(table)
+
+
+def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
+    """The checkpoints of an execution: step, node, what came next, when."""
+    from dag_harness_mcp.service.runs import Runner
+
+    async def go() -> list[dict[str, Any]]:
+        async with Runner(open_app(ctx)) as runner:
+            return await runner.history(execution_id)
+
+    with cli_errors():
+        items = asyncio.run(go())
+    if as_json:
+        emit_json(items)
+        return
+    table = Table(title=f"history of execution {execution_id}")
+    for column in ("step", "ran", "next", "time", "checkpoint"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(str(item["step"]), ", ".join(item["nodes"]) or "-",
+                      ", ".join(item["next"]) or "-", str(item["created_at"]),
+                      item["checkpoint_id"])
+    console.print(table)
+
+
+def cancel(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
+    """Cancel an execution (a run in another process stops at its next node)."""
+    from dag_harness_mcp.service.runs import Runner
+
+    async def go() -> RunResult:
+        return await Runner(open_app(ctx)).cancel(execution_id)
+
+    with cli_errors():
+        try:
+            result = asyncio.run(go())
+        except WorkflowError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from exc
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        console.print(f"execution {execution_id} ({result.role}): cancelled", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("box-up-role")(box_up_role)
+    app.command("resume")(resume)
+    app.command("executions")(executions)
+    app.command("history")(history)
+    app.command("cancel")(cancel)
+

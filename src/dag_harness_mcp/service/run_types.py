@@ -1,0 +1,162 @@
+"""What the runner service hands back: progress events, run results, the workflow seam,
+breakpoint resolution and process liveness. No LangGraph import at module level."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dag_harness_mcp.config import Settings
+from dag_harness_mcp.errors import WorkflowError
+
+__all__ = [
+    "ProgressEvent",
+    "RunResult",
+    "WorkflowSpec",
+    "execution_dict",
+    "pid_alive",
+    "resolve_breakpoints",
+]
+
+
+@dataclass
+class ProgressEvent:
+    """One node started, completed, failed or was interrupted."""
+
+    execution_id: int
+    node: str
+    status: str  # 'started' | 'completed' | 'failed' | 'interrupted'
+    step: int
+    total: int | None
+    message: str
+
+
+@dataclass
+class RunResult:
+    """Where a run stands after start/resume/cancel returned."""
+
+    execution_id: int
+    thread_id: str
+    role: str
+    status: str  # running | paused | completed | failed | rejected | cancelled
+    next_nodes: list[str] = field(default_factory=list)
+    interrupt: dict[str, Any] | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    issue_url: str | None = None
+    mr_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class WorkflowSpec:
+    """The graph a runner drives: its node names, how to compile it, its first state.
+
+    ``compile(checkpointer, store, interrupt_before)`` returns a compiled LangGraph
+    graph; ``initial_state(role, execution_id=, thread_id=, repo_root=)`` its input;
+    ``make_context(app, forge, execution_id, thread_id, auto_approve)`` the runtime
+    context. :meth:`box_up_role` is the product's workflow.
+    """
+
+    name: str
+    node_names: tuple[str, ...]
+    compile: Callable[[Any, Any, Sequence[str]], Any]
+    initial_state: Callable[..., Mapping[str, Any]]
+    make_context: Callable[..., Any]
+    expected_steps: int | None = None
+
+    @classmethod
+    def box_up_role(cls) -> WorkflowSpec:
+        from dag_harness_mcp.graph.builder import NODE_NAMES, compile_graph, initial_state
+        from dag_harness_mcp.graph.context import NodeContext
+
+        def compile_(checkpointer: Any, store: Any, interrupt_before: Sequence[str]) -> Any:
+            return compile_graph(checkpointer, store=store, interrupt_before=interrupt_before)
+
+        return cls(
+            name="box-up-role",
+            node_names=NODE_NAMES,
+            compile=compile_,
+            initial_state=initial_state,
+            make_context=NodeContext,
+            # the happy path: every node but recovery and notify_failure
+            expected_steps=len(NODE_NAMES) - 2,
+        )
+
+
+def box_up_role_nodes() -> tuple[str, ...]:
+    from dag_harness_mcp.graph.builder import NODE_NAMES
+
+    return NODE_NAMES
+
+
+def resolve_breakpoints(
+    settings: Settings,
+    requested: Sequence[str] | None,
+    *,
+    valid: Sequence[str] | None = None,
+) -> list[str]:
+    """The nodes a run pauses before.
+
+    ``requested`` (``--breakpoints a,b``) wins; otherwise ``settings.breakpoints`` when
+    ``HARNESS_BREAKPOINTS=true``, else none. An unknown node is a :class:`WorkflowError`
+    listing the valid ones.
+    """
+    names = tuple(valid) if valid is not None else box_up_role_nodes()
+    if requested is None:
+        chosen = list(settings.breakpoints) if settings.breakpoints_enabled else []
+    else:
+        chosen = [part.strip() for item in requested for part in item.split(",") if part.strip()]
+    unknown = [b for b in chosen if b not in names]
+    if unknown:
+        raise WorkflowError(
+            f"unknown breakpoint node(s): {', '.join(unknown)}; valid nodes: {', '.join(names)}"
+        )
+    return list(dict.fromkeys(chosen))
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    if pid is None or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return True
+    return not fields or fields[0] not in ("Z", "X")
+
+
+def _loads(text: Any, default: Any) -> Any:
+    if text is None or text == "":
+        return default
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return default
+
+
+def execution_dict(row: Mapping[str, Any], *, with_data: bool = True) -> dict[str, Any]:
+    """An execution row with its JSON columns parsed."""
+    out = dict(row)
+    out["next_nodes"] = _loads(row.get("next_nodes"), [])
+    out["breakpoints"] = _loads(row.get("breakpoints"), [])
+    out["result"] = _loads(row.get("result"), None)
+    out["auto_approve"] = bool(row.get("auto_approve"))
+    if with_data:
+        out["checkpoint_data"] = _loads(row.get("checkpoint_data"), None)
+    else:
+        out.pop("checkpoint_data", None)
+    return out

@@ -1,0 +1,471 @@
+"""The runner service: start, resume, cancel and inspect box-up runs.
+
+The CLI, the MCP server and the wave executor all call :class:`Runner`. A run goes
+until its first interrupt (human approval), static breakpoint, failure or end, and
+returns a :class:`RunResult`; its state lives in the checkpointer, so any later
+process can :meth:`Runner.resume` it, including after ``kill -9`` mid-node (the
+unfinished node re-runs). ``workflow_executions.pid`` names the owning process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
+
+from dag_harness_mcp.errors import WorkflowError
+from dag_harness_mcp.names import validate_role_name
+from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.run_types import (
+    ProgressEvent,
+    RunResult,
+    WorkflowSpec,
+    execution_dict,
+    pid_alive,
+    resolve_breakpoints,
+)
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.store.base import BaseStore
+
+    from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
+    from dag_harness_mcp.forge.base import Forge
+
+__all__ = ["ProgressEvent", "RunResult", "Runner", "WorkflowSpec", "resolve_breakpoints"]
+
+OnProgress = Callable[[ProgressEvent], Awaitable[None]]
+_FINAL = ("completed", "failed", "rejected")
+
+
+class Runner:
+    """``async with Runner(app) as runner: await runner.start("common")``."""
+
+    def __init__(
+        self,
+        app: HarnessApp,
+        *,
+        store: BaseStore | None = None,
+        workflow: WorkflowSpec | None = None,
+        forge: Forge | None = None,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self._workflow = workflow
+        self._forge = forge
+        self._stack: AsyncExitStack | None = None
+        self._saver: CheckpointerWithStateDB | None = None
+        self._live: dict[int, asyncio.Task[Any]] = {}
+        self._cancelling: set[int] = set()
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def __aenter__(self) -> Runner:
+        from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
+
+        stack = AsyncExitStack()
+        self._saver = await stack.enter_async_context(
+            CheckpointerFactory.create_async(self.app.settings, self.app.db)
+        )
+        self._stack = stack
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in list(self._live.values()):
+            task.cancel()
+        if self._stack is not None:
+            await self._stack.aclose()
+        self._stack = None
+        self._saver = None
+
+    @property
+    def workflow(self) -> WorkflowSpec:
+        if self._workflow is None:
+            self._workflow = WorkflowSpec.box_up_role()
+        return self._workflow
+
+    @property
+    def forge(self) -> Forge:
+        if self._forge is None:
+            from dag_harness_mcp.forge.factory import create_forge
+
+            self._forge = create_forge(self.app)
+        return self._forge
+
+    def _require_saver(self) -> CheckpointerWithStateDB:
+        if self._saver is None:
+            raise WorkflowError("the runner is not open; use `async with Runner(app) as runner:`")
+        return self._saver
+
+    # -- operations -----------------------------------------------------------
+
+    async def start(
+        self,
+        role: str,
+        *,
+        breakpoints: Sequence[str] | None = None,
+        auto_approve: bool = False,
+        on_progress: OnProgress | None = None,
+        wave_run_id: int | None = None,
+    ) -> RunResult:
+        """Start a run of ``role``; returns at the first pause, failure or the end."""
+        self._require_saver()
+        validate_role_name(role)
+        self.app.db.roles.require(role)
+        bps = resolve_breakpoints(
+            self.app.settings, breakpoints, valid=self.workflow.node_names
+        )
+        self._refuse_concurrent(role)
+        thread_id = f"{self.workflow.name}:{uuid.uuid4()}"
+        execution_id = self.app.db.executions.create(
+            role, thread_id, workflow=self.workflow.name, breakpoints=bps,
+            auto_approve=auto_approve, wave_run_id=wave_run_id, pid=os.getpid(),
+            status="running",
+        )
+        self.app.audit(
+            "execution.start", entity_type="execution", entity_id=execution_id,
+            details={"role": role, "breakpoints": bps, "auto_approve": auto_approve,
+                     "wave_run_id": wave_run_id},
+        )
+        first = self.workflow.initial_state(
+            role, execution_id=execution_id, thread_id=thread_id,
+            repo_root=str(self.app.settings.repo_root),
+        )
+        return await self._drive(execution_id, dict(first), None, on_progress)
+
+    async def resume(
+        self,
+        execution_id: int,
+        *,
+        approved: bool | None = None,
+        comment: str | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> RunResult:
+        """Continue a paused, failed or crashed run (with a human decision if it waits)."""
+        from langgraph.types import Command
+
+        saver = self._require_saver()
+        row = self.app.db.executions.require(execution_id)
+        status = str(row["status"])
+        if status in ("completed", "rejected", "cancelled"):
+            raise WorkflowError(
+                f"execution {execution_id} is already {status}; start a new run with "
+                f"`harness box-up-role {row['role_name']}`"
+            )
+        owner = row["pid"]
+        if status in ("running", "pending") and self._owner_alive(execution_id, owner):
+            raise WorkflowError(
+                f"execution {execution_id} is running in process {owner}; wait for it, "
+                f"or stop it with `harness cancel {execution_id}`"
+            )
+        graph = self._compile(saver, row)
+        config = self._config(str(row["thread_id"]))
+        snapshot = await graph.aget_state(config)
+        if not self.app.db.executions.claim(execution_id, os.getpid(), expected_pid=owner):
+            raise WorkflowError(
+                f"execution {execution_id} was taken over by another process; "
+                f"see `harness executions` and `harness history {execution_id}`"
+            )
+        decision = None
+        if approved is not None:
+            decision = {"approved": approved, "comment": comment or ""}
+        waiting = _pending_interrupt(snapshot)
+        payload: Any = None
+        if waiting is not None:
+            if decision is None:
+                self.app.db.executions.release(execution_id, os.getpid())
+                self.app.db.executions.set_status(execution_id, "paused", unless=("cancelled",))
+                raise WorkflowError(
+                    f"execution {execution_id} waits for a decision; resume it with "
+                    f"`harness resume {execution_id} --approve` or `--reject`"
+                )
+            payload = Command(resume=decision)
+            decision = None
+        checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
+        if snapshot.next and checkpoint_id:
+            self.app.db.executions.restart_nodes(
+                execution_id, str(checkpoint_id), list(snapshot.next)
+            )
+        self.app.audit(
+            "execution.resume", entity_type="execution", entity_id=execution_id,
+            details={"from_status": status, "approved": approved, "comment": comment,
+                     "crashed_owner": owner if status == "running" else None},
+        )
+        return await self._drive(execution_id, payload, decision, on_progress)
+
+    async def cancel(self, execution_id: int) -> RunResult:
+        """Mark a run cancelled; a run live in this process stops now, one in another
+        process at its next checkpoint."""
+        row = self.app.db.executions.require(execution_id)
+        status = str(row["status"])
+        if status in ("completed", "rejected", "cancelled"):
+            raise WorkflowError(
+                f"execution {execution_id} is already {status}; there is nothing to cancel"
+            )
+        self.app.db.executions.set_status(
+            execution_id, "cancelled", error=f"cancelled by {self.app.actor}"
+        )
+        task = self._live.get(execution_id)
+        if task is not None:
+            self._cancelling.add(execution_id)
+            task.cancel()
+        self.app.audit(
+            "execution.cancel", entity_type="execution", entity_id=execution_id,
+            details={"from_status": status, "owner_pid": row["pid"]},
+        )
+        return self._result_from_row(execution_id)
+
+    def get(self, execution_id: int) -> dict[str, Any]:
+        """The execution row (JSON fields parsed) and its node records."""
+        out = execution_dict(self.app.db.executions.require(execution_id))
+        out["nodes"] = self.app.db.executions.nodes(execution_id)
+        return out
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        role: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> builtins.list[dict[str, Any]]:
+        rows = self.app.db.executions.list(status=status, role=role, limit=limit, offset=offset)
+        return [execution_dict(r, with_data=False) for r in rows]
+
+    async def history(self, execution_id: int) -> builtins.list[dict[str, Any]]:
+        """The run's checkpoints, oldest first: step, the node(s) that produced each, the
+        nodes next, its time and id."""
+        from dag_harness_mcp.checkpoint.bridge import next_nodes_of
+
+        saver = self._require_saver()
+        row = self.app.db.executions.require(execution_id)
+        tuples = [t async for t in saver.alist(self._config(str(row["thread_id"])))]
+        tuples.reverse()
+        out: builtins.list[dict[str, Any]] = []
+        previous_next: builtins.list[str] = []
+        for item in tuples:
+            if item.config["configurable"].get("checkpoint_ns", ""):
+                continue
+            upcoming = next_nodes_of(item.checkpoint)
+            out.append({
+                "step": item.metadata.get("step"),
+                "source": item.metadata.get("source"),
+                "nodes": previous_next,
+                "next": upcoming,
+                "created_at": item.checkpoint.get("ts"),
+                "checkpoint_id": item.checkpoint["id"],
+            })
+            previous_next = upcoming
+        return out
+
+    # -- driving one run ----------------------------------------------------------
+
+    def _refuse_concurrent(self, role: str) -> None:
+        for row in self.app.db.executions.active_for_role(role):
+            eid = int(row["id"])
+            if row["status"] == "paused":
+                hint = (f"resume it with `harness resume {eid}` "
+                        f"or stop it with `harness cancel {eid}`")
+            elif self._owner_alive(eid, row["pid"]):
+                hint = f"wait for it, or stop it with `harness cancel {eid}`"
+            else:
+                hint = (f"its process died; finish it with `harness resume {eid}` "
+                        f"or drop it with `harness cancel {eid}`")
+            raise WorkflowError(
+                f"role {role!r} already has execution {eid} ({row['status']}); {hint}"
+            )
+
+    def _owner_alive(self, execution_id: int, pid: Any) -> bool:
+        if pid is None:
+            return False
+        if int(pid) == os.getpid():
+            return execution_id in self._live
+        return pid_alive(int(pid))
+
+    def _config(self, thread_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": 200}
+
+    def _compile(self, saver: CheckpointerWithStateDB, row: dict[str, Any]) -> Any:
+        bps = execution_dict(row, with_data=False)["breakpoints"]
+        return self.workflow.compile(saver, self.store, bps)
+
+    async def _drive(
+        self,
+        execution_id: int,
+        payload: Any,
+        decision: dict[str, Any] | None,
+        on_progress: OnProgress | None,
+    ) -> RunResult:
+        from dag_harness_mcp.checkpoint.bridge import ExecutionCancelled
+
+        saver = self._require_saver()
+        row = self.app.db.executions.require(execution_id)
+        graph = self._compile(saver, row)
+        config = self._config(str(row["thread_id"]))
+        context = self.workflow.make_context(
+            self.app, self.forge, execution_id, str(row["thread_id"]), bool(row["auto_approve"])
+        )
+        task = asyncio.create_task(
+            self._stream(graph, payload, config, context, execution_id, decision, on_progress)
+        )
+        self._live[execution_id] = task
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not (execution_id in self._cancelling and task.done()):
+                # Our caller was cancelled, not the run: stop driving, leave it resumable.
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                self._abandon(execution_id)
+                raise
+        except ExecutionCancelled:
+            pass  # cancelled from another process; the bridge stopped the run
+        except Exception as exc:  # a node raised past its retry policy
+            return self._failed(execution_id, exc)
+        finally:
+            self._live.pop(execution_id, None)
+        self._cancelling.discard(execution_id)
+        if self.app.db.executions.require(execution_id)["status"] == "cancelled":
+            self.app.db.executions.release(execution_id, os.getpid())
+            return self._result_from_row(execution_id)
+        return await self._settle(graph, config, execution_id, on_progress)
+
+    async def _stream(
+        self,
+        graph: Any,
+        payload: Any,
+        config: RunnableConfig,
+        context: Any,
+        execution_id: int,
+        decision: dict[str, Any] | None,
+        on_progress: OnProgress | None,
+    ) -> None:
+        from langgraph.types import Command
+
+        step = 0
+        total = self.workflow.expected_steps
+        while True:
+            async for chunk in graph.astream(
+                payload, config, context=context, stream_mode="tasks", durability="sync"
+            ):
+                if on_progress is None or not isinstance(chunk, dict):
+                    continue
+                name = str(chunk.get("name", ""))
+                if "triggers" in chunk:
+                    await on_progress(ProgressEvent(
+                        execution_id, name, "started", step, total, f"{name} started"))
+                    continue
+                step += 1
+                if chunk.get("error") is not None:
+                    status, message = "failed", f"{name} failed: {chunk['error']!r}"
+                elif chunk.get("interrupts"):
+                    status, message = "interrupted", f"{name} waits for a decision"
+                else:
+                    status, message = "completed", f"{name} completed"
+                await on_progress(ProgressEvent(execution_id, name, status, step, total, message))
+            if decision is None:
+                return
+            snapshot = await graph.aget_state(config)
+            if _pending_interrupt(snapshot) is None:
+                return
+            # A decision given at a static breakpoint answers the interrupt it led to.
+            payload, decision = Command(resume=decision), None
+
+    async def _settle(
+        self, graph: Any, config: RunnableConfig, execution_id: int, on_progress: OnProgress | None
+    ) -> RunResult:
+        repo = self.app.db.executions
+        snapshot = await graph.aget_state(config)
+        values: dict[str, Any] = dict(snapshot.values or {})
+        nxt = [str(n) for n in snapshot.next]
+        interrupt = _pending_interrupt(snapshot)
+        checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
+        if interrupt is not None or nxt:
+            if interrupt is None and checkpoint_id:
+                for node in nxt:
+                    repo.finish_node(execution_id, node, str(checkpoint_id), "interrupted")
+                if on_progress is not None:
+                    await on_progress(ProgressEvent(
+                        execution_id, nxt[0], "interrupted", 0, self.workflow.expected_steps,
+                        f"paused at breakpoint before {', '.join(nxt)}"))
+            repo.set_status(execution_id, "paused", next_nodes=nxt, unless=("cancelled",))
+            self.app.audit(
+                "execution.paused", entity_type="execution", entity_id=execution_id,
+                details={"next": nxt, "interrupt": interrupt is not None},
+            )
+        else:
+            final = str(values.get("status") or "completed")
+            if final not in _FINAL:
+                final = "completed"
+            errors = [str(e) for e in values.get("errors") or []]
+            repo.set_status(
+                execution_id, final, next_nodes=[], result=dict(values.get("summary") or {}),
+                error="; ".join(errors[-3:]) if final == "failed" and errors else None,
+                unless=("cancelled",),
+            )
+            self.app.audit(
+                f"execution.{final}", entity_type="execution", entity_id=execution_id,
+                details={"mr_url": values.get("mr_url"), "errors": errors[-5:]},
+            )
+        repo.release(execution_id, os.getpid())
+        return self._result_from_row(execution_id, values=values, interrupt=interrupt)
+
+    def _failed(self, execution_id: int, exc: BaseException) -> RunResult:
+        repo = self.app.db.executions
+        message = (
+            f"{type(exc).__name__}: {exc}; fix the cause, then retry the failed node with "
+            f"`harness resume {execution_id}`"
+        )
+        repo.set_status(execution_id, "failed", error=message, unless=("cancelled",))
+        repo.release(execution_id, os.getpid())
+        self.app.audit(
+            "execution.error", entity_type="execution", entity_id=execution_id,
+            details={"error": f"{type(exc).__name__}: {exc}"[:2000]},
+        )
+        result = self._result_from_row(execution_id)
+        result.errors.append(message)
+        return result
+
+    def _abandon(self, execution_id: int) -> None:
+        """This process stops driving the run (its caller was cancelled): leave it
+        'running' without an owner, so any process can resume it."""
+        self.app.db.executions.release(execution_id, os.getpid())
+
+    def _result_from_row(
+        self,
+        execution_id: int,
+        *,
+        values: dict[str, Any] | None = None,
+        interrupt: dict[str, Any] | None = None,
+    ) -> RunResult:
+        row = execution_dict(self.app.db.executions.require(execution_id))
+        data = row.get("checkpoint_data") or {}
+        state = values if values is not None else dict(data.get("values") or {})
+        summary = row["result"] if isinstance(row["result"], dict) else {}
+        errors = [str(e) for e in state.get("errors") or []]
+        if row["status"] == "failed" and row.get("error") and row["error"] not in errors:
+            errors.append(str(row["error"]))
+        return RunResult(
+            execution_id=execution_id,
+            thread_id=str(row["thread_id"]),
+            role=str(row["role_name"]),
+            status=str(row["status"]),
+            next_nodes=list(row["next_nodes"]),
+            interrupt=interrupt,
+            summary=summary or dict(state.get("summary") or {}),
+            errors=errors,
+            issue_url=state.get("issue_url"),
+            mr_url=state.get("mr_url"),
+        )
+
+
+def _pending_interrupt(snapshot: Any) -> dict[str, Any] | None:
+    """The payload of the first dynamic interrupt the snapshot waits on, if any."""
+    for item in getattr(snapshot, "interrupts", ()) or ():
+        value = getattr(item, "value", None)
+        return value if isinstance(value, dict) else {"value": value}
+    return None
