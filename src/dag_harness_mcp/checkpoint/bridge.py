@@ -57,9 +57,11 @@ def next_nodes_of(checkpoint: Checkpoint) -> list[str]:
     """The nodes a checkpoint triggers: edges not yet seen by their node, plus ``Send``s."""
     versions = checkpoint["channel_versions"]
     seen = checkpoint["versions_seen"]
+    values = checkpoint["channel_values"]
     nodes: list[str] = []
     for channel, version in versions.items():
-        if not channel.startswith(_BRANCH):
+        # A consumed edge channel keeps a bumped version but loses its value.
+        if not channel.startswith(_BRANCH) or channel not in values:
             continue
         node = channel[len(_BRANCH):]
         last = seen.get(node, {}).get(channel)
