@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-__all__ = ["utc_now", "utc_after"]
+__all__ = ["utc_after", "utc_now"]
 
 
 def utc_now() -> str:

@@ -36,7 +36,9 @@ def validate_role_name(name: object) -> str:
     if "\\" in name:
         raise InvalidNameError(f"role name {name!r} contains a backslash; use '/' for nested roles")
     if name.startswith("/"):
-        raise InvalidNameError(f"role name {name!r} is an absolute path; name it relative to the roles path")
+        raise InvalidNameError(
+            f"role name {name!r} is an absolute path; name it relative to the roles path"
+        )
     for segment in name.split("/"):
         if segment in ("", ".", ".."):
             raise InvalidNameError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def test_invalid_grants_name_the_field_and_write_nothing(
 def test_revoke_and_expiry_move_contexts_out_of_the_active_list(harness: HarnessApp) -> None:
     a = _grant(harness, name="a")
     b = _grant(harness, name="b", ttl_seconds=0.001)
+    time.sleep(0.01)  # past the expiry at millisecond resolution
     c = _grant(harness, name="c", session_id="s2")
     revoked = revoke_capabilities(harness, a["id"])
     assert revoked["state"] == "revoked" and revoked["revoked_at"] is not None

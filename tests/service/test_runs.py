@@ -50,13 +50,15 @@ async def runner(settings_for: MakeSettings, repo: Path) -> AsyncIterator[Runner
 
 
 def _node_rows(runner: Runner, execution_id: int) -> list[tuple[str, str, int]]:
-    return [(r["node"], r["status"], r["attempt"]) for r in runner.app.db.executions.nodes(execution_id)]
+    rows = runner.app.db.executions.nodes(execution_id)
+    return [(r["node"], r["status"], r["attempt"]) for r in rows]
 
 
 def _tinyflow(runner: Runner, *args: str) -> subprocess.CompletedProcess[str]:
     settings = runner.app.settings
     return subprocess.run(
-        [sys.executable, str(TINYFLOW), str(settings.database_path), str(settings.repo_root), *args],
+        [sys.executable, str(TINYFLOW), str(settings.database_path), str(settings.repo_root),
+         *args],
         capture_output=True, text=True, timeout=120, cwd=TINYFLOW.parent,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(TINYFLOW.parent.parent), *sys.path])},
     )
@@ -78,7 +80,8 @@ async def test_start_pauses_at_the_approval_interrupt_with_its_payload(runner: R
     assert row["checkpoint_data"]["values"]["log"] == ["prepare", "left", "right", "join", "gate"]
     nodes = _node_rows(runner, result.execution_id)
     assert ("approve", "interrupted", 1) in nodes
-    assert {n for n, s, _ in nodes if s == "completed"} == {"prepare", "left", "right", "join", "gate"}
+    completed = {n for n, s, _ in nodes if s == "completed"}
+    assert completed == {"prepare", "left", "right", "join", "gate"}
     started = [e.node for e in events if e.status == "started"]
     assert started[0] == "prepare" and set(started) == set(NODES) - {"finish"}
     assert events[-1].status == "interrupted" and events[-1].node == "approve"
@@ -174,7 +177,9 @@ def test_default_breakpoints_are_the_seed_set_when_enabled(
 async def test_unknown_breakpoint_is_refused_listing_valid_nodes_and_creates_nothing(
     runner: Runner,
 ) -> None:
-    with pytest.raises(WorkflowError, match="unknown breakpoint node.*nope.*valid nodes: prepare, left"):
+    with pytest.raises(
+        WorkflowError, match=r"unknown breakpoint node.*nope.*valid nodes: prepare, left"
+    ):
         await runner.start("common", breakpoints=["nope"])
     assert runner.list() == []
 
@@ -190,7 +195,7 @@ async def test_unknown_or_invalid_role_is_refused_before_anything_is_created(
 
 
 async def test_unknown_execution_id_names_the_executions_command(runner: Runner) -> None:
-    with pytest.raises(NotFoundError, match="execution 999 does not exist.*harness executions"):
+    with pytest.raises(NotFoundError, match=r"execution 999 does not exist.*harness executions"):
         await runner.resume(999, approved=True)
     with pytest.raises(NotFoundError, match="harness executions"):
         runner.get(999)

@@ -43,7 +43,9 @@ operators = st.dictionaries(
 )
 filters = st.one_of(
     st.none(),
-    st.dictionaries(st.sampled_from(FIELDS), st.one_of(scalars, operators, item_values), max_size=2),
+    st.dictionaries(
+        st.sampled_from(FIELDS), st.one_of(scalars, operators, item_values), max_size=2
+    ),
 )
 paths = st.lists(st.sampled_from([*LABELS, "*", "*"]), max_size=3).map(tuple)
 

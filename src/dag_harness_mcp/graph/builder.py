@@ -1,0 +1,141 @@
+"""The box-up-role graph: nodes, edges, retry policies; compile and draw it.
+
+::
+
+    validate_role → analyze_deps → check_reverse_deps → create_worktree
+      ⇉ run_molecule ‖ run_pytest (Send, the kinds the role has) → merge_test_results
+      → validate_deploy | recovery (⇉ the failed kinds again, once) | notify_failure
+    validate_deploy → create_commit → push_branch → create_issue → create_mr
+      → human_approval → add_to_merge_train | report_summary (rejected)
+    add_to_merge_train → report_summary
+    any failure → notify_failure
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
+
+from dag_harness_mcp.errors import WorkflowError
+from dag_harness_mcp.graph import nodes as n
+from dag_harness_mcp.graph.context import NodeContext
+from dag_harness_mcp.graph.retry import NETWORK_RETRY
+from dag_harness_mcp.graph.routing import (
+    FAILURE,
+    after,
+    route_after_approval,
+    route_after_tests,
+    route_recovery,
+    route_to_tests,
+)
+from dag_harness_mcp.graph.state import BoxUpRoleState
+
+__all__ = ["NODE_NAMES", "build_graph", "compile_graph", "graph_mermaid", "initial_state"]
+
+# (name, function, retried) in workflow order.
+_NODES: tuple[tuple[str, Any, bool], ...] = (
+    ("validate_role", n.validate_role, False),
+    ("analyze_deps", n.analyze_deps, False),
+    ("check_reverse_deps", n.check_reverse_deps, False),
+    ("create_worktree", n.create_worktree, False),
+    ("run_molecule", n.run_molecule, False),
+    ("run_pytest", n.run_pytest, False),
+    ("merge_test_results", n.merge_test_results, False),
+    ("recovery", n.recovery, False),
+    ("validate_deploy", n.validate_deploy, False),
+    ("create_commit", n.create_commit, False),
+    ("push_branch", n.push_branch, True),
+    ("create_issue", n.create_issue, True),
+    ("create_mr", n.create_mr, True),
+    ("human_approval", n.human_approval, False),
+    ("add_to_merge_train", n.add_to_merge_train, True),
+    ("report_summary", n.report_summary, False),
+    ("notify_failure", n.notify_failure, False),
+)
+
+NODE_NAMES: tuple[str, ...] = tuple(name for name, _fn, _retried in _NODES)
+RETRIED_NODES: tuple[str, ...] = tuple(name for name, _fn, retried in _NODES if retried)
+
+# Straight steps: node -> next node, unless the node failed.
+_CHAIN = (
+    ("validate_role", "analyze_deps"),
+    ("analyze_deps", "check_reverse_deps"),
+    ("check_reverse_deps", "create_worktree"),
+    ("validate_deploy", "create_commit"),
+    ("create_commit", "push_branch"),
+    ("push_branch", "create_issue"),
+    ("create_issue", "create_mr"),
+    ("create_mr", "human_approval"),
+    ("add_to_merge_train", "report_summary"),
+)
+_TEST_TARGETS = ["run_molecule", "run_pytest", "merge_test_results", FAILURE]
+
+
+def build_graph() -> StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, BoxUpRoleState]:
+    """The uncompiled workflow (``StateGraph(BoxUpRoleState, context_schema=NodeContext)``)."""
+    graph: StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, BoxUpRoleState] = StateGraph(
+        BoxUpRoleState, context_schema=NodeContext
+    )
+    for name, fn, retried in _NODES:
+        graph.add_node(name, fn, retry_policy=NETWORK_RETRY if retried else None)
+    graph.add_edge(START, "validate_role")
+    for source, target in _CHAIN:
+        graph.add_conditional_edges(source, after(target), [target, FAILURE])
+    graph.add_conditional_edges("create_worktree", route_to_tests, _TEST_TARGETS)
+    graph.add_edge("run_molecule", "merge_test_results")
+    graph.add_edge("run_pytest", "merge_test_results")
+    graph.add_conditional_edges(
+        "merge_test_results", route_after_tests, ["validate_deploy", "recovery", FAILURE]
+    )
+    graph.add_conditional_edges("recovery", route_recovery, ["run_molecule", "run_pytest", FAILURE])
+    graph.add_conditional_edges(
+        "human_approval", route_after_approval, ["add_to_merge_train", "report_summary", FAILURE]
+    )
+    graph.add_conditional_edges("report_summary", after(END), [END, FAILURE])
+    graph.add_edge(FAILURE, END)
+    return graph
+
+
+def compile_graph(
+    checkpointer: BaseCheckpointSaver[Any] | None,
+    *,
+    store: BaseStore | None = None,
+    interrupt_before: Sequence[str] = (),
+) -> CompiledStateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, BoxUpRoleState]:
+    """Compile with ``checkpointer`` (needed for ``interrupt()`` and resume) and breakpoints."""
+    unknown = [b for b in interrupt_before if b not in NODE_NAMES]
+    if unknown:
+        raise WorkflowError(
+            f"unknown breakpoint node(s) {', '.join(unknown)}; valid nodes: {', '.join(NODE_NAMES)}"
+        )
+    return build_graph().compile(
+        checkpointer=checkpointer, store=store, interrupt_before=list(interrupt_before) or None,
+        name="box-up-role",
+    )
+
+
+def initial_state(
+    role: str, *, execution_id: int, thread_id: str, repo_root: str
+) -> BoxUpRoleState:
+    """The input of a new run."""
+    return {
+        "role_name": role,
+        "execution_id": execution_id,
+        "thread_id": thread_id,
+        "repo_root": str(repo_root),
+        "status": "running",
+        "errors": [],
+        "state_snapshots": [],
+        "node_durations": {},
+        "test_retries": 0,
+    }
+
+
+def graph_mermaid() -> str:
+    """The compiled graph as Mermaid (no checkpointer needed)."""
+    return build_graph().compile(name="box-up-role").get_graph().draw_mermaid()

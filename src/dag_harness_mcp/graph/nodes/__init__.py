@@ -1,0 +1,39 @@
+"""The workflow's nodes, one module per group; each is an async ``(state, runtime)`` function."""
+
+from dag_harness_mcp.graph.nodes.approval import human_approval
+from dag_harness_mcp.graph.nodes.forge_nodes import add_to_merge_train, create_issue, create_mr
+from dag_harness_mcp.graph.nodes.reporting import notify_failure, report_summary
+from dag_harness_mcp.graph.nodes.testing import (
+    merge_test_results,
+    recovery,
+    run_molecule,
+    run_pytest,
+)
+from dag_harness_mcp.graph.nodes.validation import (
+    analyze_deps,
+    check_reverse_deps,
+    validate_deploy,
+    validate_role,
+)
+from dag_harness_mcp.graph.nodes.vcs import create_commit, push_branch
+from dag_harness_mcp.graph.nodes.worktree import create_worktree
+
+__all__ = [
+    "add_to_merge_train",
+    "analyze_deps",
+    "check_reverse_deps",
+    "create_commit",
+    "create_issue",
+    "create_mr",
+    "create_worktree",
+    "human_approval",
+    "merge_test_results",
+    "notify_failure",
+    "push_branch",
+    "recovery",
+    "report_summary",
+    "run_molecule",
+    "run_pytest",
+    "validate_deploy",
+    "validate_role",
+]

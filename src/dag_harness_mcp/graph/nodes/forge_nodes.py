@@ -1,0 +1,112 @@
+"""create_issue, create_mr and add_to_merge_train, through the one Forge interface.
+
+Every forge call is find-or-create, so a retry or a resume after a crash finds
+what an earlier attempt created. Transient forge errors raise, for the node's
+retry policy; definitive ones (4xx) end in ``notify_failure``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from dag_harness_mcp.errors import ForgeError
+from dag_harness_mcp.forge.base import MergeRequestRef
+from dag_harness_mcp.forge.templates import (
+    DescriptionContext,
+    render_issue_description,
+    render_issue_title,
+    render_mr_description,
+    render_mr_title,
+)
+from dag_harness_mcp.graph.context import NodeContext
+from dag_harness_mcp.graph.nodes._guard import Update, node
+from dag_harness_mcp.graph.retry import NETWORK_RETRY
+from dag_harness_mcp.graph.state import BoxUpRoleState
+
+__all__ = ["LABELS", "add_to_merge_train", "create_issue", "create_mr", "description_context"]
+
+LABELS = ["dag-harness", "box-up"]
+_TRAIN_ACTIVE = ("queued", "running")
+
+
+def description_context(state: BoxUpRoleState, ctx: NodeContext) -> DescriptionContext:
+    return DescriptionContext(
+        role=state["role_name"],
+        wave=state.get("wave"),
+        dependencies=state.get("dependencies") or [],
+        dependants=state.get("dependants") or [],
+        tests=state.get("test_summary") or [],
+        regressions=state.get("regressions") or [],
+        issue_url=state.get("issue_url"),
+        mr_url=state.get("mr_url"),
+        execution_id=ctx.execution_id,
+    )
+
+
+@node("create_issue", retry=NETWORK_RETRY)
+async def create_issue(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """The role's box-up issue (found again if it exists)."""
+    ctx = runtime.context
+    await ctx.forge.ensure_labels(LABELS)
+    issue = await ctx.forge.find_or_create_issue(
+        role=state["role_name"],
+        title=render_issue_title(state["role_name"]),
+        description=render_issue_description(description_context(state, ctx)),
+        labels=LABELS,
+        execution_id=ctx.execution_id,
+    )
+    return {"issue_iid": issue.iid, "issue_url": issue.web_url}
+
+
+@node("create_mr", retry=NETWORK_RETRY)
+async def create_mr(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """The merge request from the role's branch into the default branch."""
+    ctx = runtime.context
+    mr = await ctx.forge.find_or_create_merge_request(
+        role=state["role_name"],
+        source_branch=state["branch"],
+        target_branch=ctx.app.settings.default_branch,
+        title=render_mr_title(state["role_name"]),
+        description=render_mr_description(description_context(state, ctx)),
+        labels=LABELS,
+        issue_iid=state.get("issue_iid"),
+        execution_id=ctx.execution_id,
+    )
+    return {"mr_iid": mr.iid, "mr_url": mr.web_url, "merge_request": asdict(mr)}
+
+
+async def _drain_local_train(forge: Any, target: str, mr_iid: int) -> None:
+    """The local forge merges only when asked: process its train until our MR is done."""
+    process = getattr(forge, "process_merge_train", None)
+    if process is None:
+        return
+    for _ in range(1000):  # bounded: every call merges or fails the train's head
+        entry = await forge.merge_train_status(mr_iid)
+        if entry.status not in _TRAIN_ACTIVE:
+            return
+        if await process(target) is None:
+            return
+
+
+@node("add_to_merge_train", retry=NETWORK_RETRY)
+async def add_to_merge_train(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """Queue the approved MR on the merge train (and, locally, merge it into origin)."""
+    ctx = runtime.context
+    raw = state.get("merge_request")
+    if not raw:
+        raise ForgeError("no merge request in the state; the run must pass create_mr first", 400)
+    mr = MergeRequestRef(**raw)
+    entry = await ctx.forge.add_to_merge_train(mr, sha=state.get("commit_sha"))
+    await _drain_local_train(ctx.forge, mr.target_branch, mr.iid)
+    entry = await ctx.forge.merge_train_status(mr.iid)
+    train = asdict(entry)
+    if entry.status == "failed":
+        reason = train.get("reason") or "see the forge"
+        raise ForgeError(
+            f"merge request !{mr.iid} failed on the merge train: {reason}; rebase "
+            f"{mr.source_branch!r} on {mr.target_branch!r} and resume", 409,
+        )
+    return {"merge_train": train}

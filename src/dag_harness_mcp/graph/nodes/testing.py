@@ -1,0 +1,168 @@
+"""run_molecule ‖ run_pytest, merge_test_results and the bounded recovery round.
+
+Each test node runs one configured command in the role's directory inside the
+worktree, parses its per-test outcomes, and records the run (with regression
+tracking) in the StateDB. A failing test is a result, not a node failure: the
+routing after ``merge_test_results`` decides between recovery and the failure
+report. When a command reports no per-test outcomes, the command itself is the
+one test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
+from dag_harness_mcp.graph.context import NodeContext
+from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.routing import kinds_of
+from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.runner.process import ProcessResult, run_process, tool_env
+from dag_harness_mcp.runner.results import (
+    TestCaseResult,
+    parse_junit_xml,
+    parse_molecule_output,
+    parse_pytest_summary,
+    summarize,
+)
+
+__all__ = ["merge_test_results", "recovery", "run_molecule", "run_pytest", "test_command"]
+
+_PARSE_TAIL = 256 * 1024  # molecule's step report sits at the end of its output
+_MAX_FAILING_LISTED = 50
+
+
+def test_command(template: list[str], *, role: str, role_dir: Path, worktree: Path) -> list[str]:
+    """The configured command with ``{role}``, ``{role_dir}``, ``{worktree}``, ``{python}``
+    substituted."""
+    values = {
+        "role": role, "role_dir": str(role_dir), "worktree": str(worktree),
+        "python": sys.executable,
+    }
+    return [part.format(**values) for part in template]
+
+
+def _is_pytest(argv: list[str]) -> bool:
+    return any(Path(a).name.startswith("pytest") or a == "pytest" for a in argv[:4])
+
+
+def _status(result: ProcessResult, cases: list[TestCaseResult]) -> str:
+    if result.timed_out:
+        return "timeout"
+    if result.not_found or result.returncode is None:
+        return "error"
+    if result.returncode == 0:
+        return "passed"
+    return "failed" if cases else "error"
+
+
+async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Update:
+    settings = ctx.app.settings
+    cfg = settings.tests
+    worktree = Path(state["worktree_path"])
+    role_dir = Path(state["worktree_role_path"])
+    template = cfg.molecule if kind == "molecule" else cfg.pytest
+    argv = test_command(template, role=state["role_name"], role_dir=role_dir, worktree=worktree)
+    timeout = cfg.molecule_timeout if kind == "molecule" else cfg.pytest_timeout
+    env = tool_env({"ANSIBLE_ROLES_PATH": str(worktree / settings.roles_path)})
+    junit_dir = None
+    if kind == "pytest" and _is_pytest(argv) and not any("--junitxml" in a for a in argv):
+        junit_dir = Path(tempfile.mkdtemp(prefix="harness-junit-"))
+        argv.append(f"--junitxml={junit_dir / 'results.xml'}")
+    try:
+        result = await run_process(
+            argv, cwd=role_dir, timeout=timeout, env=env,
+            tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL),
+        )
+        if kind == "molecule":
+            cases = parse_molecule_output(result.output_tail)
+        elif junit_dir is not None:
+            cases = parse_junit_xml(junit_dir / "results.xml")
+        else:
+            cases = parse_pytest_summary(result.output_tail)
+    finally:
+        if junit_dir is not None:
+            shutil.rmtree(junit_dir, ignore_errors=True)
+    status = _status(result, cases)
+    if not cases:
+        cases = [TestCaseResult(kind, "passed" if status == "passed" else "failed")]
+    summary = summarize(cases)
+    record = TestRunRecord(
+        role_name=state["role_name"], kind=kind, status=status,
+        started_at=result.started_at, finished_at=result.finished_at,
+        passed=summary.passed, failed=summary.failed, skipped=summary.skipped,
+        exit_code=result.returncode, duration_ms=round(result.duration_s * 1000, 3),
+        command=" ".join(argv), output_tail=result.output_tail[-cfg.output_tail_bytes :],
+        execution_id=ctx.execution_id,
+        results=[TestOutcome(c.name, c.outcome, c.duration_ms) for c in cases],
+    )
+    recorded = await in_thread(ctx.app.db.tests.record, record)
+    failing = [c.name for c in cases if c.outcome in ("failed", "error")]
+    outcome: dict[str, Any] = {
+        "kind": kind, "status": status, "passed": summary.passed, "failed": summary.failed,
+        "skipped": summary.skipped, "exit_code": result.returncode,
+        "duration_ms": record.duration_ms, "run_id": recorded.run_id,
+        "started_at": result.started_at, "finished_at": result.finished_at,
+        "failing": failing[:_MAX_FAILING_LISTED], "regressions": recorded.regressions,
+        "flaky": recorded.flaky,
+    }
+    if status != "passed":
+        outcome["output_tail"] = result.output_tail[-2000:]
+    return {f"{kind}_result": outcome, f"{kind}_passed": status == "passed"}
+
+
+@node("run_molecule")
+async def run_molecule(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """``molecule test`` (or the configured command) in the role inside the worktree."""
+    return await _run_kind("molecule", state, runtime.context)
+
+
+@node("run_pytest")
+async def run_pytest(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """pytest on the role's tests (or the configured command) inside the worktree."""
+    return await _run_kind("pytest", state, runtime.context)
+
+
+@node("merge_test_results")
+async def merge_test_results(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """Join the test branches: overall pass/fail, the failing kinds, a table for the reports."""
+    summary: list[dict[str, Any]] = []
+    failed_kinds: list[str] = []
+    regressions: list[str] = []
+    for kind in kinds_of(state):
+        result = state.get("molecule_result" if kind == "molecule" else "pytest_result")
+        if not isinstance(result, dict):
+            failed_kinds.append(kind)
+            continue
+        summary.append({k: result.get(k) for k in (
+            "kind", "status", "passed", "failed", "skipped", "duration_ms", "run_id",
+            "started_at", "finished_at",
+        )})
+        regressions.extend(f"{kind}: {name}" for name in result.get("regressions", []))
+        if result.get("status") != "passed":
+            failed_kinds.append(kind)
+    return {
+        "tests_passed": not failed_kinds,
+        "failed_kinds": failed_kinds,
+        "test_summary": summary,
+        "regressions": regressions,
+    }
+
+
+@node("recovery")
+async def recovery(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """One more round for the kinds that failed (bounded by ``tests.retry_failed_tests``)."""
+    retries = int(state.get("test_retries", 0)) + 1
+    kinds = state.get("failed_kinds") or []
+    await in_thread(
+        runtime.context.app.audit, "workflow.recovery", entity_type="execution",
+        entity_id=runtime.context.execution_id,
+        details={"role": state["role_name"], "kinds": kinds, "round": retries},
+    )
+    return {"test_retries": retries}

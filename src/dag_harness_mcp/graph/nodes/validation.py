@@ -1,0 +1,153 @@
+"""validate_role, analyze_deps, check_reverse_deps and validate_deploy."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from dag_harness_mcp.errors import NotFoundError, WorkflowError
+from dag_harness_mcp.graph.context import NodeContext
+from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.names import resolve_role_dir, validate_role_name
+from dag_harness_mcp.runner.process import run_process, tool_env
+
+__all__ = ["analyze_deps", "check_reverse_deps", "validate_deploy", "validate_role"]
+
+
+def _has_molecule(role_dir: Path) -> bool:
+    molecule = role_dir / "molecule"
+    return molecule.is_dir() and any(molecule.glob("*/molecule.yml"))
+
+
+def _has_pytest(role_dir: Path) -> bool:
+    tests = role_dir / "tests"
+    return tests.is_dir() and any(tests.rglob("test_*.py"))
+
+
+def _probe(role_dir: Path) -> tuple[bool, bool, bool]:
+    return role_dir.is_dir(), _has_molecule(role_dir), _has_pytest(role_dir)
+
+
+@node("validate_role")
+async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """The role name is safe, the role is known to the StateDB and present in the checkout."""
+    app = runtime.context.app
+    settings = app.settings
+    name = validate_role_name(state.get("role_name"))
+    row = await in_thread(app.db.roles.get, name)
+    if row is None:
+        from dag_harness_mcp.service.roles import sync_roles
+
+        await in_thread(sync_roles, app)
+        row = await in_thread(app.db.roles.get, name)
+    roles_dir = Path(state.get("repo_root") or settings.repo_root) / settings.roles_path
+    if row is None:
+        raise NotFoundError(
+            f"role {name!r} not found under {roles_dir}; check the name (`harness roles`) "
+            "or point --repo at the repository that holds it"
+        )
+    role_dir = resolve_role_dir(roles_dir, name)
+    exists, has_molecule, has_pytest = await in_thread(_probe, role_dir)
+    if not exists:
+        raise NotFoundError(
+            f"role {name!r} is in the StateDB but not on disk at {role_dir}; run `harness sync`"
+        )
+    return {
+        "role_name": name,
+        "role_path": str(role_dir),
+        "role_rel_path": f"{settings.roles_path}/{name}",
+        "wave": row.get("wave"),
+        "has_molecule_tests": has_molecule,
+        "has_pytest_tests": has_pytest,
+        "test_retry_limit": settings.tests.retry_failed_tests,
+        "test_retries": 0,
+    }
+
+
+def _missing(edge: dict[str, Any]) -> bool:
+    """An unresolved plain name: a role this repository should hold but does not.
+
+    Dotted names (``geerlingguy.docker``, ``ns.collection.role``) come from Galaxy
+    or a collection and are reported as external, not missing.
+    """
+    return edge["kind"] == "external" and "." not in str(edge["reference"])
+
+
+@node("analyze_deps")
+async def analyze_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """The role's in-repo dependencies; a dependency missing from the repository fails the run."""
+    from dag_harness_mcp.service.roles import role_dependencies
+
+    app = runtime.context.app
+    name = state["role_name"]
+    edges: list[dict[str, Any]] = await in_thread(role_dependencies, app, name)
+    missing = [e for e in edges if _missing(e)]
+    if missing:
+        listed = ", ".join(
+            f"{e['reference']!r} ({e['source_file'] or e['source']})" for e in missing
+        )
+        raise WorkflowError(
+            f"role {name!r} depends on {listed}, not found under {app.settings.roles_path}; "
+            "add the role to the repository or remove the reference, then `harness sync`"
+        )
+    direct = sorted({str(e["role"]) for e in edges if e["kind"] == "role"})
+    external = sorted({str(e["reference"]) for e in edges if e["kind"] == "external"})
+    transitive = await in_thread(role_dependencies, app, name, transitive=True)
+    return {
+        "dependencies": direct,
+        "transitive_dependencies": [str(r["role"]) for r in transitive],
+        "external_dependencies": external,
+    }
+
+
+@node("check_reverse_deps")
+async def check_reverse_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """The roles that depend on this one (for the report and the descriptions)."""
+    from dag_harness_mcp.service.roles import role_dependencies
+
+    rows = await in_thread(
+        role_dependencies, runtime.context.app, state["role_name"], reverse=True, transitive=True
+    )
+    return {
+        "dependants": [str(r["role"]) for r in rows if int(r["depth"]) == 1],
+        "transitive_dependants": [str(r["role"]) for r in rows],
+    }
+
+
+def _playbook(role: str) -> str:
+    return (
+        "- name: Box-up deploy check\n"
+        "  hosts: all\n"
+        "  gather_facts: false\n"
+        "  roles:\n"
+        f"    - role: {role}\n"
+    )
+
+
+@node("validate_deploy")
+async def validate_deploy(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """``ansible-playbook --syntax-check`` of a playbook applying the role from the worktree."""
+    settings = runtime.context.app.settings
+    worktree = Path(state["worktree_path"])
+    roles_dir = worktree / settings.roles_path
+    with tempfile.TemporaryDirectory(prefix="harness-deploy-") as tmp:
+        playbook = Path(tmp) / "deploy-check.yml"
+        playbook.write_text(_playbook(state["role_name"]), encoding="utf-8")
+        argv = [*settings.tests.syntax_check, str(playbook)]
+        result = await run_process(
+            argv,
+            cwd=worktree,
+            timeout=settings.tests.syntax_check_timeout,
+            env=tool_env({"ANSIBLE_ROLES_PATH": str(roles_dir)}),
+            tail_bytes=settings.tests.output_tail_bytes,
+        )
+    if not result.ok:
+        raise WorkflowError(
+            f"the deploy check `{' '.join(argv[:2])}` failed for role {state['role_name']!r} "
+            f"(exit {result.returncode}); fix the role's syntax: {result.output_tail[-800:]}"
+        )
+    return {"deploy_validated": True}

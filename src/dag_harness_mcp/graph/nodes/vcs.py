@@ -1,0 +1,73 @@
+"""create_commit and push_branch: one commit per run (found again by its trailer), one push."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from langgraph.runtime import Runtime
+
+from dag_harness_mcp.graph.context import NodeContext
+from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.retry import NETWORK_RETRY
+from dag_harness_mcp.graph.state import BoxUpRoleState
+
+__all__ = ["MANIFEST_NAME", "TRAILER_KEY", "create_commit", "manifest", "push_branch"]
+
+MANIFEST_NAME = ".boxed-up.yml"
+TRAILER_KEY = "Harness-Execution"
+
+
+def manifest(state: BoxUpRoleState) -> dict[str, Any]:
+    """The box-up record committed into the role. Deterministic for one run (no clock), so
+    re-running the node after a crash writes the same bytes and leaves the tree clean."""
+    tests = [
+        {k: t.get(k) for k in ("kind", "status", "passed", "failed", "skipped")}
+        for t in state.get("test_summary") or []
+    ]
+    return {
+        "role": state["role_name"],
+        "execution": state.get("thread_id"),
+        "wave": state.get("wave"),
+        "dependencies": state.get("dependencies") or [],
+        "external_dependencies": state.get("external_dependencies") or [],
+        "dependants": state.get("dependants") or [],
+        "tests": tests,
+        "deploy_check": "syntax-check passed" if state.get("deploy_validated") else "not run",
+    }
+
+
+def _write_manifest(path: Path, data: dict[str, Any]) -> None:
+    text = "# Written by dag-harness box-up; do not edit.\n" + yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=False
+    )
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+@node("create_commit")
+async def create_commit(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """Write the manifest into the role and commit the worktree (once per execution)."""
+    from dag_harness_mcp.git import commit_all
+
+    ctx = runtime.context
+    role = state["role_name"]
+    path = Path(state["worktree_role_path"]) / MANIFEST_NAME
+    await in_thread(_write_manifest, path, manifest(state))
+    message = f"box-up: {role}\n\nBoxed up by dag-harness (execution {ctx.execution_id})."
+    commit = await commit_all(
+        Path(state["worktree_path"]), message, trailer=(TRAILER_KEY, ctx.thread_id)
+    )
+    await in_thread(ctx.app.db.worktrees.update_head, state["worktree_path"], commit.sha)
+    return {"commit_sha": commit.sha, "manifest_path": str(path)}
+
+
+@node("push_branch", retry=NETWORK_RETRY)
+async def push_branch(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """Push the role's branch to the remote (a no-op when it is already there)."""
+    from dag_harness_mcp.git import push_branch as git_push
+
+    settings = runtime.context.app.settings
+    await git_push(Path(state["worktree_path"]), settings.remote, state["branch"])
+    return {"pushed": True}

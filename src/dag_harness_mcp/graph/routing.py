@@ -1,0 +1,90 @@
+"""Where the run goes next: pure functions of the state, tested without LangGraph running.
+
+Every step first checks ``failed_node``: a node that failed sends the run to
+``notify_failure``. The test phase fans out with ``Send`` to the kinds of tests
+a role has, and ``recovery`` re-runs only the kinds that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.types import Send
+
+from dag_harness_mcp.graph.state import BoxUpRoleState
+
+__all__ = [
+    "TEST_NODES",
+    "after",
+    "failed",
+    "route_after_approval",
+    "route_after_tests",
+    "route_recovery",
+    "route_to_tests",
+]
+
+TEST_NODES = {"molecule": "run_molecule", "pytest": "run_pytest"}
+FAILURE = "notify_failure"
+
+
+def failed(state: BoxUpRoleState) -> bool:
+    return bool(state.get("failed_node"))
+
+
+def after(next_node: str) -> Callable[[BoxUpRoleState], str]:
+    """The plain step to ``next_node``, or to ``notify_failure`` when the node failed."""
+
+    def route(state: BoxUpRoleState) -> str:
+        return FAILURE if failed(state) else next_node
+
+    route.__name__ = f"to_{next_node}"
+    return route
+
+
+def kinds_of(state: BoxUpRoleState) -> list[str]:
+    """The kinds of tests the role has, in a fixed order."""
+    kinds = []
+    if state.get("has_molecule_tests"):
+        kinds.append("molecule")
+    if state.get("has_pytest_tests"):
+        kinds.append("pytest")
+    return kinds
+
+
+def _sends(state: BoxUpRoleState, kinds: list[str]) -> list[Send]:
+    payload: dict[str, Any] = dict(state)
+    return [Send(TEST_NODES[k], payload) for k in kinds]
+
+
+def route_to_tests(state: BoxUpRoleState) -> list[Send] | str:
+    """Both test nodes in parallel, one, or none (straight to the merge)."""
+    if failed(state):
+        return FAILURE
+    kinds = kinds_of(state)
+    return _sends(state, kinds) if kinds else "merge_test_results"
+
+
+def route_after_tests(state: BoxUpRoleState) -> str:
+    """On to the deploy check; or one bounded recovery round; or the failure report."""
+    if failed(state):
+        return FAILURE
+    if state.get("tests_passed"):
+        return "validate_deploy"
+    if int(state.get("test_retries", 0)) < int(state.get("test_retry_limit", 0)):
+        return "recovery"
+    return FAILURE
+
+
+def route_recovery(state: BoxUpRoleState) -> list[Send] | str:
+    """Re-run only the kinds that failed."""
+    if failed(state):
+        return FAILURE
+    kinds = [k for k in kinds_of(state) if k in (state.get("failed_kinds") or [])]
+    return _sends(state, kinds) if kinds else FAILURE
+
+
+def route_after_approval(state: BoxUpRoleState) -> str:
+    if failed(state):
+        return FAILURE
+    return "add_to_merge_train" if state.get("human_approved") else "report_summary"

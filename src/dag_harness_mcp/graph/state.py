@@ -1,0 +1,108 @@
+"""The state of one box-up run and its reducers.
+
+Nodes return only the keys they change. Keys written by the two test nodes in
+the same step (errors, snapshots, durations, a failure) have reducers, so the
+parallel branches never collide on a plain last-value channel.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypedDict
+
+__all__ = ["BoxUpRoleState", "TestKind", "keep_first", "keep_last_n", "merge_dicts"]
+
+TestKind = str  # 'molecule' | 'pytest'
+
+
+def keep_last_n(n: int) -> Callable[[list[Any] | None, list[Any] | Any | None], list[Any]]:
+    """A reducer appending the update to the list and keeping only the last ``n`` items.
+
+    The update may be a list or a single item; ``None`` on either side is empty.
+    """
+    if n < 1:
+        raise ValueError(f"keep_last_n needs n >= 1, got {n}")
+
+    def reduce(left: list[Any] | None, right: list[Any] | Any | None) -> list[Any]:
+        items = list(left or [])
+        if right is None:
+            pass
+        elif isinstance(right, list):
+            items.extend(right)
+        else:
+            items.append(right)
+        return items[-n:]
+
+    reduce.__name__ = f"keep_last_{n}"
+    return reduce
+
+
+def merge_dicts(
+    left: Mapping[str, Any] | None, right: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A reducer merging dictionaries; the update wins on equal keys."""
+    return {**(left or {}), **(right or {})}
+
+
+def keep_first(left: str | None, right: str | None) -> str | None:
+    """A reducer keeping the first non-empty value (the first node that failed)."""
+    return left if left else right
+
+
+class BoxUpRoleState(TypedDict, total=False):
+    # identity (initial_state)
+    role_name: str
+    execution_id: int | None
+    thread_id: str
+    repo_root: str
+    status: str  # running | completed | failed | rejected
+    # validate_role
+    role_path: str
+    role_rel_path: str  # below the repository root, e.g. ansible/roles/common
+    wave: int | None
+    has_molecule_tests: bool
+    has_pytest_tests: bool
+    test_retry_limit: int
+    # analyze_deps / check_reverse_deps
+    dependencies: list[str]
+    transitive_dependencies: list[str]
+    external_dependencies: list[str]
+    dependants: list[str]
+    transitive_dependants: list[str]
+    # create_worktree
+    worktree_path: str
+    worktree_role_path: str
+    branch: str
+    base_sha: str
+    # tests
+    molecule_result: dict[str, Any] | None
+    pytest_result: dict[str, Any] | None
+    molecule_passed: bool
+    pytest_passed: bool
+    tests_passed: bool
+    failed_kinds: list[str]
+    test_retries: int
+    test_summary: list[dict[str, Any]]
+    regressions: list[str]
+    # validate_deploy, create_commit, push_branch
+    deploy_validated: bool
+    manifest_path: str
+    commit_sha: str
+    pushed: bool
+    # forge
+    issue_iid: int | None
+    issue_url: str | None
+    mr_iid: int | None
+    mr_url: str | None
+    merge_request: dict[str, Any] | None
+    merge_train: dict[str, Any] | None
+    # approval
+    human_approved: bool
+    approval_comment: str
+    # outcome
+    summary: dict[str, Any]
+    failed_node: Annotated[str | None, keep_first]
+    errors: Annotated[list[str], operator.add]
+    state_snapshots: Annotated[list[dict[str, Any]], keep_last_n(10)]
+    node_durations: Annotated[dict[str, float], merge_dicts]
