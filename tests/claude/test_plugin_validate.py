@@ -1,0 +1,30 @@
+"""The real Claude Code CLI accepts this repository as a plugin and a marketplace."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from support.claude_cli import ROOT, claude_env, require_claude
+
+pytestmark = pytest.mark.slow
+
+
+def test_claude_plugin_validate_strict_passes_on_the_repository(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [str(require_claude()), "plugin", "validate", "--strict", str(ROOT)],
+        env=claude_env(tmp_path / "home"), capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Validation passed" in out
+    # What the validator saw: the MCP server through the launcher, every hook event, the skills.
+    assert 'dag-harness stdio ${CLAUDE_PLUGIN_ROOT}/bin/harness-env ["dag-harness-mcp"]' in out
+    for event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart",
+                  "SessionEnd", "Stop", "SubagentStop"):
+        assert f"hooks: {event} " in out, event
+    for skill in ("box-up-role", "harness-status", "harness-observe"):
+        assert f"skills: dag-harness:{skill}" in out, skill
