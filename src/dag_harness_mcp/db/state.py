@@ -26,10 +26,12 @@ if TYPE_CHECKING:
     from dag_harness_mcp.db.repos.costs import CostRepository
     from dag_harness_mcp.db.repos.executions import ExecutionRepository
     from dag_harness_mcp.db.repos.forge import ForgeRepository
+    from dag_harness_mcp.db.repos.hotl import HotlRepository
     from dag_harness_mcp.db.repos.roles import RoleRepository
     from dag_harness_mcp.db.repos.sessions import SessionRepository
     from dag_harness_mcp.db.repos.store import StoreRepository
     from dag_harness_mcp.db.repos.tests import TestRunRepository
+    from dag_harness_mcp.db.repos.waves import WaveRunRepository
     from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
 
 __all__ = ["Row", "StateDB"]
@@ -177,3 +179,15 @@ class StateDB:
         from dag_harness_mcp.db.repos.store import StoreRepository
 
         return StoreRepository(self)
+
+    @cached_property
+    def waves(self) -> WaveRunRepository:
+        from dag_harness_mcp.db.repos.waves import WaveRunRepository
+
+        return WaveRunRepository(self)
+
+    @cached_property
+    def hotl(self) -> HotlRepository:
+        from dag_harness_mcp.db.repos.hotl import HotlRepository
+
+        return HotlRepository(self)

@@ -1,0 +1,185 @@
+"""Wave runs and the roles in them (``wave_runs``, ``wave_run_roles``).
+
+A wave run is one pass of the wave executor over a range of waves; each of its
+roles has one row saying where it stands (pending, running, completed, failed,
+blocked, paused, rejected, skipped, cancelled), the execution driving it and,
+for a blocked or skipped role, why.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.db.state import Row, StateDB
+
+__all__ = ["ROLE_STATUSES", "RUN_STATUSES", "WaveRunRepository"]
+
+RUN_STATUSES = ("running", "completed", "failed", "cancelled", "interrupted")
+ROLE_STATUSES = (
+    "pending", "running", "completed", "failed", "blocked", "paused", "rejected", "skipped",
+    "cancelled",
+)
+_ROLE_FINAL = ("completed", "failed", "blocked", "paused", "rejected", "skipped", "cancelled")
+
+
+class WaveRunRepository:
+    def __init__(self, db: StateDB) -> None:
+        self._db = db
+
+    # -- wave runs ----------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        mode: str = "manual",
+        from_wave: int | None = None,
+        to_wave: int | None = None,
+        concurrency: int | None = None,
+        auto_approve: bool = False,
+        options: dict[str, Any] | None = None,
+        pid: int | None = None,
+    ) -> int:
+        now = utc_now()
+        row = self._db.fetchone(
+            "INSERT INTO wave_runs (status, mode, from_wave, to_wave, concurrency, auto_approve,"
+            " options, pid, started_at, updated_at) VALUES ('running', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            (mode, from_wave, to_wave, concurrency, int(auto_approve),
+             json.dumps(options or {}, sort_keys=True), pid, now, now),
+        )
+        assert row is not None
+        return int(row["id"])
+
+    def get(self, wave_run_id: int) -> Row | None:
+        return self._db.fetchone("SELECT * FROM wave_runs WHERE id = ?", (wave_run_id,))
+
+    def require(self, wave_run_id: int) -> Row:
+        row = self.get(wave_run_id)
+        if row is None:
+            raise NotFoundError(
+                f"wave run {wave_run_id} does not exist; list them with `harness run-waves "
+                "--list`"
+            )
+        return row
+
+    def list(self, *, limit: int = 20, offset: int = 0) -> builtins.list[Row]:
+        return self._db.fetchall(
+            "SELECT * FROM wave_runs ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+        )
+
+    def latest_unfinished(self, *, mode: str | None = None) -> Row | None:
+        """The newest run that did not complete (running, interrupted or failed)."""
+        sql = "SELECT * FROM wave_runs WHERE status IN ('running', 'interrupted', 'failed')"
+        params: list[Any] = []
+        if mode is not None:
+            sql += " AND mode = ?"
+            params.append(mode)
+        return self._db.fetchone(sql + " ORDER BY id DESC LIMIT 1", params)
+
+    def set_status(
+        self,
+        wave_run_id: int,
+        status: str,
+        *,
+        summary: dict[str, Any] | None = None,
+        release: bool = False,
+    ) -> None:
+        now = utc_now()
+        finished = now if status != "running" else None
+        owner = ", pid = NULL" if release else ""
+        sql = f"UPDATE wave_runs SET status = ?, summary = COALESCE(?, summary), updated_at = ?, finished_at = ?{owner} WHERE id = ?"  # noqa: E501, S608
+        self._db.execute(
+            sql,
+            (status, json.dumps(summary, default=str) if summary is not None else None, now,
+             finished, wave_run_id),
+        )
+
+    def claim(self, wave_run_id: int, pid: int, *, expected_pid: int | None) -> bool:
+        """Take over a run from ``expected_pid`` (a dead process or none); False if raced."""
+        now = utc_now()
+        if expected_pid is None:
+            count = self._db.execute(
+                "UPDATE wave_runs SET pid = ?, status = 'running', finished_at = NULL,"
+                " updated_at = ? WHERE id = ? AND pid IS NULL",
+                (pid, now, wave_run_id),
+            )
+        else:
+            count = self._db.execute(
+                "UPDATE wave_runs SET pid = ?, status = 'running', finished_at = NULL,"
+                " updated_at = ? WHERE id = ? AND pid = ?",
+                (pid, now, wave_run_id, expected_pid),
+            )
+        return count == 1
+
+    # -- roles of a run ---------------------------------------------------------------
+
+    def add_roles(self, wave_run_id: int, roles: Iterable[tuple[str, int]]) -> None:
+        """Plan ``(role, wave)`` pairs as pending; roles already planned stay as they are."""
+        self._db.executemany(
+            "INSERT INTO wave_run_roles (wave_run_id, role_name, wave, status)"
+            " VALUES (?, ?, ?, 'pending') ON CONFLICT (wave_run_id, role_name) DO NOTHING",
+            [(wave_run_id, role, wave) for role, wave in roles],
+        )
+
+    def roles(self, wave_run_id: int, *, wave: int | None = None) -> builtins.list[Row]:
+        sql = "SELECT * FROM wave_run_roles WHERE wave_run_id = ?"
+        params: list[Any] = [wave_run_id]
+        if wave is not None:
+            sql += " AND wave = ?"
+            params.append(wave)
+        return self._db.fetchall(sql + " ORDER BY wave, role_name", params)
+
+    def role(self, wave_run_id: int, role: str) -> Row | None:
+        return self._db.fetchone(
+            "SELECT * FROM wave_run_roles WHERE wave_run_id = ? AND role_name = ?",
+            (wave_run_id, role),
+        )
+
+    def set_role(
+        self,
+        wave_run_id: int,
+        role: str,
+        status: str,
+        *,
+        execution_id: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Move a role to ``status``; ``running`` stamps the start, a final status the end.
+
+        ``execution_id`` is kept when not given; ``reason`` is replaced (cleared if None).
+        """
+        now = utc_now()
+        started = now if status == "running" else None
+        finished = now if status in _ROLE_FINAL else None
+        self._db.execute(
+            "UPDATE wave_run_roles SET status = ?, execution_id = COALESCE(?, execution_id),"
+            " reason = ?, started_at = COALESCE(?, started_at), finished_at = ?"
+            " WHERE wave_run_id = ? AND role_name = ?",
+            (status, execution_id, reason, started, finished, wave_run_id, role),
+        )
+
+    def reset_roles(self, wave_run_id: int, statuses: Sequence[str]) -> int:
+        """Put roles in ``statuses`` back to pending (a resume re-decides them)."""
+        if not statuses:
+            return 0
+        marks = ", ".join("?" for _ in statuses)
+        sql = f"UPDATE wave_run_roles SET status = 'pending', reason = NULL, finished_at = NULL WHERE wave_run_id = ? AND status IN ({marks})"  # noqa: E501, S608
+        return self._db.execute(
+            sql,
+            (wave_run_id, *statuses),
+        )
+
+    def counts(self, wave_run_id: int) -> dict[str, int]:
+        rows = self._db.fetchall(
+            "SELECT status, COUNT(*) AS n FROM wave_run_roles WHERE wave_run_id = ?"
+            " GROUP BY status",
+            (wave_run_id,),
+        )
+        return {str(r["status"]): int(r["n"]) for r in rows}
