@@ -67,6 +67,10 @@ class Runner:
     async def __aenter__(self) -> Runner:
         from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
 
+        if self.store is None:
+            from dag_harness_mcp.service.store import open_store
+
+            self.store = open_store(self.app)
         stack = AsyncExitStack()
         self._saver = await stack.enter_async_context(
             CheckpointerFactory.create_async(self.app.settings, self.app.db)

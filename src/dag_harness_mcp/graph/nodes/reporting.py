@@ -36,7 +36,9 @@ def build_summary(state: BoxUpRoleState, status: str) -> dict[str, Any]:
 
 async def _remember(runtime: Runtime[NodeContext], summary: dict[str, Any]) -> None:
     if runtime.store is not None:
-        await runtime.store.aput(("roles", str(summary["role"])), "last_run", summary)
+        from dag_harness_mcp.service.store import remember_run
+
+        await remember_run(runtime.store, summary)
 
 
 async def _finish(
