@@ -1,0 +1,157 @@
+"""End to end: the real Claude Code CLI, this plugin's hooks and MCP server, a scripted model.
+
+Each test scripts the model's turns (tool calls and exact token usage) on a local
+endpoint, runs ``claude -p --output-format json --plugin-dir <repo>`` in its own
+project, HOME and StateDB, and reads back what the hooks recorded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from _rolerepo import RoleTree
+from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.hooks.pricing import PRICES
+from dag_harness_mcp.service.capabilities import grant_capabilities
+from support.claude_cli import ROOT
+from support.claude_session import MODEL, Session
+from support.fake_anthropic import Turn, text, tool_use
+
+pytestmark = pytest.mark.slow
+
+LIST_ROLES = "mcp__plugin_dag-harness_dag-harness__list_roles"
+
+
+def _rows(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    database = StateDB(db_path)
+    try:
+        return [tuple(row) for row in database.connection().execute(sql, params).fetchall()]
+    finally:
+        database.close()
+
+
+def _price(usage: list[tuple[int, int, int, int]]) -> float:
+    inp, out, write, read = PRICES[MODEL]
+    return sum((i * inp + o * out + w * write + r * read) / 1e6 for i, o, w, r in usage)
+
+
+def test_bash_write_edit_session_is_recorded_with_exact_token_usage(session: Session) -> None:
+    target = session.project / "notes.txt"
+    turns = [
+        Turn([text("Making a file."),
+              tool_use("Bash", {"command": "echo hi > made.txt", "description": "make"}, "tu_b")],
+             input_tokens=120, output_tokens=21, cache_creation_input_tokens=300,
+             cache_read_input_tokens=7),
+        Turn([tool_use("Write", {"file_path": str(target), "content": "hello\n"}, "tu_w")],
+             input_tokens=230, output_tokens=32, cache_read_input_tokens=400),
+        Turn([tool_use("Edit", {"file_path": str(target), "old_string": "hello",
+                                "new_string": "goodbye"}, "tu_e")],
+             input_tokens=340, output_tokens=43),
+        Turn([text("All done.")], input_tokens=450, output_tokens=54),
+    ]
+    run, _ = session.run(turns, allowed=["Bash", "Write", "Edit"])
+
+    assert run.result["is_error"] is False and run.result["result"] == "All done."
+    assert run.result["session_id"] == session.session_id
+    assert target.read_text() == "goodbye\n"
+    assert (session.project / "made.txt").read_text() == "hi\n"
+
+    sid = session.session_id
+    [(status, cwd, model, end_reason)] = _rows(
+        session.db_path,
+        "SELECT status, cwd, model, end_reason FROM agent_sessions WHERE session_id = ?", sid)
+    assert (status, cwd, model) == ("ended", str(session.project), MODEL)
+    assert end_reason
+    calls = _rows(session.db_path, "SELECT tool_use_id, tool_name, status, tool_input "
+                  "FROM tool_calls WHERE session_id = ? ORDER BY id", sid)
+    assert [c[:3] for c in calls] == [("tu_b", "Bash", "succeeded"), ("tu_w", "Write", "succeeded"),
+                                      ("tu_e", "Edit", "succeeded")]
+    assert json.loads(str(calls[2][3]))["new_string"] == "goodbye"
+    changes = _rows(session.db_path, "SELECT tool_use_id, tool_name, path FROM file_changes "
+                    "WHERE session_id = ? ORDER BY id", sid)
+    assert changes == [("tu_b", "Bash", str(session.project / "made.txt")),
+                       ("tu_w", "Write", str(target)), ("tu_e", "Edit", str(target))]
+
+    usage = _rows(session.db_path, "SELECT message_id, model, input_tokens, output_tokens, "
+                  "cache_creation_tokens, cache_read_tokens FROM token_usage "
+                  "WHERE session_id = ? ORDER BY message_id", sid)
+    expected = [(120, 21, 300, 7), (230, 32, 0, 400), (340, 43, 0, 0), (450, 54, 0, 0)]
+    assert usage == [(f"msg_scripted_{n:03d}", MODEL, *e) for n, e in enumerate(expected)]
+    [(messages, inp, out, cache_w, cache_r, cost)] = _rows(
+        session.db_path, "SELECT messages, input_tokens, output_tokens, "
+        "cache_creation_tokens, cache_read_tokens, cost_usd FROM v_session_costs "
+        "WHERE session_id = ?", sid)
+    assert (messages, inp, out, cache_w, cache_r) == (4, 1140, 150, 300, 407)
+    assert cost == pytest.approx(_price(expected), rel=1e-9)
+    # Claude Code's own bill for the same scripted usage agrees.
+    assert run.result["total_cost_usd"] == pytest.approx(cost, rel=1e-6)
+
+
+def test_write_outside_granted_worktree_comes_back_as_permission_denial(
+        session: Session) -> None:
+    worktree = session.project / "worktrees" / "common"
+    worktree.mkdir(parents=True)
+    inside, outside = worktree / "ok.txt", session.project / "README.md"
+    app = session.app()
+    try:
+        context = grant_capabilities(
+            app, session_id=session.session_id, project_dir=None, role="common",
+            file_write=[f"{worktree}/**"], bash_allow=["*"], bash_deny=[], mcp_tools=[],
+            gitlab_write=False, ttl_seconds=600, name="box-up common")
+    finally:
+        app.close()
+    turns = [
+        Turn([tool_use("Write", {"file_path": str(inside), "content": "in\n"}, "tu_in")]),
+        Turn([tool_use("Write", {"file_path": str(outside), "content": "out\n"}, "tu_out")]),
+        Turn([text("Blocked, as expected.")]),
+    ]
+    run, endpoint = session.run(turns, allowed=["Write"])
+
+    assert inside.read_text() == "in\n"
+    assert not outside.exists()
+    denials = run.result["permission_denials"]
+    assert [(d["tool_name"], d["tool_use_id"], d["tool_input"]["file_path"]) for d in denials] \
+        == [("Write", "tu_out", str(outside))]
+    result = endpoint.tool_results()["tu_out"]
+    assert result.get("is_error") is True
+    reason = json.dumps(result["content"])
+    assert "file_write" in reason and f"#{context['id']}" in reason
+    assert "harness capabilities grant" in reason
+    calls = _rows(session.db_path, "SELECT tool_use_id, status FROM tool_calls "
+                  "WHERE session_id = ? ORDER BY id", session.session_id)
+    assert calls == [("tu_in", "succeeded"), ("tu_out", "denied")]
+    audit = _rows(session.db_path, "SELECT action, entity_id FROM audit_log "
+                  "WHERE action = 'capability_denied'")
+    assert audit == [("capability_denied", "tu_out")]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("dag_harness_mcp.mcp.server") is None
+                    or not (ROOT / ".venv" / "bin" / "dag-harness-mcp").exists(),
+                    reason="the MCP server (dag_harness_mcp.mcp) is not in this checkout yet")
+def test_plugin_mcp_tool_list_roles_answers_through_claude_and_is_recorded(
+        session: Session) -> None:
+    tree = RoleTree(session.project)
+    tree.role("common")
+    tree.role("nginx", deps=["common"])
+    turns = [
+        Turn([tool_use(LIST_ROLES, {}, "tu_mcp")], input_tokens=11, output_tokens=3),
+        Turn([text("Two roles.")], input_tokens=22, output_tokens=4),
+    ]
+    run, endpoint = session.run(turns, allowed=[LIST_ROLES],
+                                extra_env={"HARNESS_REPO_ROOT": str(session.project)})
+
+    result = endpoint.tool_results()["tu_mcp"]
+    body = json.dumps(result["content"])
+    assert result.get("is_error") is not True, body
+    assert "common" in body and "nginx" in body
+    assert run.result["permission_denials"] == []
+    calls = _rows(session.db_path, "SELECT tool_name, status FROM tool_calls "
+                  "WHERE session_id = ?", session.session_id)
+    assert calls == [(LIST_ROLES, "succeeded")]
+    tokens = _rows(session.db_path, "SELECT SUM(input_tokens), SUM(output_tokens) "
+                   "FROM token_usage WHERE session_id = ?", session.session_id)
+    assert tokens == [(33, 7)]

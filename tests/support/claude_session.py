@@ -1,0 +1,45 @@
+"""A scripted ``claude -p`` session with this plugin loaded, in its own project, HOME and DB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dag_harness_mcp.config import load_settings
+from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.service.app import HarnessApp
+
+from .claude_cli import ROOT, ClaudeRun, claude_env, run_claude
+from .fake_anthropic import FakeAnthropic, Turn
+
+__all__ = ["MODEL", "Session"]
+
+MODEL = "claude-sonnet-4-5"
+
+
+
+@dataclass
+class Session:
+    """One scripted ``claude -p`` session in its own project, HOME and StateDB."""
+
+    project: Path
+    home: Path
+    db_path: Path
+    session_id: str
+
+    def run(self, turns: list[Turn], *, allowed: list[str], extra_env: dict[str, str] | None = None,
+            ) -> tuple[ClaudeRun, FakeAnthropic]:
+        with FakeAnthropic(turns) as endpoint:
+            env = claude_env(self.home, base_url=endpoint.url, trusted=[self.project], extra={
+                "HARNESS_DB_PATH": str(self.db_path), "HARNESS_PYTHON_ENV": str(ROOT / ".venv"),
+                **(extra_env or {})})
+            run = run_claude("go", cwd=self.project, env=env, args=[
+                "--plugin-dir", str(ROOT), "--model", MODEL, "--session-id", self.session_id,
+                "--allowedTools", *allowed])
+        assert run.proc.returncode == 0, run
+        assert endpoint.used_turns == len(turns), run
+        return run, endpoint
+
+    def app(self) -> HarnessApp:
+        settings = load_settings({"repo_root": self.project, "db_path": self.db_path}, environ={})
+        return HarnessApp(settings=settings, db=StateDB(self.db_path))
