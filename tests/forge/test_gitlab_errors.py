@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from dag_harness_mcp.forge.factory import create_forge
 from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.forge.retry import RetryPolicy
 from dag_harness_mcp.service.app import HarnessApp
-from support.fake_gitlab import TOKEN, FakeGitLab, Fault
+from support.fake_gitlab import GENERIC_MESSAGES, TOKEN, FakeGitLab, Fault
 from support.gitlab_env import FAST, gitlab_settings
 
 TITLE = "Box up Ansible role: web"
@@ -52,12 +53,12 @@ async def test_unknown_project_fails_at_once_with_404(
     assert len(fake_gitlab.requests) == 1
 
 
-async def test_validation_error_fails_at_once_with_422_and_the_body(
+async def test_validation_error_fails_at_once_with_400_and_the_body(
     forge: GitLabForge, fake_gitlab: FakeGitLab
 ) -> None:
     with pytest.raises(ForgeError) as caught:
         await make_issue(forge, title="x" * 300)
-    assert caught.value.status == 422
+    assert caught.value.status == 400
     assert "is too long" in (caught.value.body or "")
     assert fake_gitlab.count("POST", "issues") == 1
     assert fake_gitlab.creates["issues"] == 0
@@ -73,6 +74,48 @@ async def test_same_source_and_target_branch_is_a_422_without_retry(
         )
     assert caught.value.status == 422
     assert fake_gitlab.count("POST", "merge_requests") == 1
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 405, 409, 422])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_any_other_client_error_fails_at_once_with_status_and_body(
+    forge: GitLabForge, fake_gitlab: FakeGitLab, status: int, method: str
+) -> None:
+    fake_gitlab.inject(method, "issues", Fault("status", status=status))
+
+    with pytest.raises(ForgeError) as caught:
+        await make_issue(forge)
+
+    assert caught.value.status == status and not caught.value.transient
+    assert f"HTTP {status}" in str(caught.value)
+    assert json.loads(caught.value.body or "") == {"message": GENERIC_MESSAGES[status]}
+    assert fake_gitlab.count(method, "issues") == 1  # no retry
+    assert fake_gitlab.creates["issues"] == 0
+
+
+async def test_a_429_burst_waits_retry_after_before_every_retry(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    fake_gitlab.inject("POST", "issues", Fault.burst(429, 2, retry_after="1"))
+
+    ref = await make_issue(forge)
+
+    posts = fake_gitlab.arrivals("POST", "issues")
+    assert len(posts) == 3 and fake_gitlab.creates["issues"] == 1
+    lookups = fake_gitlab.arrivals("GET", "issues")
+    # Between a 429 and the retry's first request (its look-up), the server saw >= 1 s.
+    # FAST's own backoff is at most 0.05 s, so only Retry-After explains the gap.
+    retry_lookups = [min(t for t in lookups if t > post) for post in posts[:2]]
+    assert all(after - post >= 1.0 for post, after in zip(posts, retry_lookups, strict=False))
+    assert ref is not None
+
+
+async def test_a_429_without_retry_after_backs_off_and_succeeds(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    fake_gitlab.inject("GET", "issues", Fault.burst(429, 2))
+    await make_issue(forge)
+    assert fake_gitlab.count("GET", "issues") == 3 and fake_gitlab.creates["issues"] == 1
 
 
 async def test_retry_after_is_waited_for_before_the_next_request(
@@ -135,25 +178,50 @@ async def test_a_label_created_concurrently_is_not_an_error(
 
 
 def test_factory_picks_gitlab_when_a_token_is_set_and_local_otherwise(tmp_path: Path) -> None:
-    with_token = load_settings(
-        {**gitlab_settings(tmp_path, "http://127.0.0.1:9"), "forge": "auto"}, environ={}
-    )
-    without = load_settings({"repo_root": tmp_path, "db_path": tmp_path / "h.db"}, environ={})
-    forced = load_settings(
+    base = {"repo_root": tmp_path, "db_path": tmp_path / "h.db"}
+    gitlab_env = {"GITLAB_URL": "http://127.0.0.1:9", "HARNESS_GITLAB_PROJECT": "g/p"}
+    cases = {
+        "token in settings": ({**gitlab_settings(tmp_path, "http://127.0.0.1:9"),
+                               "forge": "auto"}, {}),
+        "token in the environment": (base, {**gitlab_env, "GITLAB_TOKEN": TOKEN}),
+        "no token": (base, {}),
+        "no token, only GITLAB_URL": (base, {"GITLAB_URL": "http://127.0.0.1:9"}),
+        "HARNESS_FORGE=local beats a token": (base, {"GITLAB_TOKEN": TOKEN,
+                                                     "HARNESS_FORGE": "local"}),
+        "HARNESS_FORGE=gitlab": (base, {**gitlab_env, "GITLAB_TOKEN": TOKEN,
+                                        "HARNESS_FORGE": "gitlab"}),
+    }
+    kinds = {}
+    for case, (values, environ) in cases.items():
+        with HarnessApp.open(load_settings(values, environ=environ)) as app:
+            forge = create_forge(app)
+            kinds[case] = (forge.kind, type(forge).__name__)
+    assert kinds == {
+        "token in settings": ("gitlab", "GitLabForge"),
+        "token in the environment": ("gitlab", "GitLabForge"),
+        "no token": ("local", "LocalForge"),
+        "no token, only GITLAB_URL": ("local", "LocalForge"),
+        "HARNESS_FORGE=local beats a token": ("local", "LocalForge"),
+        "HARNESS_FORGE=gitlab": ("gitlab", "GitLabForge"),
+    }
+
+
+def test_harness_forge_gitlab_without_a_token_names_the_variable(tmp_path: Path) -> None:
+    settings = load_settings(
         {"repo_root": tmp_path, "db_path": tmp_path / "h.db"},
-        environ={"GITLAB_TOKEN": TOKEN, "HARNESS_FORGE": "local"},
+        environ={"HARNESS_FORGE": "gitlab", "HARNESS_GITLAB_PROJECT": "g/p"},
     )
-    kinds = []
-    for settings in (with_token, without, forced):
-        with HarnessApp.open(settings) as app:
-            kinds.append(create_forge(app).kind)
-    assert kinds == ["gitlab", "local", "local"]
+    with HarnessApp.open(settings) as app, pytest.raises(ForgeError, match="GITLAB_TOKEN"):
+        create_forge(app)
 
 
 async def test_the_token_reaches_no_log_audit_row_database_or_error(
-    tmp_path: Path, fake_gitlab: FakeGitLab, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, fake_gitlab: FakeGitLab, caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "requests", "gitlab", "dag_harness_mcp"):
+        caplog.set_level(logging.DEBUG, logger=name)
     db_file = tmp_path / "state" / "harness.db"
     errors: list[str] = []
     with open_app(tmp_path, fake_gitlab) as app:
@@ -176,7 +244,11 @@ async def test_the_token_reaches_no_log_audit_row_database_or_error(
         audit = app.db.fetchall("SELECT * FROM audit_log")
         assert issue is not None and len(audit) >= 4
     assert "[REDACTED]" in errors[0]
-    everything = "\n".join(errors + [r.getMessage() for r in caplog.records] + [str(audit)])
+    loggers = {r.name.split(".")[0] for r in caplog.records}
+    assert "urllib3" in loggers  # the HTTP client's DEBUG records were captured too
+    out, err = capfd.readouterr()
+    logged = [r.getMessage() for r in caplog.records] + [caplog.text, out, err]
+    everything = "\n".join(errors + logged + [str(audit), str(caught.value.args)])
     assert TOKEN not in everything
     for path in db_file.parent.iterdir():  # the database, its WAL and shared memory
         assert TOKEN.encode() not in path.read_bytes()

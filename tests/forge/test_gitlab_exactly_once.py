@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -142,38 +143,97 @@ async def test_blocking_client_calls_leave_the_event_loop_free(
     assert seen > 3  # the loop kept running while the request waited 0.3 s
 
 
-@pytest.mark.parametrize("kind", ["issue", "mr"])
-async def test_kill_after_remote_create_then_resume_creates_nothing_new(
-    tmp_path: Path, fake_gitlab: FakeGitLab, kind: str
-) -> None:
-    db_path = tmp_path / "state" / "harness.db"
-    env = {
+def client_env(tmp_path: Path, fake_gitlab: FakeGitLab) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "GITLAB_"))},
         "GITLAB_URL": fake_gitlab.url, "GITLAB_TOKEN": TOKEN,
         "HARNESS_GITLAB_PROJECT": PROJECT, "HARNESS_REPO_ROOT": str(tmp_path),
-        "HARNESS_DB_PATH": str(db_path), "HARNESS_FORGE": "gitlab",
+        "HARNESS_DB_PATH": str(tmp_path / "state" / "harness.db"), "HARNESS_FORGE": "gitlab",
     }
-    # The create takes effect on GitLab, then its answer never comes: the client
-    # is still waiting (before it could record anything) when it is killed.
-    fake_gitlab.inject("POST", ROUTE[kind], Fault("slow", delay=60, after_commit=True))
-    proc = subprocess.Popen(
+
+
+def start_client(env: dict[str, str], kind: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, str(HERE / "crash_client.py"), kind],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    try:
-        assert fake_gitlab.wait_for_creates(ROUTE[kind], 1, timeout=30), proc.stderr
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        out, _ = proc.communicate(timeout=10)
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    out, _ = proc.communicate(timeout=10)
     assert proc.returncode == -signal.SIGKILL and b"finished" not in out
 
-    settings = load_settings({}, environ=env)
-    with HarnessApp.open(settings, actor="test", source="test") as app:
+
+async def resume(env: dict[str, str], fake_gitlab: FakeGitLab, kind: str) -> None:
+    """After the kill: nothing recorded; a new run adopts GitLab's object and records it once."""
+    with HarnessApp.open(load_settings({}, environ=env), actor="test", source="test") as app:
         assert app.db.fetchall(f"SELECT * FROM {TABLE[kind]}") == []  # nothing was recorded
         ref = await create(GitLabForge(app, policy=FAST), kind)
+        again = await create(GitLabForge(app, policy=FAST), kind)
         rows = app.db.fetchall(f"SELECT iid FROM {TABLE[kind]}")
-
-    assert (ref.created, ref.iid) == (False, 1)
+    assert (ref.created, ref.iid, again.iid) == (False, 1, 1)
     assert rows == [{"iid": 1}]
     assert fake_gitlab.creates[ROUTE[kind]] == 1
+    objects = fake_gitlab.project().issues if kind == "issue" else fake_gitlab.project().mrs
+    assert len(objects) == 1
+
+
+@pytest.mark.parametrize("kind", ["issue", "mr"])
+async def test_kill_while_the_create_answer_is_in_flight_then_resume_creates_nothing_new(
+    tmp_path: Path, fake_gitlab: FakeGitLab, kind: str
+) -> None:
+    env = client_env(tmp_path, fake_gitlab)
+    # The create takes effect on GitLab, then its answer is held back: the client
+    # is still waiting (before it could record anything) when it is killed.
+    fake_gitlab.inject("POST", ROUTE[kind], Fault("hold", after_commit=True))
+    proc = start_client(env, kind)
+    try:
+        assert fake_gitlab.wait_for_creates(ROUTE[kind], 1, timeout=30), proc.stderr
+        kill(proc)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+    await resume(env, fake_gitlab, kind)
+
+
+@pytest.mark.parametrize("kind", ["issue", "mr"])
+async def test_kill_after_the_create_answer_arrived_but_before_recording_then_resume(
+    tmp_path: Path, fake_gitlab: FakeGitLab, kind: str
+) -> None:
+    env = client_env(tmp_path, fake_gitlab)
+    fake_gitlab.inject("POST", ROUTE[kind], Fault("hold", after_commit=True))
+    proc = start_client(env, kind)
+    blocker: sqlite3.Connection | None = None
+    try:
+        assert fake_gitlab.wait_for_creates(ROUTE[kind], 1, timeout=30), proc.stderr
+        # Hold the StateDB's write lock so the client cannot record, then let the
+        # answer go: the client has GitLab's 201 in hand and is stuck before its write.
+        blocker = sqlite3.connect(env["HARNESS_DB_PATH"], isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        fake_gitlab.release_held()
+        assert fake_gitlab.wait_for_answers(ROUTE[kind], 1, timeout=30)
+        kill(proc)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        if blocker is not None:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+
+    await resume(env, fake_gitlab, kind)
+
+
+@pytest.mark.parametrize("kind", ["issue", "mr"])
+async def test_created_objects_carry_their_labels_on_gitlab_and_locally(
+    forge: GitLabForge, fake_gitlab: FakeGitLab, kind: str
+) -> None:
+    await forge.ensure_labels(["harness"])
+    ref = await create(forge, kind)
+
+    objects = fake_gitlab.project().issues if kind == "issue" else fake_gitlab.project().mrs
+    assert objects[0]["labels"] == ["harness"]
+    assert [label["name"] for label in fake_gitlab.project().labels] == ["harness"]
+    row = forge.app.db.fetchone(f"SELECT labels FROM {TABLE[kind]} WHERE iid = ?", (ref.iid,))
+    assert row is not None and "harness" in str(row["labels"])

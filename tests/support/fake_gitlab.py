@@ -33,7 +33,8 @@ class Fault:
     """One injected misbehaviour, consumed by the next matching request.
 
     ``kind``: ``status`` (answer ``status`` with GitLab's error body, plus
-    ``retry_after`` for 429), ``slow`` (answer after ``delay`` seconds), ``drop``
+    ``retry_after`` for 429), ``slow`` (answer after ``delay`` seconds), ``hold``
+    (answer only once the test calls :meth:`FakeGitLab.release_held`), ``drop``
     (close the socket without an answer). With ``after_commit`` the request
     takes effect first (an issue really is created), then the fault hits.
     ``echo_token`` puts the request's token into the error body.
@@ -69,6 +70,8 @@ class FakeGitLab:
         self.released = threading.Event()
         self.requests: list[RequestRecord] = []
         self.creates: Counter[str] = Counter()
+        self.answered: Counter[str] = Counter()  # 201 answers fully written, per route
+        self.held = threading.Event()
         self.committed = threading.Condition(self.lock)
         self._faults: dict[tuple[str, str], deque[Fault]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -120,11 +123,34 @@ class FakeGitLab:
         with self.committed:
             return self.committed.wait_for(lambda: self.creates[route] >= count, timeout)
 
+    def wait_for_answers(self, route: str, count: int, timeout: float = 20.0) -> bool:
+        """Wait until ``count`` 201 answers on ``route`` were written to their sockets."""
+        with self.committed:
+            return self.committed.wait_for(lambda: self.answered[route] >= count, timeout)
+
+    def release_held(self) -> None:
+        """Let every request held by a ``hold`` fault answer."""
+        self.held.set()
+
     def _next_fault(self, method: str, route: str) -> Fault | None:
         with self.lock:
             queue = self._faults.get((method, route))
             return queue.popleft() if queue else None
 
+
+# GitLab's API error messages for statuses raised without details (lib/api/helpers).
+GENERIC_MESSAGES = {
+    400: "400 Bad request", 401: "401 Unauthorized", 403: "403 Forbidden",
+    404: "404 Not found", 405: "405 Method Not Allowed", 409: "409 Conflict",
+    422: "422 Unprocessable Entity",
+}
+PROXY_PAGES = {
+    502: b"<html><body><h1>502</h1><p>Whoops, GitLab is taking too much time to respond."
+         b"</p></body></html>\n",
+    503: b"<html><head><title>503 Service Temporarily Unavailable</title></head>"
+         b"<body><center><h1>503 Service Temporarily Unavailable</h1></center>"
+         b"<hr><center>nginx</center></body></html>\n",
+}
 
 ROUTES = {
     ("GET", ("issues",)): "issues",
@@ -213,12 +239,21 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             self._send(exc.status, {"message": exc.message})
             return
-        if fault is not None and fault.after_commit and self._apply_fault(fault, (status, payload)):
+        if fault is not None and fault.after_commit and self._apply_fault(
+            fault, (status, payload), route
+        ):
             return
         if total is not None:
             self._send_page(payload, query, raw_path)
         else:
             self._send(status, payload)
+        self._answered(route, status)
+
+    def _answered(self, route: str, status: int) -> None:
+        if status == 201:
+            with self.gitlab.lock:
+                self.gitlab.answered[route] += 1
+                self.gitlab.committed.notify_all()
 
     def _dispatch(
         self, method: str, route: str, project: Project, rest: list[str],
@@ -264,15 +299,22 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, cars, len(cars)
         raise ApiError(404, "404 Not Found")
 
-    def _apply_fault(self, fault: Fault, committed: tuple[int, Any] | None) -> bool:
+    def _apply_fault(
+        self, fault: Fault, committed: tuple[int, Any] | None, route: str = ""
+    ) -> bool:
         """Misbehave; True when the request is finished (no normal answer follows)."""
         if fault.kind == "status":
-            message: Any = {429: "Too Many Requests", 502: "Bad Gateway",
-                            503: "Service Unavailable"}.get(fault.status, "Unprocessable Entity")
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             if fault.echo_token:
                 message = f"token {self.headers.get('PRIVATE-TOKEN')} is not allowed here"
-            headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-            self._send(fault.status, {"message": message}, headers)
+                self._send(fault.status, {"message": message}, headers)
+            elif fault.status == 429:  # Rack::Attack's throttle answer is plain text
+                self._send_raw(429, b"Retry later\n", "text/plain", headers)
+            elif fault.status in PROXY_PAGES:  # nginx/Workhorse pages, not API JSON
+                self._send_raw(fault.status, PROXY_PAGES[fault.status], "text/html", headers)
+            else:
+                message = GENERIC_MESSAGES.get(fault.status, f"{fault.status} Error")
+                self._send(fault.status, {"message": message}, headers)
             return True
         if fault.kind == "slow":
             if self.gitlab.released.wait(fault.delay):
@@ -282,6 +324,16 @@ class _Handler(BaseHTTPRequestHandler):
                 return False  # late, then the normal answer
             with contextlib.suppress(OSError):  # the client gave up waiting
                 self._send(*committed)
+            return True
+        if fault.kind == "hold":
+            while not self.gitlab.held.wait(0.05):
+                if self.gitlab.released.is_set():
+                    self.close_connection = True
+                    return True
+            if committed is None:
+                return False
+            self._send(*committed)
+            self._answered(route, committed[0])
             return True
         if fault.kind == "drop":
             self.close_connection = True
@@ -323,9 +375,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, chunk, headers)
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send_raw(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send_raw(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)

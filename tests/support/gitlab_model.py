@@ -78,8 +78,8 @@ class Project:
         title = data.get("title")
         if not title:
             raise ApiError(400, "title is missing")
-        if len(str(title)) > 255:
-            raise ApiError(422, {"title": ["is too long (maximum is 255 characters)"]})
+        if len(str(title)) > 255:  # a model validation error: GitLab answers 400, not 422
+            raise ApiError(400, {"title": ["is too long (maximum is 255 characters)"]})
         iid = max((i["iid"] for i in self.issues), default=0) + 1
         stamp = now_iso()
         issue = {
