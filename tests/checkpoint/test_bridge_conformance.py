@@ -1,39 +1,80 @@
-"""CheckpointerWithStateDB over AsyncSqliteSaver passes LangGraph's conformance suite."""
+"""CheckpointerWithStateDB passes LangGraph's conformance suite over AsyncSqliteSaver
+(SQLite StateDB) and over AsyncPostgresSaver (PostgreSQL StateDB, own schema each)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 
+import pytest
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.capabilities import EXTENDED_CAPABILITIES
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
 from dag_harness_mcp.db import StateDB
+from support.backends import BACKENDS, POSTGRES_URL
+from support.pgschema import drop_schema, throwaway_schema
+
+Opener = Callable[[int], AbstractAsyncContextManager[CheckpointerWithStateDB]]
 
 
-async def test_bridge_over_async_sqlite_passes_every_base_capability(tmp_path: Path) -> None:
-    counter = {"n": 0}
-
-    @checkpointer_test(name="CheckpointerWithStateDB(AsyncSqliteSaver)")
-    async def bridged() -> AsyncIterator[CheckpointerWithStateDB]:
-        counter["n"] += 1
-        db = StateDB(tmp_path / f"state-{counter['n']}.db")
+def _sqlite(tmp_path: Path) -> Opener:
+    @asynccontextmanager
+    async def open_one(n: int) -> AsyncIterator[CheckpointerWithStateDB]:
+        db = StateDB(tmp_path / f"state-{n}.db")
         async with AsyncSqliteSaver.from_conn_string(
-            str(tmp_path / f"checkpoints-{counter['n']}.db")
+            str(tmp_path / f"checkpoints-{n}.db")
         ) as inner:
             yield CheckpointerWithStateDB(inner, db)
         db.close()
 
-    report = await validate(bridged)
+    return open_one
+
+
+def _postgres(base: str) -> Opener:
+    from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
+    from dag_harness_mcp.db.postgres import PostgresStateDB
+
+    @asynccontextmanager
+    async def open_one(n: int) -> AsyncIterator[CheckpointerWithStateDB]:
+        schema = f"{base}_{n}"
+        db = PostgresStateDB(POSTGRES_URL, schema=schema)
+        try:
+            async with open_postgres_saver(POSTGRES_URL, schema=schema) as inner:
+                yield CheckpointerWithStateDB(inner, db)
+        finally:
+            db.close()
+            drop_schema(schema)
+
+    return open_one
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_bridge_passes_every_base_capability(backend: str, tmp_path: Path) -> None:
+    with throwaway_schema("conf") if backend == "postgres" else nullcontext("") as base:
+        opener = _sqlite(tmp_path) if backend == "sqlite" else _postgres(base)
+        counter = itertools.count(1)
+        used: list[int] = []
+
+        @checkpointer_test(name=f"CheckpointerWithStateDB({backend})")
+        async def bridged() -> AsyncIterator[CheckpointerWithStateDB]:
+            n = next(counter)
+            used.append(n)
+            async with opener(n) as saver:
+                yield saver
+
+        report = await validate(bridged)
 
     failures = {
         name: result.failures for name, result in report.results.items() if result.passed is False
     }
     assert report.passed_all_base(), failures
-    # Extended capabilities the inner saver lacks are not claimed; any claimed one passes.
+    # Extended capabilities the bridge does not forward are not claimed; any claimed one passes.
     for capability in EXTENDED_CAPABILITIES:
         result = report.results[capability.value]
         assert result.passed in (None, True), (capability, result.failures)
-    assert counter["n"] >= 5
+    assert len(used) >= 5
+

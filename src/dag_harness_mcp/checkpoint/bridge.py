@@ -1,6 +1,6 @@
 """CheckpointerWithStateDB: a LangGraph saver that mirrors progress into the StateDB.
 
-The wrapped saver (AsyncSqliteSaver, later PostgreSQL) stays the source of truth.
+The wrapped saver (AsyncSqliteSaver or AsyncPostgresSaver) stays the source of truth.
 After each checkpoint it saves, the bridge records in ``workflow_executions`` where
 the run stands (checkpoint id, nodes done, nodes next, a JSON view of the state) and
 in ``node_executions`` which node started, finished, failed or was interrupted. A
@@ -100,6 +100,16 @@ def _bounded(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _db_errors(db: StateDB) -> tuple[type[Exception], ...]:
+    """What a StateDB failure can raise on this backend (psycopg only when on PostgreSQL)."""
+    errors: tuple[type[Exception], ...] = (sqlite3.Error, HarnessError, OSError)
+    if db.dialect == "postgres":
+        import psycopg
+
+        errors += (psycopg.Error,)
+    return errors
+
+
 class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
     """Delegates every call to ``inner``; ``aput``/``put`` and ``aput_writes`` also
     update the StateDB rows of the execution whose ``thread_id`` is being saved."""
@@ -110,6 +120,8 @@ class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
         self.serde = inner.serde
         self.db = db
         self._executions: dict[str, int] = {}
+        self._db_errors = _db_errors(db)
+        self._sync_errors: tuple[type[Exception], ...] = (*self._db_errors, ValueError, TypeError)
 
     # -- the StateDB side -------------------------------------------------------
 
@@ -134,7 +146,7 @@ class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
             if execution_id is None:
                 return
             row = self.db.executions.get(execution_id)
-        except (sqlite3.Error, HarnessError, OSError) as exc:
+        except self._db_errors as exc:
             log.warning("StateDB unavailable while checking for cancellation: %s", exc)
             return
         if row is not None and row["status"] == "cancelled":
@@ -161,7 +173,7 @@ class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
                 next_nodes=next_nodes_of(checkpoint),
                 checkpoint_data=_bounded(_state_view(checkpoint, metadata)),
             )
-        except (sqlite3.Error, HarnessError, OSError, ValueError, TypeError) as exc:
+        except self._sync_errors as exc:
             log.warning("StateDB sync after checkpoint failed (workflow continues): %s", exc)
 
     def _after_writes(
@@ -190,7 +202,7 @@ class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
                 self.db.executions.finish_node(
                     execution_id, node, str(checkpoint_id), "failed", error=error[:2000]
                 )
-        except (sqlite3.Error, HarnessError, OSError, ValueError, TypeError) as exc:
+        except self._sync_errors as exc:
             log.warning("StateDB sync after task writes failed (workflow continues): %s", exc)
 
     # -- writes -----------------------------------------------------------------

@@ -1,9 +1,10 @@
 """CheckpointerFactory: open the LangGraph checkpointer the settings ask for, wrapped
 in :class:`CheckpointerWithStateDB`.
 
-SQLite (``settings.checkpoint_path``, a file beside the StateDB) is the backend
-today. The PostgreSQL backend plugs in at :meth:`CheckpointerFactory._open_inner`:
-it yields another ``BaseCheckpointSaver`` and everything above stays the same.
+``HARNESS_POSTGRES_URL`` set: ``AsyncPostgresSaver`` on a connection pool, in
+``HARNESS_POSTGRES_SCHEMA`` if given (see :mod:`dag_harness_mcp.checkpoint.postgres`).
+Otherwise SQLite: ``settings.checkpoint_path``, a file beside the StateDB. The
+bridge above the saver is the same for both.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db.factory import open_state_db
 
 __all__ = ["CheckpointerFactory"]
 
-Backend = Literal["sqlite"]
+Backend = Literal["sqlite", "postgres"]
 
 
 class CheckpointerFactory:
@@ -28,12 +30,20 @@ class CheckpointerFactory:
 
     @staticmethod
     def backend(settings: Settings) -> Backend:
-        """The backend ``settings`` select (SQLite until the PostgreSQL backend lands)."""
-        return "sqlite"
+        """The backend ``settings`` select: PostgreSQL when a URL is configured."""
+        return "postgres" if settings.postgres_url is not None else "sqlite"
 
     @classmethod
     @asynccontextmanager
     async def _open_inner(cls, settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+        if settings.postgres_url is not None:
+            from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
+
+            async with open_postgres_saver(
+                settings.postgres_url.get_secret_value(), schema=settings.postgres_schema
+            ) as pg_saver:
+                yield pg_saver
+            return
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
         path = settings.checkpoint_path
@@ -50,10 +60,10 @@ class CheckpointerFactory:
         """``async with CheckpointerFactory.create_async(settings, db) as saver:``.
 
         ``db`` is the StateDB the bridge mirrors progress into; without it one is
-        opened on ``settings.database_path`` for the life of the context.
+        opened from ``settings`` (SQLite file or PostgreSQL) for the life of the context.
         """
         own_db = db is None
-        state_db = StateDB(settings.database_path) if db is None else db
+        state_db = open_state_db(settings) if db is None else db
         try:
             async with cls._open_inner(settings) as inner:
                 yield CheckpointerWithStateDB(inner, state_db)

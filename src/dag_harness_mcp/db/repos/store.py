@@ -83,13 +83,13 @@ class StoreRepository:
         """Insert or replace; an expired row counts as absent (new created_at)."""
         stamp = utc_now()
         expires = now + ttl_minutes * 60.0 if ttl_minutes is not None else None
-        with self._db.transaction() as conn:
-            conn.execute(
+        with self._db.transaction():
+            self._db.execute(
                 "DELETE FROM store_items WHERE namespace = ? AND key = ? "
                 "AND expires_at IS NOT NULL AND expires_at <= ?",
                 (encode_namespace(namespace), key, now),
             )
-            conn.execute(
+            self._db.execute(
                 "INSERT INTO store_items (namespace, key, value, created_at, updated_at,"
                 " expires_at, ttl_minutes) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,"
@@ -99,21 +99,22 @@ class StoreRepository:
             )
 
     def delete(self, namespace: tuple[str, ...], key: str) -> bool:
-        with self._db.transaction() as conn:
-            cur = conn.execute(
-                "DELETE FROM store_items WHERE namespace = ? AND key = ?",
-                (encode_namespace(namespace), key),
-            )
-            return cur.rowcount > 0
+        deleted = self._db.execute(
+            "DELETE FROM store_items WHERE namespace = ? AND key = ?",
+            (encode_namespace(namespace), key),
+        )
+        return deleted > 0
 
     def under_prefix(self, prefix: tuple[str, ...], now: float) -> list[StoreRow]:
-        """Live rows whose namespace starts with ``prefix``, in insertion order."""
+        """Live rows whose namespace starts with ``prefix`` (ordered by namespace and key
+        in the database's collation; callers needing one order on both backends re-sort)."""
         if not prefix:
-            rows = self._db.fetchall(_SELECT + " ORDER BY rowid", (now,))
+            rows = self._db.fetchall(_SELECT + " ORDER BY namespace, key", (now,))
         else:
             enc = encode_namespace(prefix)
             rows = self._db.fetchall(
-                _SELECT + " AND (namespace = ? OR substr(namespace, 1, ?) = ?) ORDER BY rowid",
+                _SELECT
+                + " AND (namespace = ? OR substr(namespace, 1, ?) = ?) ORDER BY namespace, key",
                 (now, enc, len(enc) + 1, enc + "."),
             )
         return [_row(r) for r in rows]
@@ -130,17 +131,14 @@ class StoreRepository:
         """Push expiry forward by each row's own ttl_minutes."""
         if not keys:
             return
-        with self._db.transaction() as conn:
-            conn.executemany(
+        with self._db.transaction():
+            self._db.executemany(
                 "UPDATE store_items SET expires_at = ? + ttl_minutes * 60.0"
                 " WHERE namespace = ? AND key = ? AND ttl_minutes IS NOT NULL",
                 [(now, encode_namespace(ns), k) for ns, k in keys],
             )
 
     def sweep(self, now: float) -> int:
-        with self._db.transaction() as conn:
-            cur = conn.execute(
-                "DELETE FROM store_items WHERE expires_at IS NOT NULL AND expires_at <= ?",
-                (now,),
-            )
-            return cur.rowcount
+        return self._db.execute(
+            "DELETE FROM store_items WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+        )

@@ -1,0 +1,119 @@
+"""CheckpointerFactory picks PostgreSQL when a URL is set: pooled saver in its own
+schema, set up on first use, and a clear error (no password) when unreachable."""
+
+from __future__ import annotations
+
+import operator
+from pathlib import Path
+from typing import Annotated, TypedDict
+
+import psycopg
+import pytest
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph import END, START, StateGraph
+
+from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
+from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.errors import StateDBError
+from support.backends import POSTGRES_URL
+from support.pgschema import throwaway_schema
+
+pytestmark = pytest.mark.postgres
+
+
+class Count(TypedDict):
+    seen: Annotated[list[str], operator.add]
+
+
+def _graph() -> StateGraph[Count]:
+    graph: StateGraph[Count] = StateGraph(Count)
+    graph.add_node("one", lambda s: {"seen": ["one"]})
+    graph.add_node("two", lambda s: {"seen": ["two"]})
+    graph.add_edge(START, "one")
+    graph.add_edge("one", "two")
+    graph.add_edge("two", END)
+    return graph
+
+
+def _settings(tmp_path: Path, **extra: object) -> Settings:
+    return load_settings({"repo_root": tmp_path, "db_path": tmp_path / "h.db", **extra},
+                         environ={})
+
+
+def _count(schema: str, table: str) -> int:
+    with psycopg.connect(POSTGRES_URL) as conn:
+        row = conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_backend_is_postgres_only_when_a_url_is_set(tmp_path: Path) -> None:
+    assert CheckpointerFactory.backend(_settings(tmp_path)) == "sqlite"
+    assert CheckpointerFactory.backend(_settings(tmp_path, postgres_url=POSTGRES_URL)) == "postgres"
+
+
+async def test_sqlite_settings_still_open_the_sqlite_saver(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    async with CheckpointerFactory.create_async(settings) as saver:
+        assert isinstance(saver.inner, AsyncSqliteSaver)
+    assert settings.checkpoint_path.exists()
+
+
+async def test_a_run_checkpoints_into_the_configured_schema(tmp_path: Path) -> None:
+    with throwaway_schema("ckf") as schema:
+        settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema=schema)
+        db = StateDB(tmp_path / "h.db")
+        try:
+            async with CheckpointerFactory.create_async(settings, db) as saver:
+                assert isinstance(saver.inner, AsyncPostgresSaver)
+                graph = _graph().compile(checkpointer=saver)
+                cfg = {"configurable": {"thread_id": "t-1"}}
+                out = await graph.ainvoke({"seen": []}, cfg)
+            assert out["seen"] == ["one", "two"]
+            assert _count(schema, "checkpoints") >= 3
+            # A second open (setup already done) reads the same thread back.
+            async with CheckpointerFactory.create_async(settings, db) as again:
+                state = await _graph().compile(checkpointer=again).aget_state(cfg)
+            assert state.values["seen"] == ["one", "two"]
+        finally:
+            db.close()
+        assert not settings.checkpoint_path.exists()
+
+
+async def test_a_fresh_schema_is_created_and_set_up_on_first_use(tmp_path: Path) -> None:
+    with throwaway_schema("ckn") as schema:
+        settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema=schema)
+        async with CheckpointerFactory.create_async(settings) as saver:
+            assert saver.db.dialect == "postgres"
+            assert await saver.aget_tuple({"configurable": {"thread_id": "none"}}) is None
+        assert _count(schema, "checkpoint_migrations") > 0
+        assert _count(schema, "schema_migrations") > 0  # the StateDB went there too
+
+
+async def test_an_unreachable_server_is_named_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql://harness:s3cret-pw@127.0.0.1:1/harness"
+    settings = _settings(tmp_path, postgres_url=url)
+    db = StateDB(tmp_path / "h.db")
+    try:
+        with pytest.raises(StateDBError) as caught:
+            async with CheckpointerFactory.create_async(settings, db):
+                pass
+    finally:
+        db.close()
+    message = str(caught.value)
+    assert "127.0.0.1:1" in message and "harness:***@" in message
+    assert "s3cret-pw" not in message
+    assert "HARNESS_POSTGRES_URL" in message
+
+
+async def test_an_invalid_schema_name_is_refused_before_connecting(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema="x; DROP")
+    db = StateDB(tmp_path / "h.db")
+    try:
+        with pytest.raises(StateDBError, match="invalid PostgreSQL schema name"):
+            async with CheckpointerFactory.create_async(settings, db):
+                pass
+    finally:
+        db.close()
