@@ -57,6 +57,7 @@ def _register() -> None:
     from dag_harness_mcp.cli import (
         capabilities,
         database,
+        distributed,
         hotl,
         observe,
         roles,
@@ -65,7 +66,9 @@ def _register() -> None:
         waves,
     )
 
-    for module in (roles, runs, waves, hotl, capabilities, observe, setup, database):
+    for module in (
+        roles, runs, waves, hotl, capabilities, observe, setup, database, distributed,
+    ):
         module.register(app)
 
 

@@ -1,0 +1,130 @@
+"""CLI commands for scale-out: ``harness worker`` and ``harness dispatch``.
+
+Both need ``HARNESS_POSTGRES_URL`` (and ``HARNESS_POSTGRES_SCHEMA`` if the state
+is not in the default schema): the queue, the state and the checkpoints are
+shared through that database. Exit codes of ``dispatch``: 0 every role
+completed, 1 some role failed or was blocked, 2 bad input or configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import logging
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dag_harness_mcp.cli.common import cli_errors, console, emit_json, open_app
+from dag_harness_mcp.distributed.dispatch import DispatchOptions, DispatchReport
+
+__all__ = ["register"]
+
+_STYLE = {"completed": "green", "failed": "red", "blocked": "yellow", "rejected": "red"}
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
+    )
+
+
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=64, help="Jobs run at once.")
+    ] = 1,
+    name: Annotated[str | None, typer.Option("--name", help="Worker name in logs.")] = None,
+    heartbeat: Annotated[
+        float, typer.Option("--heartbeat", min=0.1, help="Seconds between heartbeats.")
+    ] = 10.0,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.1, help="Seconds between queue polls.")
+    ] = 5.0,
+    burst: Annotated[
+        bool, typer.Option("--burst", help="Stop once the queue is empty.")
+    ] = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="Logging level.")] = "info",
+) -> None:
+    """Take box-up jobs from the PostgreSQL queue until stopped (Ctrl-C / SIGTERM)."""
+    from dag_harness_mcp.distributed.worker import WorkerOptions, run_worker
+
+    _logging(log_level)
+    with cli_errors():
+        app = open_app(ctx)
+        options = WorkerOptions(
+            concurrency=concurrency, name=name, heartbeat=heartbeat, poll_interval=poll,
+            wait=not burst,
+        )
+        asyncio.run(run_worker(app, options))
+
+
+def _render(report: DispatchReport) -> None:
+    table = Table(title=f"wave run {report.wave_run_id}: {report.status}")
+    for column in ("wave", "role", "status", "wave started", "wave finished"):
+        table.add_column(column)
+    for wave in report.waves:
+        start = _dt.datetime.fromtimestamp(wave.started_at).strftime("%H:%M:%S")
+        end = _dt.datetime.fromtimestamp(wave.finished_at).strftime("%H:%M:%S")
+        for role, status in wave.roles.items():
+            style = _STYLE.get(status, "white")
+            table.add_row(str(wave.wave), role, f"[{style}]{status}[/]", start, end)
+    console.print(table)
+    if report.requeued_jobs:
+        console.print(f"jobs queued again after their worker died: {report.requeued_jobs}")
+    console.print(f"took {report.duration_s:.1f} s")
+
+
+def dispatch(
+    ctx: typer.Context,
+    from_wave: Annotated[int | None, typer.Option("--from", min=0, help="First wave.")] = None,
+    to_wave: Annotated[int | None, typer.Option("--to", min=0, help="Last wave.")] = None,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.05, help="Seconds between job status checks.")
+    ] = 1.0,
+    stalled_after: Annotated[
+        float,
+        typer.Option("--stalled-after", min=0.5,
+                     help="Seconds without a heartbeat after which a worker counts as dead."),
+    ] = 30.0,
+    no_sync: Annotated[
+        bool, typer.Option("--no-sync", help="Do not sync roles from the repository first.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="Logging level.")] = "warning",
+) -> None:
+    """Box up every role through the queue, wave by wave (workers do the work)."""
+    from dag_harness_mcp.db.queue_schema import ensure_queue_schema
+    from dag_harness_mcp.distributed.dispatch import dispatch_waves
+    from dag_harness_mcp.distributed.queue import create_queue_app, postgres_target
+
+    _logging(log_level)
+    with cli_errors():
+        app = open_app(ctx)
+        url, schema = postgres_target(app.settings)
+        ensure_queue_schema(url, schema)
+        queue = create_queue_app(app.settings)
+        options = DispatchOptions(
+            from_wave=from_wave, to_wave=to_wave, poll_interval=poll,
+            stalled_after=stalled_after, sync=not no_sync,
+        )
+
+        async def go() -> DispatchReport:
+            async with queue.open_async():
+                return await dispatch_waves(app, queue, options)
+
+        report = asyncio.run(go())
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _render(report)
+    if report.status != "completed":
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to ``app``."""
+    app.command("worker")(worker)
+    app.command("dispatch")(dispatch)

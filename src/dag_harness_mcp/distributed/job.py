@@ -1,0 +1,114 @@
+"""The ``box_up_role`` job: box up one role of a wave run, exactly once.
+
+A job starts the role's run with auto-approve, or, when this wave run already
+has an execution of the role (a worker died mid-run and the queue handed the
+job to another), resumes that execution from its last checkpoint: only the
+unfinished node runs again, and the nodes that commit, push and open the issue
+and the merge request find what the first attempt made. A finished execution is
+never run twice. The outcome lands in ``wave_run_roles``, where the dispatcher
+reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dag_harness_mcp.errors import HarnessError, WorkflowError
+
+if TYPE_CHECKING:
+    from procrastinate import JobContext
+
+    from dag_harness_mcp.service.app import HarnessApp
+    from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
+    from dag_harness_mcp.service.runs import Runner
+
+__all__ = ["RESOURCES_KEY", "WorkerResources", "box_up_for_wave_run", "box_up_role_job"]
+
+log = logging.getLogger(__name__)
+
+RESOURCES_KEY = "harness"
+# execution status -> wave_run_roles status
+_ROLE_STATUS = {
+    "completed": "completed",
+    "failed": "failed",
+    "rejected": "rejected",
+    "cancelled": "cancelled",
+    "paused": "paused",
+    "running": "running",
+    "pending": "pending",
+}
+_FINISHED = ("completed", "failed", "rejected", "cancelled")
+
+
+@dataclass
+class WorkerResources:
+    """What a worker process opens once and every job it runs shares."""
+
+    app: HarnessApp
+    runner: Runner
+
+
+def execution_in_wave_run(app: HarnessApp, role: str, wave_run_id: int) -> dict[str, Any] | None:
+    """The newest execution of ``role`` started by wave run ``wave_run_id``, if any."""
+    for row in app.db.executions.list(role=role, limit=200):
+        if row.get("wave_run_id") == wave_run_id:
+            return dict(row)
+    return None
+
+
+def _record(app: HarnessApp, wave_run_id: int, role: str, result: RunResult) -> None:
+    status = _ROLE_STATUS.get(result.status, "failed")
+    reason = result.errors[-1][:1000] if status != "completed" and result.errors else None
+    app.db.waves.set_role(
+        wave_run_id, role, status, execution_id=result.execution_id, reason=reason
+    )
+
+
+async def box_up_for_wave_run(runner: Runner, role: str, wave_run_id: int) -> RunResult | None:
+    """Start or resume ``role``'s run in ``wave_run_id``; None when it had finished already."""
+    app = runner.app
+    waves = app.db.waves
+    existing = execution_in_wave_run(app, role, wave_run_id)
+    if existing is not None and existing["status"] in _FINISHED:
+        eid = int(existing["id"])
+        log.info("role %s: execution %d already %s; not run again", role, eid,
+                 existing["status"])
+        waves.set_role(wave_run_id, role, _ROLE_STATUS[str(existing["status"])],
+                       execution_id=eid, reason=existing.get("error"))
+        return None
+    if existing is not None:
+        eid = int(existing["id"])
+        log.info("role %s: resuming execution %d (%s)", role, eid, existing["status"])
+        waves.set_role(wave_run_id, role, "running", execution_id=eid)
+        result = await runner.resume(eid)
+    else:
+        waves.set_role(wave_run_id, role, "running")
+        seen: set[int] = set()
+
+        async def on_progress(event: ProgressEvent) -> None:
+            if event.execution_id not in seen:
+                seen.add(event.execution_id)
+                waves.set_role(wave_run_id, role, "running", execution_id=event.execution_id)
+
+        result = await runner.start(
+            role, breakpoints=[], auto_approve=True, wave_run_id=wave_run_id,
+            on_progress=on_progress,
+        )
+    _record(app, wave_run_id, role, result)
+    return result
+
+
+async def box_up_role_job(context: JobContext, role: str, wave_run_id: int) -> None:
+    """The queued job (procrastinate task ``harness.box_up_role``)."""
+    resources = context.additional_context.get(RESOURCES_KEY)
+    if not isinstance(resources, WorkerResources):
+        raise WorkflowError(
+            "the box-up job runs only in `harness worker` (no harness resources in its context)"
+        )
+    try:
+        await box_up_for_wave_run(resources.runner, role, wave_run_id)
+    except HarnessError as exc:  # refused (e.g. the role has a run elsewhere): a result
+        log.error("role %s in wave run %d: %s", role, wave_run_id, exc)
+        resources.app.db.waves.set_role(wave_run_id, role, "failed", reason=str(exc)[:1000])

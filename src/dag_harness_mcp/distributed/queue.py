@@ -1,0 +1,71 @@
+"""The procrastinate app: one queue of box-up jobs in the StateDB's PostgreSQL schema.
+
+Job identity: the *queueing lock* ``harness:wave-run:<id>:<role>`` keeps a role
+from being queued twice in one wave run, and the *lock* ``harness:role:<role>``
+keeps two jobs of one role from running at the same time anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dag_harness_mcp.config import Settings
+from dag_harness_mcp.errors import ConfigError
+
+if TYPE_CHECKING:
+    import procrastinate
+
+__all__ = [
+    "QUEUE",
+    "TASK_NAME",
+    "create_queue_app",
+    "postgres_target",
+    "queueing_lock",
+    "role_lock",
+]
+
+QUEUE = "harness-box-up"
+TASK_NAME = "harness.box_up_role"
+
+
+def role_lock(role: str) -> str:
+    """At most one job of ``role`` runs at a time."""
+    return f"harness:role:{role}"
+
+
+def queueing_lock(wave_run_id: int, role: str) -> str:
+    """At most one waiting job of ``role`` per wave run."""
+    return f"harness:wave-run:{wave_run_id}:{role}"
+
+
+def postgres_target(settings: Settings) -> tuple[str, str | None]:
+    """``(url, schema)`` of the shared database; scale-out needs PostgreSQL."""
+    if settings.postgres_url is None:
+        raise ConfigError(
+            "postgres_url",
+            None,
+            "scale-out workers share state through PostgreSQL: set HARNESS_POSTGRES_URL "
+            "(and HARNESS_POSTGRES_SCHEMA, if not the default schema)",
+        )
+    return settings.postgres_url.get_secret_value(), settings.postgres_schema
+
+
+def create_queue_app(settings: Settings, *, max_connections: int = 8) -> procrastinate.App:
+    """A procrastinate ``App`` on the settings' PostgreSQL (not opened), with the job
+    registered. Open it with ``async with app.open_async():``."""
+    import procrastinate
+
+    from dag_harness_mcp.db.queue_schema import validate_schema_name
+    from dag_harness_mcp.distributed.job import box_up_role_job
+
+    url, schema = postgres_target(settings)
+    validate_schema_name(schema)
+    connect_kwargs: dict[str, Any] = {"connect_timeout": 10}
+    if schema is not None:
+        connect_kwargs["options"] = f"-c search_path={schema}"
+    connector = procrastinate.PsycopgConnector(
+        conninfo=url, kwargs=connect_kwargs, min_size=1, max_size=max(4, max_connections)
+    )
+    app = procrastinate.App(connector=connector)
+    app.task(name=TASK_NAME, queue=QUEUE, pass_context=True)(box_up_role_job)
+    return app
