@@ -183,3 +183,11 @@ class WaveRunRepository:
             (wave_run_id,),
         )
         return {str(r["status"]): int(r["n"]) for r in rows}
+
+    def latest_execution(self, wave_run_id: int, role: str) -> Row | None:
+        """The newest execution this wave run started for ``role`` (``id``, ``status``)."""
+        return self._db.fetchone(
+            "SELECT id, status FROM workflow_executions WHERE wave_run_id = ? AND role_name = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (wave_run_id, role),
+        )
