@@ -1,8 +1,10 @@
-"""HarnessStore behaves like LangGraph's InMemoryStore on random operation sequences."""
+"""HarnessStore behaves like LangGraph's InMemoryStore on random operation sequences
+(SQLite: the long profile; PostgreSQL: a shorter one over the same strategies)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from langgraph.store.memory import InMemoryStore
 
 from dag_harness_mcp.db.state import StateDB
 from dag_harness_mcp.store import HarnessStore
+from support.backends import open_backend
 
 LABELS = ["roles", "a_b", "x%y", "common/nginx"]
 KEYS = ["k", "k_1", "%", "box-up-role"]
@@ -123,20 +126,42 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("store-diff")
 
 
-@settings(
-    max_examples=250,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@pytest.fixture(scope="module")
+def pg_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateDB]:
+    """One PostgreSQL StateDB (own schema) for every example; each example empties it."""
+    yield from open_backend("postgres", tmp_path_factory.mktemp("pg"), prefix="sdiff")
+
+
+def _run(db: StateDB, sequence: list[tuple[Any, ...]]) -> None:
+    ours, ref = HarnessStore(db), InMemoryStore()
+    for op in sequence:
+        _check(ours, ref, op)
+
+
+_PROFILE = {
+    "deadline": None,
+    "derandomize": True,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+
+
+@settings(max_examples=250, **_PROFILE)  # type: ignore[arg-type]
 @given(sequence=st.lists(ops, min_size=8, max_size=30))
 def test_random_operation_sequences_match_the_in_memory_store(
     store_dir: Path, sequence: list[tuple[Any, ...]]
 ) -> None:
     db = StateDB(store_dir / f"s{next(_counter)}.db")
     try:
-        ours, ref = HarnessStore(db), InMemoryStore()
-        for op in sequence:
-            _check(ours, ref, op)
+        _run(db, sequence)
     finally:
         db.close()
+
+
+@pytest.mark.postgres
+@settings(max_examples=60, **_PROFILE)  # type: ignore[arg-type]
+@given(sequence=st.lists(ops, min_size=8, max_size=30))
+def test_random_operation_sequences_match_the_in_memory_store_on_postgres(
+    pg_db: StateDB, sequence: list[tuple[Any, ...]]
+) -> None:
+    pg_db.execute("DELETE FROM store_items")
+    _run(pg_db, sequence)

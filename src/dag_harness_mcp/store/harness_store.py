@@ -99,7 +99,8 @@ def _matches_condition(cond: MatchCondition, namespace: tuple[str, ...]) -> bool
 
 
 class HarnessStore(BaseStore):
-    """A persistent, multi-thread/multi-process LangGraph store on SQLite."""
+    """A persistent, multi-thread/multi-process LangGraph store on the StateDB
+    (SQLite or PostgreSQL; filters run in Python, so both match alike)."""
 
     supports_ttl: bool = True
 
