@@ -1,9 +1,124 @@
-"""CLI commands: setup (filled in by its issue)."""
+"""CLI commands: ``harness bootstrap``, ``harness install``, ``harness uninstall``.
+
+Non-interactive by flags; ``bootstrap`` asks before installing only on a terminal.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from dag_harness_mcp.cli.common import console, emit_json, err_console, run_cli
+from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.service import integration
+from dag_harness_mcp.service import setup as service
+
+__all__ = ["register"]
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+ProjectOpt = Annotated[Path | None, typer.Option(
+    "--project", help="Project directory (default: the repository root).")]
+PluginRootOpt = Annotated[Path | None, typer.Option(
+    "--plugin-root", help="dag-harness-mcp checkout with hooks/ and bin/ (default: this one).")]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    """Settings from the global options, without opening (or creating) the database."""
+    obj = ctx.find_root().obj
+    overrides: dict[str, Any] = obj.get("overrides", {}) if isinstance(obj, dict) else {}
+    return load_settings(overrides)
+
+
+def _render(report: service.BootstrapReport) -> None:
+    table = Table(title="harness bootstrap")
+    for column in ("check", "", "detail", "fix"):
+        table.add_column(column)
+    for check in report.checks:
+        mark = "[green]ok[/]" if check.ok else ("[red]FAIL[/]" if check.required
+                                               else "[yellow]warn[/]")
+        table.add_row(check.name, mark, check.detail, "" if check.ok else check.fix)
+    console.print(table)
+    for action in report.actions:
+        console.print(f"- {action}")
+    console.print("[green]ready[/]" if report.ok else "[red]not ready: fix the failed checks[/]")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def bootstrap(
+    ctx: typer.Context,
+    check_only: Annotated[bool, typer.Option(
+        "--check-only", help="Only check; change nothing (no database, no files).")] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help="Install the project integration without asking.")] = False,
+    project: ProjectOpt = None,
+    plugin_root: PluginRootOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the environment, initialise the database, install the integration, self-test."""
+    settings = _settings(ctx)
+    target = (project or settings.repo_root).resolve()
+
+    def decide(checks: list[service.Check]) -> bool:
+        if yes:
+            return True
+        if service.plugin_enabled(checks):
+            err_console.print("the dag-harness plugin is enabled: no project install needed")
+            return False
+        if _interactive():
+            return typer.confirm(f"Install hooks and the MCP server into {target}?",
+                                 default=True)
+        err_console.print(f"not installing into {target}: pass --yes (or run `harness install`)")
+        return False
+
+    report = run_cli(lambda: service.bootstrap(
+        settings, project=target, check_only=check_only, install=decide,
+        plugin_root=plugin_root))
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        _render(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def install(ctx: typer.Context, project: ProjectOpt = None, plugin_root: PluginRootOpt = None,
+            as_json: JsonFlag = False) -> None:
+    """Merge the hooks into .claude/settings.json and the MCP server into .mcp.json."""
+    target = (project or _settings(ctx).repo_root).resolve()
+    report = run_cli(lambda: integration.install_integration(
+        target, integration.find_plugin_root(plugin_root)))
+    if as_json:
+        emit_json(report)
+        return
+    added = len(report["added_hooks"])
+    console.print(f"{target}: {added} hook(s) added, MCP server "
+                  f"{'added' if report['added_mcp_server'] else 'not added'}")
+    for kept in report["kept"]:
+        console.print(f"- kept {kept}")
+
+
+def uninstall(ctx: typer.Context, project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
+    """Remove only what `harness install` added (recorded in .claude/dag-harness.installed.json)."""
+    target = (project or _settings(ctx).repo_root).resolve()
+    report = run_cli(lambda: integration.uninstall_integration(target))
+    if as_json:
+        emit_json(report)
+        return
+    console.print(f"{target}: {report['removed_hooks']} hook(s) removed, MCP server "
+                  f"{'removed' if report['removed_mcp_server'] else 'not removed'}")
+    for kept in report["kept"]:
+        console.print(f"- kept {kept}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("bootstrap")(bootstrap)
+    app.command("install")(install)
+    app.command("uninstall")(uninstall)

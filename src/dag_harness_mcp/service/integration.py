@@ -1,0 +1,234 @@
+"""Install the Claude Code integration into a project without the plugin system, and remove it.
+
+``install_integration`` merges the plugin's hooks (``hooks/hooks.json`` with the
+plugin root made absolute) into ``<project>/.claude/settings.json`` and the MCP
+server into ``<project>/.mcp.json``. It never overwrites what is there: a hook
+whose command is already present is not added again, a ``dag-harness`` MCP
+server the user configured differently is kept. What it added is recorded in
+``<project>/.claude/dag-harness.installed.json``; ``uninstall_integration``
+removes exactly that (and files it created that are empty again), nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from dag_harness_mcp.errors import ConfigError, HarnessError
+
+__all__ = [
+    "MANIFEST",
+    "SERVER_NAME",
+    "find_plugin_root",
+    "install_integration",
+    "integration_entries",
+    "uninstall_integration",
+]
+
+MANIFEST = Path(".claude") / "dag-harness.installed.json"
+SETTINGS = Path(".claude") / "settings.json"
+MCP_JSON = Path(".mcp.json")
+SERVER_NAME = "dag-harness"
+
+
+def find_plugin_root(explicit: Path | None = None) -> Path:
+    """The directory holding ``hooks/hooks.json`` and ``bin/harness-env`` (the checkout)."""
+    candidates = [explicit] if explicit is not None else []
+    if os.environ.get("CLAUDE_PLUGIN_ROOT"):
+        candidates.append(Path(os.environ["CLAUDE_PLUGIN_ROOT"]))
+    candidates.append(Path(__file__).resolve().parents[3])
+    for root in candidates:
+        if root is not None and (root / "hooks" / "hooks.json").is_file() \
+                and (root / "bin" / "harness-env").is_file():
+            return root.resolve()
+    raise ConfigError("plugin_root", str(explicit or candidates[-1]),
+                      "a dag-harness-mcp checkout holding hooks/hooks.json and bin/harness-env "
+                      "(pass --plugin-root DIR or set CLAUDE_PLUGIN_ROOT)")
+
+
+def integration_entries(plugin_root: Path) -> tuple[dict[str, list[dict[str, Any]]],
+                                                    dict[str, Any]]:
+    """The hook groups per event and the MCP server entry a project install adds."""
+    raw = (plugin_root / "hooks" / "hooks.json").read_text()
+    hooks: dict[str, list[dict[str, Any]]] = json.loads(
+        raw.replace("${CLAUDE_PLUGIN_ROOT}", str(plugin_root)))["hooks"]
+    server: dict[str, Any] = {"command": str(plugin_root / "bin" / "harness-env"),
+                              "args": ["dag-harness-mcp"]}
+    if (Path(sys.prefix) / "bin" / "dag-harness-mcp").exists():
+        # Run the MCP server from the environment this harness runs in (see bin/harness-env).
+        server["env"] = {"HARNESS_PYTHON_ENV": sys.prefix}
+    return hooks, server
+
+
+def _read_object(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(str(path), "unreadable JSON",
+                          f"a JSON object; fix or move the file and run again ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), type(data).__name__,
+                          "a JSON object; fix or move the file and run again")
+    return data
+
+
+def _write_object(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _commands(groups: Any) -> set[str]:
+    found: set[str] = set()
+    for group in groups if isinstance(groups, list) else []:
+        for hook in group.get("hooks", []) if isinstance(group, dict) else []:
+            if isinstance(hook, dict) and isinstance(hook.get("command"), str):
+                found.add(hook["command"])
+    return found
+
+
+def install_integration(project: Path, plugin_root: Path) -> dict[str, Any]:
+    """Merge hooks and the MCP server into ``project``; returns what was added and kept."""
+    project = project.resolve()
+    if not project.is_dir():
+        raise ConfigError("project", str(project), "an existing project directory")
+    hook_groups, server = integration_entries(plugin_root)
+    settings_path, mcp_path, manifest_path = (project / SETTINGS, project / MCP_JSON,
+                                              project / MANIFEST)
+    settings, mcp = _read_object(settings_path), _read_object(mcp_path)
+    manifest = _read_object(manifest_path) or {"hooks": [], "mcp_server": None, "created": []}
+    report: dict[str, Any] = {"project": str(project), "added_hooks": [], "kept": [],
+                              "added_mcp_server": False}
+    claude_dir_existed = (project / ".claude").is_dir()
+
+    merged = dict(settings or {})
+    hooks_obj = merged.get("hooks", {})
+    if not isinstance(hooks_obj, dict):
+        raise ConfigError(f"{settings_path}: hooks", type(hooks_obj).__name__,
+                          "an object of event names to hook groups")
+    hooks_obj = dict(hooks_obj)
+    for event, groups in hook_groups.items():
+        present = _commands(hooks_obj.get(event))
+        for group in groups:
+            new = [h for h in group["hooks"] if h["command"] not in present]
+            if not new:
+                report["kept"].append(f"hook {event} (already present)")
+                continue
+            hooks_obj[event] = [*(hooks_obj.get(event) or []), {**group, "hooks": new}]
+            for hook in new:
+                manifest["hooks"].append({"event": event, "command": hook["command"]})
+                report["added_hooks"].append(event)
+    merged["hooks"] = hooks_obj
+
+    servers_in = (mcp or {}).get("mcpServers", {})
+    if not isinstance(servers_in, dict):
+        raise ConfigError(f"{mcp_path}: mcpServers", type(servers_in).__name__,
+                          "an object of server names to server definitions")
+    servers = dict(servers_in)
+    if SERVER_NAME not in servers:
+        servers[SERVER_NAME] = server
+        manifest["mcp_server"] = server
+        report["added_mcp_server"] = True
+    elif servers[SERVER_NAME] != server:
+        report["kept"].append(f"mcpServers.{SERVER_NAME} (yours, left as it is)")
+    else:
+        report["kept"].append(f"mcpServers.{SERVER_NAME} (already present)")
+
+    if report["added_hooks"]:
+        if settings is None:
+            manifest["created"].append(str(SETTINGS))
+        _write_object(settings_path, merged)
+    if report["added_mcp_server"]:
+        if mcp is None:
+            manifest["created"].append(str(MCP_JSON))
+        _write_object(mcp_path, {**(mcp or {}), "mcpServers": servers})
+    if report["added_hooks"] or report["added_mcp_server"]:
+        if not claude_dir_existed:
+            manifest["created"].append(".claude/")
+        manifest["created"] = sorted(set(manifest["created"]))
+        _write_object(manifest_path, manifest)
+    report["manifest"] = str(manifest_path)
+    return report
+
+
+def _without_hooks(settings: dict[str, Any], added: list[dict[str, str]]) -> int:
+    hooks_obj = settings.get("hooks")
+    if not isinstance(hooks_obj, dict):
+        return 0
+    removed = 0
+    for entry in added:
+        groups = hooks_obj.get(entry["event"])
+        if not isinstance(groups, list):
+            continue
+        kept_groups = []
+        for group in groups:
+            if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+                left = [h for h in group["hooks"]
+                        if not (isinstance(h, dict) and h.get("command") == entry["command"])]
+                removed += len(group["hooks"]) - len(left)
+                if not left:
+                    continue
+                group = {**group, "hooks": left}
+            kept_groups.append(group)
+        if kept_groups:
+            hooks_obj[entry["event"]] = kept_groups
+        else:
+            hooks_obj.pop(entry["event"], None)
+    if not hooks_obj:
+        settings.pop("hooks", None)
+    return removed
+
+
+def uninstall_integration(project: Path) -> dict[str, Any]:
+    """Remove what :func:`install_integration` recorded; user changes stay."""
+    project = project.resolve()
+    manifest_path = project / MANIFEST
+    manifest = _read_object(manifest_path)
+    if manifest is None:
+        raise HarnessError(f"nothing to uninstall: {manifest_path} does not exist "
+                           "(`harness install` writes it; hand-made settings are yours to edit)")
+    created = set(manifest.get("created", []))
+    report: dict[str, Any] = {"project": str(project), "removed_hooks": 0,
+                              "removed_mcp_server": False, "deleted_files": [], "kept": []}
+
+    settings_path = project / SETTINGS
+    settings = _read_object(settings_path)
+    if settings is not None:
+        original = json.loads(json.dumps(settings))
+        report["removed_hooks"] = _without_hooks(settings, list(manifest.get("hooks", [])))
+        _finish(settings_path, settings, original, str(SETTINGS) in created, report)
+
+    mcp_path = project / MCP_JSON
+    mcp = _read_object(mcp_path)
+    if mcp is not None and manifest.get("mcp_server") is not None:
+        original = json.loads(json.dumps(mcp))
+        servers = mcp.get("mcpServers")
+        if isinstance(servers, dict) and servers.get(SERVER_NAME) == manifest["mcp_server"]:
+            del servers[SERVER_NAME]
+            report["removed_mcp_server"] = True
+            if not servers:
+                mcp.pop("mcpServers")
+        elif isinstance(servers, dict) and SERVER_NAME in servers:
+            report["kept"].append(f"mcpServers.{SERVER_NAME} (changed since install)")
+        _finish(mcp_path, mcp, original, str(MCP_JSON) in created, report)
+    manifest_path.unlink()
+    claude_dir = project / ".claude"
+    if ".claude/" in created and claude_dir.is_dir() and not any(claude_dir.iterdir()):
+        claude_dir.rmdir()
+        report["deleted_files"].append(str(claude_dir))
+    return report
+
+
+def _finish(path: Path, data: dict[str, Any], original: dict[str, Any], created: bool,
+            report: dict[str, Any]) -> None:
+    if not data and created:
+        path.unlink()
+        report["deleted_files"].append(str(path))
+    elif data != original:
+        _write_object(path, data)

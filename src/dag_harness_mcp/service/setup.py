@@ -1,0 +1,278 @@
+"""``harness bootstrap``: check the environment, initialise the database, install, self-test.
+
+Checks report; they never change anything. :func:`bootstrap` then (unless
+``check_only``) initialises the StateDB, installs the project integration when
+asked (see :mod:`dag_harness_mcp.service.integration`) and runs a self-test: the
+real hook script, started as Claude Code starts it, records a session and
+denies a write outside a granted context in a throwaway database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from dag_harness_mcp.config import Settings
+from dag_harness_mcp.service.integration import MANIFEST, SERVER_NAME, find_plugin_root
+
+__all__ = [
+    "BootstrapReport", "Check", "bootstrap", "check_environment", "plugin_enabled", "self_test",
+]
+
+MIN_PYTHON = (3, 11)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding; a failed ``required`` check makes the bootstrap fail."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+@dataclass
+class BootstrapReport:
+    checks: list[Check] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    install: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok or not c.required for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checks": [asdict(c) for c in self.checks],
+                "actions": self.actions, "install": self.install}
+
+
+def _run(argv: list[str]) -> tuple[bool, str]:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    out = (proc.stdout or proc.stderr).strip().splitlines()
+    return proc.returncode == 0, out[0] if out else f"exit {proc.returncode}"
+
+
+def _python_checks() -> list[Check]:
+    here = sys.version_info[:2]
+    checks = [Check("python", here >= MIN_PYTHON, f"{sys.executable} {here[0]}.{here[1]}",
+                    "use Python 3.11 or newer")]
+    hook_python = shutil.which("python3")
+    if hook_python is None:
+        checks.append(Check("python3 on PATH", False, "not found",
+                            "the hooks run `python3`; put a Python 3.11+ on PATH"))
+    else:
+        ok, out = _run([hook_python, "-c",
+                        "import sys; print('%d.%d' % sys.version_info[:2])"])
+        version = tuple(int(p) for p in out.split(".")) if ok else (0, 0)
+        checks.append(Check("python3 on PATH", ok and version >= MIN_PYTHON,
+                            f"{hook_python} {out}", "the hooks run `python3`: make it 3.11+"))
+    return checks
+
+
+def _tool_check(name: str, dist: str, exe: str, fix: str) -> Check:
+    try:
+        version = metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return Check(name, False, f"{dist} is not installed", fix)
+    found = shutil.which(exe) or str(Path(sys.executable).parent / exe)
+    if not Path(found).exists():
+        return Check(name, False, f"{dist} {version} but no `{exe}` executable", fix)
+    return Check(name, True, f"{dist} {version} ({found})")
+
+
+def _git_check() -> Check:
+    git = shutil.which("git")
+    if git is None:
+        return Check("git", False, "not found", "install git 2.30 or newer")
+    ok, out = _run([git, "--version"])
+    return Check("git", ok, out, "install a working git")
+
+
+def _credentials_check(settings: Settings) -> Check:
+    if settings.forge_kind == "local":
+        return Check("forge credentials", True,
+                     "local forge (no GitLab token; issues and merge requests stay in the StateDB)")
+    if settings.gitlab_token is None or not settings.gitlab_token.get_secret_value():
+        return Check("forge credentials", False, "forge is gitlab but no token is configured",
+                     "set GITLAB_TOKEN (or gitlab_token in harness.yml), or forge: local")
+    detail = f"GitLab token configured for {settings.gitlab_url}"
+    if not settings.gitlab_project:
+        return Check("forge credentials", False, detail + ", but no project",
+                     "set HARNESS_GITLAB_PROJECT (or gitlab_project in harness.yml)")
+    return Check("forge credentials", True, f"{detail}, project {settings.gitlab_project}")
+
+
+def _database_check(settings: Settings) -> Check:
+    if settings.postgres_url is not None:
+        return Check("database", True, "PostgreSQL (HARNESS_POSTGRES_URL); connected at init")
+    path = settings.database_path
+    probe = path if path.exists() else path.parent
+    while not probe.exists():
+        probe = probe.parent
+    writable = os.access(probe, os.W_OK) and (probe.is_dir() or os.access(probe, os.R_OK))
+    state = "exists" if path.exists() else f"will be created (nearest directory {probe})"
+    return Check("database", writable, f"{path} {state}",
+                 f"make {probe} writable or point HARNESS_DB_PATH elsewhere")
+
+
+def _claude_state(project: Path, home: Path) -> Check:
+    found: list[str] = []
+    for scope, settings_file in (("user", home / ".claude" / "settings.json"),
+                                 ("project", project / ".claude" / "settings.json"),
+                                 ("local", project / ".claude" / "settings.local.json")):
+        try:
+            data = json.loads(settings_file.read_text())
+        except (OSError, ValueError):
+            continue
+        enabled = data.get("enabledPlugins") if isinstance(data, dict) else None
+        if isinstance(enabled, dict) and any(k.startswith(f"{SERVER_NAME}@") and v
+                                             for k, v in enabled.items()):
+            found.append(f"plugin enabled ({scope} settings)")
+        if "harness_hook.py" in json.dumps(data.get("hooks", {}) if isinstance(data, dict)
+                                           else {}):
+            found.append(f"hooks in {scope} settings")
+    if (project / MANIFEST).exists():
+        found.append("installed by `harness install`")
+    if not found:
+        return Check("claude code", False, "neither the plugin nor project settings found",
+                     "`/plugin marketplace add` + `/plugin install dag-harness@dag-harness`, "
+                     "or `harness bootstrap --yes` / `harness install`", required=False)
+    return Check("claude code", True, "; ".join(found), required=False)
+
+
+def plugin_enabled(checks: list[Check]) -> bool:
+    """Whether the checks found the dag-harness plugin enabled in some Claude Code settings."""
+    return any(c.name == "claude code" and "plugin enabled" in c.detail for c in checks)
+
+
+def check_environment(settings: Settings, *, project: Path, home: Path | None = None
+                      ) -> list[Check]:
+    """Every check, in order; nothing is changed."""
+    return [
+        *_python_checks(),
+        _git_check(),
+        _tool_check("ansible-core", "ansible-core", "ansible-playbook",
+                    "install the harness environment (`./dev setup` or bin/harness-env)"),
+        _tool_check("molecule", "molecule", "molecule",
+                    "install the harness environment (`./dev setup` or bin/harness-env)"),
+        _credentials_check(settings),
+        _database_check(settings),
+        _claude_state(project, home or Path.home()),
+    ]
+
+
+def _hook(script: Path, event: str, payload: dict[str, Any], env: dict[str, str],
+          python: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([python, "-S", str(script), event], input=json.dumps(payload),
+                          capture_output=True, text=True, env=env, timeout=30, check=False)
+
+
+def _decision(stdout: str) -> str:
+    try:
+        answer = json.loads(stdout)
+        return str(answer["hookSpecificOutput"]["permissionDecision"])
+    except (ValueError, TypeError, KeyError):
+        return "allow"
+
+
+def self_test(plugin_root: Path) -> Check:
+    """Hook round trip in a throwaway DB: session recorded, outside write denied, call recorded."""
+    from dag_harness_mcp.config import load_settings
+    from dag_harness_mcp.db import StateDB
+    from dag_harness_mcp.service.app import HarnessApp
+    from dag_harness_mcp.service.capabilities import grant_capabilities
+
+    python = shutil.which("python3") or sys.executable
+    script = plugin_root / "hooks" / "harness_hook.py"
+    with tempfile.TemporaryDirectory(prefix="harness-selftest-") as tmp:
+        base = Path(tmp).resolve()
+        db_path, allowed = base / "state" / "harness.db", base / "allowed"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
+        env.update(HARNESS_DB_PATH=str(db_path), CLAUDE_PROJECT_DIR=str(base))
+        common = {"session_id": "harness-selftest", "cwd": str(base),
+                  "transcript_path": str(base / "none.jsonl"), "permission_mode": "default"}
+        start = _hook(script, "SessionStart", {**common, "hook_event_name": "SessionStart",
+                                               "source": "startup"}, env, python)
+        if start.returncode != 0 or not db_path.exists():
+            return Check("self-test", False, f"SessionStart hook failed: {start.stderr.strip()}",
+                         f"run `{python} -S {script} SessionStart` by hand and read hooks.log")
+        with closing(StateDB(db_path)) as db:
+            settings = load_settings({"repo_root": base, "db_path": db_path}, environ={})
+            grant_capabilities(HarnessApp(settings=settings, db=db), session_id="harness-selftest",
+                               project_dir=None, file_write=[f"{allowed}/**"], bash_allow=[],
+                               bash_deny=[], mcp_tools=[], gitlab_write=False, ttl_seconds=60,
+                               name="self-test")
+        outside = {**common, "hook_event_name": "PreToolUse", "tool_name": "Write",
+                   "tool_use_id": "selftest-out",
+                   "tool_input": {"file_path": str(base / "outside.txt"), "content": "x"}}
+        denied = _hook(script, "PreToolUse", outside, env, python)
+        inside = {**outside, "tool_use_id": "selftest-in",
+                  "tool_input": {"file_path": str(allowed / "f.txt"), "content": "x"}}
+        allowed_call = _hook(script, "PreToolUse", inside, env, python)
+        post = _hook(script, "PostToolUse", {**inside, "hook_event_name": "PostToolUse",
+                                             "tool_response": {"ok": True}}, env, python)
+        _hook(script, "SessionEnd", {**common, "hook_event_name": "SessionEnd",
+                                     "reason": "other"}, env, python)
+        with closing(StateDB(db_path)) as db:
+            session = db.sessions.get("harness-selftest")
+            out_row, in_row = db.sessions.tool_call("selftest-out"), db.sessions.tool_call(
+                "selftest-in")
+    problems = []
+    if _decision(denied.stdout) != "deny":
+        problems.append(f"a write outside the context was not denied ({denied.stdout.strip()!r})")
+    if allowed_call.stdout.strip() or allowed_call.returncode != 0 or post.returncode != 0:
+        problems.append("a write inside the context was not allowed")
+    if session is None or session["status"] != "ended":
+        problems.append("the session was not recorded and ended")
+    if (out_row or {}).get("status") != "denied" or (in_row or {}).get("status") != "succeeded":
+        problems.append("tool calls were not recorded")
+    if problems:
+        return Check("self-test", False, "; ".join(problems),
+                     f"check {script} with `{python}` and its hooks.log")
+    return Check("self-test", True, f"hooks via {python}: session recorded, outside write "
+                 "denied, inside write allowed and recorded")
+
+
+def bootstrap(settings: Settings, *, project: Path, check_only: bool,
+              install: Callable[[list[Check]], bool], plugin_root: Path | None = None,
+              home: Path | None = None) -> BootstrapReport:
+    """Checks; then (unless ``check_only``) DB init, install if ``install(checks)``, self-test.
+
+    ``install`` decides from the checks (e.g. a ``--yes`` flag, a prompt on a terminal,
+    or no when the plugin is already enabled).
+    """
+    report = BootstrapReport(checks=check_environment(settings, project=project, home=home))
+    if check_only:
+        return report
+    from dag_harness_mcp.db.factory import open_state_db
+    from dag_harness_mcp.service.integration import install_integration
+
+    if report.ok:
+        db = open_state_db(settings)
+        db.close()
+        report.actions.append(f"database initialised ({_db_label(settings)})")
+    root = find_plugin_root(plugin_root)
+    if install(report.checks):
+        report.install = install_integration(project, root)
+        report.actions.append(f"integration installed in {project}")
+    report.checks.append(self_test(root))
+    return report
+
+
+def _db_label(settings: Settings) -> str:
+    return "PostgreSQL" if settings.postgres_url is not None else str(settings.database_path)
