@@ -82,6 +82,9 @@ class WavePolicy:
     def __init__(self, *, auto_approve: bool = False) -> None:
         self.auto_approve = auto_approve
 
+    def run_started(self, wave_run_id: int) -> None:
+        """Called when the executor starts (or resumes) driving wave run ``wave_run_id``."""
+
     def admit(self, role: str) -> str | None:
         """Called before a role starts: a reason not to start it (the run stops), or None."""
         return None

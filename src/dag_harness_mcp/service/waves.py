@@ -149,6 +149,7 @@ class WaveExecutor:
     async def _execute(self, run_id: int) -> WaveRunReport:
         started = time.monotonic()
         row = self.repo.require(run_id)
+        self.policy.run_started(run_id)
         limit = int(row["concurrency"] or self.app.settings.concurrency)
         serial = {p.wave for p in self.app.settings.waves if not p.parallel}
         planned = self.repo.roles(run_id)

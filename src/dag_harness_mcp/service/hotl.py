@@ -1,0 +1,278 @@
+"""HOTL (human out of the loop): an autonomous wave run under a policy.
+
+Each role runs without auto-approve, so it stops at the approval interrupt with
+its test results; :func:`approval_decision` approves it when every test run
+passed and nothing regressed, else the role stays paused (``harness resume N``)
+and a notification goes out. Limits stop the run from starting more roles: the
+number of roles started, the failures, and the cost recorded in ``token_usage``
+since the run began. ``harness hotl stop`` (another process) asks the run to stop
+starting roles; the roles running finish. Notifications: :mod:`.notify`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.config import HotlSettings
+from dag_harness_mcp.errors import NotFoundError, WorkflowError
+from dag_harness_mcp.service.notify import Notice, Notifier, redact_webhook
+from dag_harness_mcp.service.run_types import pid_alive
+from dag_harness_mcp.service.wave_types import RoleOutcome, WavePolicy, WaveRunReport
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.service.app import HarnessApp
+    from dag_harness_mcp.service.runs import Runner
+    from dag_harness_mcp.service.wave_types import OnWaveEvent
+
+__all__ = [
+    "HotlPolicy",
+    "HotlReport",
+    "approval_decision",
+    "hotl_status",
+    "run_hotl",
+    "stop_hotl",
+]
+
+
+def approval_decision(facts: dict[str, Any]) -> tuple[bool, str] | None:
+    """Approve when the role's tests ran, all passed and none regressed; else None (pause)."""
+    tests = [t for t in facts.get("tests") or [] if isinstance(t, dict)]
+    regressions = list(facts.get("regressions") or [])
+    if not tests or regressions:
+        return None
+    if any(t.get("status") != "passed" for t in tests):
+        return None
+    kinds = ", ".join(str(t.get("kind")) for t in tests)
+    return True, f"auto-approved by HOTL: {kinds} passed, no regressions"
+
+
+def _pause_reason(facts: dict[str, Any]) -> str:
+    tests = [t for t in facts.get("tests") or [] if isinstance(t, dict)]
+    if not tests:
+        return "no tests ran"
+    regressions = list(facts.get("regressions") or [])
+    if regressions:
+        return f"{len(regressions)} regression(s): {', '.join(map(str, regressions[:5]))}"
+    failing = [str(t.get("kind")) for t in tests if t.get("status") != "passed"]
+    return f"tests not passing: {', '.join(failing)}"
+
+
+class HotlPolicy(WavePolicy):
+    """Decides approvals, enforces the limits, counts and notifies."""
+
+    mode = "hotl"
+
+    def __init__(
+        self, app: HarnessApp, limits: HotlSettings, hotl_run_id: int, notifier: Notifier
+    ) -> None:
+        super().__init__(auto_approve=False)
+        self.app = app
+        self.limits = limits
+        self.hotl_run_id = hotl_run_id
+        self.notifier = notifier
+        self.started_at = utc_now()
+        self.started = 0
+        self.done = 0
+        self.failures = 0
+        self.limit_hit: str | None = None
+        self.stop_requested: str | None = None
+        self._paused_why: dict[str, str] = {}
+
+    def cost(self) -> float:
+        return float(self.app.db.costs.total_cost(since=self.started_at))
+
+    def admit(self, role: str) -> str | None:
+        row = self.app.db.hotl.get(self.hotl_run_id)
+        if row is not None and row["status"] == "stopping":
+            self.stop_requested = f"stopped on request: {row['stop_reason'] or 'hotl stop'}"
+            return self.stop_requested
+        lim = self.limits
+        if lim.max_roles is not None and self.started >= lim.max_roles:
+            self.limit_hit = f"max_roles {lim.max_roles} reached"
+        elif self.failures >= lim.max_failures:
+            self.limit_hit = f"max_failures {lim.max_failures} reached"
+        elif lim.max_cost_usd is not None and (spent := self.cost()) >= lim.max_cost_usd:
+            self.limit_hit = f"max_cost_usd {lim.max_cost_usd:g} reached (spent {spent:.4f})"
+        if self.limit_hit is not None:
+            return self.limit_hit
+        self.started += 1
+        return None
+
+    def run_started(self, wave_run_id: int) -> None:
+        self.app.db.hotl.attach_wave_run(self.hotl_run_id, wave_run_id)
+
+    def decide(self, role: str, facts: dict[str, Any]) -> tuple[bool, str] | None:
+        decision = approval_decision(facts)
+        if decision is None:
+            self._paused_why[role] = _pause_reason(facts)
+        return decision
+
+    async def role_finished(self, outcome: RoleOutcome) -> None:
+        if outcome.status == "completed":
+            self.done += 1
+        elif outcome.status == "failed":
+            self.failures += 1
+        self.app.db.hotl.update_counters(
+            self.hotl_run_id, roles_done=self.done, failures=self.failures, cost_usd=self.cost()
+        )
+        fields = {"role": outcome.role, "wave": outcome.wave,
+                  "execution": outcome.execution_id or "-"}
+        if outcome.status == "failed":
+            await self.notifier.send(Notice(
+                "role_failed", f"{outcome.role} failed", outcome.reason or "the run failed",
+                "error", fields))
+        elif outcome.status == "paused":
+            why = self._paused_why.get(outcome.role, outcome.reason or "")
+            await self.notifier.send(Notice(
+                "role_paused", f"{outcome.role} needs a person",
+                f"{why}; {outcome.reason or ''}".strip("; "), "warning", fields))
+
+    async def run_finished(self, report: WaveRunReport) -> None:
+        status, reason = _final(report, self)
+        self.app.db.hotl.finish(self.hotl_run_id, status, stop_reason=reason)
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts.items()))
+        level = {"completed": "success", "failed": "error"}.get(status, "warning")
+        await self.notifier.send(Notice(
+            "run_finished", f"HOTL run {self.hotl_run_id} {status}",
+            f"{counts}" + (f"; {reason}" if reason else ""), level,
+            {"wave run": report.wave_run_id, "roles done": self.done,
+             "failures": self.failures, "seconds": report.duration_s}))
+
+
+def _final(report: WaveRunReport, policy: HotlPolicy) -> tuple[str, str | None]:
+    if policy.limit_hit is not None:
+        return "limit_reached", policy.limit_hit
+    if policy.stop_requested is not None:
+        return "stopped", policy.stop_requested
+    if report.status == "completed":
+        return "completed", None
+    if report.status == "failed":
+        return "failed", f"{report.counts.get('failed', 0)} role(s) failed"
+    paused = report.counts.get("paused", 0)
+    return "stopped", f"{paused} role(s) wait for a decision" if paused else report.status
+
+
+@dataclass
+class HotlReport:
+    hotl_run_id: int
+    status: str
+    stop_reason: str | None
+    wave_run: dict[str, Any]
+    notifications: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def effective_limits(app: HarnessApp, **overrides: Any) -> HotlSettings:
+    """``settings.hotl`` with the given (non-None) options replacing its values."""
+    values = app.settings.hotl.model_dump()
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return HotlSettings.model_validate(values)
+
+
+def _log_path(app: HarnessApp, log_file: str | None) -> Path | None:
+    if not log_file:
+        return None
+    path = Path(log_file).expanduser()
+    return path if path.is_absolute() else app.settings.repo_root / path
+
+
+async def run_hotl(
+    runner: Runner,
+    limits: HotlSettings,
+    *,
+    from_wave: int | None = None,
+    to_wave: int | None = None,
+    concurrency: int | None = None,
+    resume: bool = False,
+    on_event: OnWaveEvent | None = None,
+) -> HotlReport:
+    """Run (or with ``resume`` continue) the waves autonomously in this process."""
+    from dag_harness_mcp.service.waves import WaveExecutor
+
+    app = runner.app
+    for row in app.db.hotl.active():
+        if row["pid"] is not None and pid_alive(int(row["pid"])):
+            raise WorkflowError(
+                f"HOTL run {row['id']} is already running in process {row['pid']}; "
+                "see `harness hotl status` or stop it with `harness hotl stop`"
+            )
+        app.db.hotl.finish(int(row["id"]), "stopped", stop_reason="its process died")
+    resume_id = 0
+    if resume:
+        wave_run = app.db.waves.latest_unfinished(mode="hotl")
+        if wave_run is None:
+            raise NotFoundError(
+                "no unfinished HOTL wave run to resume; start one with `harness hotl start`")
+        resume_id = int(wave_run["id"])
+    policy_doc = {**limits.model_dump(), "webhook_url": redact_webhook(limits.webhook_url)}
+    hotl_id = app.db.hotl.create(policy=policy_doc, pid=os.getpid())
+    notifier = Notifier(app.db, webhook_url=limits.webhook_url,
+                        log_file=_log_path(app, limits.log_file),
+                        timeout=limits.webhook_timeout, hotl_run_id=hotl_id)
+    policy = HotlPolicy(app, limits, hotl_id, notifier)
+    executor = WaveExecutor(runner, policy=policy, on_event=on_event)
+    app.audit("hotl.start", entity_type="hotl_run", entity_id=hotl_id, details=policy_doc)
+    try:
+        if resume:
+            report = await executor.resume(resume_id)
+        else:
+            report = await executor.start(
+                from_wave=from_wave, to_wave=to_wave, concurrency=concurrency)
+    except BaseException as exc:
+        current = app.db.hotl.get(hotl_id)
+        if current is not None and current["status"] in ("running", "stopping"):
+            if isinstance(exc, Exception):
+                status, why = "failed", f"{type(exc).__name__}: {exc}"
+            else:
+                status, why = "stopped", "interrupted; continue with `harness hotl start --resume`"
+            app.db.hotl.finish(hotl_id, status, stop_reason=why)
+        raise
+    row = app.db.hotl.require(hotl_id)
+    return HotlReport(hotl_id, str(row["status"]), row["stop_reason"], report.to_dict(),
+                      len(app.db.hotl.notifications(hotl_id)))
+
+
+def hotl_status(app: HarnessApp, hotl_run_id: int | None = None) -> dict[str, Any]:
+    """The newest (or the given) HOTL run: counters, policy, its wave run, notifications."""
+    import json
+
+    row = app.db.hotl.get(hotl_run_id) if hotl_run_id is not None else app.db.hotl.latest()
+    if row is None:
+        raise NotFoundError("no HOTL run yet; start one with `harness hotl start`")
+    out = dict(row)
+    out["policy"] = json.loads(row["policy"]) if row["policy"] else {}
+    out["alive"] = row["pid"] is not None and pid_alive(int(row["pid"]))
+    if row["wave_run_id"] is not None:
+        out["wave_run"] = {"id": row["wave_run_id"],
+                           "counts": app.db.waves.counts(int(row["wave_run_id"])),
+                           "roles": app.db.waves.roles(int(row["wave_run_id"]))}
+    out["notifications"] = [
+        {k: n[k] for k in ("id", "channel", "event", "delivered", "error", "created_at")}
+        for n in app.db.hotl.notifications(int(row["id"]), limit=20)
+    ]
+    return out
+
+
+def stop_hotl(app: HarnessApp, reason: str = "harness hotl stop") -> dict[str, Any]:
+    """Ask the running HOTL run to stop starting roles (it finishes the running ones)."""
+    active = app.db.hotl.active()
+    if not active:
+        raise NotFoundError("no HOTL run is running; see `harness hotl status`")
+    stopped: list[int] = []
+    for row in active:
+        hid = int(row["id"])
+        if row["pid"] is not None and pid_alive(int(row["pid"])):
+            if app.db.hotl.request_stop(hid, reason):
+                stopped.append(hid)
+        else:
+            app.db.hotl.finish(hid, "stopped", stop_reason="its process died")
+            stopped.append(hid)
+    app.audit("hotl.stop", entity_type="hotl_run", entity_id=",".join(map(str, stopped)),
+              details={"reason": reason})
+    return {"stopping": stopped, "reason": reason}
