@@ -237,3 +237,53 @@ async def test_created_objects_carry_their_labels_on_gitlab_and_locally(
     assert [label["name"] for label in fake_gitlab.project().labels] == ["harness"]
     row = forge.app.db.fetchone(f"SELECT labels FROM {TABLE[kind]} WHERE iid = ?", (ref.iid,))
     assert row is not None and "harness" in str(row["labels"])
+
+
+async def test_a_create_processed_after_the_client_gave_up_is_closed_as_a_duplicate(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    # A proxy holds the first POST past the client's timeout, then GitLab processes
+    # it after the retry already created the issue. No client can prevent that
+    # copy; the next look-up (any later call or a resume) closes it.
+    fake_gitlab.inject("POST", "issues", Fault("slow", delay=1.0))
+    description = "<!-- dag-harness: role=web -->"
+    first = await forge.find_or_create_issue(
+        role="web", title=TITLE, description=description, labels=[]
+    )
+    assert fake_gitlab.wait_for_creates("issues", 2, timeout=10)  # the late copy landed
+
+    again = await forge.find_or_create_issue(
+        role="web", title=TITLE, description=description, labels=[]
+    )
+
+    opened = [i["iid"] for i in fake_gitlab.project().issues if i["state"] == "opened"]
+    assert (first.iid, again.iid, opened) == (1, 1, [1])
+    assert fake_gitlab.project().issue(2)["state"] == "closed"
+    audit = [r["action"] for r in forge.app.db.audit.list()]
+    assert audit.count("forge.issue.duplicate_closed") == 1
+    assert forge.app.db.fetchall("SELECT iid FROM issues") == [{"iid": 1}]
+
+
+async def test_an_mr_create_processed_after_the_client_gave_up_is_refused_by_gitlab(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    fake_gitlab.inject("POST", "merge_requests", Fault("slow", delay=1.0))
+    ref = await create(forge, "mr")
+    # The late request reaches GitLab after the retry's create: 409, no second MR.
+    assert fake_gitlab.wait_for_finished("POST", 2, timeout=10)
+    assert fake_gitlab.count("POST", "merge_requests") == 2
+    assert fake_gitlab.creates["merge_requests"] == 1
+    assert [m["iid"] for m in fake_gitlab.project().mrs] == [ref.iid]
+
+
+async def test_an_issue_written_by_someone_else_with_the_same_title_is_not_closed(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    project = fake_gitlab.project()
+    project.create_issue({"title": TITLE, "description": "<!-- dag-harness: role=web -->"})
+    project.create_issue({"title": TITLE, "description": "filed by hand"})
+
+    ref = await create(forge, "issue")
+
+    assert ref.iid == 1
+    assert [i["state"] for i in project.issues] == ["opened", "opened"]

@@ -71,6 +71,7 @@ class FakeGitLab:
         self.requests: list[RequestRecord] = []
         self.creates: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()  # 201 answers fully written, per route
+        self.finished: Counter[str] = Counter()  # requests fully handled, per method
         self.held = threading.Event()
         self.committed = threading.Condition(self.lock)
         self._faults: dict[tuple[str, str], deque[Fault]] = {}
@@ -127,6 +128,11 @@ class FakeGitLab:
         """Wait until ``count`` 201 answers on ``route`` were written to their sockets."""
         with self.committed:
             return self.committed.wait_for(lambda: self.answered[route] >= count, timeout)
+
+    def wait_for_finished(self, method: str, count: int, timeout: float = 20.0) -> bool:
+        """Wait until ``count`` requests with ``method`` were handled to their end."""
+        with self.committed:
+            return self.committed.wait_for(lambda: self.finished[method] >= count, timeout)
 
     def release_held(self) -> None:
         """Let every request held by a ``hold`` fault answer."""
@@ -204,6 +210,14 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing -----------------------------------------------------------------
 
     def _serve(self, method: str) -> None:
+        try:
+            self._serve_one(method)
+        finally:
+            with self.gitlab.lock:
+                self.gitlab.finished[method] += 1
+                self.gitlab.committed.notify_all()
+
+    def _serve_one(self, method: str) -> None:
         fake = self.gitlab
         arrived = time.monotonic()
         raw_path, _, raw_query = self.path.partition("?")

@@ -6,7 +6,10 @@ the whole look-up-then-create is what gets retried, so a create whose answer
 was lost (timeout, dropped connection, 5xx from a proxy) is found on the next
 attempt instead of being repeated. The local record is written after GitLab
 answers and upserted on ``(forge, project, iid)``, so a crash in between is
-healed by the next call. Every mutation is audited; the token never is.
+healed by the next call. A create GitLab processes only after the client gave
+up on it cannot be prevented by any client: GitLab refuses a second open MR for
+a branch (409), and for issues the next look-up closes the newer copy. Every
+mutation is audited; the token never is.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dag_harness_mcp.forge.base import IssueRef, MergeRequestRef, TrainEntry
 from dag_harness_mcp.forge.gitlab_calls import NO_CLIENT_RETRY, GitLabCalls
 from dag_harness_mcp.forge.gitlab_train import GitLabTrain
 from dag_harness_mcp.forge.retry import RetryPolicy
+from dag_harness_mcp.forge.templates import DEDUPE_MARKER
 
 if TYPE_CHECKING:
     import gitlab
@@ -103,12 +107,37 @@ class GitLabForge:
 
     # -- issues -----------------------------------------------------------------
 
-    def _find_issue(self, gl: gitlab.Gitlab, title: str) -> Any:
+    def _find_issues(self, gl: gitlab.Gitlab, title: str) -> list[Any]:
+        """Open issues titled exactly ``title``, oldest (lowest iid) first."""
         # python-gitlab 8.6 sends ``in_`` verbatim (GitLab ignores it): pass ``in`` itself.
         filters: dict[str, Any] = {"search": title, "in": "title", "state": "opened"}
         candidates = self._project(gl).issues.list(get_all=True, **filters, **NO_CLIENT_RETRY)
-        exact = [issue for issue in candidates if issue.title == title]
-        return min(exact, key=lambda issue: issue.iid) if exact else None
+        return sorted((i for i in candidates if i.title == title), key=lambda i: int(i.iid))
+
+    def _close_issue(self, gl: gitlab.Gitlab, *, iid: int) -> Any:
+        return self._project(gl).issues.update(iid, {"state_event": "close"}, **NO_CLIENT_RETRY)
+
+    async def _close_duplicates(self, keep: Any, others: list[Any], description: str) -> None:
+        """Close late copies of ``keep`` that this harness made.
+
+        A create GitLab processes only after the client gave up waiting (a request
+        stuck in a proxy queue) lands after the retry's own create; the next
+        look-up finds both and closes the newer copy. An issue someone else wrote
+        (neither our description nor our marker) is left alone.
+        """
+        ours = [
+            issue for issue in others
+            if issue.description == description or DEDUPE_MARKER in (issue.description or "")
+        ]
+        for issue in ours:
+            iid = int(issue.iid)
+            await self.calls.call("issue close", partial(self._close_issue, iid=iid))
+            log.warning("closed issue #%d: a late duplicate of #%s", iid, keep.iid)
+            self.app.audit(
+                "forge.issue.duplicate_closed", entity_type="issue", entity_id=iid,
+                details={"forge": self.kind, "project": self.project, "iid": iid,
+                         "duplicate_of": int(keep.iid)},
+            )
 
     async def find_or_create_issue(
         self,
@@ -120,9 +149,10 @@ class GitLabForge:
         execution_id: int | None = None,
     ) -> IssueRef:
         async def op() -> tuple[Any, bool]:
-            found = await self.calls.call("issue lookup", lambda gl: self._find_issue(gl, title))
-            if found is not None:
-                return found, False
+            found = await self.calls.call("issue lookup", lambda gl: self._find_issues(gl, title))
+            if found:
+                await self._close_duplicates(found[0], found[1:], description)
+                return found[0], False
             data = {"title": title, "description": description, "labels": ",".join(labels)}
             made = await self.calls.call(
                 "issue create",

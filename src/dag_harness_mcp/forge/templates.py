@@ -13,12 +13,16 @@ from string import Template
 from typing import Any
 
 __all__ = [
+    "DEDUPE_MARKER",
     "DescriptionContext",
     "render_issue_description",
     "render_issue_title",
     "render_mr_description",
     "render_mr_title",
 ]
+
+# Every rendered description carries this marker: the forge recognises its own objects.
+DEDUPE_MARKER = "<!-- dag-harness: role="
 
 ISSUE_TITLE = Template("Box up Ansible role: $role")
 MR_TITLE = Template("box-up: $role")
