@@ -70,25 +70,29 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     template = cfg.molecule if kind == "molecule" else cfg.pytest
     argv = test_command(template, role=state["role_name"], role_dir=role_dir, worktree=worktree)
     timeout = cfg.molecule_timeout if kind == "molecule" else cfg.pytest_timeout
-    env = tool_env({"ANSIBLE_ROLES_PATH": str(worktree / settings.roles_path)})
-    junit_dir = None
-    if kind == "pytest" and _is_pytest(argv) and not any("--junitxml" in a for a in argv):
-        junit_dir = Path(tempfile.mkdtemp(prefix="harness-junit-"))
-        argv.append(f"--junitxml={junit_dir / 'results.xml'}")
+    extra = {"ANSIBLE_ROLES_PATH": str(worktree / settings.roles_path)}
+    # Per run scratch: pytest's JUnit file, and molecule's ephemeral directory (by default
+    # keyed on the role directory's name only, so two runs of one role would share it).
+    scratch = Path(tempfile.mkdtemp(prefix=f"harness-{kind}-"))
+    junit: Path | None = None
+    if kind == "molecule":
+        extra["MOLECULE_EPHEMERAL_DIRECTORY"] = str(scratch / "molecule")
+    elif _is_pytest(argv) and not any("--junitxml" in a for a in argv):
+        junit = scratch / "results.xml"
+        argv.append(f"--junitxml={junit}")
     try:
         result = await run_process(
-            argv, cwd=role_dir, timeout=timeout, env=env,
+            argv, cwd=role_dir, timeout=timeout, env=tool_env(extra),
             tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL),
         )
         if kind == "molecule":
             cases = parse_molecule_output(result.output_tail)
-        elif junit_dir is not None:
-            cases = parse_junit_xml(junit_dir / "results.xml")
+        elif junit is not None:
+            cases = parse_junit_xml(junit)
         else:
             cases = parse_pytest_summary(result.output_tail)
     finally:
-        if junit_dir is not None:
-            shutil.rmtree(junit_dir, ignore_errors=True)
+        await in_thread(shutil.rmtree, scratch, ignore_errors=True)
     status = _status(result, cases)
     if not cases:
         cases = [TestCaseResult(kind, "passed" if status == "passed" else "failed")]
@@ -134,7 +138,9 @@ async def merge_test_results(state: BoxUpRoleState, runtime: Runtime[NodeContext
     """Join the test branches: overall pass/fail, the failing kinds, a table for the reports."""
     summary: list[dict[str, Any]] = []
     failed_kinds: list[str] = []
-    regressions: list[str] = []
+    # Kept over recovery rounds: a re-run that fails again is no new regression, but the
+    # first round's regression still is one.
+    regressions: list[str] = list(state.get("regressions") or [])
     for kind in kinds_of(state):
         result = state.get("molecule_result" if kind == "molecule" else "pytest_result")
         if not isinstance(result, dict):
@@ -144,7 +150,9 @@ async def merge_test_results(state: BoxUpRoleState, runtime: Runtime[NodeContext
             "kind", "status", "passed", "failed", "skipped", "duration_ms", "run_id",
             "started_at", "finished_at",
         )})
-        regressions.extend(f"{kind}: {name}" for name in result.get("regressions", []))
+        for name in result.get("regressions", []):
+            if f"{kind}: {name}" not in regressions:
+                regressions.append(f"{kind}: {name}")
         if result.get("status") != "passed":
             failed_kinds.append(kind)
     return {

@@ -1,0 +1,176 @@
+"""A real git repository of roles, a bare ``origin`` and the knobs box-up tests turn.
+
+``BoxUpRepo.create(tmp_path)`` writes roles with a RoleTree, commits them on
+``main`` and pushes to a bare ``origin.git``. Every knob is a file in ``marks``:
+
+- ``fail-<test>`` makes that role test fail (``test_a``, ``test_b``; ``molecule``
+  fails the fast molecule stand-in's verify step);
+- ``hold-<point>`` makes the run wait at that point, after writing ``at-<point>``,
+  until the file is removed (``done-<point>`` is written when it goes on). Points:
+  ``worktree`` (git post-checkout of ``git worktree add``), ``commit`` (post-commit),
+  ``push`` (the origin's post-receive), ``molecule`` (the test command), and
+  ``issue`` / ``mr`` (after the forge created them; see ``_boxup_driver.py``).
+
+The origin's post-receive hook appends every pushed ref to ``marks/pushes.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from _gitsh import git
+from _rolerepo import RoleTree
+from dag_harness_mcp.config import Settings, load_settings
+
+__all__ = ["BoxUpRepo", "wait_for"]
+
+HERE = Path(__file__).resolve().parent
+FAKE_MOLECULE = HERE / "_fake_molecule.py"
+
+_ROLE_TESTS = '''\
+from pathlib import Path
+
+MARKS = Path({marks!r})
+
+
+def test_a():
+    assert not (MARKS / "fail-test_a").exists()
+
+
+def test_b():
+    assert not (MARKS / "fail-test_b").exists()
+'''
+
+_HOLD = '''\
+if [ -f "{marks}/hold-{point}" ]; then
+  touch "{marks}/at-{point}"
+  while [ -f "{marks}/hold-{point}" ]; do sleep 0.05; done
+  touch "{marks}/done-{point}"
+fi
+'''
+
+
+def _hook(path: Path, body: str) -> None:
+    path.write_text("#!/bin/sh\n" + body, encoding="utf-8")
+    path.chmod(0o755)
+
+
+def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, timeout: float = 60) -> None:
+    """Wait until ``path`` exists (failing early if ``proc`` died)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the run ended before {path.name}: {out}\n{err}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} never appeared")
+        time.sleep(0.02)
+
+
+@dataclass
+class BoxUpRepo:
+    base: Path
+    root: Path
+    origin: Path
+    marks: Path
+
+    @classmethod
+    def create(cls, tmp_path: Path) -> BoxUpRepo:
+        """Roles ``common`` (molecule + pytest), ``web`` (pytest, depends on common) and
+        ``db`` (molecule only), committed and pushed."""
+        repo = cls(tmp_path, tmp_path / "repo", tmp_path / "origin.git", tmp_path / "marks")
+        repo.marks.mkdir(parents=True)
+        tree = RoleTree(repo.root)
+        tree.role("common", molecule=True, pytest=True)
+        tree.role("web", deps=["common"], pytest=True)
+        tree.role("db", molecule=True)
+        for role in ("common", "web"):
+            test_file = tree.roles_dir / role / "tests" / "test_role.py"
+            test_file.write_text(_ROLE_TESTS.format(marks=str(repo.marks)), encoding="utf-8")
+        git(repo.root, "init", "-q", "-b", "main")
+        git(repo.root, "add", "-A")
+        git(repo.root, "-c", "user.name=t", "-c", "user.email=t@example.org",
+            "commit", "-q", "-m", "roles")
+        git(tmp_path, "init", "-q", "--bare", str(repo.origin))
+        git(repo.root, "remote", "add", "origin", str(repo.origin))
+        git(repo.root, "push", "-q", "origin", "main")
+        hooks = repo.root / ".git" / "hooks"
+        _hook(hooks / "post-checkout", _HOLD.format(marks=repo.marks, point="worktree"))
+        _hook(hooks / "post-commit", _HOLD.format(marks=repo.marks, point="commit"))
+        _hook(
+            repo.origin / "hooks" / "post-receive",
+            f'cat >> "{repo.marks}/pushes.log"\n' + _HOLD.format(marks=repo.marks, point="push"),
+        )
+        return repo
+
+    # -- settings ---------------------------------------------------------------
+
+    def overrides(self, **extra: Any) -> dict[str, Any]:
+        """Settings values (JSON-safe, for a driver process too): fast molecule stand-in."""
+        values: dict[str, Any] = {
+            "repo_root": str(self.root),
+            "db_path": str(self.base / "state" / "harness.db"),
+            "worktree_root": str(self.base / "worktrees"),
+            "tests": {
+                "molecule": ["{python}", str(FAKE_MOLECULE), str(self.marks)],
+            },
+        }
+        values.update(extra)
+        return values
+
+    def settings(self, **extra: Any) -> Settings:
+        return load_settings(self.overrides(**extra), environ={})
+
+    def settings_file(self, **extra: Any) -> Path:
+        path = self.base / "settings.json"
+        path.write_text(json.dumps(self.overrides(**extra)), encoding="utf-8")
+        return path
+
+    # -- knobs ------------------------------------------------------------------
+
+    def mark(self, name: str) -> Path:
+        path = self.marks / name
+        path.write_text("1", encoding="utf-8")
+        return path
+
+    def pushes(self, branch: str) -> int:
+        log = self.marks / "pushes.log"
+        if not log.exists():
+            return 0
+        ref = f"refs/heads/{branch}"
+        return sum(1 for line in log.read_text().splitlines() if line.endswith(" " + ref))
+
+    # -- a box-up in another process ----------------------------------------------
+
+    def driver(self, *args: str, **extra: Any) -> list[str]:
+        return [sys.executable, str(HERE / "_boxup_driver.py"), str(self.settings_file(**extra)),
+                str(self.marks), *args]
+
+    def run_driver(self, *args: str, **extra: Any) -> dict[str, Any]:
+        """Run the driver to its end; its RunResult as a dict."""
+        done = subprocess.run(
+            self.driver(*args, **extra), capture_output=True, text=True, timeout=300,
+            env=driver_env(),
+        )
+        assert done.returncode == 0, done.stderr
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+
+    def start_driver(self, *args: str, **extra: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.driver(*args, **extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=driver_env(),
+        )
+
+
+def driver_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "GITLAB_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(HERE.parent), *sys.path])
+    return env

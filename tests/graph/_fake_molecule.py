@@ -1,0 +1,24 @@
+"""A fast stand-in for ``molecule test``: prints molecule's step report, steered by files.
+
+``python _fake_molecule.py MARKS``: takes ~0.6 s; ``MARKS/fail-molecule`` fails the
+verify step (exit 1); ``MARKS/hold-molecule`` waits until the file is removed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+marks = Path(sys.argv[1])
+hold = marks / "hold-molecule"
+if hold.exists():
+    (marks / "at-molecule").write_text("1")
+    while hold.exists():
+        time.sleep(0.05)
+    (marks / "done-molecule").write_text("1")
+time.sleep(0.6)
+verify = "Failed" if (marks / "fail-molecule").exists() else "Successful"
+for step, state in (("converge", "Successful"), ("idempotence", "Successful"), ("verify", verify)):
+    print(f"INFO     default ➜ {step}: Executed: {state}", flush=True)
+sys.exit(1 if verify == "Failed" else 0)
