@@ -1,0 +1,28 @@
+"""The tool annotation presets, set truthfully per tool."""
+
+from __future__ import annotations
+
+from mcp.types import ToolAnnotations
+
+__all__ = ["EXTERNAL_WRITE", "LOCAL_DELETE", "LOCAL_WRITE", "READ", "READ_LIVE"]
+
+# Reads the StateDB only.
+READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+# Reads, but from the repository or checkpoints that change under it.
+READ_LIVE = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+# Writes the StateDB only; repeating it gives the same state.
+LOCAL_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+# Removes or stops something in the StateDB.
+LOCAL_DELETE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
+# Runs the workflow: git pushes, forge issues and MRs, merges; not idempotent.
+EXTERNAL_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+)

@@ -1,0 +1,44 @@
+"""List tools page with ``limit`` and an opaque ``cursor`` (the next offset)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from dag_harness_mcp.errors import ConfigError
+
+__all__ = ["Cursor", "Page", "PageSize", "fetch_page"]
+
+Cursor = Annotated[
+    str | None, Field(description="next_cursor of the previous page; omit for the first page")
+]
+
+
+PageSize = Annotated[int, Field(ge=1, le=200, description="items per page")]
+
+
+class Page(BaseModel):
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next one."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None or cursor == "":
+        return 0
+    if not cursor.isdigit():
+        raise ConfigError("cursor", cursor, "the next_cursor of a previous page, or nothing")
+    return int(cursor)
+
+
+def fetch_page(
+    cursor: str | None, limit: int, fetch: Callable[[int, int], list[dict[str, Any]]]
+) -> Page:
+    """``fetch(offset, count)`` one row more than asked, to know whether a next page exists."""
+    offset = _offset(cursor)
+    rows = fetch(offset, limit + 1)
+    more = len(rows) > limit
+    return Page(items=rows[:limit], next_cursor=str(offset + limit) if more else None)

@@ -1,0 +1,44 @@
+"""Prompts: the box-up-role walk-through (status, box up, report, approval)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+from dag_harness_mcp.mcp.state import ServerState
+from dag_harness_mcp.names import validate_role_name
+
+__all__ = ["box_up_role_prompt", "register_prompts"]
+
+
+def box_up_role_prompt(role: str) -> str:
+    """The instructions for boxing up ``role`` with the harness tools."""
+    name = validate_role_name(role)
+    return f"""Box up the Ansible role `{name}` with the dag-harness tools.
+
+1. Status: call get_role(name="{name}"). If it is unknown, call sync_roles and retry.
+   Report its wave, dependencies, dependants and any open execution. If an execution is
+   paused, offer resume_execution instead of a new run; list_regressions(role="{name}")
+   shows tests that regressed.
+2. Box up: call box_up_role(role="{name}"). It runs validation, molecule and pytest,
+   commits, pushes, opens the issue and MR, and returns when it pauses, fails or ends.
+3. Report: give the execution id, the status, the test results and the issue/MR links.
+   On failure, read get_execution and test_history, explain the cause and propose a fix;
+   after the fix, resume_execution retries the failed node.
+4. Approval: when the run waits for approval, show the human the question, the tests,
+   regressions and dependants from the interrupt, and ask them to approve or reject.
+   Never decide for them. Then call resume_execution(execution_id=<id>, approved=<their
+   answer>, comment=<their words>) and report the final status."""
+
+
+def register_prompts(server: MCPServer[ServerState]) -> None:
+    @server.prompt(name="box-up-role", title="Box up a role")
+    def box_up_role(
+        role: Annotated[str, Field(description="role name, e.g. 'common'")],
+    ) -> str:
+        """Walk through status, box-up, report and human approval for one role."""
+        return box_up_role_prompt(role)
+
+    _ = box_up_role

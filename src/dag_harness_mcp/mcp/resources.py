@@ -1,0 +1,104 @@
+"""Resources: roles, executions, the workflow and dependency graphs, store items, costs.
+
+Static resources get no request context in the SDK, so they read the lifespan
+state through a :class:`StateSlot` the lifespan fills.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+
+from dag_harness_mcp.errors import HarnessError, NotFoundError
+from dag_harness_mcp.mcp.context import Ctx, app_of, state_of
+from dag_harness_mcp.mcp.state import ServerState
+from dag_harness_mcp.service import memory, observability, roles
+
+__all__ = ["StateSlot", "register_resources"]
+
+JSON = "application/json"
+MERMAID = "text/vnd.mermaid"
+
+
+class StateSlot:
+    """Holds the lifespan state for handlers that get no context."""
+
+    def __init__(self) -> None:
+        self.state: ServerState | None = None
+
+    def require(self) -> ServerState:
+        if self.state is None:
+            raise ResourceError("the server is not started; read resources over a session")
+        return self.state
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=1, default=str)
+
+
+def _translate(exc: HarnessError) -> ResourceError:
+    if isinstance(exc, NotFoundError):
+        return ResourceNotFoundError(str(exc))
+    return ResourceError(f"{type(exc).__name__}: {exc}")
+
+
+def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
+    """Add every resource and resource template to ``server``."""
+
+    @server.resource("harness://roles", mime_type=JSON, title="Roles")
+    def all_roles() -> str:
+        """Every synced role with its wave and status (JSON)."""
+        return _json(roles.list_roles(slot.require().app))
+
+    @server.resource("harness://roles/{+name}", mime_type=JSON, title="Role")
+    def one_role(name: str, ctx: Ctx) -> str:
+        """One role in full, as get_role returns it (nested names keep their '/')."""
+        try:
+            return _json(roles.get_role(app_of(ctx), name))
+        except HarnessError as exc:
+            raise _translate(exc) from exc
+
+    @server.resource("harness://executions/{execution_id}", mime_type=JSON, title="Execution")
+    def execution(execution_id: str, ctx: Ctx) -> str:
+        """An execution with its nodes and last checkpointed state (JSON)."""
+        if not execution_id.isdigit():
+            raise ResourceNotFoundError(
+                f"execution id {execution_id!r} is not a number; see list_executions")
+        try:
+            return _json(state_of(ctx).runner().get(int(execution_id)))
+        except HarnessError as exc:
+            raise _translate(exc) from exc
+
+    @server.resource("harness://graph/box-up-role", mime_type=MERMAID, title="Workflow graph")
+    def workflow_graph() -> str:
+        """The compiled box-up-role workflow as a Mermaid flowchart."""
+        from dag_harness_mcp.graph.builder import graph_mermaid
+
+        return graph_mermaid()
+
+    @server.resource("harness://dependencies", mime_type=MERMAID, title="Role dependencies")
+    def dependencies() -> str:
+        """The role dependency graph by wave, as Mermaid (edges: dependency to dependant)."""
+        return roles.dependency_graph(slot.require().app, "mermaid")
+
+    @server.resource("harness://store/{namespace}/{key}", mime_type=JSON, title="Store item")
+    def store_item(namespace: str, key: str, ctx: Ctx) -> str:
+        """One HarnessStore item; the namespace is its labels joined by '.'."""
+        try:
+            item = memory.store_get(app_of(ctx), namespace, key)
+        except HarnessError as exc:
+            raise _translate(exc) from exc
+        if item is None:
+            raise ResourceNotFoundError(
+                f"no store item {namespace}/{key}; store_search lists what is stored")
+        return _json(item)
+
+    @server.resource("harness://costs/daily", mime_type=JSON, title="Daily costs")
+    def daily_costs() -> str:
+        """Token usage and cost per day and model, with the total (JSON)."""
+        return _json(observability.cost_report(slot.require().app, by="day"))
+
+    _ = (all_roles, one_role, execution, workflow_graph, dependencies, store_item, daily_costs)

@@ -1,0 +1,87 @@
+"""The ``dag-harness-mcp`` stdio server: build it (:func:`create_server`) and run it (:func:`main`).
+
+Stdout carries only JSON-RPC frames: logging goes to stderr, and node
+subprocesses have their output captured by the runner.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver import MCPServer
+
+from dag_harness_mcp import __version__
+from dag_harness_mcp.config import Settings
+from dag_harness_mcp.mcp import (
+    query,
+    tools_capabilities,
+    tools_observe,
+    tools_roles,
+    tools_runs,
+    tools_store,
+)
+from dag_harness_mcp.mcp.prompts import register_prompts
+from dag_harness_mcp.mcp.registry import build_tools
+from dag_harness_mcp.mcp.resources import StateSlot, register_resources
+from dag_harness_mcp.mcp.state import ServerState, make_lifespan
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.service.app import HarnessApp
+    from dag_harness_mcp.service.runs import Runner
+
+__all__ = ["INSTRUCTIONS", "create_server", "main"]
+
+INSTRUCTIONS = """\
+dag-harness boxes up Ansible roles: for one role it validates, runs molecule and pytest,
+commits, pushes, opens an issue and a merge request, then pauses for human approval.
+Start with list_roles (sync_roles if empty) and get_role; box_up_role starts a run and
+returns at the approval pause with an execution id; ask the human, then resume_execution.
+plan_waves orders roles by dependency; query_state answers what no tool does."""
+
+_MODULES = (tools_roles, tools_runs, tools_store, tools_observe, tools_capabilities, query)
+
+
+def create_server(
+    settings: Settings | None = None,
+    *,
+    runner_factory: Callable[[HarnessApp], Runner] | None = None,
+) -> MCPServer[ServerState]:
+    """The server over ``settings`` (default: environment and harness.yml, read at start)."""
+    slot = StateSlot()
+    inner = make_lifespan(settings, runner_factory)
+
+    @asynccontextmanager
+    async def lifespan(server: Any) -> AsyncIterator[ServerState]:
+        async with inner(server) as state:
+            slot.state = state
+            try:
+                yield state
+            finally:
+                slot.state = None
+
+    server: MCPServer[ServerState] = MCPServer(
+        "dag-harness",
+        title="dag-harness",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
+        tools=build_tools(module.TOOLS for module in _MODULES),
+    )
+    register_resources(server, slot)
+    register_prompts(server)
+    return server
+
+
+def main() -> None:
+    """Console script ``dag-harness-mcp``: serve over stdio until stdin closes."""
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    create_server().run("stdio")
+
+
+if __name__ == "__main__":
+    main()

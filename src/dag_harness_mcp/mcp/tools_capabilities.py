@@ -1,0 +1,66 @@
+"""Capability tools: what Claude Code sessions may write, run and call (enforced by hooks)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from dag_harness_mcp.mcp.annotations import LOCAL_DELETE, LOCAL_WRITE, READ
+from dag_harness_mcp.mcp.context import Ctx, app_of
+from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
+from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.service import capabilities as service
+
+__all__ = ["TOOLS"]
+
+Patterns = Annotated[list[str], Field(description="glob patterns")]
+
+
+def grant_capabilities(
+    ctx: Ctx,
+    name: Annotated[str, Field(min_length=1, description="short label, e.g. 'box-up common'")],
+    session_id: Annotated[str | None, Field(description="bind to this session")] = None,
+    project_dir: Annotated[str | None, Field(description="or every session here")] = None,
+    role: str | None = None,
+    file_write: Patterns | None = None,
+    bash_allow: Patterns | None = None,
+    bash_deny: Patterns | None = None,
+    mcp_tools: Patterns | None = None,
+    gitlab_write: bool = False,
+    ttl_seconds: Annotated[float | None, Field(gt=0)] = None,
+) -> dict[str, Any]:
+    """Open a capability context: while active, the hooks allow only these file writes, Bash
+    commands, MCP tools and GitLab writes for the session or project."""
+    return service.grant_capabilities(
+        app_of(ctx), session_id=session_id, project_dir=project_dir, role=role,
+        file_write=file_write or [], bash_allow=bash_allow or [], bash_deny=bash_deny or [],
+        mcp_tools=mcp_tools or [], gitlab_write=gitlab_write, ttl_seconds=ttl_seconds,
+        name=name,
+    )
+
+
+def revoke_capabilities(
+    ctx: Ctx, context_id: Annotated[int, Field(ge=1, description="from list_capabilities")]
+) -> dict[str, Any]:
+    """Revoke a capability context now (idempotent)."""
+    return service.revoke_capabilities(app_of(ctx), context_id)
+
+
+def list_capabilities(
+    ctx: Ctx,
+    active_only: bool = True,
+    session_id: str | None = None,
+    limit: PageSize = 20,
+    cursor: Cursor = None,
+) -> Page:
+    """Capability contexts newest first, with their grants and whether they are active."""
+    rows = service.list_capabilities(app_of(ctx), active_only=active_only, session_id=session_id)
+    return fetch_page(cursor, limit, lambda offset, count: rows[offset:offset + count])
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    (grant_capabilities, LOCAL_WRITE, "Grant capabilities"),
+    (revoke_capabilities, LOCAL_DELETE, "Revoke capabilities"),
+    (list_capabilities, READ, "List capabilities"),
+)

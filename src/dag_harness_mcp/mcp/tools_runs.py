@@ -1,0 +1,150 @@
+"""Run tools: box up a role, follow, resume, cancel and inspect its executions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from dag_harness_mcp.errors import ConfigError
+from dag_harness_mcp.mcp.annotations import EXTERNAL_WRITE, LOCAL_DELETE, READ, READ_LIVE
+from dag_harness_mcp.mcp.context import Ctx, state_of
+from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
+from dag_harness_mcp.mcp.progress import ProgressReporter
+from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.service.run_types import RunResult
+
+__all__ = ["TOOLS", "RunOutcome", "outcome"]
+
+ExecutionId = Annotated[int, Field(ge=1, description="execution id (list_executions shows them)")]
+
+
+class RunOutcome(BaseModel):
+    """Where a run stands when the call returned, and what to do next."""
+
+    execution_id: int
+    role: str
+    status: str
+    next_nodes: list[str]
+    interrupt: dict[str, Any] | None
+    summary: dict[str, Any]
+    errors: list[str]
+    issue_url: str | None
+    mr_url: str | None
+    next_step: str
+
+
+def _next_step(result: RunResult) -> str:
+    eid = result.execution_id
+    if result.status == "paused" and result.interrupt is not None:
+        return (f"show the human the interrupt and ask; then resume_execution(execution_id={eid},"
+                " approved=true|false, comment=...)")
+    if result.status == "paused":
+        return (f"paused at a breakpoint before {', '.join(result.next_nodes)}; "
+                f"resume_execution(execution_id={eid}) continues")
+    if result.status == "failed":
+        return (f"read errors (get_execution/test_history), fix the cause, then "
+                f"resume_execution(execution_id={eid}) retries the failed node")
+    if result.status == "running":
+        return f"still running elsewhere; poll get_execution(execution_id={eid})"
+    if result.status == "completed":
+        return "done; report the MR and the summary"
+    return f"the run is {result.status}; start a new one with box_up_role if needed"
+
+
+def outcome(result: RunResult) -> RunOutcome:
+    return RunOutcome(
+        execution_id=result.execution_id, role=result.role, status=result.status,
+        next_nodes=result.next_nodes, interrupt=result.interrupt, summary=result.summary,
+        errors=result.errors[-10:], issue_url=result.issue_url, mr_url=result.mr_url,
+        next_step=_next_step(result),
+    )
+
+
+async def box_up_role(
+    ctx: Ctx,
+    role: Annotated[str, Field(description="role name, e.g. 'common'")],
+    breakpoints: Annotated[
+        list[str] | None, Field(description="pause before these nodes (default: none)")
+    ] = None,
+    auto_approve: Annotated[bool, Field(description="skip the human approval pause")] = False,
+) -> RunOutcome:
+    """Start the box-up workflow for a role: validate, test (molecule/pytest), commit, push,
+    open issue and MR, then wait for human approval. Returns when the run pauses, fails or
+    ends (minutes), with the execution id; sends progress per node. Check get_role first."""
+    runner = await state_of(ctx).open_runner()
+    result = await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
+                                on_progress=ProgressReporter(ctx))
+    return outcome(result)
+
+
+async def resume_execution(
+    ctx: Ctx,
+    execution_id: ExecutionId,
+    approved: Annotated[
+        bool | None, Field(description="the human's decision when the run waits for one")
+    ] = None,
+    comment: Annotated[str | None, Field(max_length=2000)] = None,
+) -> RunOutcome:
+    """Continue a paused, failed or crashed run; pass the human's decision (approved, comment)
+    when it waits at the approval interrupt. Returns like box_up_role."""
+    runner = await state_of(ctx).open_runner()
+    result = await runner.resume(execution_id, approved=approved, comment=comment,
+                                 on_progress=ProgressReporter(ctx))
+    return outcome(result)
+
+
+async def cancel_execution(ctx: Ctx, execution_id: ExecutionId) -> RunOutcome:
+    """Cancel a run that is not finished; a run in another process stops at its next node.
+    Use when the human abandons a box-up."""
+    return outcome(await state_of(ctx).runner().cancel(execution_id))
+
+
+def get_execution(
+    ctx: Ctx,
+    execution_id: ExecutionId,
+    include_state: Annotated[bool, Field(description="add the last checkpointed state")] = False,
+) -> dict[str, Any]:
+    """One execution: status, current and next nodes, errors, result and per-node records.
+    Use to poll a run or to explain a failure."""
+    data = state_of(ctx).runner().get(execution_id)
+    if not include_state:
+        data.pop("checkpoint_data", None)
+    return data
+
+
+def list_executions(
+    ctx: Ctx,
+    status: Annotated[str | None, Field(description="only this status, e.g. 'paused'")] = None,
+    role: Annotated[str | None, Field(description="only this role")] = None,
+    limit: PageSize = 20,
+    cursor: Cursor = None,
+) -> Page:
+    """Executions newest first, by status or role. Use to find paused runs awaiting a
+    decision or the id of a role's last run."""
+    from dag_harness_mcp.db.repos.executions import EXECUTION_STATUSES
+
+    if status is not None and status not in EXECUTION_STATUSES:
+        raise ConfigError("status", status, f"one of {', '.join(EXECUTION_STATUSES)}")
+    runner = state_of(ctx).runner()
+    return fetch_page(cursor, limit, lambda offset, count: runner.list(
+        status=status, role=role, limit=count, offset=offset))
+
+
+async def execution_history(
+    ctx: Ctx, execution_id: ExecutionId, limit: PageSize = 50, cursor: Cursor = None
+) -> Page:
+    """The run's checkpoints, oldest first: step, nodes that ran, nodes next, time. Use to see
+    exactly how a run got where it is."""
+    items = await (await state_of(ctx).open_runner()).history(execution_id)
+    return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    (box_up_role, EXTERNAL_WRITE, "Box up a role"),
+    (get_execution, READ, "Get an execution"),
+    (list_executions, READ, "List executions"),
+    (resume_execution, EXTERNAL_WRITE, "Resume an execution"),
+    (cancel_execution, LOCAL_DELETE, "Cancel an execution"),
+    (execution_history, READ_LIVE, "Execution history"),
+)

@@ -1,0 +1,97 @@
+"""Role tools through an in-process client: list (paged), get, dependencies, waves, sync."""
+
+from __future__ import annotations
+
+from _mcpkit import error_text, structured
+from mcp.client import Client
+from mcp.server.mcpserver import MCPServer
+
+from dag_harness_mcp.mcp.state import ServerState
+
+Server = MCPServer[ServerState]
+
+
+async def test_sync_roles_reports_what_it_added_and_is_idempotent(server: Server) -> None:
+    async with Client(server) as client:
+        first = structured(await client.call_tool("sync_roles", {}))
+        again = structured(await client.call_tool("sync_roles", {}))
+
+        assert (first["added"], first["total"], first["cycles"]) == (4, 4, [])
+        assert (again["added"], again["unchanged"]) == (0, 4)
+
+
+async def test_list_roles_pages_with_a_cursor_until_none_is_left(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        first = structured(await synced.call_tool("list_roles", {"limit": 3}))
+        rest = structured(await synced.call_tool(
+            "list_roles", {"limit": 3, "cursor": first["next_cursor"]}))
+
+        names = [r["name"] for r in first["items"] + rest["items"]]
+        assert sorted(names) == ["common", "monitoring/exporter", "packages", "web"]
+        assert first["next_cursor"] == "3" and rest["next_cursor"] is None
+        assert first["items"][0]["wave"] == 0
+
+
+async def test_list_roles_filters_by_wave(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        page = structured(await synced.call_tool("list_roles", {"wave": 1}))
+
+        assert sorted(r["name"] for r in page["items"]) == ["monitoring/exporter", "web"]
+
+
+async def test_list_roles_refuses_a_forged_cursor(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        text = error_text(await synced.call_tool("list_roles", {"cursor": "abc"}))
+
+        assert "cursor" in text and "next_cursor" in text
+
+
+async def test_list_roles_rejects_a_page_size_out_of_range(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        text = error_text(await synced.call_tool("list_roles", {"limit": 0}))
+
+        assert "limit" in text
+
+
+async def test_get_role_shows_dependencies_dependants_and_tests(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        common = structured(await synced.call_tool("get_role", {"name": "common"}))
+        nested = structured(await synced.call_tool("get_role", {"name": "monitoring/exporter"}))
+
+        assert common["wave"] == 0 and common["has_pytest"] is True
+        assert sorted(common["dependants"]) == ["monitoring/exporter", "web"]
+        assert common["test_runs"] == [] and common["worktree"] is None
+        assert [d["role"] for d in nested["dependencies"]] == ["common"]
+
+
+async def test_get_role_of_an_unknown_role_says_to_sync(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        text = error_text(await synced.call_tool("get_role", {"name": "nope"}))
+
+        assert "NotFoundError" in text and "sync_roles" in text
+
+
+async def test_get_role_refuses_path_traversal(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        text = error_text(await synced.call_tool("get_role", {"name": "../../etc/passwd"}))
+
+        assert "InvalidNameError" in text and "'..'" in text
+
+
+async def test_role_dependencies_direct_reverse_and_transitive(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        direct = structured(await synced.call_tool("role_dependencies", {"name": "web"}))
+        reverse = structured(await synced.call_tool(
+            "role_dependencies", {"name": "common", "reverse": True, "transitive": True}))
+
+        assert [(d["role"], d["kind"]) for d in direct["items"]] == [("common", "role")]
+        assert {(d["role"], d["depth"]) for d in reverse["items"]} == {
+            ("web", 1), ("monitoring/exporter", 1)}
+
+
+async def test_plan_waves_groups_roles_by_dependency_order(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        waves = structured(await synced.call_tool("plan_waves", {}))["waves"]
+
+        assert [(w["wave"], w["roles"]) for w in waves] == [
+            (0, ["common", "packages"]), (1, ["monitoring/exporter", "web"])]
