@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dag_harness_mcp.errors import ForgeError
-from dag_harness_mcp.forge.base import MergeRequestRef
+from dag_harness_mcp.forge.base import MergeRequestRef, TrainEntry
 from dag_harness_mcp.forge.gitlab import GitLabForge
+from dag_harness_mcp.forge.train_poll import poll_merge_train
 from support.fake_gitlab import FakeGitLab, Fault
 
 
@@ -125,3 +126,46 @@ async def test_an_mr_merged_outside_the_train_reads_as_merged(
     entry = await forge.merge_train_status(mr.iid)
 
     assert (entry.status, entry.merge_commit_sha) == ("merged", "f" * 40)
+
+
+async def test_polling_follows_the_car_until_merged_and_keeps_the_entry_current(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    first, second = await open_mr(forge, "common"), await open_mr(forge, "web")
+    await forge.add_to_merge_train(first)
+    await forge.add_to_merge_train(second)
+    seen: list[tuple[str, int | None, str | None]] = []
+    rows: list[tuple[object, object]] = []
+    polls: list[int] = []
+
+    def on_update(entry: TrainEntry) -> None:
+        seen.append((entry.status, entry.position, entry.pipeline_status))
+        row = entry_row(forge, second.iid)
+        rows.append((row["status"], row["position"]))
+        polls.append(fake_gitlab.count("GET", "merge_train_car"))
+        # GitLab's train moves on between two polls: the head merges, then ours.
+        with fake_gitlab.lock:
+            if len(seen) == 1:
+                fake_gitlab.project().finish_car(first.iid, success=True)
+            elif len(seen) == 2:
+                fake_gitlab.project().finish_car(second.iid, success=True)
+
+    final = await poll_merge_train(forge, second.iid, interval=0.01, give_up_after=30,
+                                   on_update=on_update)
+
+    assert seen == [("running", 1, "running"), ("running", 0, "running"),
+                    ("merged", None, "success")]
+    assert rows == [("running", 1), ("running", 0), ("merged", None)]
+    assert polls == sorted(set(polls))  # every update came from a new poll of GitLab
+    assert final.merge_commit_sha == fake_gitlab.project().mr(second.iid)["merge_commit_sha"]
+    assert entry_row(forge, second.iid)["completed_at"] is not None
+
+
+async def test_polling_gives_up_after_its_timeout_with_the_last_state(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    mr = await open_mr(forge, "web")
+    await forge.add_to_merge_train(mr)
+    with pytest.raises(ForgeError, match="still running on the merge train"):
+        await poll_merge_train(forge, mr.iid, interval=0.01, give_up_after=0.05)
+    assert fake_gitlab.count("GET", "merge_train_car") >= 2
