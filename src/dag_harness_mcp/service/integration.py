@@ -36,13 +36,14 @@ SERVER_NAME = "dag-harness"
 
 def find_plugin_root(explicit: Path | None = None) -> Path:
     """The directory holding ``hooks/hooks.json`` and ``bin/harness-env`` (the checkout)."""
-    candidates = [explicit] if explicit is not None else []
-    if os.environ.get("CLAUDE_PLUGIN_ROOT"):
-        candidates.append(Path(os.environ["CLAUDE_PLUGIN_ROOT"]))
-    candidates.append(Path(__file__).resolve().parents[3])
+    if explicit is not None:
+        candidates = [explicit]
+    else:
+        candidates = [Path(os.environ["CLAUDE_PLUGIN_ROOT"])] \
+            if os.environ.get("CLAUDE_PLUGIN_ROOT") else []
+        candidates.append(Path(__file__).resolve().parents[3])
     for root in candidates:
-        if root is not None and (root / "hooks" / "hooks.json").is_file() \
-                and (root / "bin" / "harness-env").is_file():
+        if (root / "hooks" / "hooks.json").is_file() and (root / "bin" / "harness-env").is_file():
             return root.resolve()
     raise ConfigError("plugin_root", str(explicit or candidates[-1]),
                       "a dag-harness-mcp checkout holding hooks/hooks.json and bin/harness-env "

@@ -121,11 +121,15 @@ def _database_check(settings: Settings) -> Check:
     if settings.postgres_url is not None:
         return Check("database", True, "PostgreSQL (HARNESS_POSTGRES_URL); connected at init")
     path = settings.database_path
-    probe = path if path.exists() else path.parent
-    while not probe.exists():
-        probe = probe.parent
-    writable = os.access(probe, os.W_OK) and (probe.is_dir() or os.access(probe, os.R_OK))
-    state = "exists" if path.exists() else f"will be created (nearest directory {probe})"
+    if path.exists():
+        writable = path.is_file() and os.access(path, os.R_OK | os.W_OK)
+        state, probe = "exists", path
+    else:
+        probe = path.parent
+        while not probe.exists():
+            probe = probe.parent
+        writable = probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+        state = f"will be created (nearest directory {probe})"
     return Check("database", writable, f"{path} {state}",
                  f"make {probe} writable or point HARNESS_DB_PATH elsewhere")
 

@@ -1,0 +1,119 @@
+"""harness bootstrap: checks change nothing, a full run initialises, installs and self-tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from dag_harness_mcp.config import load_settings
+from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.service.setup import bootstrap, check_environment, self_test
+from support.claude_cli import ROOT
+from support.tree import Harness, snapshot
+
+CHECKS = ["python", "python3 on PATH", "git", "ansible-core", "molecule", "forge credentials",
+          "database", "claude code"]
+
+
+def _checks(stdout: str) -> dict[str, dict[str, object]]:
+    return {c["name"]: c for c in json.loads(stdout)["checks"]}
+
+
+def test_check_only_reports_every_check_and_changes_nothing(
+        project: Path, home: Path, harness: Harness) -> None:
+    (project / "keep.txt").write_text("user file\n")
+    before = snapshot(project, home)
+    proc = harness("bootstrap", "--check-only", "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    checks = _checks(proc.stdout)
+    assert list(checks) == CHECKS
+    assert all(checks[name]["ok"] for name in CHECKS[:-1])
+    assert checks["claude code"]["ok"] is False and checks["claude code"]["required"] is False
+    assert "will be created" in str(checks["database"]["detail"])
+    assert snapshot(project, home) == before
+
+
+def test_check_only_fails_on_gitlab_without_a_token_and_names_the_fix(
+        project: Path, harness: Harness) -> None:
+    proc = harness("bootstrap", "--check-only", "--json", env={"HARNESS_FORGE": "gitlab"})
+    assert proc.returncode == 1
+    creds = _checks(proc.stdout)["forge credentials"]
+    assert creds["ok"] is False and "GITLAB_TOKEN" in str(creds["fix"])
+    assert not (project / ".harness").exists()
+
+
+def test_check_only_fails_when_the_database_path_is_below_a_file(
+        project: Path, harness: Harness) -> None:
+    (project / "afile").write_text("")
+    proc = harness("bootstrap", "--check-only", "--json",
+                   env={"HARNESS_DB_PATH": str(project / "afile" / "db" / "harness.db")})
+    assert proc.returncode == 1
+    database = _checks(proc.stdout)["database"]
+    assert database["ok"] is False and "HARNESS_DB_PATH" in str(database["fix"])
+
+
+def test_bootstrap_yes_initialises_the_db_installs_and_passes_the_self_test(
+        project: Path, harness: Harness) -> None:
+    proc = harness("bootstrap", "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ok"] is True
+    selftest = _checks(proc.stdout)["self-test"]
+    assert selftest["ok"] is True and "outside write denied" in str(selftest["detail"])
+    db_path = project / ".harness" / "harness.db"
+    db = StateDB(db_path, migrate=False)
+    try:
+        assert db.sessions.recent() == []  # migrated schema; the self-test used its own DB
+    finally:
+        db.close()
+    assert report["install"]["added_mcp_server"] is True
+    assert (project / ".mcp.json").exists() and (project / ".claude" / "settings.json").exists()
+    # Now Claude Code's state shows the project install.
+    again = harness("bootstrap", "--check-only", "--json")
+    assert "installed by `harness install`" in str(_checks(again.stdout)["claude code"]["detail"])
+
+
+def test_bootstrap_without_yes_off_a_terminal_does_not_install(
+        project: Path, harness: Harness) -> None:
+    proc = harness("bootstrap")
+    assert proc.returncode == 0, proc.stderr
+    assert "pass --yes" in proc.stderr
+    assert not (project / ".mcp.json").exists() and not (project / ".claude").exists()
+    assert (project / ".harness" / "harness.db").exists()
+
+
+def test_bootstrap_skips_the_project_install_when_the_plugin_is_enabled(
+        project: Path, home: Path, harness: Harness) -> None:
+    (home / ".claude").mkdir()
+    (home / ".claude" / "settings.json").write_text(
+        json.dumps({"enabledPlugins": {"dag-harness@dag-harness": True}}))
+    proc = harness("bootstrap", "--json")
+    assert proc.returncode == 0, proc.stderr
+    state = _checks(proc.stdout)["claude code"]
+    assert state["ok"] is True and "plugin enabled (user settings)" in str(state["detail"])
+    assert "no project install needed" in proc.stderr
+    assert not (project / ".mcp.json").exists()
+
+
+def test_self_test_fails_when_the_hook_script_does_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "plugin"
+    shutil.copytree(ROOT / "hooks", root / "hooks")
+    (root / "bin").mkdir()
+    shutil.copy(ROOT / "bin" / "harness-env", root / "bin" / "harness-env")
+    (root / "hooks" / "harness_hook.py").write_text("import sys\nsys.exit(0)\n")
+    check = self_test(root)
+    assert check.ok is False and "SessionStart" in check.detail
+
+
+def test_bootstrap_service_with_check_only_never_asks_to_install(project: Path,
+                                                                 tmp_path: Path) -> None:
+    settings = load_settings({"repo_root": project, "db_path": tmp_path / "db" / "h.db"},
+                             environ={})
+    asked: list[bool] = []
+    report = bootstrap(settings, project=project, check_only=True,
+                       install=lambda checks: asked.append(True) or True, home=tmp_path)
+    assert asked == [] and report.actions == [] and report.install is None
+    assert [c.name for c in report.checks] == [c.name for c in check_environment(
+        settings, project=project, home=tmp_path)]
+    assert not (tmp_path / "db").exists()
