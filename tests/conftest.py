@@ -10,6 +10,7 @@ import pytest
 
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.service.example import ExampleCheckout, prepare_example_checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_REPO = ROOT / "examples" / "ansible-repo"
@@ -49,3 +50,22 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in list(os.environ):
         if var.startswith("HARNESS_") or var.startswith("GITLAB_"):
             monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def example_checkout(tmp_path: Path) -> ExampleCheckout:
+    """A fresh git checkout of examples/ansible-repo with a bare ``origin``."""
+    return prepare_example_checkout(tmp_path / "example")
+
+
+@pytest.fixture
+def example_settings(example_checkout: ExampleCheckout, tmp_path: Path) -> Settings:
+    """Settings rooted at the example checkout (its harness.yml applies), state under tmp."""
+    return load_settings(
+        {
+            "repo_root": example_checkout.repo_root,
+            "db_path": tmp_path / "state" / "harness.db",
+            "worktree_root": tmp_path / "worktrees",
+        },
+        environ={},
+    )

@@ -1,0 +1,82 @@
+"""The bundled example repository, checked out as a real git repository with a bare origin.
+
+``harness demo`` and the tests box up roles of ``examples/ansible-repo``. This
+module copies that tree somewhere writable, makes it a git repository on the
+default branch with one commit, and gives it a bare repository as ``origin``,
+so pushes, merge requests and the local merge train have somewhere real to go.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dag_harness_mcp.errors import GitError, HarnessError, NotFoundError
+
+__all__ = ["ExampleCheckout", "example_source", "prepare_example_checkout"]
+
+_IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".molecule", "*.pyc")
+_IDENTITY = ("-c", "user.name=dag-harness demo", "-c", "user.email=demo@dag-harness.invalid")
+
+
+@dataclass(frozen=True)
+class ExampleCheckout:
+    """Where the example lives: its working tree and its bare ``origin``."""
+
+    repo_root: Path
+    origin: Path
+    default_branch: str = "main"
+
+
+def example_source() -> Path:
+    """The example tree shipped with the package (wheel) or the source checkout."""
+    package_dir = Path(__file__).resolve().parents[1]
+    for candidate in (
+        package_dir / "_example",
+        package_dir.parents[1] / "examples" / "ansible-repo",
+    ):
+        if (candidate / "harness.yml").is_file():
+            return candidate
+    raise NotFoundError(
+        "the bundled example repository is missing (looked for examples/ansible-repo "
+        "next to the package); reinstall dag-harness-mcp or pass --repo"
+    )
+
+
+def _git(cwd: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *_IDENTITY, *args], cwd=cwd, capture_output=True, text=True,
+            timeout=120, check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError(list(args), 127, "git is not installed or not on PATH") from exc
+    if done.returncode != 0:
+        raise GitError(list(args), done.returncode, done.stderr)
+    return done.stdout.strip()
+
+
+def prepare_example_checkout(
+    dest: Path, *, source: Path | None = None, default_branch: str = "main"
+) -> ExampleCheckout:
+    """Copy the example to ``dest/repo`` as a fresh git repository with ``dest/origin.git``.
+
+    ``dest`` must not hold an earlier checkout (an existing ``dest/repo`` is refused,
+    so a demo never overwrites work).
+    """
+    src = source or example_source()
+    repo = dest / "repo"
+    origin = dest / "origin.git"
+    if repo.exists() or origin.exists():
+        raise HarnessError(f"{dest} already holds an example checkout; choose an empty directory")
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(src, repo, ignore=_IGNORED)
+    _git(dest, "init", "--quiet", "--bare", f"--initial-branch={default_branch}", str(origin))
+    _git(repo, "init", "--quiet", f"--initial-branch={default_branch}")
+    _git(repo, "add", "--all")
+    _git(repo, "commit", "--quiet", "-m", "Example Ansible repository")
+    _git(repo, "remote", "add", "origin", str(origin))
+    _git(repo, "push", "--quiet", "origin", f"{default_branch}:{default_branch}")
+    return ExampleCheckout(repo_root=repo, origin=origin, default_branch=default_branch)
