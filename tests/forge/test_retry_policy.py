@@ -35,12 +35,16 @@ def test_retry_after_is_used_for_429_and_capped() -> None:
     assert 4.0 <= POLICY.delay(ForgeHTTPError("down", 503, retry_after=40), 3) <= 8.0
 
 
+NOW = 1445412470.0  # Wed, 21 Oct 2015 07:27:50 GMT
+
+
 @pytest.mark.parametrize(
-    ("value", "seconds"), [("5", 5.0), (" 2 ", 2.0), ("0", 0.0), (None, None),
-                           ("Wed, 21 Oct 2015 07:28:00 GMT", None), ("-1", None)],
+    ("value", "seconds"),
+    [("5", 5.0), (" 2 ", 2.0), ("0", 0.0), (None, None), ("-1", None), ("soon", None),
+     ("Wed, 21 Oct 2015 07:28:00 GMT", 10.0), ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0)],
 )
 def test_retry_after_header_parsing(value: str | None, seconds: float | None) -> None:
-    assert parse_retry_after(value) == seconds
+    assert parse_retry_after(value, now=NOW) == seconds
 
 
 async def run(errors: list[ForgeError], policy: RetryPolicy) -> tuple[list[float], int, object]:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from dag_harness_mcp.errors import ForgeError
@@ -60,14 +62,24 @@ class RetryPolicy:
         return ceiling / 2 + (rng if rng is not None else _RNG).uniform(0, ceiling / 2)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (GitLab sends an integer); ``None`` if absent or unreadable."""
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` in seconds; ``None`` if absent or unreadable.
+
+    GitLab sends delta-seconds; an HTTP-date (RFC 9110 allows both) counts from ``now``.
+    """
     if value is None:
         return None
+    text = value.strip()
     try:
-        seconds = float(value.strip())
+        seconds = float(text)
     except ValueError:
-        return None
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
     return seconds if seconds >= 0 else None
 
 
