@@ -172,7 +172,7 @@ class RoleRepository:
         src, dst = ("depends_on_id", "role_id") if reverse else ("role_id", "depends_on_id")
         sql = f"""
             WITH RECURSIVE reach(role_id) AS (
-                SELECT ?
+                SELECT CAST(? AS BIGINT)
                 UNION
                 SELECT rd.{dst} FROM role_dependencies rd
                   JOIN reach w ON rd.{src} = w.role_id
