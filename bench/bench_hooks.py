@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _figures import record
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "hooks" / "harness_hook.py"
 PYTHON = os.path.realpath(sys.executable)  # the interpreter itself, not a venv/pyenv shim
@@ -90,6 +92,11 @@ def main(rounds: int = 200) -> None:
         print(_summary("hook PreToolUse (Bash, context active)", pre))
         print(_summary("hook PostToolUse (Bash, redact+files+audit)", post))
         print(_summary("hook, both events", pre + post))
+        both = sorted(pre + post)
+        record("bare python3 -c pass, median", statistics.median(bare), "ms")
+        record("hook process, median", statistics.median(both), "ms", target="<= 35 ms")
+        record("hook process, p99", both[round(0.99 * (len(both) - 1))], "ms",
+               target="<= 80 ms")
         shim = shutil.which("python3")
         if shim and os.path.realpath(shim) != PYTHON:
             shim_s = [_time([shim, "-S", "-c", "pass"], b"", env) for _ in range(20)]

@@ -1,0 +1,89 @@
+"""Benchmark: hooks of many parallel sessions writing to one StateDB at once.
+
+Run: ``.venv/bin/python bench/bench_hook_writers.py [SESSIONS] [CALLS]`` (default 8 x 25).
+Each session is a loop spawning the real hook script (``python3 -S hooks/harness_hook.py``)
+for PreToolUse and PostToolUse of CALLS Bash calls, as Claude Code does; all sessions
+start at one barrier against one database. Prints events per second over the whole
+run and how many tool-call rows were lost (expected: 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _figures import record
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "hooks" / "harness_hook.py"
+PYTHON = os.path.realpath(sys.executable)
+
+_SESSION = """
+import json, subprocess, sys
+python, script, session, calls, project = sys.argv[1:6]
+def run(event, **fields):
+    payload = {"session_id": session, "cwd": project, "hook_event_name": event,
+               "transcript_path": project + "/none.jsonl", **fields}
+    done = subprocess.run([python, "-S", script, event], input=json.dumps(payload).encode(),
+                          capture_output=True)
+    if done.returncode != 0:
+        sys.exit(f"{event}: exit {done.returncode}: {done.stderr!r}")
+sys.stdin.readline()
+for i in range(int(calls)):
+    tool_input = {"command": f"echo {i}"}
+    use_id = f"{session}-{i}"
+    run("PreToolUse", tool_name="Bash", tool_input=tool_input, tool_use_id=use_id)
+    run("PostToolUse", tool_name="Bash", tool_input=tool_input, tool_use_id=use_id,
+        tool_response={"stdout": str(i)}, duration_ms=1)
+"""
+
+
+def main(sessions: int = 8, calls: int = 25) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-writers-"))
+    try:
+        project = tmp / "project"
+        project.mkdir()
+        db_path = tmp / "harness.db"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
+        env.update(HARNESS_DB_PATH=str(db_path), CLAUDE_PROJECT_DIR=str(project))
+        worker = tmp / "session.py"
+        worker.write_text(_SESSION)
+        # Create the database first, so the figure is the steady state, not the schema race.
+        subprocess.run([PYTHON, "-S", str(SCRIPT), "SessionStart"], env=env, check=True,
+                       input=json.dumps({"session_id": "warm", "cwd": str(project),
+                                         "hook_event_name": "SessionStart"}).encode())
+        procs = [subprocess.Popen([PYTHON, str(worker), PYTHON, str(SCRIPT), f"s{i}",
+                                   str(calls), str(project)], stdin=subprocess.PIPE, env=env,
+                                  text=True) for i in range(sessions)]
+        started = time.perf_counter()
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        failed = sum(proc.wait() != 0 for proc in procs)
+        took = time.perf_counter() - started
+        with sqlite3.connect(db_path) as conn:
+            rows = conn.execute("SELECT COUNT(*) FROM tool_calls WHERE status = 'succeeded'"
+                                ).fetchone()[0]
+        events = sessions * calls * 2
+        lost = sessions * calls - rows
+        print(f"{sessions} sessions x {calls} calls ({events} hook processes) in {took:.1f} s: "
+              f"{events / took:.0f} events/s; tool calls recorded {rows}/{sessions * calls}, "
+              f"lost {lost}, failed sessions {failed}; {os.cpu_count()} CPUs")
+        record(f"concurrent hook writers ({sessions} sessions)", events / took, "events/s")
+        record(f"concurrent hook writers ({sessions} sessions), rows lost", lost, "rows",
+               target="0")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:3]]
+    main(*args)
