@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
-from dag_harness_mcp.errors import ConfigError, HarnessError, InvalidNameError, NotFoundError
+from dag_harness_mcp.errors import (
+    ConfigError,
+    HarnessError,
+    InvalidNameError,
+    NotFoundError,
+    WorkflowError,
+)
 from dag_harness_mcp.service.app import HarnessApp
 
-__all__ = ["console", "emit_json", "err_console", "open_app", "run_cli"]
+__all__ = ["console", "emit_json", "err_console", "open_app", "run_async", "run_cli"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -58,3 +65,14 @@ def cli_errors() -> Iterator[None]:
 def run_cli(fn: Callable[[], T]) -> T:
     with cli_errors():
         return fn()
+
+
+def run_async(call: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``call()`` on a new event loop with harness errors as exit codes; a
+    WorkflowError raised (not returned) means refused before running: bad input (2)."""
+    with cli_errors():
+        try:
+            return asyncio.run(call())
+        except WorkflowError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from exc

@@ -16,7 +16,14 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import cli_errors, console, emit_json, err_console, open_app
+from dag_harness_mcp.cli.common import (
+    cli_errors,
+    console,
+    emit_json,
+    err_console,
+    open_app,
+    run_async,
+)
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
@@ -71,13 +78,7 @@ def _run(ctx: typer.Context, title: str, op: Callable[[Any, NodeView], Awaitable
             with view.live:
                 return await op(runner, view)
 
-    with cli_errors():
-        try:
-            return asyncio.run(go())
-        except WorkflowError as exc:
-            # Raised (not returned) means refused before or instead of running: bad input.
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from exc
+    return run_async(go)
 
 
 def _render_result(result: RunResult, as_json: bool) -> None:
