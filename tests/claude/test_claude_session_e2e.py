@@ -7,9 +7,9 @@ project, HOME and StateDB, and reads back what the hooks recorded.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,13 +17,13 @@ from _rolerepo import RoleTree
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.hooks.pricing import PRICES
 from dag_harness_mcp.service.capabilities import grant_capabilities
-from support.claude_cli import ROOT
 from support.claude_session import MODEL, Session
 from support.fake_anthropic import Turn, text, tool_use
 
 pytestmark = pytest.mark.slow
 
-LIST_ROLES = "mcp__plugin_dag-harness_dag-harness__list_roles"
+PLUGIN_TOOL = "mcp__plugin_dag-harness_dag-harness__"
+LIST_ROLES, SYNC_ROLES = PLUGIN_TOOL + "list_roles", PLUGIN_TOOL + "sync_roles"
 
 
 def _rows(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
@@ -32,6 +32,14 @@ def _rows(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
         return [tuple(row) for row in database.connection().execute(sql, params).fetchall()]
     finally:
         database.close()
+
+
+def _tool_json(block: dict[str, Any]) -> Any:
+    """The JSON a tool answered, without the reminders Claude Code appends to the result."""
+    content = block["content"]
+    body = content if isinstance(content, str) else "".join(
+        part.get("text", "") for part in content if part.get("type") == "text")
+    return json.loads(body.split("\n\n<system-reminder>")[0])
 
 
 def _price(usage: list[tuple[int, int, int, int]]) -> float:
@@ -129,29 +137,28 @@ def test_write_outside_granted_worktree_comes_back_as_permission_denial(
     assert audit == [("capability_denied", "tu_out")]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("dag_harness_mcp.mcp.server") is None
-                    or not (ROOT / ".venv" / "bin" / "dag-harness-mcp").exists(),
-                    reason="the MCP server (dag_harness_mcp.mcp) is not in this checkout yet")
 def test_plugin_mcp_tool_list_roles_answers_through_claude_and_is_recorded(
         session: Session) -> None:
     tree = RoleTree(session.project)
     tree.role("common")
     tree.role("nginx", deps=["common"])
     turns = [
-        Turn([tool_use(LIST_ROLES, {}, "tu_mcp")], input_tokens=11, output_tokens=3),
-        Turn([text("Two roles.")], input_tokens=22, output_tokens=4),
+        Turn([tool_use(SYNC_ROLES, {}, "tu_sync")], input_tokens=11, output_tokens=3),
+        Turn([tool_use(LIST_ROLES, {}, "tu_list")], input_tokens=22, output_tokens=4),
+        Turn([text("Two roles.")], input_tokens=33, output_tokens=5),
     ]
-    run, endpoint = session.run(turns, allowed=[LIST_ROLES],
+    run, endpoint = session.run(turns, allowed=[SYNC_ROLES, LIST_ROLES],
                                 extra_env={"HARNESS_REPO_ROOT": str(session.project)})
 
-    result = endpoint.tool_results()["tu_mcp"]
-    body = json.dumps(result["content"])
-    assert result.get("is_error") is not True, body
-    assert "common" in body and "nginx" in body
+    results = endpoint.tool_results()
+    for use_id in ("tu_sync", "tu_list"):
+        assert results[use_id].get("is_error") is not True, results[use_id]
+    listed = _tool_json(results["tu_list"])
+    assert sorted(item["name"] for item in listed["items"]) == ["common", "nginx"]
     assert run.result["permission_denials"] == []
-    calls = _rows(session.db_path, "SELECT tool_name, status FROM tool_calls "
-                  "WHERE session_id = ?", session.session_id)
-    assert calls == [(LIST_ROLES, "succeeded")]
+    calls = _rows(session.db_path, "SELECT tool_use_id, tool_name, status FROM tool_calls "
+                  "WHERE session_id = ? ORDER BY id", session.session_id)
+    assert calls == [("tu_sync", SYNC_ROLES, "succeeded"), ("tu_list", LIST_ROLES, "succeeded")]
     tokens = _rows(session.db_path, "SELECT SUM(input_tokens), SUM(output_tokens) "
                    "FROM token_usage WHERE session_id = ?", session.session_id)
-    assert tokens == [(33, 7)]
+    assert tokens == [(66, 12)]
