@@ -49,7 +49,9 @@ def test_command(template: list[str], *, role: str, role_dir: Path, worktree: Pa
 
 
 def _is_pytest(argv: list[str]) -> bool:
-    return any(Path(a).name.startswith("pytest") or a == "pytest" for a in argv[:4])
+    """pytest itself, ``python -m pytest``, or either behind a wrapper (``env X=1 ...``,
+    ``uv run ...``): then the node asks it for a JUnit file."""
+    return any(Path(a).name.startswith(("pytest", "py.test")) for a in argv[:8])
 
 
 def _status(result: ProcessResult, cases: list[TestCaseResult]) -> str:
