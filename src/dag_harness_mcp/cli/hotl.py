@@ -1,9 +1,134 @@
-"""CLI commands: hotl (filled in by its issue)."""
+"""CLI commands: ``harness hotl start|status|stop`` (human out of the loop).
+
+``start`` runs the waves autonomously in this process under the HOTL policy
+(service/hotl.py); ``stop`` from another shell asks it to stop starting roles;
+``status`` shows the newest run, its counters, roles and notifications.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from dag_harness_mcp.cli.common import console, emit_json, open_app, run_async, run_cli
+from dag_harness_mcp.cli.wave_view import STATUS_STYLE, WaveView
+
+__all__ = ["register"]
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+hotl_app = typer.Typer(help="Autonomous wave runs under a policy, with notifications.",
+                       no_args_is_help=True)
+
+
+@hotl_app.command("start")
+def start(
+    ctx: typer.Context,
+    from_wave: Annotated[int | None, typer.Option("--from", min=0, help="First wave.")] = None,
+    to_wave: Annotated[int | None, typer.Option("--to", min=0, help="Last wave.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Roles at a time within a wave.")
+    ] = None,
+    max_roles: Annotated[
+        int | None, typer.Option("--max-roles", min=1, help="Start at most this many roles.")
+    ] = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", min=0, help="Stop once this many USD are spent.")
+    ] = None,
+    max_failures: Annotated[
+        int | None, typer.Option("--max-failures", min=1, help="Stop after this many failures.")
+    ] = None,
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", help="POST notifications here (Discord-style).")
+    ] = None,
+    log_file: Annotated[
+        str | None, typer.Option("--log-file", help="Append notifications to this file.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the newest unfinished HOTL wave run.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the waves autonomously: approve roles whose tests pass with no regressions, pause
+    and notify otherwise, stop at the limits (harness.yml `hotl:` or these options)."""
+    from dag_harness_mcp.service.hotl import HotlReport, effective_limits, run_hotl
+    from dag_harness_mcp.service.runs import Runner
+
+    app = open_app(ctx)
+    limits = run_cli(lambda: effective_limits(
+        app, max_roles=max_roles, max_cost_usd=max_cost, max_failures=max_failures,
+        webhook_url=webhook, log_file=log_file))
+    view = WaveView("hotl")
+
+    async def go() -> HotlReport:
+        async with Runner(app) as runner:
+            with view.live:
+                return await run_hotl(runner, limits, from_wave=from_wave, to_wave=to_wave,
+                                      concurrency=concurrency, resume=resume, on_event=view)
+
+    report = run_async(go)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        counts = report.wave_run.get("counts") or {}
+        console.print(
+            f"HOTL run {report.hotl_run_id}: {report.status}"
+            + (f" ({report.stop_reason})" if report.stop_reason else "")
+            + f"; roles: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))};"
+            f" notifications: {report.notifications}", highlight=False)
+    if report.status not in ("completed", "stopped", "limit_reached"):
+        raise typer.Exit(1)
+
+
+@hotl_app.command("status")
+def status(
+    ctx: typer.Context,
+    run_id: Annotated[int | None, typer.Argument(help="HOTL run id (default: newest).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The newest (or given) HOTL run: status, counters, roles and notifications."""
+    from dag_harness_mcp.service.hotl import hotl_status
+
+    info = run_cli(lambda: hotl_status(open_app(ctx), run_id))
+    if as_json:
+        emit_json(info)
+        return
+    alive = "alive" if info["alive"] else "not running"
+    console.print(
+        f"HOTL run {info['id']}: {info['status']} ({alive}); roles done {info['roles_done']}, "
+        f"failures {info['failures']}, cost ${info['cost_usd']:.4f}"
+        + (f"; {info['stop_reason']}" if info["stop_reason"] else ""), highlight=False)
+    wave_run: dict[str, Any] | None = info.get("wave_run")
+    if wave_run:
+        table = Table(title=f"wave run {wave_run['id']}")
+        for column in ("wave", "role", "status", "execution", "reason"):
+            table.add_column(column)
+        for r in wave_run["roles"]:
+            style = STATUS_STYLE.get(r["status"], "white")
+            table.add_row(str(r["wave"]), r["role_name"], f"[{style}]{r['status']}[/]",
+                          str(r["execution_id"] or "-"), r["reason"] or "")
+        console.print(table)
+    for n in info["notifications"]:
+        state = "sent" if n["delivered"] else f"failed: {n['error']}"
+        console.print(f"  {n['created_at']} {n['channel']} {n['event']}: {state}",
+                      highlight=False)
+
+
+@hotl_app.command("stop")
+def stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Ask the running HOTL run to stop starting roles (running roles finish)."""
+    from dag_harness_mcp.service.hotl import stop_hotl
+
+    info = run_cli(lambda: stop_hotl(open_app(ctx)))
+    if as_json:
+        emit_json(info)
+    else:
+        ids = ", ".join(map(str, info["stopping"]))
+        console.print(f"asked HOTL run(s) {ids} to stop", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.add_typer(hotl_app, name="hotl")
