@@ -8,6 +8,8 @@ project, HOME and StateDB, and reads back what the hooks recorded.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from _rolerepo import RoleTree
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.hooks.pricing import PRICES
 from dag_harness_mcp.service.capabilities import grant_capabilities
+from support.claude_cli import ROOT
 from support.claude_session import MODEL, Session
 from support.fake_anthropic import Turn, text, tool_use
 
@@ -162,3 +165,24 @@ def test_plugin_mcp_tool_list_roles_answers_through_claude_and_is_recorded(
     tokens = _rows(session.db_path, "SELECT SUM(input_tokens), SUM(output_tokens) "
                    "FROM token_usage WHERE session_id = ?", session.session_id)
     assert tokens == [(66, 12)]
+
+
+def test_fresh_install_bootstraps_the_mcp_server_environment_offline(session: Session) -> None:
+    """No prepared environment: bin/harness-env builds one from uv.lock and the uv cache."""
+    uv = shutil.which("uv") or str(ROOT / ".tools" / "venv" / "bin" / "uv")
+    if not Path(uv).exists():
+        pytest.skip("uv not installed: run ./dev setup")
+    RoleTree(session.project).role("common")
+    turns = [Turn([tool_use(SYNC_ROLES, {}, "tu_sync")]), Turn([text("Synced.")])]
+    run, endpoint = session.run(turns, allowed=[SYNC_ROLES], extra_env={
+        "HARNESS_PYTHON_ENV": "", "UV_OFFLINE": "1", "HARNESS_REPO_ROOT": str(session.project),
+        # The session has its own HOME: point uv at the developer's warm cache.
+        "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv"),
+        "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}"})
+
+    synced = _tool_json(endpoint.tool_results()["tu_sync"])
+    assert (synced["added"], synced["total"], synced["errors"]) == (1, 1, []), synced
+    stamps = list(session.home.rglob("venv/.harness-lock"))
+    assert len(stamps) == 1, "the plugin environment lives in CLAUDE_PLUGIN_DATA under HOME"
+    assert stamps[0].read_text().split()[1] == str(ROOT)
+    assert run.result["is_error"] is False
