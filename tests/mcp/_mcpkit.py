@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from _rolerepo import RoleTree
 
-__all__ = ["ROOT", "VENV_BIN", "error_text", "make_role_repo", "server_env", "structured"]
+__all__ = [
+    "FAST_TESTS", "ROOT", "VENV_BIN", "error_text", "make_role_repo", "server_env", "structured",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
+
+
+# Test commands that report one passing pytest case at once (the box-up nodes parse the line);
+# the stdio test keeps the real pytest.
+FAST_TESTS = {
+    "pytest": [sys.executable, "-S", "-c", "print('PASSED tests/test_role.py::test_ok')"],
+    "syntax_check": [sys.executable, "-S", "-c", "pass"],
+}
 
 
 def _git(cwd: Path, *args: str) -> None:

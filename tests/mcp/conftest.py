@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _mcpkit import make_role_repo
+from _mcpkit import FAST_TESTS, make_role_repo
 from mcp.server.mcpserver import MCPServer
 
 from dag_harness_mcp.config import Settings
@@ -25,7 +25,7 @@ def role_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mcp_settings(settings_for: Callable[..., Settings], role_repo: Path) -> Settings:
-    return settings_for(role_repo, forge="local")
+    return settings_for(role_repo, forge="local", tests=FAST_TESTS)
 
 
 @pytest.fixture

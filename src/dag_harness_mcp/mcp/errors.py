@@ -40,6 +40,19 @@ _NEXT: tuple[tuple[type[HarnessError], str], ...] = (
 )
 
 
+# CLI commands that messages name, and the tool doing the same over MCP.
+_TOOL_FOR_COMMAND = (
+    ("`harness sync", "sync_roles"),
+    ("`harness executions", "list_executions"),
+    ("`harness resume", "resume_execution"),
+    ("`harness cancel", "cancel_execution"),
+    ("`harness history", "execution_history"),
+    ("`harness box-up-role", "box_up_role"),
+    ("`harness capabilities", "list_capabilities"),
+    ("`harness sessions", "agent_sessions"),
+)
+
+
 def as_tool_error(exc: HarnessError) -> ToolError:
     """The tool error for ``exc``: its message (which names the fix) plus a generic next step
     when the message has none."""
@@ -49,6 +62,9 @@ def as_tool_error(exc: HarnessError) -> ToolError:
             if "`" not in text and " tool" not in text:
                 text = f"{text}. Next: {step}"
             break
+    tools = [tool for command, tool in _TOOL_FOR_COMMAND if command in text]
+    if tools:
+        text += f" (over MCP: the {', '.join(dict.fromkeys(tools))} tool)"
     return ToolError(f"{type(exc).__name__}: {text}")
 
 

@@ -52,7 +52,19 @@ def _next_step(result: RunResult) -> str:
     return f"the run is {result.status}; start a new one with box_up_role if needed"
 
 
+def _test_failures(summary: dict[str, Any]) -> list[str]:
+    return [
+        f"{t.get('kind')}: {t.get('status')} ({t.get('passed', 0)} passed, "
+        f"{t.get('failed', 0)} failed)"
+        for t in summary.get("tests") or []
+        if isinstance(t, dict) and t.get("status") not in ("passed", "skipped")
+    ]
+
+
 def outcome(result: RunResult) -> RunOutcome:
+    """The tool's view of a run result; a failed run without errors names its failed tests."""
+    if result.status == "failed" and not result.errors:
+        result.errors = _test_failures(result.summary)
     return RunOutcome(
         execution_id=result.execution_id, role=result.role, status=result.status,
         next_nodes=result.next_nodes, interrupt=result.interrupt, summary=result.summary,

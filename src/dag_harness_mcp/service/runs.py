@@ -322,9 +322,11 @@ class Runner:
         except asyncio.CancelledError:
             if not (execution_id in self._cancelling and task.done()):
                 # Our caller was cancelled, not the run: stop driving, leave it resumable.
+                # Release first: under anyio (the MCP server) a cancelled scope cancels
+                # every later await too, so the gather below may never return.
                 task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
                 self._abandon(execution_id)
+                await asyncio.gather(task, return_exceptions=True)
                 raise
         except ExecutionCancelled:
             pass  # cancelled from another process; the bridge stopped the run

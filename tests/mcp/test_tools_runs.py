@@ -1,0 +1,177 @@
+"""Run tools through an in-process client over the real box-up-role workflow: a pytest-only
+role runs to its approval interrupt with progress per node, resumes to completion (local
+forge, real git), and errors, cancellation and the history come back as documented."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from _mcpkit import FAST_TESTS, error_text, structured
+from mcp.client import Client
+from mcp.server.mcpserver import MCPServer
+
+from dag_harness_mcp.config import Settings
+from dag_harness_mcp.mcp.server import create_server
+from dag_harness_mcp.mcp.state import ServerState
+from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.roles import sync_roles
+from dag_harness_mcp.service.run_types import pid_alive
+
+Server = MCPServer[ServerState]
+Progress = list[tuple[float, float | None, str | None]]
+
+
+def _recorder(seen: Progress) -> Callable[[float, float | None, str | None], object]:
+    async def record(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    return record
+
+
+async def test_box_up_role_pauses_at_approval_with_progress_per_node(
+    synced_server: Server,
+) -> None:
+    seen: Progress = []
+    async with Client(synced_server) as client:
+        run = structured(await client.call_tool(
+            "box_up_role", {"role": "packages"}, progress_callback=_recorder(seen)))
+
+    assert (run["status"], run["next_nodes"]) == ("paused", ["human_approval"])
+    assert run["interrupt"]["kind"] == "approval" and run["interrupt"]["role"] == "packages"
+    assert "resume_execution" in run["next_step"]
+    messages = [m for _p, _t, m in seen]
+    for node in ("validate_role", "create_worktree", "run_pytest", "create_mr"):
+        assert f"{node} started" in messages and f"{node} completed" in messages
+    assert "human_approval waits for a decision" in messages
+    values = [p for p, _t, _m in seen]
+    assert values == sorted(values) and len(set(values)) == len(values)
+
+
+async def test_resume_with_approval_completes_and_merges_into_main(
+    synced_server: Server, role_repo: Path
+) -> None:
+    async with Client(synced_server) as client:
+        run = structured(await client.call_tool("box_up_role", {"role": "packages"}))
+        done = structured(await client.call_tool(
+            "resume_execution",
+            {"execution_id": run["execution_id"], "approved": True, "comment": "lgtm"}))
+        row = structured(await client.call_tool(
+            "get_execution", {"execution_id": run["execution_id"]}))
+
+    assert done["status"] == "completed" and done["mr_url"] is not None
+    assert row["status"] == "completed" and "checkpoint_data" not in row
+    assert {n["node"] for n in row["nodes"]} >= {"human_approval", "add_to_merge_train"}
+
+
+async def test_resume_without_a_decision_at_the_interrupt_is_a_tool_error(
+    synced_server: Server,
+) -> None:
+    async with Client(synced_server) as client:
+        run = structured(await client.call_tool("box_up_role", {"role": "packages"}))
+        text = error_text(await client.call_tool(
+            "resume_execution", {"execution_id": run["execution_id"]}))
+
+    assert "waits for a decision" in text
+
+
+async def test_list_get_history_and_cancel_of_an_execution(synced_server: Server) -> None:
+    async with Client(synced_server) as client:
+        run = structured(await client.call_tool(
+            "box_up_role", {"role": "packages", "breakpoints": ["create_commit"]}))
+        eid = run["execution_id"]
+        paused = structured(await client.call_tool("list_executions", {"status": "paused"}))
+        full = structured(await client.call_tool(
+            "get_execution", {"execution_id": eid, "include_state": True}))
+        history = structured(await client.call_tool(
+            "execution_history", {"execution_id": eid, "limit": 2}))
+        cancelled = structured(await client.call_tool("cancel_execution", {"execution_id": eid}))
+        again = error_text(await client.call_tool("cancel_execution", {"execution_id": eid}))
+
+    assert run["next_nodes"] == ["create_commit"] and "breakpoint" in run["next_step"]
+    assert [e["id"] for e in paused["items"]] == [eid]
+    assert full["checkpoint_data"]["values"]["role_name"] == "packages"
+    assert len(history["items"]) == 2 and history["next_cursor"] == "2"
+    assert cancelled["status"] == "cancelled"
+    assert "already cancelled" in again
+
+
+async def test_run_tool_errors_name_the_next_step(synced_server: Server) -> None:
+    async with Client(synced_server) as client:
+        unknown_role = error_text(await client.call_tool("box_up_role", {"role": "nope"}))
+        bad_name = error_text(await client.call_tool("box_up_role", {"role": "../x"}))
+        bad_breakpoint = error_text(await client.call_tool(
+            "box_up_role", {"role": "packages", "breakpoints": ["nowhere"]}))
+        unknown_run = error_text(await client.call_tool("get_execution", {"execution_id": 999}))
+        bad_status = error_text(await client.call_tool("list_executions", {"status": "odd"}))
+
+    assert "sync_roles" in unknown_role
+    assert "InvalidNameError" in bad_name
+    assert "valid nodes" in bad_breakpoint
+    assert "NotFoundError" in unknown_run and "list_executions" in unknown_run
+    assert "paused" in bad_status
+
+
+async def test_a_failing_role_returns_failed_with_errors_not_a_protocol_error(
+    settings_for: Callable[..., Settings], role_repo: Path
+) -> None:
+    failing = [sys.executable, "-c", "import sys; print('boom'); sys.exit(1)"]
+    settings = settings_for(role_repo, forge="local",
+                            tests={**FAST_TESTS, "pytest": failing, "retry_failed_tests": 0})
+    with HarnessApp.open(settings) as app:
+        sync_roles(app)
+    async with Client(create_server(settings)) as client:
+        run = structured(await client.call_tool("box_up_role", {"role": "packages"}))
+
+    assert run["status"] == "failed" and run["summary"]["tests_passed"] is False
+    assert run["errors"] == ["pytest: error (0 passed, 1 failed)"]
+    assert "test_history" in run["next_step"] and "resume_execution" in run["next_step"]
+
+
+@pytest.mark.slow
+async def test_cancelling_the_call_stops_the_run_and_leaves_it_resumable(
+    settings_for: Callable[..., Settings], role_repo: Path, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "pytest.pid"
+    sleeper = [sys.executable, "-c",
+               f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+               "time.sleep(120)"]
+    settings = settings_for(role_repo, forge="local", tests={**FAST_TESTS, "pytest": sleeper})
+    with HarnessApp.open(settings) as app:
+        sync_roles(app)
+    seen: Progress = []
+    async with Client(create_server(settings)) as client:
+        async with anyio.create_task_group() as tg:
+
+            async def call() -> None:
+                await client.call_tool("box_up_role", {"role": "packages"},
+                                       progress_callback=_recorder(seen))
+
+            tg.start_soon(call)
+            with anyio.fail_after(60):
+                while not pid_file.exists() or not pid_file.read_text():
+                    await anyio.sleep(0.05)
+            tg.cancel_scope.cancel()
+        child = int(pid_file.read_text())
+        with anyio.fail_after(30):
+            while (row := await _only_execution(client))["pid"] is not None:
+                await anyio.sleep(0.05)
+    fast = settings_for(role_repo, forge="local", tests=FAST_TESTS)
+    async with Client(create_server(fast)) as client:
+        resumed = structured(await client.call_tool(
+            "resume_execution", {"execution_id": row["id"]}))
+
+    assert "run_pytest started" in [m for _p, _t, m in seen]
+    assert not pid_alive(child)
+    assert row["status"] == "running"
+    assert (resumed["status"], resumed["next_nodes"]) == ("paused", ["human_approval"])
+
+
+async def _only_execution(client: Client) -> dict[str, Any]:
+    items = structured(await client.call_tool("list_executions", {}))["items"]
+    assert len(items) == 1
+    return dict(items[0])
