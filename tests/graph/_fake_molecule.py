@@ -20,5 +20,5 @@ if hold.exists():
 time.sleep(0.6)
 verify = "Failed" if (marks / "fail-molecule").exists() else "Successful"
 for step, state in (("converge", "Successful"), ("idempotence", "Successful"), ("verify", verify)):
-    print(f"INFO     default ➜ {step}: Executed: {state}", flush=True)
+    print(f"INFO     [default > {step}] Executed: {state}", flush=True)
 sys.exit(1 if verify == "Failed" else 0)

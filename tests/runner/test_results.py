@@ -37,6 +37,34 @@ def test_molecule_steps_become_tests_named_by_scenario_and_step() -> None:
     assert (summary.passed, summary.failed, summary.skipped) == (1, 1, 1)
 
 
+# molecule 26 with NO_COLOR=1 (how the test nodes run it), captured from a real run
+MOLECULE_NO_COLOR = """\
+INFO     [default > discovery] scenario test matrix: converge, idempotence, verify
+INFO     [default > converge] Executing
+INFO     [default > converge] Executed: Successful
+INFO     [default > idempotence] Executed: Successful
+INFO     [default > verify] Executed: Failed
+INFO     Molecule executed 1 scenario (1 failed)
+
+DETAILS
+default > converge: Executed: Successful
+default > idempotence: Executed: Successful
+default > verify: Executed: Failed
+
+SCENARIO RECAP
+default                   : actions=3  successful=2  disabled=0  skipped=0  missing=0  failed=1
+"""
+
+
+def test_molecule_steps_are_read_from_plain_ascii_output() -> None:
+    cases = parse_molecule_output(MOLECULE_NO_COLOR)
+    assert {c.name: c.outcome for c in cases} == {
+        "default:converge": "passed",
+        "default:idempotence": "passed",
+        "default:verify": "failed",
+    }
+
+
 def test_molecule_output_without_step_reports_gives_no_tests() -> None:
     assert parse_molecule_output("CRITICAL Failed to find driver\n") == []
 

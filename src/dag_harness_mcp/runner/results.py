@@ -3,7 +3,7 @@
 pytest writes JUnit XML (``--junitxml``), which gives every test's exact
 outcome; without it the ``-rA`` short summary lines are read. Molecule's steps
 (converge, idempotence, verify, ...) count as its tests, read from its
-``<scenario> ➜ <step>: Executed: <State>`` lines.
+``<scenario> ➜ <step>: Executed: <State>`` lines (``>`` without colours).
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ __all__ = [
 ]
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# ``default ➜ verify: Executed: Successful`` (colour terminals), ``default > verify:
+# Executed: ...`` (NO_COLOR, as the test nodes run it) and ``[default > verify] Executed: ...``.
 _MOLECULE_STEP = re.compile(
-    r"(?P<scenario>[\w.\-]+)\s+➜\s+(?P<step>[\w\-]+):\s+Executed:\s+(?P<state>\w+)"
+    r"(?P<scenario>[\w.\-]+)\s+(?:➜|>)\s+(?P<step>[\w\-]+)(?::|\])\s+Executed:\s+(?P<state>\w+)"
 )
 _MOLECULE_STATES = {
     "successful": "passed",

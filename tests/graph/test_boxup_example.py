@@ -1,0 +1,86 @@
+"""Box up roles of examples/ansible-repo for real: molecule against localhost, the roles'
+own pytest suites, git worktrees, a bare origin, the local forge and its merge train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from _gitsh import git
+from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.example import ExampleCheckout, prepare_example_checkout
+from dag_harness_mcp.service.roles import sync_roles
+from dag_harness_mcp.service.runs import Runner
+
+pytestmark = pytest.mark.slow
+
+
+def _settings(checkout: ExampleCheckout, state: Path) -> Settings:
+    return load_settings(
+        {"repo_root": checkout.repo_root, "db_path": state / "harness.db",
+         "worktree_root": state / "worktrees"},
+        environ={},
+    )
+
+
+async def _box_up(settings: Settings, role: str) -> tuple[str, list[dict[str, object]], str]:
+    """Run ``role`` to the end (auto-approved): status, its test runs, origin's main."""
+    with HarnessApp.open(settings) as app:
+        sync_roles(app)
+        async with Runner(app) as runner:
+            result = await runner.start(role, auto_approve=True)
+            runs = app.db.tests.for_execution(result.execution_id)
+    assert result.errors == [], result.errors
+    return result.status, runs, git(settings.repo_root, "rev-parse", "origin/main")
+
+
+async def test_common_boxes_up_with_real_molecule_beside_pytest_in_two_checkouts_at_once(
+    example_checkout: ExampleCheckout, tmp_path: Path
+) -> None:
+    import asyncio
+
+    second = prepare_example_checkout(tmp_path / "second")
+    settings = [_settings(example_checkout, tmp_path / "s1"), _settings(second, tmp_path / "s2")]
+
+    outcomes = await asyncio.gather(*(_box_up(s, "common") for s in settings))
+
+    for (status, runs, _main), checkout in zip(outcomes, (example_checkout, second), strict=True):
+        assert status == "completed"
+        by_kind = {str(r["kind"]): r for r in runs}
+        assert set(by_kind) == {"molecule", "pytest"}
+        assert (by_kind["molecule"]["status"], by_kind["molecule"]["passed"]) == ("passed", 3)
+        assert by_kind["pytest"]["status"] == "passed" and int(str(by_kind["pytest"]["passed"])) > 0
+        mol, py = by_kind["molecule"], by_kind["pytest"]
+        assert str(mol["started_at"]) < str(py["finished_at"])
+        assert str(py["started_at"]) < str(mol["finished_at"])
+        merged = git(checkout.origin, "rev-parse", "main")
+        assert merged == git(checkout.origin, "rev-parse", "box-up/common")
+        assert "box-up: common" in git(checkout.origin, "log", "-1", "--format=%s", "main")
+
+
+async def test_a_broken_role_test_is_retried_once_fails_and_is_a_regression(
+    example_settings: Settings, tmp_path: Path
+) -> None:
+    status, runs, _main = await _box_up(example_settings, "packages")
+    assert status == "completed" and [r["status"] for r in runs] == ["passed"]
+    test_file = tmp_path / "worktrees/packages/ansible/roles/packages/tests/test_packages.py"
+    text = test_file.read_text()
+    test_file.write_text(text.replace('" " not in name', '" " in name'))
+
+    with HarnessApp.open(example_settings) as app:
+        async with Runner(app) as runner:
+            result = await runner.start("packages", auto_approve=True)
+            ran = [r["node"] for r in app.db.executions.nodes(result.execution_id)
+                   if r["status"] == "completed"]
+            active = app.db.tests.active_regressions("packages")
+            runs = app.db.tests.for_execution(result.execution_id)
+
+    assert result.status == "failed"
+    assert ran.count("run_pytest") == 2 and "recovery" in ran and ran[-1] == "notify_failure"
+    assert [r["status"] for r in runs] == ["failed", "failed"]
+    assert [r["test_name"].rsplit("::", 1)[-1] for r in active] == [
+        "test_package_names_are_debian_names"]
+    assert any(r.endswith("test_package_names_are_debian_names")
+               for r in result.summary["regressions"])
