@@ -186,3 +186,41 @@ def test_fresh_install_bootstraps_the_mcp_server_environment_offline(session: Se
     assert len(stamps) == 1, "the plugin environment lives in CLAUDE_PLUGIN_DATA under HOME"
     assert stamps[0].read_text().split()[1] == str(ROOT)
     assert run.result["is_error"] is False
+
+
+def test_failed_bash_and_a_subagent_are_recorded_and_linked_to_the_parent(
+        session: Session) -> None:
+    sub_prompt = "SUBAGENT-TASK: write sub.txt"
+    turns = [
+        Turn([tool_use("Bash", {"command": "exit 3"}, "tu_fail")], input_tokens=5,
+             output_tokens=1),
+        Turn([tool_use("Agent", {"description": "helper", "prompt": sub_prompt,
+                                 "subagent_type": "general-purpose",
+                                 "run_in_background": False}, "tu_agent")],
+             input_tokens=7, output_tokens=2),
+        Turn([text("Main done.")], input_tokens=9, output_tokens=3),
+    ]
+    sub = [
+        Turn([tool_use("Bash", {"command": "echo sub > sub.txt"}, "tu_sub")],
+             input_tokens=100, output_tokens=10, message_id="msg_sub_0"),
+        Turn([text("Sub done.")], input_tokens=200, output_tokens=20, message_id="msg_sub_1"),
+    ]
+    session.run(turns, allowed=["Bash", "Agent"], threads={sub_prompt: sub})
+
+    sid = session.session_id
+    [(child, parent, agent_type, status)] = _rows(
+        session.db_path, "SELECT session_id, parent_session_id, agent_type, status "
+        "FROM agent_sessions WHERE parent_session_id IS NOT NULL")
+    assert (parent, agent_type, status) == (sid, "general-purpose", "ended")
+    calls = _rows(session.db_path, "SELECT session_id, tool_use_id, tool_name, status, error "
+                  "FROM tool_calls ORDER BY tool_use_id")
+    assert calls == [(sid, "tu_agent", "Agent", "succeeded", None),
+                     (sid, "tu_fail", "Bash", "failed", "Exit code 3"),
+                     (child, "tu_sub", "Bash", "succeeded", None)]
+    assert _rows(session.db_path, "SELECT session_id, path FROM file_changes") == [
+        (child, str(session.project / "sub.txt"))]
+    usage = _rows(session.db_path, "SELECT session_id, message_id, input_tokens, output_tokens "
+                  "FROM token_usage ORDER BY message_id")
+    assert usage == [(sid, "msg_scripted_000", 5, 1), (sid, "msg_scripted_001", 7, 2),
+                     (sid, "msg_scripted_002", 9, 3), (child, "msg_sub_0", 100, 10),
+                     (child, "msg_sub_1", 200, 20)]

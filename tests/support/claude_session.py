@@ -28,8 +28,8 @@ class Session:
     session_id: str
 
     def run(self, turns: list[Turn], *, allowed: list[str], extra_env: dict[str, str] | None = None,
-            ) -> tuple[ClaudeRun, FakeAnthropic]:
-        with FakeAnthropic(turns) as endpoint:
+            threads: dict[str, list[Turn]] | None = None) -> tuple[ClaudeRun, FakeAnthropic]:
+        with FakeAnthropic(turns, threads) as endpoint:
             env = claude_env(self.home, base_url=endpoint.url, trusted=[self.project], extra={
                 "HARNESS_DB_PATH": str(self.db_path), "HARNESS_PYTHON_ENV": str(ROOT / ".venv"),
                 **(extra_env or {})})
@@ -37,7 +37,8 @@ class Session:
                 "--plugin-dir", str(ROOT), "--model", MODEL, "--session-id", self.session_id,
                 "--allowedTools", *allowed])
         assert run.proc.returncode == 0, run
-        assert endpoint.used_turns == len(turns), run
+        scripted = len(turns) + sum(len(t) for t in (threads or {}).values())
+        assert (endpoint.used_turns, endpoint.unscripted) == (scripted, 0), run
         return run, endpoint
 
     def app(self) -> HarnessApp:

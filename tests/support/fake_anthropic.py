@@ -6,7 +6,9 @@ main conversation (those that offer tools) each consume the next scripted
 test later asserts. Side requests Claude Code makes on its own (titles, quota
 probes, anything without tools) get a short text answer and consume nothing.
 Every request body is kept so tests can read what the client sent back
-(``tool_result`` blocks).
+(``tool_result`` blocks). Subagents run concurrently with the main conversation,
+so their turns are scripted apart: ``threads`` maps a marker found in a
+conversation's first user message (the subagent's prompt) to its own turns.
 """
 
 from __future__ import annotations
@@ -83,13 +85,47 @@ def _stream(turn: Turn, model: str, message_id: str) -> bytes:
     return b"".join(parts)
 
 
+def _first_user_text(body: dict[str, Any]) -> str:
+    messages = body.get("messages") or [{}]
+    content = messages[0].get("content", "")
+    if isinstance(content, str):
+        return content
+    return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+
+
 @dataclass
 class _Script:
     turns: list[Turn]
+    threads: dict[str, list[Turn]] = field(default_factory=dict)
     next_turn: int = 0
+    next_in_thread: dict[str, int] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     side_requests: int = 0
+    unscripted: int = 0  # conversation requests (with tools) after their script ran out
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, body: dict[str, Any]) -> tuple[Turn, str] | None:
+        """The next scripted turn for this request's conversation, with its message id."""
+        if not body.get("tools"):
+            return None
+        first = _first_user_text(body)
+        for number, (marker, turns) in enumerate(self.threads.items()):
+            if marker in first:
+                index = self.next_in_thread.get(marker, 0)
+                if index >= len(turns):
+                    self.unscripted += 1
+                    return None
+                self.next_in_thread[marker] = index + 1
+                self.requests.append(body)
+                turn = turns[index]
+                return turn, turn.message_id or f"msg_thread{number}_{index:03d}"
+        if self.next_turn >= len(self.turns):
+            self.unscripted += 1
+            return None
+        index, self.next_turn = self.next_turn, self.next_turn + 1
+        self.requests.append(body)
+        turn = self.turns[index]
+        return turn, turn.message_id or f"msg_scripted_{index:03d}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -128,16 +164,12 @@ class _Handler(BaseHTTPRequestHandler):
         script = self.server.script
         model = str(body.get("model") or "claude-sonnet-4-5")
         with script.lock:
-            if body.get("tools") and script.next_turn < len(script.turns):
-                number = script.next_turn
-                script.next_turn += 1
-                script.requests.append(body)
-                turn = script.turns[number]
-                message_id = turn.message_id or f"msg_scripted_{number:03d}"
-            else:
+            taken = script.take(body)
+            if taken is None:
                 script.side_requests += 1
-                turn = Turn([text("ok")], input_tokens=1, output_tokens=1)
-                message_id = f"msg_side_{script.side_requests:03d}"
+                taken = (Turn([text("ok")], input_tokens=1, output_tokens=1),
+                         f"msg_side_{script.side_requests:03d}")
+        turn, message_id = taken
         if not body.get("stream"):
             self._json(200, {
                 "id": message_id, "type": "message", "role": "assistant", "model": model,
@@ -162,9 +194,10 @@ class _Server(ThreadingHTTPServer):
 class FakeAnthropic:
     """Serve ``turns`` in order; use as a context manager; ``url`` is the base URL."""
 
-    def __init__(self, turns: list[Turn]) -> None:
+    def __init__(self, turns: list[Turn], threads: dict[str, list[Turn]] | None = None
+                 ) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.script = _Script(list(turns))
+        self._server.script = _Script(list(turns), dict(threads or {}))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -174,7 +207,18 @@ class FakeAnthropic:
 
     @property
     def used_turns(self) -> int:
-        return self._server.script.next_turn
+        """Scripted turns consumed, main conversation and threads together."""
+        script = self._server.script
+        return script.next_turn + sum(script.next_in_thread.values())
+
+    @property
+    def side_requests(self) -> int:
+        return self._server.script.side_requests
+
+    @property
+    def unscripted(self) -> int:
+        """Conversation requests that came after their script ran out (answered "ok")."""
+        return self._server.script.unscripted
 
     @property
     def requests(self) -> list[dict[str, Any]]:
