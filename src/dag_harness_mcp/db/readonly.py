@@ -22,10 +22,14 @@ from dag_harness_mcp.errors import StateDBError
 
 __all__ = ["QueryResult", "run_read_only"]
 
-# Only the reading pragmas, and only without a value (``PRAGMA x = y`` is refused).
+# Pragmas that only read (their argument names a table or index) ...
 _READ_PRAGMAS = frozenset({
     "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
     "foreign_key_list", "database_list", "function_list", "collation_list",
+})
+# ... and settings that may be read but not set (``PRAGMA x = y`` is refused).
+_SETTING_PRAGMAS = frozenset({
+    "user_version", "schema_version", "journal_mode", "foreign_keys", "page_count", "page_size",
 })
 _ALLOWED = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
 _DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
@@ -51,9 +55,10 @@ def _authorizer(refused: list[str]) -> Any:
                 refused.append(f"function {name}()")
                 return sqlite3.SQLITE_DENY
             return sqlite3.SQLITE_OK
-        if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _READ_PRAGMAS \
-                and arg2 is None:
-            return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_PRAGMA:
+            pragma = (arg1 or "").lower()
+            if pragma in _READ_PRAGMAS or (pragma in _SETTING_PRAGMAS and arg2 is None):
+                return sqlite3.SQLITE_OK
         refused.append(_describe(action, arg1))
         return sqlite3.SQLITE_DENY
 

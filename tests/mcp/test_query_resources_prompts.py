@@ -1,0 +1,122 @@
+"""query_state, every resource and the box-up-role prompt through an in-process client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from _mcpkit import error_text, structured
+from mcp.client import Client
+from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+
+from dag_harness_mcp.mcp.state import ServerState
+
+Server = MCPServer[ServerState]
+
+
+def _text(result: Any) -> str:
+    return "".join(getattr(c, "text", "") for c in result.contents)
+
+
+async def test_query_state_reads_views_and_refuses_writes(synced_server: Server) -> None:
+    async with Client(synced_server) as client:
+        rows = structured(await client.call_tool("query_state", {
+            "sql": "SELECT role_name, wave FROM v_role_status WHERE wave = ? ORDER BY role_name",
+            "params": [1]}))
+        limited = structured(await client.call_tool(
+            "query_state", {"sql": "SELECT name FROM roles", "limit": 1}))
+        write = error_text(await client.call_tool(
+            "query_state", {"sql": "DELETE FROM roles"}))
+        attach = error_text(await client.call_tool(
+            "query_state", {"sql": "ATTACH DATABASE ':memory:' AS x"}))
+        still = structured(await client.call_tool(
+            "query_state", {"sql": "SELECT count(*) AS n FROM roles"}))
+
+    assert rows["columns"] == ["role_name", "wave"]
+    assert rows["rows"] == [["monitoring/exporter", 1], ["web", 1]]
+    assert limited["truncated"] is True and len(limited["rows"]) == 1
+    assert "refused" in write and "refused" in attach
+    assert still["rows"] == [[4]]
+
+
+async def test_resources_list_and_templates_name_every_resource(server: Server) -> None:
+    async with Client(server) as client:
+        static = {str(r.uri) for r in (await client.list_resources()).resources}
+        templates = {t.uri_template for t in
+                     (await client.list_resource_templates()).resource_templates}
+
+    assert static == {"harness://roles", "harness://graph/box-up-role",
+                      "harness://dependencies", "harness://costs/daily"}
+    assert templates == {"harness://roles/{+name}", "harness://executions/{execution_id}",
+                         "harness://store/{namespace}/{key}"}
+
+
+async def test_role_resources_read_as_json_including_nested_names(synced_server: Server) -> None:
+    async with Client(synced_server) as client:
+        roles = json.loads(_text(await client.read_resource("harness://roles")))
+        nested = json.loads(_text(await client.read_resource(
+            "harness://roles/monitoring/exporter")))
+        with pytest.raises(MCPError, match="not known"):
+            await client.read_resource("harness://roles/nope")
+
+    assert len(roles) == 4 and nested["name"] == "monitoring/exporter"
+    assert [d["role"] for d in nested["dependencies"]] == ["common"]
+
+
+async def test_graph_resources_are_mermaid(synced_server: Server) -> None:
+    async with Client(synced_server) as client:
+        workflow = _text(await client.read_resource("harness://graph/box-up-role"))
+        deps = _text(await client.read_resource("harness://dependencies"))
+
+    assert workflow.lstrip().startswith(("---", "graph", "flowchart"))
+    for node in ("validate_role", "run_pytest", "human_approval", "add_to_merge_train"):
+        assert node in workflow
+    assert "common" in deps and "web" in deps and "-->" in deps
+
+
+async def test_execution_store_and_cost_resources(synced_server: Server) -> None:
+    async with Client(synced_server) as client:
+        run = structured(await client.call_tool(
+            "box_up_role", {"role": "packages", "breakpoints": ["run_pytest"]}))
+        execution = json.loads(_text(await client.read_resource(
+            f"harness://executions/{run['execution_id']}")))
+        await client.call_tool("store_put", {
+            "namespace": ["roles", "packages"], "key": "note", "value": {"ok": True}})
+        item = json.loads(_text(await client.read_resource(
+            "harness://store/roles.packages/note")))
+        costs = json.loads(_text(await client.read_resource("harness://costs/daily")))
+        with pytest.raises(MCPError, match="does not exist"):
+            await client.read_resource("harness://executions/999")
+        with pytest.raises(MCPError, match="no store item"):
+            await client.read_resource("harness://store/roles.packages/missing")
+
+    assert execution["status"] == "paused" and execution["next_nodes"] == ["run_pytest"]
+    assert execution["checkpoint_data"]["values"]["role_name"] == "packages"
+    assert item["value"] == {"ok": True}
+    assert costs["by"] == "day" and costs["rows"] == []
+
+
+async def test_box_up_role_prompt_walks_through_status_run_report_and_approval(
+    server: Server,
+) -> None:
+    async with Client(server) as client:
+        prompts = (await client.list_prompts()).prompts
+        got = await client.get_prompt("box-up-role", {"role": "nginx"})
+        with pytest.raises(MCPError):
+            await client.get_prompt("box-up-role", {"role": "../etc"})
+
+    assert [(p.name, [a.name for a in p.arguments or []]) for p in prompts] == [
+        ("box-up-role", ["role"])]
+    text = "".join(getattr(m.content, "text", "") for m in got.messages)
+    for step in ('get_role(name="nginx")', 'box_up_role(role="nginx")', "resume_execution",
+                 "Never decide for them"):
+        assert step in text
+
+
+async def test_the_server_introduces_itself_with_instructions(server: Server) -> None:
+    async with Client(server) as client:
+        instructions = client.instructions or ""
+
+    assert "box_up_role" in instructions and "list_roles" in instructions
