@@ -62,12 +62,13 @@ def _register() -> None:
         observe,
         roles,
         runs,
+        serve,
         setup,
         waves,
     )
 
     for module in (
-        roles, runs, waves, hotl, capabilities, observe, setup, database, distributed,
+        roles, runs, waves, hotl, capabilities, observe, setup, database, distributed, serve,
     ):
         module.register(app)
 

@@ -1,0 +1,28 @@
+"""CLI command: ``harness serve`` runs the MCP server over stdio (as ``dag-harness-mcp``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from dag_harness_mcp.cli.common import cli_errors
+from dag_harness_mcp.config import load_settings
+
+__all__ = ["register"]
+
+
+def serve(ctx: typer.Context) -> None:
+    """Serve the MCP tools, resources and prompts over stdio (stdout carries only JSON-RPC)."""
+    from dag_harness_mcp.mcp.server import create_server
+
+    obj = ctx.find_root().obj
+    overrides: dict[str, Any] = obj.get("overrides", {}) if isinstance(obj, dict) else {}
+    with cli_errors():
+        settings = load_settings(overrides)
+    create_server(settings).run("stdio")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to ``app``."""
+    app.command("serve")(serve)
