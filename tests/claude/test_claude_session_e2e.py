@@ -224,3 +224,30 @@ def test_failed_bash_and_a_subagent_are_recorded_and_linked_to_the_parent(
     assert usage == [(sid, "msg_scripted_000", 5, 1), (sid, "msg_scripted_001", 7, 2),
                      (sid, "msg_scripted_002", 9, 3), (child, "msg_sub_0", 100, 10),
                      (child, "msg_sub_1", 200, 20)]
+
+
+def test_plugin_mcp_tool_outside_the_granted_tools_is_denied(session: Session) -> None:
+    RoleTree(session.project).role("common")
+    app = session.app()
+    try:
+        grant_capabilities(
+            app, session_id=session.session_id, project_dir=None, file_write=[],
+            bash_allow=[], bash_deny=[], mcp_tools=[LIST_ROLES], gitlab_write=False,
+            ttl_seconds=600, name="read-only roles")
+    finally:
+        app.close()
+    turns = [
+        Turn([tool_use(SYNC_ROLES, {}, "tu_sync")]),
+        Turn([tool_use(LIST_ROLES, {}, "tu_list")]),
+        Turn([text("Only listing allowed.")]),
+    ]
+    run, endpoint = session.run(turns, allowed=[SYNC_ROLES, LIST_ROLES],
+                                extra_env={"HARNESS_REPO_ROOT": str(session.project)})
+
+    assert [(d["tool_name"], d["tool_use_id"]) for d in run.result["permission_denials"]] == [
+        (SYNC_ROLES, "tu_sync")]
+    assert "mcp_tool" in json.dumps(endpoint.tool_results()["tu_sync"]["content"])
+    assert _tool_json(endpoint.tool_results()["tu_list"])["items"] == []  # never synced
+    calls = _rows(session.db_path, "SELECT tool_use_id, status FROM tool_calls "
+                  "WHERE session_id = ? ORDER BY id", session.session_id)
+    assert calls == [("tu_sync", "denied"), ("tu_list", "succeeded")]
