@@ -131,22 +131,26 @@ async def test_an_open_mr_made_elsewhere_is_adopted_not_duplicated(
 async def test_blocking_client_calls_leave_the_event_loop_free(
     forge: GitLabForge, fake_gitlab: FakeGitLab
 ) -> None:
-    fake_gitlab.inject("GET", "issues", Fault("slow", delay=0.3))
-    ticks = 0
-    done = asyncio.Event()
+    # The look-up is held by the server until the event loop itself releases it,
+    # after ticking while the request is in flight. Were the HTTP call blocking
+    # the loop, nothing could release it: it would time out and be retried.
+    fake_gitlab.inject("GET", "issues", Fault("hold"))
+    ticks_in_flight = 0
 
     async def ticker() -> None:
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
+        nonlocal ticks_in_flight
+        while ticks_in_flight < 5 and fake_gitlab.count("GET", "issues") <= 1:
             await asyncio.sleep(0.01)
+            if fake_gitlab.count("GET", "issues") == 1:  # the held request is waiting
+                ticks_in_flight += 1
+        fake_gitlab.release_held()
 
     task = asyncio.create_task(ticker())
-    await create(forge, "issue")
-    seen = ticks
-    done.set()
+    ref = await create(forge, "issue")
     await task
-    assert seen > 3  # the loop kept running while the request waited 0.3 s
+
+    assert ticks_in_flight == 5 and ref.created
+    assert fake_gitlab.count("GET", "issues") == 1  # released by the loop, not timed out
 
 
 def client_env(tmp_path: Path, fake_gitlab: FakeGitLab) -> dict[str, str]:
