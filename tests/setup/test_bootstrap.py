@@ -8,7 +8,8 @@ from pathlib import Path
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.service.setup import bootstrap, check_environment, self_test
+from dag_harness_mcp.service.selftest import self_test
+from dag_harness_mcp.service.setup import bootstrap, check_environment
 from support.claude_cli import ROOT
 from support.tree import Harness, snapshot
 
@@ -103,7 +104,7 @@ def test_self_test_fails_when_the_hook_script_does_nothing(tmp_path: Path) -> No
     shutil.copy(ROOT / "bin" / "harness-env", root / "bin" / "harness-env")
     (root / "hooks" / "harness_hook.py").write_text("import sys\nsys.exit(0)\n")
     check = self_test(root)
-    assert check.ok is False and "SessionStart" in check.detail
+    assert check.ok is False and "SessionStart hook recorded nothing" in check.detail
 
 
 def test_bootstrap_service_with_check_only_never_asks_to_install(project: Path,
