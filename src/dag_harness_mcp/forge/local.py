@@ -11,6 +11,7 @@ and leaves the target branch as it was.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,6 +61,9 @@ class LocalForge:
         self.app = app
         self.project = app.settings.gitlab_project or app.settings.repo_root.name
         self.url_prefix = f"local://{self.project}"
+        # Concurrent runs of one process (a wave) drain the train together: one merge at a
+        # time, or two would claim the same head and race on the target ref.
+        self._train_lock = asyncio.Lock()
 
     def _audit(self, action: str, entity_type: str, entity_id: object, **details: object) -> None:
         self.app.audit(
@@ -188,6 +192,10 @@ class LocalForge:
         A conflict (or a missing source branch) fails the entry with the reason
         and leaves the target branch untouched; the rest of the train moves up.
         """
+        async with self._train_lock:
+            return await self._merge_train_head(target_branch)
+
+    async def _merge_train_head(self, target_branch: str | None) -> TrainEntry | None:
         from dag_harness_mcp.forge.local_merge import merge_head
 
         target = target_branch or self.app.settings.default_branch

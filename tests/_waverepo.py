@@ -1,0 +1,90 @@
+"""Real repositories for wave and HOTL tests: roles with fast probe test commands.
+
+``build_wave_repo(base, {"common": [], "web": ["common"]}, failing={"web"})`` writes the
+roles (pytest only; the test command is tests/waves/_probe.py, which logs start/end to
+``base/probe.log`` and fails in a role holding ``FAIL``), a ``harness.yml`` with those
+commands, commits it on ``main`` and pushes it to a bare ``origin``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from _gitsh import git
+from _rolerepo import RoleTree
+
+__all__ = ["WaveRepo", "build_wave_repo", "probe_events"]
+
+PROBE = Path(__file__).resolve().parent / "waves" / "_probe.py"
+
+
+@dataclass
+class WaveRepo:
+    root: Path
+    origin: Path
+    log: Path
+
+    def hang(self, role: str) -> None:
+        """The role's next test run hangs (once) until killed."""
+        (self.log.parent / f"hang-{role.replace('/', '_')}").write_text("")
+
+    def hung(self, role: str) -> bool:
+        return (self.log.parent / f"hung-{role.replace('/', '_')}").exists()
+
+
+def build_wave_repo(
+    base: Path,
+    roles: dict[str, list[str]],
+    *,
+    failing: set[str] | frozenset[str] = frozenset(),
+    meet: int = 1,
+    meet_timeout: float = 30,
+    waves: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> WaveRepo:
+    base.mkdir(parents=True, exist_ok=True)
+    tree = RoleTree(base / "repo")
+    for name, deps in roles.items():
+        path = tree.role(name, deps=deps or None, pytest=True)
+        if name in failing:
+            (path / "FAIL").write_text("this role's tests fail\n")
+    log = base / "probe" / "probe.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    config: dict[str, Any] = {
+        "tests": {
+            "pytest": [
+                sys.executable, str(PROBE), str(log), "{role}", str(meet), str(meet_timeout),
+            ],
+            "molecule": ["true"],
+            "syntax_check": ["true"],
+            "retry_failed_tests": 0,
+        },
+    }
+    if waves is not None:
+        config["waves"] = waves
+    config.update(extra or {})
+    (tree.root / "harness.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (tree.root / ".gitignore").write_text(".harness/\n")
+    git(tree.root, "init", "-q", "-b", "main")
+    git(tree.root, "add", "-A")
+    git(tree.root, "commit", "-q", "-m", "roles")
+    origin = base / "origin.git"
+    git(base, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(tree.root, "remote", "add", "origin", str(origin))
+    git(tree.root, "push", "-q", "origin", "main")
+    return WaveRepo(root=tree.root, origin=origin, log=log)
+
+
+def probe_events(log: Path) -> list[tuple[str, str]]:
+    """``[("start", role), ("end", role), ...]`` in the order the probes wrote them."""
+    out: list[tuple[str, str]] = []
+    for line in log.read_text().splitlines():
+        kind, _, role = line.partition(" ")
+        out.append((kind, role))
+    return out
