@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.base import MergeRequestRef, TrainEntry
 from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.forge.train_poll import poll_merge_train
+from dag_harness_mcp.service.app import HarnessApp
 from support.fake_gitlab import FakeGitLab, Fault
+from support.gitlab_env import FAST, gitlab_settings
 
 
 async def open_mr(forge: GitLabForge, role: str) -> MergeRequestRef:
@@ -169,3 +174,20 @@ async def test_polling_gives_up_after_its_timeout_with_the_last_state(
     with pytest.raises(ForgeError, match="still running on the merge train"):
         await poll_merge_train(forge, mr.iid, interval=0.01, give_up_after=0.05)
     assert fake_gitlab.count("GET", "merge_train_car") >= 2
+
+
+async def test_a_numeric_project_id_works_like_its_path(
+    tmp_path: Path, fake_gitlab: FakeGitLab
+) -> None:
+    settings = load_settings(
+        gitlab_settings(tmp_path, fake_gitlab.url, gitlab_project="1"), environ={}
+    )
+    with HarnessApp.open(settings) as app:
+        forge = GitLabForge(app, policy=FAST)
+        issue = await forge.find_or_create_issue(role="web", title="T", description="",
+                                                 labels=[])
+        mr = await open_mr(forge, "web")
+        entry = await forge.add_to_merge_train(mr)
+    assert (issue.iid, mr.iid, entry.status, entry.position) == (1, 1, "running", 0)
+    paths = {r.path.split("/")[4] for r in fake_gitlab.requests}
+    assert paths == {"1"}
