@@ -175,5 +175,5 @@ class BoxUpRepo:
 
 def driver_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "GITLAB_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(HERE.parent), *sys.path])
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), *sys.path])
     return env

@@ -48,6 +48,13 @@ class NodeView:
         self.rows: dict[str, tuple[str, float, float | None, str]] = {}
         self.live = Live(self.render(), console=err_console, refresh_per_second=8,
                          transient=False)
+        self.started = False
+
+    def stop(self) -> None:
+        """End the live view (drawn only once a node started: a refused run shows no table)."""
+        if self.started:
+            self.live.stop()
+            self.started = False
 
     def render(self) -> Table:
         table = Table(title=self.title, expand=False)
@@ -64,6 +71,9 @@ class NodeView:
         started = previous[1] if previous and event.status != "started" else time.monotonic()
         ended = None if event.status == "started" else time.monotonic()
         self.rows[event.node] = (event.status, started, ended, event.message)
+        if not self.started:
+            self.live.start()
+            self.started = True
         self.live.update(self.render())
 
 
@@ -75,8 +85,10 @@ def _run(ctx: typer.Context, title: str, op: Callable[[Any, NodeView], Awaitable
 
     async def go() -> T:
         async with Runner(app) as runner:
-            with view.live:
+            try:
                 return await op(runner, view)
+            finally:
+                view.stop()
 
     return run_async(go)
 

@@ -1,0 +1,145 @@
+"""The run commands end to end (box-up-role, resume, executions, history, cancel) over the
+real box-up graph: a real role repository with a bare origin, settings from its
+harness.yml, the StateDB and checkpoints in files, resume in a new ``harness`` process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+from _boxup_repo import BoxUpRepo, driver_env
+from _gitsh import git
+from dag_harness_mcp.cli.app import app
+
+cli = CliRunner()
+HARNESS = Path(sys.executable).with_name("harness")
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> tuple[BoxUpRepo, list[str]]:
+    """A synced repository; the global options every command gets."""
+    repo = BoxUpRepo.create(tmp_path)
+    values = repo.overrides()
+    config = {"worktree_root": values["worktree_root"], "tests": values["tests"]}
+    (repo.root / "harness.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    args = ["--repo", str(repo.root), "--db", values["db_path"]]
+    assert _invoke([*args, "sync"]).exit_code == 0
+    return repo, args
+
+
+def _invoke(args: list[str]) -> Result:
+    return cli.invoke(app, args)
+
+
+def _json(args: list[str], exit_code: int = 0) -> Any:
+    result = _invoke(args)
+    assert result.exit_code == exit_code, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_box_up_json_pauses_then_resume_in_a_new_process_approves_and_merges(
+    base: tuple[BoxUpRepo, list[str]],
+) -> None:
+    repo, args = base
+    paused = _json([*args, "box-up-role", "common", "--json"])
+    assert (paused["status"], paused["next_nodes"]) == ("paused", ["human_approval"])
+    assert paused["interrupt"]["mr_url"] == paused["mr_url"]
+    eid = paused["execution_id"]
+
+    done = subprocess.run(
+        [str(HARNESS), *args, "resume", str(eid), "--approve", "--comment", "lgtm", "--json"],
+        capture_output=True, text=True, timeout=300, env=driver_env(),
+    )
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["status"], result["summary"]["approval_comment"]) == ("completed", "lgtm")
+    assert git(repo.origin, "rev-parse", "main") == git(repo.origin, "rev-parse", "box-up/common")
+    listed = _json([*args, "executions", "--json"])
+    assert [(r["id"], r["status"]) for r in listed] == [(eid, "completed")]
+    assert _json([*args, "executions", "--status", "paused", "--json"]) == []
+    history = _json([*args, "history", str(eid), "--json"])
+    ran = [node for item in history for node in item["nodes"]]
+    assert ran[0] == "validate_role" and ran[-1] == "report_summary"
+    assert {"run_molecule", "run_pytest", "human_approval", "add_to_merge_train"} <= set(ran)
+
+
+def test_reject_exits_1_with_status_rejected(base: tuple[BoxUpRepo, list[str]]) -> None:
+    _, args = base
+    eid = _json([*args, "box-up-role", "web", "--json"])["execution_id"]
+
+    rejected = _json([*args, "resume", str(eid), "--reject", "--json"], exit_code=1)
+
+    assert rejected["status"] == "rejected"
+    again = _invoke([*args, "resume", str(eid), "--approve"])
+    assert again.exit_code == 2 and "already rejected" in again.stderr
+
+
+def test_human_output_shows_the_nodes_live_and_how_to_continue(
+    base: tuple[BoxUpRepo, list[str]],
+) -> None:
+    _, args = base
+    result = _invoke([*args, "box-up-role", "db", "--breakpoints", "create_commit"])
+
+    assert result.exit_code == 0, result.stderr
+    assert "paused" in result.stdout and "paused before create_commit" in result.stdout
+    assert "harness resume 1" in result.stdout
+    assert "run_molecule" in result.stderr and "validate_deploy" in result.stderr
+
+    done = _invoke([*args, "resume", "1", "--approve"])
+    assert done.exit_code == 0, done.stderr
+    assert "completed" in done.stdout and "local://repo/-/merge_requests/1" in done.stdout
+
+
+def test_a_failing_run_exits_1_and_prints_its_errors(base: tuple[BoxUpRepo, list[str]]) -> None:
+    repo, args = base
+    repo.mark("fail-molecule")
+
+    result = _json([*args, "box-up-role", "db", "--auto-approve", "--json"], exit_code=1)
+
+    assert result["status"] == "failed"
+    assert result["summary"]["failed_node"] is None and result["summary"]["tests_passed"] is False
+
+
+def test_cancel_a_paused_run_then_resume_is_refused(base: tuple[BoxUpRepo, list[str]]) -> None:
+    _, args = base
+    eid = _json([*args, "box-up-role", "web", "--breakpoints", "create_worktree", "--json"])[
+        "execution_id"]
+
+    cancelled = _json([*args, "cancel", str(eid), "--json"])
+
+    assert cancelled["status"] == "cancelled"
+    refused = _invoke([*args, "resume", str(eid)])
+    assert refused.exit_code == 2 and "already cancelled" in refused.stderr
+    assert _json([*args, "executions", "--status", "cancelled", "--json"])[0]["id"] == eid
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    (["box-up-role", "ghost"], "role 'ghost' is not known; run `harness sync`"),
+    (["box-up-role", "../../etc"], "role name '../../etc' has an empty, '.' or '..' segment"),
+    (["box-up-role", "common", "--breakpoints", "create_mr,deploy"],
+     "unknown breakpoint node(s): deploy; valid nodes: validate_role"),
+    (["resume", "999"], "execution 999 does not exist"),
+    (["resume", "999", "--approve", "--reject"], "either --approve or --reject"),
+    (["history", "999"], "execution 999 does not exist"),
+    (["cancel", "999"], "execution 999 does not exist"),
+    (["executions", "--status", "bogus"], "unknown status 'bogus'"),
+])
+def test_bad_input_exits_2_with_a_clear_message_and_starts_nothing(
+    base: tuple[BoxUpRepo, list[str]], command: list[str], message: str
+) -> None:
+    _, args = base
+
+    result = _invoke([*args, *command])
+
+    assert result.exit_code == 2, result.stdout
+    assert message in " ".join(result.stderr.split())
+    assert "┏" not in result.stderr  # refused before any node ran: no live table
+    assert _json([*args, "executions", "--json"]) == []
