@@ -1,0 +1,65 @@
+"""The spawned ``dag-harness-mcp`` over stdio: boxes up the example repository's pytest-only
+role to its approval interrupt with progress, resumes it with approval, reads the execution
+resource, and every line it wrote to stdout is a JSON-RPC frame."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _mcpkit import VENV_BIN, server_env
+from _rawclient import RawStdioClient
+
+from dag_harness_mcp.service.example import ExampleCheckout
+
+pytestmark = pytest.mark.slow
+
+
+def _structured(answer: dict[str, Any]) -> dict[str, Any]:
+    assert "result" in answer, answer
+    result = answer["result"]
+    assert result.get("isError") is not True, result
+    return dict(result["structuredContent"])
+
+
+def test_stdio_box_up_to_approval_resume_and_read_the_execution(
+    example_checkout: ExampleCheckout, tmp_path: Path
+) -> None:
+    env = server_env(tmp_path, example_checkout.repo_root)
+    with RawStdioClient([str(VENV_BIN / "dag-harness-mcp")], env,
+                        tmp_path / "stderr.log") as client:
+        hello = client.initialize()
+        tools = client.request("tools/list")
+        synced = _structured(client.request(
+            "tools/call", {"name": "sync_roles", "arguments": {}}))
+        paused = _structured(client.request("tools/call", {
+            "name": "box_up_role", "arguments": {"role": "packages"},
+            "_meta": {"progressToken": "run-1"}}, timeout=300))
+        eid = paused["execution_id"]
+        done = _structured(client.request("tools/call", {
+            "name": "resume_execution",
+            "arguments": {"execution_id": eid, "approved": True, "comment": "ship it"}},
+            timeout=300))
+        resource = client.request("resources/read", {"uri": f"harness://executions/{eid}"})
+        unknown = client.request("tools/call", {"name": "get_role", "arguments": {"name": "x"}})
+        code = client.close()
+
+    assert hello["result"]["serverInfo"]["name"] == "dag-harness"
+    assert len(tools["result"]["tools"]) == 25
+    assert synced["total"] >= 11
+    assert (paused["status"], paused["interrupt"]["kind"]) == ("paused", "approval")
+    assert paused["interrupt"]["tests"][0]["kind"] == "pytest"
+    assert done["status"] == "completed"
+    execution = json.loads(resource["result"]["contents"][0]["text"])
+    assert execution["status"] == "completed" and execution["role_name"] == "packages"
+    assert unknown["result"]["isError"] is True
+    progress = [n["params"] for n in client.notifications
+                if n.get("method") == "notifications/progress"]
+    assert {p["progressToken"] for p in progress} == {"run-1"}
+    assert any(p.get("message") == "run_pytest completed" for p in progress)
+    for line in client.lines:
+        frame = json.loads(line)
+        assert frame["jsonrpc"] == "2.0", line
+    assert code == 0

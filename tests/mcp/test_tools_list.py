@@ -1,0 +1,108 @@
+"""The tools/list payload: a snapshot, the size budget, descriptions, annotations and paging
+arguments on every tool; and start-up stays free of LangGraph and python-gitlab.
+
+Regenerate the snapshot after an intended change with
+``UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/mcp/test_tools_list.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from _mcpkit import ROOT, server_env
+from mcp.client import Client
+from mcp.server.mcpserver import MCPServer
+
+from dag_harness_mcp.mcp.state import ServerState
+
+Server = MCPServer[ServerState]
+SNAPSHOT = Path(__file__).with_name("snapshots") / "tools_list.json"
+FIXED_NAMES = {
+    "list_roles", "get_role", "role_dependencies", "plan_waves", "sync_roles",
+    "box_up_role", "get_execution", "list_executions", "resume_execution", "cancel_execution",
+    "execution_history", "store_get", "store_put", "store_search", "store_delete",
+    "store_list_namespaces", "test_history", "list_regressions", "cost_report", "audit_log",
+    "agent_sessions", "grant_capabilities", "revoke_capabilities", "list_capabilities",
+    "query_state",
+}
+LIST_TOOLS = {"list_roles", "list_executions", "execution_history", "store_search",
+              "store_list_namespaces", "test_history", "list_regressions", "audit_log",
+              "agent_sessions", "list_capabilities"}
+
+
+async def _tools(server: Server) -> list[dict[str, Any]]:
+    async with Client(server) as client:
+        listed = await client.list_tools()
+    return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+
+
+async def test_tools_list_matches_the_snapshot(server: Server) -> None:
+    tools = await _tools(server)
+    text = json.dumps(tools, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text)
+
+    assert text == SNAPSHOT.read_text(), (
+        "tools/list changed; if intended, regenerate with UPDATE_SNAPSHOTS=1 (see the docstring)")
+
+
+async def test_the_tools_are_the_fixed_names_and_fit_the_size_budget(server: Server) -> None:
+    tools = await _tools(server)
+
+    assert {t["name"] for t in tools} == FIXED_NAMES and len(tools) <= 25
+    assert len(json.dumps({"tools": tools}, separators=(",", ":"))) <= 24 * 1024
+
+
+async def test_every_tool_has_a_short_description_annotations_and_an_output_schema(
+    server: Server,
+) -> None:
+    for tool in await _tools(server):
+        hints = tool["annotations"]
+        assert 40 <= len(tool["description"]) <= 1024, tool["name"]
+        assert set(hints) >= {"readOnlyHint", "destructiveHint", "idempotentHint",
+                              "openWorldHint"}, tool["name"]
+        assert tool["outputSchema"]["type"] == "object", tool["name"]
+        if hints["readOnlyHint"]:
+            assert hints["destructiveHint"] is False, tool["name"]
+
+
+async def test_list_tools_page_with_limit_and_cursor(server: Server) -> None:
+    for tool in await _tools(server):
+        properties = tool["inputSchema"]["properties"]
+        if tool["name"] in LIST_TOOLS:
+            assert {"limit", "cursor"} <= set(properties), tool["name"]
+            assert properties["limit"]["default"] <= 50 and "next_cursor" in (
+                tool["outputSchema"]["properties"]), tool["name"]
+
+
+def test_start_up_and_read_tools_import_neither_langgraph_nor_gitlab(tmp_path: Path) -> None:
+    from _mcpkit import make_role_repo
+
+    repo = make_role_repo(tmp_path)
+    probe = """
+import asyncio, sys
+from mcp.client import Client
+from dag_harness_mcp.mcp.server import create_server
+
+async def main():
+    async with Client(create_server()) as client:
+        await client.list_tools()
+        await client.list_resources()
+        await client.call_tool("sync_roles", {})
+        await client.call_tool("list_roles", {})
+        await client.call_tool("get_role", {"name": "common"})
+        await client.read_resource("harness://roles")
+asyncio.run(main())
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"langgraph", "langchain_core", "gitlab"})
+print(",".join(heavy) or "none")
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=server_env(tmp_path, repo), cwd=ROOT, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "none"
