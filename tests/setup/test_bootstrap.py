@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.service.selftest import self_test
+from dag_harness_mcp.service.selftest import mcp_self_test, self_test
 from dag_harness_mcp.service.setup import bootstrap, check_environment
 from support.claude_cli import ROOT
 from support.tree import Harness, snapshot
@@ -62,6 +62,8 @@ def test_bootstrap_yes_initialises_the_db_installs_and_passes_the_self_test(
     assert report["ok"] is True
     selftest = _checks(proc.stdout)["self-test"]
     assert selftest["ok"] is True and "outside write denied" in str(selftest["detail"])
+    mcp = _checks(proc.stdout)["mcp server"]
+    assert mcp["ok"] is True and str(mcp["detail"]).startswith("dag-harness ")
     db_path = project / ".harness" / "harness.db"
     db = StateDB(db_path, migrate=False)
     try:
@@ -118,3 +120,14 @@ def test_bootstrap_service_with_check_only_never_asks_to_install(project: Path,
     assert [c.name for c in report.checks] == [c.name for c in check_environment(
         settings, project=project, home=tmp_path)]
     assert not (tmp_path / "db").exists()
+
+
+def test_mcp_self_test_fails_when_the_launcher_is_no_mcp_server(tmp_path: Path) -> None:
+    root = tmp_path / "plugin"
+    (root / "bin").mkdir(parents=True)
+    launcher = root / "bin" / "harness-env"
+    launcher.write_text("#!/bin/sh\necho 'banner on stdout' ; echo 'broken env' >&2\n")
+    launcher.chmod(0o755)
+    check = mcp_self_test(root, timeout=30)
+    assert check.ok is False and "no working MCP handshake" in check.detail
+    assert "broken env" in check.detail

@@ -3,11 +3,14 @@
 In a throwaway directory and database: SessionStart records a session; with a
 capability context granted to it, a Write outside the context is denied and one
 inside is allowed and recorded; SessionEnd ends the session. The hooks run with
-the ``python3`` on ``PATH`` (what the plugin's hooks.json runs).
+the ``python3`` on ``PATH`` (what the plugin's hooks.json runs). Then the MCP
+server is started through ``bin/harness-env`` and answers ``initialize`` and
+``tools/list`` over stdio.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +23,7 @@ from typing import Any
 
 from dag_harness_mcp.service.setup import Check
 
-__all__ = ["self_test"]
+__all__ = ["mcp_self_test", "self_test"]
 
 SESSION = "harness-selftest"
 
@@ -108,3 +111,87 @@ def self_test(plugin_root: Path) -> Check:
         return Check("self-test", False, "; ".join(problems), fix)
     return Check("self-test", True, f"hooks via {python}: session recorded, outside write "
                  "denied, inside write allowed and recorded")
+
+
+def _rpc_line(proc: subprocess.Popen[str], message: dict[str, Any], timeout: float
+              ) -> dict[str, Any] | None:
+    """Send one JSON-RPC message; for a request, the response with the same id."""
+    import select
+
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(message) + "\n")
+    proc.stdin.flush()
+    if "id" not in message:
+        return None
+    while True:
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        line = proc.stdout.readline() if ready else ""
+        if not line:
+            return None
+        answer = json.loads(line)
+        if isinstance(answer, dict) and answer.get("id") == message["id"]:
+            return answer
+
+
+def _handshake(proc: subprocess.Popen[str], timeout: float
+               ) -> tuple[dict[str, Any] | None, list[str]]:
+    """``initialize``, ``notifications/initialized``, ``tools/list``: the answer and tool names."""
+    init = _rpc_line(proc, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "harness-bootstrap", "version": "0"}}}, timeout)
+    if init is None or "result" not in init:
+        return None, []
+    _rpc_line(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"}, timeout)
+    listed = _rpc_line(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, timeout)
+    tools = ((listed or {}).get("result") or {}).get("tools", [])
+    return init, [str(t.get("name")) for t in tools if isinstance(t, dict)]
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """Close stdin (the server's signal to exit), wait, and return its stderr."""
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):  # the server may be gone already (broken pipe)
+            proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    stderr = proc.stderr.read().strip() if proc.stderr is not None else ""
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    return stderr
+
+
+def mcp_self_test(plugin_root: Path, timeout: float = 120.0) -> Check:
+    """Start the MCP server through bin/harness-env, initialise it and list its tools.
+
+    Uses this harness's own environment when it has the server (no install);
+    otherwise the launcher creates the plugin environment first.
+    """
+    launcher = plugin_root / "bin" / "harness-env"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
+    if (Path(sys.prefix) / "bin" / "dag-harness-mcp").exists():
+        env["HARNESS_PYTHON_ENV"] = sys.prefix
+    fix = f"run `{launcher} dag-harness-mcp` by hand and read its stderr"
+    with tempfile.TemporaryDirectory(prefix="harness-selftest-") as tmp:
+        env.update(HARNESS_REPO_ROOT=tmp, HARNESS_DB_PATH=str(Path(tmp) / "harness.db"))
+        try:
+            proc = subprocess.Popen([str(launcher), "dag-harness-mcp"], cwd=tmp, env=env,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        except OSError as exc:
+            return Check("mcp server", False, f"cannot start {launcher}: {exc}", fix)
+        try:
+            init, tools = _handshake(proc, timeout)
+        except (OSError, ValueError):
+            init, tools = None, []
+        finally:
+            stderr = _stop(proc)
+    if init is None or "list_roles" not in tools:
+        tail = stderr.splitlines()[-1] if stderr else "no answer"
+        return Check("mcp server", False, f"no working MCP handshake ({tail})", fix)
+    server = init["result"].get("serverInfo", {})
+    return Check("mcp server", True, f"{server.get('name')} {server.get('version')} via "
+                 f"{launcher}: {len(tools)} tools")

@@ -199,9 +199,10 @@ def bootstrap(settings: Settings, *, project: Path, check_only: bool,
     if install(report.checks):
         report.install = install_integration(project, root)
         report.actions.append(f"integration installed in {project}")
-    from dag_harness_mcp.service.selftest import self_test
+    from dag_harness_mcp.service.selftest import mcp_self_test, self_test
 
     report.checks.append(self_test(root))
+    report.checks.append(mcp_self_test(root))
     return report
 
 
