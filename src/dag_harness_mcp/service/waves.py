@@ -131,6 +131,8 @@ class WaveExecutor:
             raise WorkflowError(
                 f"wave run {run_id} is running in process {owner}; wait for it or stop it"
             )
+        if row["auto_approve"]:
+            self.policy.auto_approve = True  # as the run was started
         if not self.repo.claim(run_id, os.getpid(), expected_pid=owner):
             raise WorkflowError(f"wave run {run_id} was taken over by another process")
         self.app.audit("wave_run.resume", entity_type="wave_run", entity_id=run_id,
