@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import shutil
+import subprocess
 from pathlib import Path
 
 from dag_harness_mcp.config import load_settings
@@ -131,3 +135,40 @@ def test_mcp_self_test_fails_when_the_launcher_is_no_mcp_server(tmp_path: Path) 
     check = mcp_self_test(root, timeout=30)
     assert check.ok is False and "no working MCP handshake" in check.detail
     assert "broken env" in check.detail
+
+
+def _bootstrap_on_a_terminal(project: Path, home: Path, answer: bytes) -> str:
+    """Run `harness bootstrap` with a pseudo-terminal as stdin/stdout and answer its prompt."""
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
+    env.update(HOME=str(home), COLUMNS="200")
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "harness"), "bootstrap"],
+                            cwd=project, env=env, stdin=follower, stdout=follower,
+                            stderr=follower, close_fds=True)
+    os.close(follower)
+    seen, answered = b"", False
+    while True:
+        ready, _, _ = select.select([leader], [], [], 60)
+        try:
+            chunk = os.read(leader, 4096) if ready else b""
+        except OSError:  # the terminal closed: the process is done
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"Install hooks and the MCP server" in seen:
+            os.write(leader, answer)
+            answered = True
+    proc.wait(timeout=120)
+    os.close(leader)
+    assert answered and proc.returncode == 0, seen.decode(errors="replace")
+    return seen.decode(errors="replace")
+
+
+def test_bootstrap_on_a_terminal_asks_before_installing(project: Path, home: Path) -> None:
+    _bootstrap_on_a_terminal(project, home, b"n\n")
+    assert not (project / ".mcp.json").exists()
+    assert (project / ".harness" / "harness.db").exists()
+    _bootstrap_on_a_terminal(project, home, b"y\n")
+    assert (project / ".mcp.json").exists()
+    assert (project / ".claude" / "dag-harness.installed.json").exists()
