@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dag_harness_mcp.forge.templates import (
     DescriptionContext,
+    link_mr_in_issue_description,
     render_issue_description,
     render_issue_title,
     render_mr_description,
@@ -61,3 +62,12 @@ def test_unknown_parts_render_as_placeholders_not_blanks() -> None:
 def test_table_cells_cannot_break_the_markdown_table() -> None:
     ctx = DescriptionContext(role="x", tests=[{"kind": "a|b", "status": "x\ny"}])
     assert "| a\\|b | x y |" in render_issue_description(ctx)
+
+
+def test_linking_the_mr_fills_the_pending_row_once() -> None:
+    issue = render_issue_description(DescriptionContext(role="db"))
+    linked = link_mr_in_issue_description(issue, "https://gl/g/p/-/merge_requests/3")
+    assert "| Merge request | https://gl/g/p/-/merge_requests/3 |" in linked
+    assert "_not opened yet_" not in linked
+    assert link_mr_in_issue_description(linked, "https://other/1") == linked
+    assert link_mr_in_issue_description("hand-written", "u") == "hand-written"

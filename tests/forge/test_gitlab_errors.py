@@ -13,6 +13,11 @@ from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.factory import create_forge
 from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.forge.retry import RetryPolicy
+from dag_harness_mcp.forge.templates import (
+    DescriptionContext,
+    render_issue_description,
+    render_mr_description,
+)
 from dag_harness_mcp.service.app import HarnessApp
 from support.fake_gitlab import GENERIC_MESSAGES, TOKEN, FakeGitLab, Fault
 from support.gitlab_env import FAST, gitlab_settings
@@ -278,3 +283,26 @@ def test_missing_gitlab_configuration_names_the_variable(
         ForgeError, match=named
     ):
         GitLabForge(app)
+
+
+async def test_the_issue_links_its_mr_once_the_mr_exists(
+    forge: GitLabForge, fake_gitlab: FakeGitLab
+) -> None:
+    body = render_issue_description(DescriptionContext(role="web", wave=1))
+    issue = await forge.find_or_create_issue(role="web", title=TITLE, description=body,
+                                             labels=[])
+    for _ in range(2):  # a re-run (resume) links nothing again
+        mr = await forge.find_or_create_merge_request(
+            role="web", source_branch="box-up/web", target_branch="main", title="box-up: web",
+            description=render_mr_description(
+                DescriptionContext(role="web", wave=1, issue_url=issue.web_url)
+            ),
+            labels=[], issue_iid=issue.iid,
+        )
+
+    on_gitlab = fake_gitlab.project().issue(issue.iid)["description"]
+    assert f"| Merge request | {mr.web_url} |" in on_gitlab
+    assert issue.web_url in fake_gitlab.project().mr(mr.iid)["description"]
+    row = forge.app.db.fetchone("SELECT description FROM issues WHERE iid = ?", (issue.iid,))
+    assert row == {"description": on_gitlab}
+    assert fake_gitlab.count("PUT", "issue") == 1

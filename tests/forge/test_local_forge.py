@@ -15,6 +15,7 @@ from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.base import Forge, MergeRequestRef
 from dag_harness_mcp.forge.local import LocalForge
+from dag_harness_mcp.forge.templates import DescriptionContext, render_issue_description
 from dag_harness_mcp.service.app import HarnessApp
 
 
@@ -245,3 +246,18 @@ async def test_a_repo_without_origin_names_the_fix(tmp_path: Path) -> None:
     settings = load_settings({"repo_root": bare_work, "db_path": tmp_path / "h.db"}, environ={})
     with HarnessApp.open(settings) as app, pytest.raises(ForgeError, match="git remote add"):
         await LocalForge(app).origin_path()
+
+
+async def test_the_local_issue_links_its_mr_once_the_mr_exists(
+    forge: LocalForge, checkout: Checkout, app: HarnessApp
+) -> None:
+    checkout.branch("box-up/web", {"web.txt": "web\n"})
+    body = render_issue_description(DescriptionContext(role="web", wave=0))
+    issue = await forge.find_or_create_issue(role="web", title="W", description=body, labels=[])
+    mr = await open_mr(forge, "web", issue.iid)
+    await open_mr(forge, "web", issue.iid)
+
+    row = app.db.fetchone("SELECT description FROM issues WHERE iid = ?", (issue.iid,))
+    assert row is not None and f"| Merge request | {mr.web_url} |" in row["description"]
+    actions = [r["action"] for r in app.db.audit.list()]
+    assert actions.count("forge.issue.updated") == 1

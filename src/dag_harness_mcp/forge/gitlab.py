@@ -23,6 +23,7 @@ from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.base import IssueRef, MergeRequestRef, TrainEntry
 from dag_harness_mcp.forge.gitlab_calls import NO_CLIENT_RETRY, GitLabCalls
 from dag_harness_mcp.forge.gitlab_train import GitLabTrain
+from dag_harness_mcp.forge.links import link_issue_to_mr
 from dag_harness_mcp.forge.retry import RetryPolicy
 from dag_harness_mcp.forge.templates import DEDUPE_MARKER
 
@@ -260,6 +261,8 @@ class GitLabForge:
                 details={"forge": self.kind, "project": self.project, "iid": row["iid"],
                          "role": role, "source_branch": source_branch, "web_url": row["web_url"]},
             )
+        if issue_iid is not None:
+            await link_issue_to_mr(self, self.app.db.forge, issue_iid, mr.web_url)
         return MergeRequestRef(
             iid=int(mr.iid), title=mr.title, web_url=mr.web_url,
             source_branch=mr.source_branch, target_branch=mr.target_branch,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from dag_harness_mcp.db.repos.forge import MergeRequestRecord
 from dag_harness_mcp.errors import ForgeError, HarnessError
 from dag_harness_mcp.forge.base import IssueRef, MergeRequestRef, TrainEntry
+from dag_harness_mcp.forge.links import link_issue_to_mr
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row
@@ -134,6 +135,8 @@ class LocalForge:
             self._audit("forge.merge_request.created", "merge_request", row["id"],
                         iid=row["iid"], role=role, source_branch=source_branch,
                         web_url=row["web_url"])
+        if issue_iid is not None:
+            await link_issue_to_mr(self, self.app.db.forge, issue_iid, row["web_url"])
         return _mr_ref(row, created)
 
     # -- merge train ----------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "DEDUPE_MARKER",
     "DescriptionContext",
+    "link_mr_in_issue_description",
     "render_issue_description",
     "render_issue_title",
     "render_mr_description",
@@ -166,3 +167,15 @@ def render_mr_description(ctx: DescriptionContext) -> str:
     return MR_BODY.substitute(
         _common(ctx), issue_link=_link(ctx.issue_url, "none"), closes=closes
     )
+
+
+_MR_ROW_PENDING = "| Merge request | _not opened yet_ |"
+
+
+def link_mr_in_issue_description(description: str, mr_url: str) -> str:
+    """``description`` with its pending merge-request row pointing at ``mr_url``.
+
+    Unchanged when the row already links an MR (or the description was not
+    rendered from the template): linking is idempotent.
+    """
+    return description.replace(_MR_ROW_PENDING, f"| Merge request | {_cell(mr_url)} |", 1)
