@@ -12,6 +12,7 @@ the pool checks a connection before lending it, so a restarted server is survive
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,7 +73,15 @@ async def _setup_once(url: str, schema: str | None, saver: AsyncPostgresSaver,
                       conn: AsyncConnection[Any]) -> None:
     if (url, schema) in _ready:
         return
-    await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+    # Poll instead of waiting inside pg_advisory_lock: a waiting statement holds a
+    # transaction, and setup()'s CREATE INDEX CONCURRENTLY waits for every open
+    # transaction, so a blocked waiter and the holder would wait on each other forever.
+    while True:
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_LOCK,))
+        row = await cur.fetchone()
+        if row is not None and row["locked"]:
+            break
+        await asyncio.sleep(0.05)
     try:
         await saver.setup()
     finally:
