@@ -63,3 +63,21 @@ def test_stdio_box_up_to_approval_resume_and_read_the_execution(
         frame = json.loads(line)
         assert frame["jsonrpc"] == "2.0", line
     assert code == 0
+
+
+def test_harness_serve_answers_with_the_global_options_as_settings(tmp_path: Path) -> None:
+    from _mcpkit import make_role_repo
+
+    repo = make_role_repo(tmp_path)
+    env = {k: v for k, v in server_env(tmp_path, repo).items() if not k.startswith("HARNESS_")}
+    db = tmp_path / "elsewhere" / "state.db"
+    argv = [str(VENV_BIN / "harness"), "--repo", str(repo), "--db", str(db), "serve"]
+    with RawStdioClient(argv, env, tmp_path / "stderr.log") as client:
+        client.initialize()
+        synced = _structured(client.request(
+            "tools/call", {"name": "sync_roles", "arguments": {}}))
+        code = client.close()
+
+    assert synced["total"] == 4 and db.is_file()
+    assert all(json.loads(line)["jsonrpc"] == "2.0" for line in client.lines)
+    assert code == 0

@@ -80,7 +80,7 @@ async def test_list_tools_page_with_limit_and_cursor(server: Server) -> None:
                 tool["outputSchema"]["properties"]), tool["name"]
 
 
-def test_start_up_and_read_tools_import_neither_langgraph_nor_gitlab(tmp_path: Path) -> None:
+def test_start_up_and_the_read_tools_import_neither_langgraph_nor_gitlab(tmp_path: Path) -> None:
     from _mcpkit import make_role_repo
 
     repo = make_role_repo(tmp_path)
@@ -96,7 +96,11 @@ async def main():
         await client.call_tool("sync_roles", {})
         await client.call_tool("list_roles", {})
         await client.call_tool("get_role", {"name": "common"})
+        await client.call_tool("list_executions", {})
+        await client.call_tool("query_state", {"sql": "SELECT * FROM v_role_status"})
+        await client.call_tool("cost_report", {})
         await client.read_resource("harness://roles")
+        await client.read_resource("harness://dependencies")
 asyncio.run(main())
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"langgraph", "langchain_core", "gitlab"})
 print(",".join(heavy) or "none")

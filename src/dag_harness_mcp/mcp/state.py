@@ -4,6 +4,7 @@ runner, which is entered on first use so that start-up never imports LangGraph."
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -27,24 +28,30 @@ class ServerState:
         self._runner: Runner | None = None
         self._entered = False
         self._lock = asyncio.Lock()
+        self._create_lock = threading.Lock()  # sync tools run in worker threads
 
     def runner(self) -> Runner:
         """The runner, not yet opened: enough for get, list and cancel."""
-        if self._runner is None:
-            if self._runner_factory is not None:
-                self._runner = self._runner_factory(self.app)
-            else:
-                from dag_harness_mcp.service.memory import harness_store
-                from dag_harness_mcp.service.runs import Runner
+        with self._create_lock:
+            if self._runner is None:
+                if self._runner_factory is not None:
+                    self._runner = self._runner_factory(self.app)
+                else:
+                    from dag_harness_mcp.service.runs import Runner
 
-                self._runner = Runner(self.app, store=harness_store(self.app))
-        return self._runner
+                    self._runner = Runner(self.app, store=None)
+            return self._runner
 
     async def open_runner(self) -> Runner:
-        """The runner with its checkpointer open (start, resume, history)."""
+        """The runner with its checkpointer open (start, resume, history); the workflow's
+        nodes share the server's HarnessStore."""
         async with self._lock:
             runner = self.runner()
             if not self._entered:
+                if runner.store is None:
+                    from dag_harness_mcp.service.memory import harness_store
+
+                    runner.store = harness_store(self.app)
                 await runner.__aenter__()
                 self._entered = True
             return runner
