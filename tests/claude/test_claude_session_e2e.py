@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +20,7 @@ from dag_harness_mcp.hooks.pricing import PRICES
 from dag_harness_mcp.service.capabilities import grant_capabilities
 from support.claude_cli import ROOT
 from support.claude_session import MODEL, Session
-from support.fake_anthropic import Turn, text, tool_use
+from support.fake_anthropic import Turn, text, tool_json, tool_use
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +34,6 @@ def _rows(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
         return [tuple(row) for row in database.connection().execute(sql, params).fetchall()]
     finally:
         database.close()
-
-
-def _tool_json(block: dict[str, Any]) -> Any:
-    """The JSON a tool answered, without the reminders Claude Code appends to the result."""
-    content = block["content"]
-    body = content if isinstance(content, str) else "".join(
-        part.get("text", "") for part in content if part.get("type") == "text")
-    return json.loads(body.split("\n\n<system-reminder>")[0])
 
 
 def _price(usage: list[tuple[int, int, int, int]]) -> float:
@@ -156,7 +147,7 @@ def test_plugin_mcp_tool_list_roles_answers_through_claude_and_is_recorded(
     results = endpoint.tool_results()
     for use_id in ("tu_sync", "tu_list"):
         assert results[use_id].get("is_error") is not True, results[use_id]
-    listed = _tool_json(results["tu_list"])
+    listed = tool_json(results["tu_list"])
     assert sorted(item["name"] for item in listed["items"]) == ["common", "nginx"]
     assert run.result["permission_denials"] == []
     calls = _rows(session.db_path, "SELECT tool_use_id, tool_name, status FROM tool_calls "
@@ -180,7 +171,7 @@ def test_fresh_install_bootstraps_the_mcp_server_environment_offline(session: Se
         "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv"),
         "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}"})
 
-    synced = _tool_json(endpoint.tool_results()["tu_sync"])
+    synced = tool_json(endpoint.tool_results()["tu_sync"])
     assert (synced["added"], synced["total"], synced["errors"]) == (1, 1, []), synced
     stamps = list(session.home.rglob("venv/.harness-lock"))
     assert len(stamps) == 1, "the plugin environment lives in CLAUDE_PLUGIN_DATA under HOME"
@@ -247,7 +238,7 @@ def test_plugin_mcp_tool_outside_the_granted_tools_is_denied(session: Session) -
     assert [(d["tool_name"], d["tool_use_id"]) for d in run.result["permission_denials"]] == [
         (SYNC_ROLES, "tu_sync")]
     assert "mcp_tool" in json.dumps(endpoint.tool_results()["tu_sync"]["content"])
-    assert _tool_json(endpoint.tool_results()["tu_list"])["items"] == []  # never synced
+    assert tool_json(endpoint.tool_results()["tu_list"])["items"] == []  # never synced
     calls = _rows(session.db_path, "SELECT tool_use_id, status FROM tool_calls "
                   "WHERE session_id = ? ORDER BY id", session.session_id)
     assert calls == [("tu_sync", "denied"), ("tu_list", "succeeded")]

@@ -28,13 +28,17 @@ class Session:
     session_id: str
 
     def run(self, turns: list[Turn], *, allowed: list[str], extra_env: dict[str, str] | None = None,
-            threads: dict[str, list[Turn]] | None = None) -> tuple[ClaudeRun, FakeAnthropic]:
+            threads: dict[str, list[Turn]] | None = None, plugin: bool = True,
+            ) -> tuple[ClaudeRun, FakeAnthropic]:
+        """Run ``claude -p`` with this repository loaded as a plugin (or, with
+        ``plugin=False``, only what the project's own settings configure)."""
         with FakeAnthropic(turns, threads) as endpoint:
             env = claude_env(self.home, base_url=endpoint.url, trusted=[self.project], extra={
                 "HARNESS_DB_PATH": str(self.db_path), "HARNESS_PYTHON_ENV": str(ROOT / ".venv"),
                 **(extra_env or {})})
+            plugin_args = ["--plugin-dir", str(ROOT)] if plugin else []
             run = run_claude("go", cwd=self.project, env=env, args=[
-                "--plugin-dir", str(ROOT), "--model", MODEL, "--session-id", self.session_id,
+                *plugin_args, "--model", MODEL, "--session-id", self.session_id,
                 "--allowedTools", *allowed])
         assert run.proc.returncode == 0, run
         scripted = len(turns) + sum(len(t) for t in (threads or {}).values())

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeAnthropic", "Turn", "text", "tool_use"]
+__all__ = ["FakeAnthropic", "Turn", "text", "tool_json", "tool_use"]
 
 
 def text(value: str) -> dict[str, Any]:
@@ -28,6 +28,14 @@ def text(value: str) -> dict[str, Any]:
 
 def tool_use(name: str, tool_input: dict[str, Any], use_id: str) -> dict[str, Any]:
     return {"type": "tool_use", "id": use_id, "name": name, "input": tool_input}
+
+
+def tool_json(block: dict[str, Any]) -> Any:
+    """The JSON a tool answered, without the reminders Claude Code appends to the result."""
+    content = block["content"]
+    body = content if isinstance(content, str) else "".join(
+        part.get("text", "") for part in content if part.get("type") == "text")
+    return json.loads(body.split("\n\n<system-reminder>")[0])
 
 
 @dataclass(frozen=True)

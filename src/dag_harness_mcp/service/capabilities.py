@@ -28,7 +28,10 @@ __all__ = [
 ]
 
 DEFAULT_ROLE_TTL_SECONDS = 4 * 3600.0
-PLUGIN_MCP_TOOLS = "mcp__plugin_dag-harness_dag-harness__*"
+# The harness's own MCP tools, whether Claude Code loaded them from the plugin
+# (mcp__plugin_dag-harness_dag-harness__*) or from a project .mcp.json written by
+# `harness install` (mcp__dag-harness__*).
+PLUGIN_MCP_TOOLS = r"re:mcp__(plugin_dag-harness_)?dag-harness__\w+"
 
 
 def _absolute_glob(pattern: str, base: str) -> str:
