@@ -1,9 +1,111 @@
-"""CLI commands: database (filled in by its issue)."""
+"""CLI commands: ``harness db status`` and ``harness db migrate --to postgres``."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from dag_harness_mcp.cli.common import console, emit_json, err_console, run_cli
+from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.errors import ConfigError
+
+__all__ = ["register"]
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+group = typer.Typer(
+    name="db",
+    help="The state database: where it is, its schema version, moving it to PostgreSQL.",
+    no_args_is_help=True,
+)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    root = ctx.find_root()
+    obj: dict[str, Any] = root.obj if isinstance(root.obj, dict) else {}
+    return run_cli(lambda: load_settings(obj.get("overrides", {})))
+
+
+@group.command("status")
+def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Show the backend, its location (URL without password) and the schema version."""
+    from dag_harness_mcp.service.database import database_status
+
+    settings = _settings(ctx)
+    report = run_cli(lambda: database_status(settings))
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    table = Table(title="state database", show_header=False)
+    version = "none yet" if report.schema_version is None else str(report.schema_version)
+    rows = [
+        ("backend", report.backend),
+        ("location", report.location + ("" if report.exists else "  (not created yet)")),
+        ("schema", report.schema or ("public" if report.backend == "postgres" else "-")),
+        ("schema version", f"{version} (latest {report.latest_version}, "
+                           f"{report.pending} pending)"),
+        ("checkpoints", report.checkpoints),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+
+
+@group.command("migrate")
+def migrate(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", help="Target backend (only 'postgres').")],
+    url: Annotated[str | None, typer.Option(
+        "--url", help="PostgreSQL URL (default: HARNESS_POSTGRES_URL).")] = None,
+    schema: Annotated[str | None, typer.Option(
+        "--schema", help="PostgreSQL schema (default: HARNESS_POSTGRES_SCHEMA, else public).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy the SQLite state (StateDB, checkpoints, store) into PostgreSQL and verify it."""
+    from dag_harness_mcp.service.migrate import migrate_to_postgres
+
+    if to != "postgres":
+        run_cli(lambda: _bad_target(to))
+    settings = _settings(ctx)
+    target = url or (
+        settings.postgres_url.get_secret_value() if settings.postgres_url is not None else None
+    )
+    if target is None:
+        run_cli(_missing_url)
+        return
+    report = run_cli(lambda: asyncio.run(migrate_to_postgres(
+        settings, url=target, schema=schema or settings.postgres_schema,
+    )))
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    where = f"{report.target} (schema {report.schema or 'public'})"
+    note = " (tables were already there, unchanged)" if report.tables_already_migrated else ""
+    err_console.print(
+        f"migrated {report.source} -> {where}{note}: {sum(report.tables.values())} rows in "
+        f"{len(report.tables)} tables, {report.checkpoints} checkpoints of {report.threads} "
+        f"threads, {report.writes} pending writes; verified by counts and content",
+        highlight=False,
+    )
+    err_console.print(
+        "use it: HARNESS_POSTGRES_URL=<url>"
+        + (f" HARNESS_POSTGRES_SCHEMA={report.schema}" if report.schema else ""),
+        highlight=False,
+    )
+
+
+def _bad_target(to: str) -> None:
+    raise ConfigError("--to", to, "the only migration target is 'postgres'")
+
+
+def _missing_url() -> None:
+    raise ConfigError("postgres_url", None, "give --url or set HARNESS_POSTGRES_URL")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.add_typer(group)

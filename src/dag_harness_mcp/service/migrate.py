@@ -1,0 +1,272 @@
+"""``harness db migrate --to postgres``: copy a SQLite state into PostgreSQL, then prove it.
+
+What moves: every StateDB table (store items included, ids kept, sequences moved
+past them), and every LangGraph checkpoint with its pending writes, read with the
+SQLite saver's ``alist`` and written with the PostgreSQL saver's ``aput`` /
+``aput_writes`` under the same thread and checkpoint ids, so a paused run resumes
+on PostgreSQL. Afterwards counts and content are compared; any difference fails.
+
+Safe to repeat: everything is checked before anything is written. Tables are
+copied in one transaction, only into empty tables; tables already holding exactly
+the source's rows count as migrated; any other data is refused. Checkpoints are
+upserts, so a copy cut short is completed by running the command again; a target
+thread the source does not have is refused. The source is only read (opening it
+applies pending StateDB migrations, as every harness command does).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db.repos.tables import TableRepository
+from dag_harness_mcp.errors import MigrationError, NotFoundError
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+
+    from dag_harness_mcp.config import Settings
+
+__all__ = ["MigrationReport", "migrate_to_postgres"]
+
+
+@dataclass
+class MigrationReport:
+    """What was copied (or found already there) and verified."""
+
+    source: str
+    target: str
+    schema: str | None
+    tables: dict[str, int] = field(default_factory=dict)
+    threads: int = 0
+    checkpoints: int = 0
+    writes: int = 0
+    tables_already_migrated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- tables -------------------------------------------------------------------------
+
+
+def _sort_key(row: dict[str, Any], key: Sequence[str]) -> tuple[Any, ...]:
+    return tuple((row[c] is None, "" if row[c] is None else row[c]) for c in key)
+
+
+def _table_rows(repo: TableRepository, table: str, cols: Sequence[str],
+                key: Sequence[str]) -> list[tuple[Any, ...]]:
+    rows = sorted(repo.rows(table, cols), key=lambda r: _sort_key(r, key))
+    return [tuple(r[c] for c in cols) for r in rows]
+
+
+@dataclass
+class _TablePlan:
+    name: str
+    columns: list[str]
+    key: list[str]
+
+
+def _plan_tables(source: StateDB, target: StateDB) -> list[_TablePlan]:
+    src, dst = TableRepository(source), TableRepository(target)
+    if src.schema_version() != dst.schema_version():
+        raise MigrationError(
+            f"schema versions differ (SQLite {src.schema_version()}, PostgreSQL "
+            f"{dst.schema_version()}); upgrade the harness on every machine first"
+        )
+    plans: list[_TablePlan] = []
+    for name in src.names_in_dependency_order():
+        cols = src.columns(name)
+        missing = set(cols) - set(dst.columns(name))
+        if missing:
+            raise MigrationError(
+                f"PostgreSQL table {name!r} lacks columns {sorted(missing)}; "
+                "the target schema is not a harness StateDB of this version"
+            )
+        plans.append(_TablePlan(name, cols, src.primary_key(name)))
+    return plans
+
+
+def _tables_state(source: StateDB, target: StateDB, plans: list[_TablePlan]) -> str:
+    """'empty', 'same' (already migrated) or raise: the target holds other data."""
+    dst = TableRepository(target)
+    filled = {p.name: n for p in plans if (n := dst.count(p.name))}
+    if not filled:
+        return "empty"
+    if not _differences(source, target, plans):
+        return "same"
+    listed = ", ".join(f"{name}: {n}" for name, n in sorted(filled.items()))
+    raise MigrationError(
+        f"the PostgreSQL target already holds other harness data ({listed}); migrate into "
+        "an empty schema (--schema NEW_NAME) or drop the tables there first"
+    )
+
+
+def _differences(source: StateDB, target: StateDB, plans: list[_TablePlan]) -> list[str]:
+    src, dst = TableRepository(source), TableRepository(target)
+    out: list[str] = []
+    for plan in plans:
+        a = _table_rows(src, plan.name, plan.columns, plan.key)
+        b = _table_rows(dst, plan.name, plan.columns, plan.key)
+        if len(a) != len(b):
+            out.append(f"{plan.name}: {len(a)} rows in SQLite, {len(b)} in PostgreSQL")
+        elif a != b:
+            first = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+            out.append(f"{plan.name}: row {first} differs ({a[first]!r} vs {b[first]!r})")
+    return out
+
+
+def _copy_tables(source: StateDB, target: StateDB, plans: list[_TablePlan]) -> None:
+    src, dst = TableRepository(source), TableRepository(target)
+    with target.transaction():
+        for plan in plans:
+            rows = src.rows(plan.name, plan.columns)
+            for start in range(0, len(rows), 500):
+                chunk = rows[start : start + 500]
+                dst.insert(plan.name, plan.columns, [[r[c] for c in plan.columns] for r in chunk])
+            for column in dst.identity_columns(plan.name):
+                dst.restart_identity(plan.name, column)
+
+
+# -- checkpoints --------------------------------------------------------------------
+
+
+async def _all_tuples(saver: BaseCheckpointSaver[Any]) -> list[CheckpointTuple]:
+    found = [t async for t in saver.alist(None)]
+    found.sort(key=lambda t: (t.config["configurable"]["thread_id"],
+                              t.config["configurable"].get("checkpoint_ns", ""),
+                              t.checkpoint["id"]))
+    return found
+
+
+async def _copy_checkpoints(
+    tuples: list[CheckpointTuple], target: BaseCheckpointSaver[Any]
+) -> int:
+    writes = 0
+    for item in tuples:
+        conf = item.config["configurable"]
+        put_config: dict[str, Any] = {
+            "thread_id": conf["thread_id"], "checkpoint_ns": conf.get("checkpoint_ns", "")
+        }
+        if item.parent_config is not None:
+            put_config["checkpoint_id"] = item.parent_config["configurable"]["checkpoint_id"]
+        saved = await target.aput(
+            {"configurable": put_config}, item.checkpoint, item.metadata,
+            dict(item.checkpoint["channel_versions"]),
+        )
+        by_task: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+        for task_id, channel, value in item.pending_writes or ():
+            by_task[task_id].append((channel, value))
+        for task_id, task_writes in by_task.items():
+            await target.aput_writes(saved, task_writes, task_id)
+            writes += len(task_writes)
+    return writes
+
+
+def _dump(saver: BaseCheckpointSaver[Any], value: Any) -> tuple[str, bytes]:
+    return saver.serde.dumps_typed(value)
+
+
+def _fingerprint(saver: BaseCheckpointSaver[Any], item: CheckpointTuple) -> tuple[Any, ...]:
+    cp = item.checkpoint
+    values = {k: _dump(saver, v) for k, v in sorted(cp["channel_values"].items())}
+    pending = sorted(
+        (task_id, channel, _dump(saver, value))
+        for task_id, channel, value in item.pending_writes or ()
+    )
+    parent = None if item.parent_config is None else (
+        item.parent_config["configurable"]["checkpoint_id"]
+    )
+    return (cp["id"], cp["ts"], parent, dict(cp["channel_versions"]),
+            dict(cp["versions_seen"]), values, dict(item.metadata), pending)
+
+
+async def _verify_checkpoints(
+    tuples: list[CheckpointTuple], source: BaseCheckpointSaver[Any],
+    target: BaseCheckpointSaver[Any],
+) -> list[str]:
+    out: list[str] = []
+    for item in tuples:
+        copied = await target.aget_tuple(item.config)
+        label = f"checkpoint {item.checkpoint['id']} of thread {item.config['configurable']}"
+        if copied is None:
+            out.append(f"{label} is missing in PostgreSQL")
+        elif _fingerprint(source, item) != _fingerprint(source, copied):
+            out.append(f"{label} differs in PostgreSQL")
+    return out
+
+
+# -- the command --------------------------------------------------------------------
+
+
+async def migrate_to_postgres(
+    settings: Settings, *, url: str, schema: str | None = None
+) -> MigrationReport:
+    """Copy the SQLite state of ``settings`` into PostgreSQL at ``url`` (``schema``)."""
+    from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
+    from dag_harness_mcp.db.postgres import PostgresStateDB, redact_url
+
+    db_path = settings.database_path
+    if not db_path.is_file():
+        raise NotFoundError(
+            f"no SQLite StateDB at {db_path}; nothing to migrate (check --db / HARNESS_DB_PATH)"
+        )
+    report = MigrationReport(source=str(db_path), target=redact_url(url), schema=schema)
+    source = StateDB(db_path)
+    target = PostgresStateDB(url, schema=schema)
+    try:
+        plans = _plan_tables(source, target)
+        tables_state = _tables_state(source, target, plans)
+        async with open_postgres_saver(url, schema=schema) as pg_saver:
+            tuples: list[CheckpointTuple] = []
+            sqlite_saver: BaseCheckpointSaver[Any] = pg_saver
+            async with _sqlite_saver(settings) as opened:
+                if opened is not None:
+                    sqlite_saver = opened
+                    tuples = await _all_tuples(opened)
+                _refuse_foreign_threads(tuples, await _all_tuples(pg_saver))
+                report.writes = await _copy_checkpoints(tuples, pg_saver)
+                if tables_state == "empty":
+                    _copy_tables(source, target, plans)
+                problems = _differences(source, target, plans)
+                problems += await _verify_checkpoints(tuples, sqlite_saver, pg_saver)
+        if problems:
+            raise MigrationError(
+                "the copy does not match the SQLite state: " + "; ".join(problems[:5])
+            )
+        report.tables = {p.name: TableRepository(target).count(p.name) for p in plans}
+        report.tables_already_migrated = tables_state == "same"
+        report.checkpoints = len(tuples)
+        report.threads = len({t.config["configurable"]["thread_id"] for t in tuples})
+        return report
+    finally:
+        source.close()
+        target.close()
+
+
+def _refuse_foreign_threads(source: list[CheckpointTuple], target: list[CheckpointTuple]) -> None:
+    ours = {t.config["configurable"]["thread_id"] for t in source}
+    foreign = sorted({t.config["configurable"]["thread_id"] for t in target} - ours)
+    if foreign:
+        raise MigrationError(
+            f"the PostgreSQL target already holds checkpoints of other threads "
+            f"({', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}); migrate into "
+            "an empty schema (--schema NEW_NAME)"
+        )
+
+
+
+@asynccontextmanager
+async def _sqlite_saver(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any] | None]:
+    """The SQLite saver on ``settings.checkpoint_path`` if that file exists, else None."""
+    if not settings.checkpoint_path.is_file():
+        yield None
+        return
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with AsyncSqliteSaver.from_conn_string(str(settings.checkpoint_path)) as saver:
+        yield saver
