@@ -21,6 +21,9 @@ def test_claude_plugin_validate_strict_passes_on_the_repository(tmp_path: Path) 
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "Validation passed" in out
+    # The plugin-directory checks (icon, README, LICENSE, declared hosts) find nothing either.
+    assert "These checks found nothing to report" in out
+    assert "Hosts not declared" not in out
     # What the validator saw: the MCP server through the launcher, every hook event, the skills.
     assert 'dag-harness stdio ${CLAUDE_PLUGIN_ROOT}/bin/harness-env ["dag-harness-mcp"]' in out
     for event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart",
