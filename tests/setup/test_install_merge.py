@@ -175,3 +175,11 @@ def test_cli_install_and_uninstall_round_trip(project: Path, harness: Harness) -
     assert snapshot(project) == before
     missing = harness("uninstall", "--project", str(project))
     assert missing.returncode == 1 and "nothing to uninstall" in missing.stderr
+
+
+def test_cli_errors_are_one_line_messages_not_tracebacks(tmp_path: Path, harness: Harness) -> None:
+    missing = harness("install", "--project", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "an existing project directory" in missing.stderr
+    bad = harness("bootstrap", "--check-only", env={"HARNESS_CONCURRENCY": "0"})
+    assert bad.returncode == 2 and "concurrency" in bad.stderr
+    assert "Traceback" not in missing.stderr + bad.stderr

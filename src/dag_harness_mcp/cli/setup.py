@@ -30,7 +30,7 @@ def _settings(ctx: typer.Context) -> Settings:
     """Settings from the global options, without opening (or creating) the database."""
     obj = ctx.find_root().obj
     overrides: dict[str, Any] = obj.get("overrides", {}) if isinstance(obj, dict) else {}
-    return load_settings(overrides)
+    return run_cli(lambda: load_settings(overrides))
 
 
 def _render(report: service.BootstrapReport) -> None:
