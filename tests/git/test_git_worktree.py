@@ -100,3 +100,32 @@ async def test_remove_worktree_keeps_the_branch_and_is_idempotent(
     assert not await remove_worktree(repo, path)
     assert not path.exists()
     assert git(repo, "branch", "--list", "box-up/common").strip().endswith("box-up/common")
+
+
+async def test_worktrees_created_at_once_in_other_processes_all_succeed(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A `git worktree prune` racing a `git worktree add` once broke the add ("failed to
+    read .git/worktrees/<name>/commondir"); creation is serialised per repository."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from dag_harness_mcp.git import ensure_worktree\n"
+        "repo, root, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]\n"
+        "asyncio.run(ensure_worktree(repo, root / name, 'box-up/' + name, 'main'))\n"
+    )
+    names = [f"r{i}" for i in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(repo), str(tmp_path / "wt"), name],
+            stderr=subprocess.PIPE, text=True,
+        )
+        for name in names
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * len(names), errors
+    branches = {e.branch for e in await list_worktrees(repo)}
+    assert {f"box-up/{n}" for n in names} <= branches

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,8 +132,42 @@ async def ensure_worktree(repo: Path, path: Path, branch: str, base_ref: str) ->
             path=path, branch=branch, head_sha=await current_sha(path), created=False
         )
 
+    async with _worktree_lock(repo):
+        return await _create_worktree(repo, path, branch, base_ref)
+
+
+@asynccontextmanager
+async def _worktree_lock(repo: Path) -> AsyncIterator[None]:
+    """Serialise worktree creation in ``repo`` across processes and tasks: a concurrent
+    ``git worktree prune`` deletes the half-written entry of a ``git worktree add``."""
+    common = (await run_git(["rev-parse", "--git-common-dir"], repo)).stdout.strip()
+    lock_path = (repo / common).resolve() / "harness-worktree.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _is_dir(path: Path) -> bool:
+    return path.is_dir()
+
+
+def _occupied(path: Path) -> bool:
+    """Something other than an empty directory is at ``path``."""
+    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
+async def _create_worktree(repo: Path, path: Path, branch: str, base_ref: str) -> WorktreeInfo:
+    for entry in await list_worktrees(repo):
+        if _same(entry.path, path) and entry.branch == branch and _is_dir(path):
+            # made by another process while we waited for the lock
+            return WorktreeInfo(
+                path=path, branch=branch, head_sha=await current_sha(path), created=False
+            )
     await run_git(["worktree", "prune"], repo)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if _occupied(path):
         raise HarnessError(
             f"{path} exists but is not a git worktree of {repo}; move it away or choose another "
             "worktree root (HARNESS_WORKTREE_ROOT)"
