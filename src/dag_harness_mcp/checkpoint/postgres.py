@@ -73,11 +73,14 @@ async def _setup_once(url: str, schema: str | None, saver: AsyncPostgresSaver,
                       conn: AsyncConnection[Any]) -> None:
     if (url, schema) in _ready:
         return
+    key = schema or ""  # one lock per schema: setups in other schemas do not wait
     # Poll instead of waiting inside pg_advisory_lock: a waiting statement holds a
     # transaction, and setup()'s CREATE INDEX CONCURRENTLY waits for every open
     # transaction, so a blocked waiter and the holder would wait on each other forever.
     while True:
-        cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_LOCK,))
+        cur = await conn.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s)) AS locked", (_SETUP_LOCK, key)
+        )
         row = await cur.fetchone()
         if row is not None and row["locked"]:
             break
@@ -85,7 +88,7 @@ async def _setup_once(url: str, schema: str | None, saver: AsyncPostgresSaver,
     try:
         await saver.setup()
     finally:
-        await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+        await conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_SETUP_LOCK, key))
     _ready.add((url, schema))
 
 
