@@ -116,7 +116,7 @@ async def test_run_tool_errors_name_the_next_step(synced_server: Server) -> None
     assert "paused" in bad_status
 
 
-async def test_a_failing_role_returns_failed_with_errors_not_a_protocol_error(
+async def test_a_failing_role_is_a_tool_error_naming_the_execution_and_next_step(
     settings_for: Callable[..., Settings], role_repo: Path
 ) -> None:
     failing = [sys.executable, "-c", "import sys; print('boom'); sys.exit(1)"]
@@ -125,11 +125,13 @@ async def test_a_failing_role_returns_failed_with_errors_not_a_protocol_error(
     with HarnessApp.open(settings) as app:
         sync_roles(app)
     async with Client(create_server(settings)) as client:
-        run = structured(await client.call_tool("box_up_role", {"role": "packages"}))
+        text = error_text(await client.call_tool("box_up_role", {"role": "packages"}))
+        row = structured(await client.call_tool("get_execution", {"execution_id": 1}))
 
-    assert run["status"] == "failed" and run["summary"]["tests_passed"] is False
-    assert run["errors"] == ["pytest: error (0 passed, 1 failed)"]
-    assert "test_history" in run["next_step"] and "resume_execution" in run["next_step"]
+    assert text.startswith("Error executing tool box_up_role: WorkflowFailed: execution 1 ")
+    assert "failed: " in text and "pytest" in text
+    assert "test_history" in text and "resume_execution(execution_id=1)" in text
+    assert row["status"] == "failed"
 
 
 @pytest.mark.slow

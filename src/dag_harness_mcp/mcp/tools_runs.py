@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from dag_harness_mcp.errors import ConfigError
@@ -73,6 +74,19 @@ def outcome(result: RunResult) -> RunOutcome:
     )
 
 
+def _settled(result: RunResult) -> RunOutcome:
+    """A run that paused, ended or was rejected is a result; a failed run is a tool error
+    naming the execution, what failed and how to go on (the run is kept for resume)."""
+    out = outcome(result)
+    if out.status == "failed":
+        node = out.summary.get("failed_node")
+        where = f" at {node}" if node else ""
+        raise ToolError(
+            f"WorkflowFailed: execution {out.execution_id} (role {out.role!r}) failed{where}: "
+            f"{'; '.join(out.errors[-5:]) or 'see get_execution'}. Next: {out.next_step}")
+    return out
+
+
 async def box_up_role(
     ctx: Ctx,
     role: Annotated[str, Field(description="role name, e.g. 'common'")],
@@ -83,11 +97,12 @@ async def box_up_role(
 ) -> RunOutcome:
     """Start the box-up workflow for a role: validate, test (molecule/pytest), commit, push,
     open issue and MR, then wait for human approval. Returns when the run pauses, fails or
-    ends (minutes), with the execution id; sends progress per node. Check get_role first."""
+    ends (minutes), with the execution id; sends progress per node. A failed run is a tool
+    error naming the execution id and the next step. Check get_role first."""
     runner = await state_of(ctx).open_runner()
     result = await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
                                 on_progress=ProgressReporter(ctx))
-    return outcome(result)
+    return _settled(result)
 
 
 async def resume_execution(
@@ -103,7 +118,7 @@ async def resume_execution(
     runner = await state_of(ctx).open_runner()
     result = await runner.resume(execution_id, approved=approved, comment=comment,
                                  on_progress=ProgressReporter(ctx))
-    return outcome(result)
+    return _settled(result)
 
 
 async def cancel_execution(ctx: Ctx, execution_id: ExecutionId) -> RunOutcome:
