@@ -4,9 +4,12 @@ python-gitlab talks to it over real HTTP. It checks ``PRIVATE-TOKEN`` (401),
 answers unknown projects/objects with 404, duplicate open MRs with 409,
 validation failures with 422, paginates with GitLab's headers (``X-Total``,
 ``X-Total-Pages``, ``X-Page``, ``X-Per-Page``, ``X-Next-Page``, ``Link``) and
-injects faults per route: status bursts (429 with ``Retry-After``, 502/503),
-slow answers, dropped connections, before or after the request took effect.
-It counts requests (with server-side arrival times) and creates per route.
+injects faults per route: status bursts (429 with ``Retry-After`` as Rack::Attack
+answers it, 502/503 as proxy HTML pages, any other status with GitLab's message),
+slow answers, answers held until the test releases them, dropped connections,
+before or after the request took effect. It logs every request with its
+server-side arrival time and counts creates, written 201 answers and finished
+requests, so tests wait on events instead of clocks.
 """
 
 from __future__ import annotations
