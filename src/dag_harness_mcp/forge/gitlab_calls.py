@@ -115,7 +115,7 @@ class GitLabCalls:
         last = getattr(self._local, "last", None)
         if last is not None and last[0] == status:
             retry_after = parse_retry_after(last[1])
-        text = self.scrub(message)[:500]
+        text = " ".join(self.scrub(message).split())[:500]
         hint = _HINTS.get(status or 0) or (
             "GitLab rejected the request" if status and status < 500 else "GitLab failed"
         )
