@@ -15,7 +15,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
 from dag_harness_mcp.db import StateDB
-from support.backends import BACKENDS, POSTGRES_URL
+from support.backends import BACKENDS
 from support.pgschema import drop_schema, throwaway_schema
 
 Opener = Callable[[int], AbstractAsyncContextManager[CheckpointerWithStateDB]]
@@ -35,18 +35,15 @@ def _sqlite(tmp_path: Path) -> Opener:
 
 
 def _postgres(base: str) -> Opener:
-    from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
-    from dag_harness_mcp.db.postgres import PostgresStateDB
+    from support.pgbridge import postgres_bridge
 
     @asynccontextmanager
     async def open_one(n: int) -> AsyncIterator[CheckpointerWithStateDB]:
         schema = f"{base}_{n}"
-        db = PostgresStateDB(POSTGRES_URL, schema=schema)
         try:
-            async with open_postgres_saver(POSTGRES_URL, schema=schema) as inner:
-                yield CheckpointerWithStateDB(inner, db)
+            async with postgres_bridge(schema) as bridged:
+                yield bridged
         finally:
-            db.close()
             drop_schema(schema)
 
     return open_one

@@ -14,9 +14,7 @@ import pytest
 from langgraph.types import Command
 
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
-from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
-from dag_harness_mcp.db.postgres import PostgresStateDB
-from support.backends import POSTGRES_URL
+from support.pgbridge import postgres_bridge
 from support.pgschema import throwaway_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
@@ -28,12 +26,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 async def saver() -> AsyncIterator[CheckpointerWithStateDB]:
     with throwaway_schema("brpg") as schema:
-        db = PostgresStateDB(POSTGRES_URL, schema=schema)
-        try:
-            async with open_postgres_saver(POSTGRES_URL, schema=schema) as inner:
-                yield CheckpointerWithStateDB(inner, db)
-        finally:
-            db.close()
+        async with postgres_bridge(schema) as bridged:
+            yield bridged
 
 
 async def _run(saver: CheckpointerWithStateDB, thread: str, root: Path) -> dict[str, Any]:
