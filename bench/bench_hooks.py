@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,12 +30,20 @@ SCRIPT = ROOT / "hooks" / "harness_hook.py"
 PYTHON = os.path.realpath(sys.executable)  # the interpreter itself, not a venv/pyenv shim
 
 
-def _time(args: list[str], data: bytes, env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}  # CPU time (user + system) of each timed child, by label
+
+
+def _time(args: list[str], data: bytes, env: dict[str, str], label: str = "") -> float:
+    """Wall time of one child process (ms); its CPU time goes to ``CPU[label]``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(args, input=data, capture_output=True, env=env, check=False)
     elapsed = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{args} failed: {proc.stderr.decode()}")
+    CPU.setdefault(label, []).append(((after.ru_utime - before.ru_utime)
+                                      + (after.ru_stime - before.ru_stime)) * 1000)
     return elapsed
 
 
@@ -76,15 +85,16 @@ def main(rounds: int = 200) -> None:
                                               "tool_use_id": "warm"}).encode(), env)
         bare, bare_s, pre, post = [], [], [], []
         for i in range(rounds):
-            bare.append(_time([PYTHON, "-c", "pass"], b"", env))
-            bare_s.append(_time([PYTHON, "-S", "-c", "pass"], b"", env))
+            bare.append(_time([PYTHON, "-c", "pass"], b"", env, "bare"))
+            bare_s.append(_time([PYTHON, "-S", "-c", "pass"], b"", env, "bare -S"))
             use_id = f"toolu_{i:05d}"
             pre.append(_time([*hook, "PreToolUse"], json.dumps(
-                {**base, "hook_event_name": "PreToolUse", "tool_use_id": use_id}).encode(), env))
+                {**base, "hook_event_name": "PreToolUse", "tool_use_id": use_id}).encode(), env,
+                "hook"))
             post.append(_time([*hook, "PostToolUse"], json.dumps(
                 {**base, "hook_event_name": "PostToolUse", "tool_use_id": use_id,
                  "tool_response": {"stdout": "3 passed", "stderr": "", "interrupted": False},
-                 "duration_ms": 812}).encode(), env))
+                 "duration_ms": 812}).encode(), env, "hook"))
         print(f"interpreter: {PYTHON} ({sys.version.split()[0]}); capability context "
               f"#{ctx['id']} active; {os.cpu_count()} CPUs")
         print(_summary("python3 -c pass", bare))
@@ -92,6 +102,11 @@ def main(rounds: int = 200) -> None:
         print(_summary("hook PreToolUse (Bash, context active)", pre))
         print(_summary("hook PostToolUse (Bash, redact+files+audit)", post))
         print(_summary("hook, both events", pre + post))
+        # CPU time is what the process itself costs; wall time adds waiting for a busy CPU.
+        print(f"load average {os.getloadavg()[0]:.1f}; CPU time per process (user+system):")
+        print(_summary("  cpu: python3 -S -c pass", CPU["bare -S"]))
+        print(_summary("  cpu: hook, both events", CPU["hook"]))
+        record("hook process CPU time, median", statistics.median(CPU["hook"]), "ms")
         both = sorted(pre + post)
         record("bare python3 -c pass, median", statistics.median(bare), "ms")
         record("hook process, median", statistics.median(both), "ms", target="<= 35 ms")
