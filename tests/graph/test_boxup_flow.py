@@ -4,11 +4,12 @@ StateDB and checkpoint file. Molecule is the fast stand-in (``_fake_molecule.py`
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
-from _boxup_repo import BoxUpRepo
 
+from _boxup_repo import BoxUpRepo
 from _gitsh import git
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.nodes.vcs import TRAILER_KEY
@@ -142,6 +143,45 @@ async def test_a_failing_test_gets_one_recovery_round_then_notify_failure(
     assert git(boxup.root, "rev-list", "--count", "main..box-up/common") == "0"
     assert box_runner.app.db.forge.issues_for_role("common") == []
     assert "workflow.recovery" in [a["action"] for a in box_runner.app.db.audit.list()]
+    assert result.errors == [
+        "tests failed after 1 recovery round: molecule failed (default:verify); fix the role "
+        "and start a new run (`harness box-up-role common`)"]
+    assert box_runner.get(result.execution_id)["error"] == result.errors[0]
+    with pytest.raises(WorkflowError, match=r"ran to its end and failed: tests failed.*nothing to"):
+        await box_runner.resume(result.execution_id)
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+async def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(
+    box_runner: Runner,
+) -> None:
+    db = box_runner.app.db
+    eid = db.executions.create("web", "box-up-role:never-checkpointed", auto_approve=True,
+                               pid=_dead_pid(), status="running")
+
+    result = await box_runner.resume(eid)
+
+    assert (result.status, result.errors) == ("completed", [])
+    assert _ran(box_runner, eid)[0] == "validate_role"
+
+
+async def test_a_run_that_died_after_its_last_checkpoint_is_settled_on_resume(
+    box_runner: Runner,
+) -> None:
+    done = await box_runner.start("db", auto_approve=True)
+    db = box_runner.app.db
+    db.executions.claim(done.execution_id, _dead_pid(), expected_pid=None)  # as if it died
+    assert db.executions.require(done.execution_id)["status"] == "running"
+
+    result = await box_runner.resume(done.execution_id)
+
+    assert (result.status, result.summary["status"]) == ("completed", "completed")
+    assert _ran(box_runner, done.execution_id).count("report_summary") == 1
 
 
 async def test_a_test_that_passed_last_run_and_fails_now_is_a_regression(

@@ -171,11 +171,25 @@ class Runner:
         graph = self._compile(saver, row)
         config = self._config(str(row["thread_id"]))
         snapshot = await graph.aget_state(config)
+        started = bool(snapshot.values) or bool(snapshot.next)
+        ended = started and not snapshot.next and _pending_interrupt(snapshot) is None
+        if ended and status == "failed":
+            values = dict(snapshot.values)
+            where = f" at {values['failed_node']}" if values.get("failed_node") else ""
+            errors = [str(e) for e in values.get("errors") or []]
+            raise WorkflowError(
+                f"execution {execution_id} ran to its end and failed{where}"
+                f"{': ' + errors[-1] if errors else ''}; there is nothing to resume: fix the "
+                f"cause and start a new run with `harness box-up-role {row['role_name']}`"
+            )
         if not self.app.db.executions.claim(execution_id, os.getpid(), expected_pid=owner):
             raise WorkflowError(
                 f"execution {execution_id} was taken over by another process; "
                 f"see `harness executions` and `harness history {execution_id}`"
             )
+        if ended:
+            # The process died after the last checkpoint, before recording the outcome.
+            return await self._settle(graph, config, execution_id, on_progress)
         decision = None
         if approved is not None:
             decision = {"approved": approved, "comment": comment or ""}
@@ -191,6 +205,12 @@ class Runner:
                 )
             payload = Command(resume=decision)
             decision = None
+        if not started:
+            # Killed before the first checkpoint: nothing ran yet, so start from the input.
+            payload = dict(self.workflow.initial_state(
+                str(row["role_name"]), execution_id=execution_id,
+                thread_id=str(row["thread_id"]), repo_root=str(self.app.settings.repo_root),
+            ))
         checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
         if snapshot.next and checkpoint_id:
             self.app.db.executions.restart_nodes(

@@ -10,7 +10,7 @@ from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
-__all__ = ["build_summary", "notify_failure", "report_summary"]
+__all__ = ["build_summary", "notify_failure", "report_summary", "tests_failed_message"]
 
 
 def build_summary(state: BoxUpRoleState, status: str) -> dict[str, Any]:
@@ -41,9 +41,34 @@ async def _remember(runtime: Runtime[NodeContext], summary: dict[str, Any]) -> N
         await remember_run(runtime.store, summary)
 
 
+def tests_failed_message(state: BoxUpRoleState) -> str:
+    """Why a run whose tests failed ended: the failing kinds and their first failing tests."""
+    parts = []
+    for kind in state.get("failed_kinds") or []:
+        result: dict[str, Any] = (
+            state.get("molecule_result") if kind == "molecule" else state.get("pytest_result")
+        ) or {}
+        failing = [str(name) for name in result.get("failing") or []]
+        shown = ", ".join(failing[:5]) + (", ..." if len(failing) > 5 else "")
+        status = result.get("status", "not run")
+        parts.append(f"{kind} {status}" + (f" ({shown})" if shown else ""))
+    rounds = int(state.get("test_retries", 0))
+    after = f" after {rounds} recovery round{'s' if rounds != 1 else ''}" if rounds else ""
+    return (
+        f"tests failed{after}: {'; '.join(parts) or 'no test results'}; fix the role and "
+        f"start a new run (`harness box-up-role {state.get('role_name')}`)"
+    )
+
+
 async def _finish(
-    state: BoxUpRoleState, runtime: Runtime[NodeContext], status: str, action: str
+    state: BoxUpRoleState,
+    runtime: Runtime[NodeContext],
+    status: str,
+    action: str,
+    errors: list[str] | None = None,
 ) -> Update:
+    if errors:
+        state = {**state, "errors": [*(state.get("errors") or []), *errors]}
     summary = build_summary(state, status)
     await _remember(runtime, summary)
     await in_thread(
@@ -52,7 +77,10 @@ async def _finish(
         details={"role": summary["role"], "status": status, "mr_url": summary["mr_url"],
                  "errors": summary["errors"][-5:]},
     )
-    return {"status": status, "summary": summary}
+    update: Update = {"status": status, "summary": summary}
+    if errors:
+        update["errors"] = errors
+    return update
 
 
 @node("report_summary")
@@ -65,4 +93,7 @@ async def report_summary(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -
 @node("notify_failure")
 async def notify_failure(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """The end of a failed run: the errors, which node failed and what ran before it."""
-    return await _finish(state, runtime, "failed", "workflow.failed")
+    extra = []
+    if not state.get("failed_node") and state.get("tests_passed") is False:
+        extra.append(tests_failed_message(state))
+    return await _finish(state, runtime, "failed", "workflow.failed", extra)
