@@ -81,3 +81,17 @@ def test_harness_serve_answers_with_the_global_options_as_settings(tmp_path: Pat
     assert synced["total"] == 4 and db.is_file()
     assert all(json.loads(line)["jsonrpc"] == "2.0" for line in client.lines)
     assert code == 0
+
+
+def test_a_bad_configuration_stops_the_server_with_one_line_and_nothing_on_stdout(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    env = {**server_env(tmp_path, tmp_path), "HARNESS_FORGE": "bogus"}
+    done = subprocess.run([str(VENV_BIN / "dag-harness-mcp")], input=b"", capture_output=True,
+                          env=env, timeout=60)
+
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"cannot start: invalid configuration forge='bogus'" in done.stderr
+    assert b"Traceback" not in done.stderr

@@ -6,21 +6,16 @@ from typing import Any
 
 import typer
 
-from dag_harness_mcp.cli.common import cli_errors
-from dag_harness_mcp.config import load_settings
-
 __all__ = ["register"]
 
 
 def serve(ctx: typer.Context) -> None:
     """Serve the MCP tools, resources and prompts over stdio (stdout carries only JSON-RPC)."""
-    from dag_harness_mcp.mcp.server import create_server
+    from dag_harness_mcp.mcp.server import create_server, preflight
 
     obj = ctx.find_root().obj
     overrides: dict[str, Any] = obj.get("overrides", {}) if isinstance(obj, dict) else {}
-    with cli_errors():
-        settings = load_settings(overrides)
-    create_server(settings).run("stdio")
+    create_server(preflight(overrides)).run("stdio")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from dag_harness_mcp.service.app import HarnessApp
     from dag_harness_mcp.service.runs import Runner
 
-__all__ = ["INSTRUCTIONS", "create_server", "main"]
+__all__ = ["INSTRUCTIONS", "create_server", "main", "preflight"]
 
 INSTRUCTIONS = """\
 dag-harness boxes up Ansible roles: for one role it validates, runs molecule and pytest,
@@ -77,10 +77,31 @@ def create_server(
     return server
 
 
+def preflight(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the environment and a StateDB that opens, or one line on stderr and
+    exit code 2 (a client shows the server's stderr when it fails to start)."""
+    import sqlite3
+
+    from dag_harness_mcp.config import load_settings
+    from dag_harness_mcp.errors import HarnessError
+    from dag_harness_mcp.service.app import HarnessApp
+
+    try:
+        settings = load_settings(overrides)
+        HarnessApp.open(settings).close()
+    except (HarnessError, OSError, sqlite3.Error) as exc:
+        sys.stderr.write(
+            f"dag-harness-mcp: cannot start: {exc}\n"
+            "Check HARNESS_REPO_ROOT, HARNESS_DB_PATH and harness.yml "
+            "(`harness bootstrap --check-only` lists what is wrong).\n")
+        raise SystemExit(2) from exc
+    return settings
+
+
 def main() -> None:
     """Console script ``dag-harness-mcp``: serve over stdio until stdin closes."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    create_server().run("stdio")
+    create_server(preflight()).run("stdio")
 
 
 if __name__ == "__main__":
