@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -183,3 +184,21 @@ def test_cli_errors_are_one_line_messages_not_tracebacks(tmp_path: Path, harness
     bad = harness("bootstrap", "--check-only", env={"HARNESS_CONCURRENCY": "0"})
     assert bad.returncode == 2 and "concurrency" in bad.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
+
+
+def test_install_from_a_moved_checkout_replaces_its_own_old_entries(
+        project: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "moved-checkout"
+    shutil.copytree(ROOT / "hooks", moved / "hooks")
+    shutil.copytree(ROOT / "bin", moved / "bin")
+    _write(project / ".claude" / "settings.json", USER_SETTINGS)
+    install_integration(project, ROOT)
+    report = install_integration(project, moved)
+    assert report["replaced_hooks"] == len(EVENTS) and report["added_mcp_server"] is True
+    text = (project / ".claude" / "settings.json").read_text()
+    assert str(ROOT / "hooks") not in text and text.count(str(moved / "hooks")) == len(EVENTS)
+    server = _json(project / ".mcp.json")["mcpServers"]["dag-harness"]  # type: ignore[index]
+    assert server["command"] == str(moved / "bin" / "harness-env")
+    uninstall_integration(project)
+    assert _json(project / ".claude" / "settings.json") == USER_SETTINGS
+    assert not (project / ".mcp.json").exists()

@@ -94,6 +94,50 @@ def _commands(groups: Any) -> set[str]:
     return found
 
 
+def _merge_hooks(settings: dict[str, Any], wanted: dict[str, list[dict[str, Any]]],
+                 manifest: dict[str, Any], report: dict[str, Any]) -> None:
+    """Add the wanted hook groups; hooks recorded as ours from an older plugin root go."""
+    commands = {h["command"] for groups in wanted.values() for g in groups for h in g["hooks"]}
+    stale = [e for e in manifest["hooks"] if e["command"] not in commands]
+    if stale:
+        report["replaced_hooks"] = _without_hooks(settings, stale)
+        manifest["hooks"] = [e for e in manifest["hooks"] if e["command"] in commands]
+    hooks_obj = settings.get("hooks", {})
+    if not isinstance(hooks_obj, dict):
+        raise ConfigError("hooks", type(hooks_obj).__name__,
+                          "an object of event names to hook groups in .claude/settings.json")
+    for event, groups in wanted.items():
+        present = _commands(hooks_obj.get(event))
+        for group in groups:
+            new = [h for h in group["hooks"] if h["command"] not in present]
+            if not new:
+                report["kept"].append(f"hook {event} (already present)")
+                continue
+            hooks_obj[event] = [*(hooks_obj.get(event) or []), {**group, "hooks": new}]
+            manifest["hooks"] += [{"event": event, "command": h["command"]} for h in new]
+            report["added_hooks"].append(event)
+    settings["hooks"] = hooks_obj
+
+
+def _merge_server(mcp: dict[str, Any], server: dict[str, Any], manifest: dict[str, Any],
+                  report: dict[str, Any]) -> None:
+    """Add our server unless one of that name is there; ours from before is updated."""
+    servers = mcp.get("mcpServers", {})
+    if not isinstance(servers, dict):
+        raise ConfigError("mcpServers", type(servers).__name__,
+                          "an object of server names to server definitions in .mcp.json")
+    current = servers.get(SERVER_NAME)
+    if current == server:
+        report["kept"].append(f"mcpServers.{SERVER_NAME} (already present)")
+    elif current is None or current == manifest.get("mcp_server"):
+        servers[SERVER_NAME] = server
+        manifest["mcp_server"] = server
+        report["added_mcp_server"] = True
+    else:
+        report["kept"].append(f"mcpServers.{SERVER_NAME} (yours, left as it is)")
+    mcp["mcpServers"] = servers
+
+
 def install_integration(project: Path, plugin_root: Path) -> dict[str, Any]:
     """Merge hooks and the MCP server into ``project``; returns what was added and kept."""
     project = project.resolve()
@@ -105,51 +149,24 @@ def install_integration(project: Path, plugin_root: Path) -> dict[str, Any]:
     settings, mcp = _read_object(settings_path), _read_object(mcp_path)
     manifest = _read_object(manifest_path) or {"hooks": [], "mcp_server": None, "created": []}
     report: dict[str, Any] = {"project": str(project), "added_hooks": [], "kept": [],
-                              "added_mcp_server": False}
+                              "added_mcp_server": False, "replaced_hooks": 0}
     claude_dir_existed = (project / ".claude").is_dir()
+    merged_settings, merged_mcp = json.loads(json.dumps(settings or {})), dict(mcp or {})
+    _merge_hooks(merged_settings, hook_groups, manifest, report)
+    _merge_server(merged_mcp, server, manifest, report)
 
-    merged = dict(settings or {})
-    hooks_obj = merged.get("hooks", {})
-    if not isinstance(hooks_obj, dict):
-        raise ConfigError(f"{settings_path}: hooks", type(hooks_obj).__name__,
-                          "an object of event names to hook groups")
-    hooks_obj = dict(hooks_obj)
-    for event, groups in hook_groups.items():
-        present = _commands(hooks_obj.get(event))
-        for group in groups:
-            new = [h for h in group["hooks"] if h["command"] not in present]
-            if not new:
-                report["kept"].append(f"hook {event} (already present)")
-                continue
-            hooks_obj[event] = [*(hooks_obj.get(event) or []), {**group, "hooks": new}]
-            for hook in new:
-                manifest["hooks"].append({"event": event, "command": hook["command"]})
-                report["added_hooks"].append(event)
-    merged["hooks"] = hooks_obj
-
-    servers_in = (mcp or {}).get("mcpServers", {})
-    if not isinstance(servers_in, dict):
-        raise ConfigError(f"{mcp_path}: mcpServers", type(servers_in).__name__,
-                          "an object of server names to server definitions")
-    servers = dict(servers_in)
-    if SERVER_NAME not in servers:
-        servers[SERVER_NAME] = server
-        manifest["mcp_server"] = server
-        report["added_mcp_server"] = True
-    elif servers[SERVER_NAME] != server:
-        report["kept"].append(f"mcpServers.{SERVER_NAME} (yours, left as it is)")
-    else:
-        report["kept"].append(f"mcpServers.{SERVER_NAME} (already present)")
-
-    if report["added_hooks"]:
+    changed = False
+    if report["added_hooks"] or report["replaced_hooks"]:
         if settings is None:
             manifest["created"].append(str(SETTINGS))
-        _write_object(settings_path, merged)
+        _write_object(settings_path, merged_settings)
+        changed = True
     if report["added_mcp_server"]:
         if mcp is None:
             manifest["created"].append(str(MCP_JSON))
-        _write_object(mcp_path, {**(mcp or {}), "mcpServers": servers})
-    if report["added_hooks"] or report["added_mcp_server"]:
+        _write_object(mcp_path, merged_mcp)
+        changed = True
+    if changed:
         if not claude_dir_existed:
             manifest["created"].append(".claude/")
         manifest["created"] = sorted(set(manifest["created"]))
