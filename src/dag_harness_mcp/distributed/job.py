@@ -11,6 +11,7 @@ reads it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -66,11 +67,41 @@ def _record(app: HarnessApp, wave_run_id: int, role: str, result: RunResult) -> 
     )
 
 
-async def box_up_for_wave_run(runner: Runner, role: str, wave_run_id: int) -> RunResult | None:
+def _live_owner(runner: Runner, row: dict[str, Any]) -> int | None:
+    """The pid of a live process still driving ``row`` (this one included), else None."""
+    from dag_harness_mcp.service.run_types import pid_alive
+
+    pid = row.get("pid")
+    if row["status"] not in ("running", "pending") or pid is None:
+        return None
+    return int(pid) if pid_alive(int(pid)) else None
+
+
+async def _settled_execution(
+    runner: Runner, role: str, wave_run_id: int, poll: float
+) -> dict[str, Any] | None:
+    """The role's execution in this wave run once no live process drives it.
+
+    The queue re-runs a job whose worker missed its heartbeats; if that worker is in
+    fact alive (a stalled event loop), wait for it instead of running the role twice.
+    """
+    while True:
+        row = execution_in_wave_run(runner.app, role, wave_run_id)
+        owner = None if row is None else _live_owner(runner, row)
+        if owner is None:
+            return row
+        log.warning("role %s: execution %s is still driven by live process %d; waiting",
+                    role, row["id"] if row else "?", owner)
+        await asyncio.sleep(poll)
+
+
+async def box_up_for_wave_run(
+    runner: Runner, role: str, wave_run_id: int, *, poll: float = 1.0
+) -> RunResult | None:
     """Start or resume ``role``'s run in ``wave_run_id``; None when it had finished already."""
     app = runner.app
     waves = app.db.waves
-    existing = execution_in_wave_run(app, role, wave_run_id)
+    existing = await _settled_execution(runner, role, wave_run_id, poll)
     if existing is not None and existing["status"] in _FINISHED:
         eid = int(existing["id"])
         log.info("role %s: execution %d already %s; not run again", role, eid,

@@ -36,6 +36,9 @@ async def run_worker(app: HarnessApp, options: WorkerOptions | None = None) -> N
     await asyncio.to_thread(ensure_queue_schema, url, schema)
     queue = create_queue_app(app.settings, max_connections=options.concurrency + 4)
     async with Runner(app) as runner, queue.open_async():
+        # Import the workflow now: a first job that imports LangGraph would hold the
+        # event loop (and the heartbeat) for seconds.
+        await asyncio.to_thread(lambda: runner.workflow)
         await queue.run_worker_async(
             queues=[QUEUE],
             concurrency=options.concurrency,

@@ -1,0 +1,100 @@
+"""Scale-out end to end: three `harness worker` processes and `harness dispatch` on the real
+PostgreSQL; one worker is killed (-9) inside a role, and every role is still boxed up
+exactly once, wave after wave."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import Any
+
+import pytest
+from _cluster import ROLES, Cluster
+
+from dag_harness_mcp.db.postgres import PostgresStateDB
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def _owner_of(db: PostgresStateDB, role: str) -> int | None:
+    rows = db.executions.list(role=role)
+    return int(rows[0]["pid"]) if rows and rows[0]["pid"] is not None else None
+
+
+def _dispatch_report(cluster: Cluster, proc: Any) -> dict[str, Any]:
+    rc = proc.wait(timeout=400)
+    out = (cluster.logs / "dispatch.out").read_text()
+    assert rc == 0, cluster.log("dispatch") + "".join(
+        cluster.log(f"w{i}") for i in range(3)
+    )
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+def test_killed_worker_role_is_resumed_by_another_and_boxed_up_once(
+    cluster: Cluster, cluster_db: PostgresStateDB
+) -> None:
+    workers = {cluster.start_worker(f"w{i}").pid: f"w{i}" for i in range(3)}
+    procs = {p.pid: p for p in cluster.procs}
+    (cluster.holds / "slowpoke").write_text("hold")
+    dispatcher = cluster.start(
+        "dispatch", "dispatch", "--json", "--poll", "0.2", "--stalled-after", "5"
+    )
+
+    # A worker is inside slowpoke's test command: kill it there.
+    cluster.wait(
+        lambda: (cluster.holds / "slowpoke.at").exists(), "slowpoke's test", alive=(dispatcher,)
+    )
+    cluster.wait(lambda: _owner_of(cluster_db, "slowpoke") is not None, "an owner")
+    victim = _owner_of(cluster_db, "slowpoke")
+    assert victim in workers, f"slowpoke runs in {victim}, not in a worker {workers}"
+    os.kill(victim, signal.SIGKILL)
+    procs[victim].wait()
+    (cluster.holds / "slowpoke").unlink()
+
+    report = _dispatch_report(cluster, dispatcher)
+    assert report["status"] == "completed"
+    assert len(report["requeued_jobs"]) == 1
+    assert [w["wave"] for w in report["waves"]] == [0, 1, 2]
+
+    run_id = report["wave_run_id"]
+    rows = {r["role_name"]: r for r in cluster_db.waves.roles(run_id)}
+    assert {role: r["status"] for role, r in rows.items()} == dict.fromkeys(ROLES, "completed")
+
+    for role in ROLES:
+        # Exactly one execution, one box-up commit, one issue, one merged MR per role.
+        executions = cluster_db.executions.list(role=role)
+        assert len(executions) == 1, (role, executions)
+        assert executions[0]["status"] == "completed"
+        assert len(cluster.boxup_commits(role)) == 1, role
+        issues = cluster_db.forge.issues_for_role(role)
+        mrs = cluster_db.forge.merge_requests_for_role(role)
+        assert len(issues) == 1, (role, issues)
+        assert len(mrs) == 1, (role, mrs)
+        assert mrs[0]["state"] == "merged"
+
+    # The killed role was resumed (not restarted) by another worker.
+    slow = cluster_db.executions.list(role="slowpoke")[0]
+    nodes = cluster_db.executions.nodes(int(slow["id"]))
+    by_node: dict[str, int] = {}
+    for n in nodes:
+        by_node[n["node"]] = by_node.get(n["node"], 0) + 1
+    assert by_node["create_worktree"] == 1
+    assert by_node["create_commit"] == 1
+    resumes = [
+        a for a in cluster_db.audit.list(action="execution.resume")
+        if str(a["entity_id"]) == str(slow["id"])
+    ]
+    assert len(resumes) == 1
+    assert json.loads(resumes[0]["details"])["crashed_owner"] == victim
+
+    # Wave order: every execution of wave n starts after all of wave n-1 finished.
+    by_wave: dict[int, list[dict[str, Any]]] = {}
+    for row in rows.values():
+        execution = cluster_db.executions.require(int(row["execution_id"]))
+        by_wave.setdefault(int(row["wave"]), []).append(execution)
+    for wave in (1, 2):
+        earliest = min(str(e["started_at"]) for e in by_wave[wave])
+        latest_before = max(str(e["finished_at"]) for e in by_wave[wave - 1])
+        assert earliest > latest_before, (wave, earliest, latest_before)
