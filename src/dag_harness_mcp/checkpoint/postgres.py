@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from dag_harness_mcp.db.postgres import redact_url
+from dag_harness_mcp.db.postgres import SCHEMA_LOCK, redact_url
 from dag_harness_mcp.errors import StateDBError
 
 if TYPE_CHECKING:
@@ -64,7 +64,9 @@ async def _connect(url: str, schema: str | None, wait: float) -> AsyncConnection
             f"{str(exc).strip()}; check HARNESS_POSTGRES_URL and that the server is running"
         ) from exc
     if schema is not None:
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        async with conn.transaction():  # bare, concurrent creations collide
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(f'SET search_path TO "{schema}"')
     return conn
 

@@ -24,10 +24,13 @@ from dag_harness_mcp.errors import MigrationError, StateDBError
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["PostgresStateDB", "apply_postgres_migrations", "redact_url"]
+__all__ = [
+    "SCHEMA_LOCK", "PostgresStateDB", "apply_postgres_migrations", "create_schema", "redact_url",
+]
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 _MIGRATION_LOCK = 0x6861726E  # 'harn': one advisory lock for schema changes
+SCHEMA_LOCK = _MIGRATION_LOCK  # for other modules creating the schema
 
 
 def redact_url(url: str) -> str:
@@ -76,7 +79,7 @@ class PostgresStateDB(StateDB):
                 "HARNESS_POSTGRES_URL and that the server is running"
             ) from exc
         if self.schema is not None:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            create_schema(conn, self.schema)
             conn.execute(f'SET search_path TO "{self.schema}"')
         self._pg_local.conn = conn
         with self._lock:
@@ -124,6 +127,14 @@ class PostgresStateDB(StateDB):
             return
         with self._pg_connection().cursor() as cur:
             cur.executemany(to_postgres_query(sql), [tuple(r) for r in rows])
+
+
+def create_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS`` under the advisory lock: run bare by several
+    processes at once, it fails with a unique violation in all but one."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
 
 def apply_postgres_migrations(
