@@ -117,3 +117,24 @@ async def test_an_invalid_schema_name_is_refused_before_connecting(tmp_path: Pat
                 pass
     finally:
         db.close()
+
+
+async def test_pooled_connections_killed_by_the_server_are_replaced(tmp_path: Path) -> None:
+    with throwaway_schema("ckk") as schema:
+        settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema=schema)
+        db = StateDB(tmp_path / "h.db")
+        try:
+            async with CheckpointerFactory.create_async(settings, db) as saver:
+                graph = _graph().compile(checkpointer=saver)
+                await graph.ainvoke({"seen": []}, {"configurable": {"thread_id": "a"}})
+                with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+                    killed = admin.execute(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE application_name = %s",
+                        (f"harness-checkpoints/{schema}",),
+                    ).fetchone()
+                out = await graph.ainvoke({"seen": []}, {"configurable": {"thread_id": "b"}})
+        finally:
+            db.close()
+    assert killed is not None and killed[0] >= 1
+    assert out["seen"] == ["one", "two"]

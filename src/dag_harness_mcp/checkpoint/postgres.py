@@ -25,18 +25,24 @@ if TYPE_CHECKING:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg import AsyncConnection
 
-__all__ = ["connection_kwargs", "open_postgres_saver"]
+__all__ = ["APPLICATION_NAME", "connection_kwargs", "open_postgres_saver"]
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 _SETUP_LOCK = 0x68636B70  # 'hckp': one advisory lock around the saver's setup()
 _ready: set[tuple[str, str | None]] = set()
+APPLICATION_NAME = "harness-checkpoints"  # pg_stat_activity shows it, with the schema
 
 
 def connection_kwargs(schema: str | None) -> dict[str, Any]:
     """Connection options for the saver's pool (and for anything sharing its tables)."""
     from psycopg.rows import dict_row
 
-    kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "prepare_threshold": 0,
+        "row_factory": dict_row,
+        "application_name": f"{APPLICATION_NAME}/{schema or 'public'}"[:63],
+    }
     if schema is not None:
         kwargs["options"] = f"-c search_path={schema}"
     return kwargs
