@@ -177,3 +177,20 @@ async def _only_execution(client: Client) -> dict[str, Any]:
     items = structured(await client.call_tool("list_executions", {}))["items"]
     assert len(items) == 1
     return dict(items[0])
+
+
+async def test_two_box_ups_in_one_session_run_side_by_side(synced_server: Server) -> None:
+    results: dict[str, dict[str, Any]] = {}
+    async with Client(synced_server) as client:
+
+        async def box_up(role: str) -> None:
+            results[role] = structured(await client.call_tool("box_up_role", {"role": role}))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(box_up, "packages")
+            tg.start_soon(box_up, "common")
+        paused = structured(await client.call_tool("list_executions", {"status": "paused"}))
+
+    assert {r["status"] for r in results.values()} == {"paused"}
+    assert results["packages"]["execution_id"] != results["common"]["execution_id"]
+    assert sorted(e["role_name"] for e in paused["items"]) == ["common", "packages"]
