@@ -18,9 +18,11 @@ from typer.testing import CliRunner
 from _rolerepo import RoleTree
 from dag_harness_mcp.cli.app import app as cli_app
 from dag_harness_mcp.config import Settings
+from dag_harness_mcp.db.migrate import discover
 from dag_harness_mcp.db.repos.tables import TableRepository
 from dag_harness_mcp.errors import MigrationError, NotFoundError
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.database import database_status
 from dag_harness_mcp.service.migrate import migrate_to_postgres
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
@@ -166,3 +168,20 @@ def test_cli_migrate_and_status_report_without_the_password(source: Source) -> N
     refused = cli.invoke(cli_app, [*base, "db", "migrate", "--to", "mysql"])
     assert refused.exit_code == 2
     assert "only migration target is 'postgres'" in " ".join(refused.stderr.split())
+
+
+def test_status_reads_without_creating_or_migrating(
+    source: Source, settings_for: Callable[..., Settings], tmp_path: Path,
+) -> None:
+    on_sqlite = database_status(source.settings)
+    assert (on_sqlite.backend, on_sqlite.exists) == ("sqlite", True)
+    assert on_sqlite.schema_version == on_sqlite.latest_version and on_sqlite.pending == 0
+
+    absent = settings_for(tmp_path / "nowhere", db_path=tmp_path / "none" / "h.db")
+    assert database_status(absent).exists is False
+    assert not (tmp_path / "none" / "h.db").exists()
+
+    with throwaway_schema("migs") as schema:
+        empty = database_status(_on_postgres(source.settings, schema))
+    assert (empty.backend, empty.schema, empty.schema_version) == ("postgres", schema, None)
+    assert empty.pending == len(discover())
