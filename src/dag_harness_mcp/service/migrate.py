@@ -16,6 +16,7 @@ applies pending StateDB migrations, as every harness command does).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -181,8 +182,10 @@ def _fingerprint(saver: BaseCheckpointSaver[Any], item: CheckpointTuple) -> tupl
     parent = None if item.parent_config is None else (
         item.parent_config["configurable"]["checkpoint_id"]
     )
+    # Metadata is JSON in PostgreSQL: compare it as JSON (tuples become lists there).
+    metadata = json.loads(json.dumps(item.metadata, default=str, sort_keys=True))
     return (cp["id"], cp["ts"], parent, dict(cp["channel_versions"]),
-            dict(cp["versions_seen"]), values, dict(item.metadata), pending)
+            dict(cp["versions_seen"]), values, metadata, pending)
 
 
 async def _verify_checkpoints(
