@@ -1,15 +1,21 @@
 """The spawned ``dag-harness-mcp`` over stdio: boxes up the example repository's pytest-only
 role to its approval interrupt with progress, resumes it with approval, reads the execution
-resource, and every line it wrote to stdout is a JSON-RPC frame."""
+resource, and every line it wrote to stdout is a JSON-RPC frame; ``harness serve`` does the
+same; bad settings stop it with one line; a run survives ``kill -9`` of its server."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _mcpkit import VENV_BIN, server_env
+from _mcpkit import VENV_BIN, make_role_repo, server_env
 from _rawclient import RawStdioClient
 
 from dag_harness_mcp.service.example import ExampleCheckout
@@ -66,8 +72,6 @@ def test_stdio_box_up_to_approval_resume_and_read_the_execution(
 
 
 def test_harness_serve_answers_with_the_global_options_as_settings(tmp_path: Path) -> None:
-    from _mcpkit import make_role_repo
-
     repo = make_role_repo(tmp_path)
     env = {k: v for k, v in server_env(tmp_path, repo).items() if not k.startswith("HARNESS_")}
     db = tmp_path / "elsewhere" / "state.db"
@@ -86,7 +90,6 @@ def test_harness_serve_answers_with_the_global_options_as_settings(tmp_path: Pat
 def test_a_bad_configuration_stops_the_server_with_one_line_and_nothing_on_stdout(
     tmp_path: Path,
 ) -> None:
-    import subprocess
 
     env = {**server_env(tmp_path, tmp_path), "HARNESS_FORGE": "bogus"}
     done = subprocess.run([str(VENV_BIN / "dag-harness-mcp")], input=b"", capture_output=True,
@@ -95,3 +98,43 @@ def test_a_bad_configuration_stops_the_server_with_one_line_and_nothing_on_stdou
     assert done.returncode == 2 and done.stdout == b""
     assert b"cannot start: invalid configuration forge='bogus'" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_a_run_survives_kill_9_of_the_server_and_resumes_in_a_new_one(tmp_path: Path) -> None:
+
+    repo = make_role_repo(tmp_path)
+    marker, pid_file = tmp_path / "hold", tmp_path / "pytest.pid"
+    marker.touch()
+    script = (f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
+              f"time.sleep(120) if os.path.exists({str(marker)!r}) else "
+              "print('PASSED tests/test_role.py::test_ok')")
+    (repo / "harness.yml").write_text(json.dumps({"tests": {
+        "pytest": [sys.executable, "-c", script],
+        "syntax_check": [sys.executable, "-S", "-c", "pass"]}}))
+    env = server_env(tmp_path, repo)
+    argv = [str(VENV_BIN / "dag-harness-mcp")]
+
+    with RawStdioClient(argv, env, tmp_path / "first.log") as first:
+        first.initialize()
+        _structured(first.request("tools/call", {"name": "sync_roles", "arguments": {}}))
+        first.notify_request("tools/call", {"name": "box_up_role",
+                                            "arguments": {"role": "packages"}})
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.proc.send_signal(signal.SIGKILL)
+        first.proc.wait(timeout=30)
+    orphan = int(pid_file.read_text())
+    os.kill(orphan, signal.SIGKILL)  # the node's child outlived its server, as after a crash
+    marker.unlink()
+
+    with RawStdioClient(argv, env, tmp_path / "second.log") as second:
+        second.initialize()
+        before = _structured(second.request("tools/call", {
+            "name": "get_execution", "arguments": {"execution_id": 1}}))
+        resumed = _structured(second.request("tools/call", {
+            "name": "resume_execution", "arguments": {"execution_id": 1}}, timeout=300))
+        second.close()
+
+    assert before["status"] == "running" and before["pid"] is not None
+    assert (resumed["status"], resumed["next_nodes"]) == ("paused", ["human_approval"])
