@@ -40,5 +40,3 @@ def register_prompts(server: MCPServer[ServerState]) -> None:
     ) -> str:
         """Walk through status, box-up, report and human approval for one role."""
         return box_up_role_prompt(role)
-
-    _ = box_up_role

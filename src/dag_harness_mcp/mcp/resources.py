@@ -101,4 +101,3 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
         """Token usage and cost per day and model, with the total (JSON)."""
         return _json(observability.cost_report(slot.require().app, by="day"))
 
-    _ = (all_roles, one_role, execution, workflow_graph, dependencies, store_item, daily_costs)

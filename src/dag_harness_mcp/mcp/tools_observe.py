@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from dag_harness_mcp.errors import ConfigError
 from dag_harness_mcp.mcp.annotations import READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
@@ -59,8 +60,6 @@ def audit_log(
     cursor: Cursor = None,
 ) -> Page:
     """Who changed what, newest first: syncs, runs, approvals, grants, store writes."""
-    from dag_harness_mcp.errors import ConfigError
-
     if cursor is not None and not cursor.isdigit():
         raise ConfigError("cursor", cursor, "the next_cursor of a previous page, or nothing")
     before = int(cursor) if cursor else None
