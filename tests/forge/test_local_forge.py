@@ -261,3 +261,57 @@ async def test_the_local_issue_links_its_mr_once_the_mr_exists(
     assert row is not None and f"| Merge request | {mr.web_url} |" in row["description"]
     actions = [r["action"] for r in app.db.audit.list()]
     assert actions.count("forge.issue.updated") == 1
+
+
+_DRAIN = """
+import asyncio, sys, time
+from pathlib import Path
+from dag_harness_mcp.config import load_settings
+from dag_harness_mcp.forge.local import LocalForge
+from dag_harness_mcp.service.app import HarnessApp
+
+async def main() -> None:
+    settings = load_settings({"repo_root": sys.argv[1], "db_path": sys.argv[2]}, environ={})
+    with HarnessApp.open(settings, actor="test", source="test") as app:
+        forge = LocalForge(app)
+        Path(sys.argv[3] + ".ready").touch()
+        while not Path(sys.argv[3]).exists():  # start together
+            time.sleep(0.005)
+        while await forge.process_merge_train("main") is not None:
+            pass
+
+asyncio.run(main())
+"""
+
+
+async def test_processes_draining_one_train_at_once_merge_every_mr_once(
+    tmp_path: Path, checkout: Checkout, forge: LocalForge
+) -> None:
+    """Scale-out workers share the origin: their merges are serialised across processes
+    (two merges racing on the target ref would fail an MR that should merge)."""
+    import sys
+
+    roles = [f"r{i}" for i in range(8)]
+    for role in roles:
+        sha = checkout.branch(f"box-up/{role}", {f"{role}.txt": role})
+        await forge.add_to_merge_train(await open_mr(forge, role), sha=sha)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _DRAIN, str(checkout.work),
+             str(tmp_path / "state" / "harness.db"), f"{go}{i}"],
+            stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(4)
+    ]
+    for i, proc in enumerate(procs):
+        while not Path(f"{go}{i}.ready").exists() and proc.poll() is None:
+            await asyncio.sleep(0.01)
+    for i in range(4):
+        Path(f"{go}{i}").touch()
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    for role in roles:
+        mr = forge.app.db.forge.merge_requests_for_role(role)[0]
+        assert mr["state"] == "merged", (role, mr)
+        assert git(checkout.origin, "show", f"main:{role}.txt") == role

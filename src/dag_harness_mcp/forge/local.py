@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -195,8 +196,20 @@ class LocalForge:
         A conflict (or a missing source branch) fails the entry with the reason
         and leaves the target branch untouched; the rest of the train moves up.
         """
-        async with self._train_lock:
+        async with self._train_lock, await self._origin_lock():
             return await self._merge_train_head(target_branch)
+
+    async def _origin_lock(self) -> AbstractAsyncContextManager[None]:
+        """Processes sharing the origin (scale-out workers) merge one at a time too."""
+        from dag_harness_mcp.filelock import exclusive
+
+        try:
+            origin = await self.origin_path()
+        except HarnessError:
+            return nullcontext()  # no origin: the merge fails the entry with the reason
+        if not await asyncio.to_thread(origin.is_dir):
+            return nullcontext()
+        return exclusive(origin / "harness-merge-train.lock")
 
     async def _merge_train_head(self, target_branch: str | None) -> TrainEntry | None:
         from dag_harness_mcp.forge.local_merge import merge_head

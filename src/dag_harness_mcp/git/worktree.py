@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import fcntl
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,22 +129,17 @@ async def ensure_worktree(repo: Path, path: Path, branch: str, base_ref: str) ->
             path=path, branch=branch, head_sha=await current_sha(path), created=False
         )
 
-    async with _worktree_lock(repo):
+    async with await _worktree_lock(repo):
         return await _create_worktree(repo, path, branch, base_ref)
 
 
-@asynccontextmanager
-async def _worktree_lock(repo: Path) -> AsyncIterator[None]:
+async def _worktree_lock(repo: Path) -> AbstractAsyncContextManager[None]:
     """Serialise worktree creation in ``repo`` across processes and tasks: a concurrent
     ``git worktree prune`` deletes the half-written entry of a ``git worktree add``."""
+    from dag_harness_mcp.filelock import exclusive
+
     common = (await run_git(["rev-parse", "--git-common-dir"], repo)).stdout.strip()
-    lock_path = (repo / common).resolve() / "harness-worktree.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+    return exclusive((repo / common).resolve() / "harness-worktree.lock")
 
 
 def _is_dir(path: Path) -> bool:
