@@ -120,3 +120,17 @@ async def test_the_server_introduces_itself_with_instructions(server: Server) ->
         instructions = client.instructions or ""
 
     assert "box_up_role" in instructions and "list_roles" in instructions
+
+
+@pytest.mark.parametrize(("uri", "fragment"), [
+    ("harness://roles/../etc", "Unknown resource"),
+    ("harness://roles/a%2F..%2F..%2Fetc", "Unknown resource"),
+    ("harness://store/a..b/k", "empty label"),
+    ("harness://executions/abc", "not a number"),
+])
+async def test_unsafe_or_malformed_resource_uris_are_refused(
+    synced_server: Server, uri: str, fragment: str
+) -> None:
+    async with Client(synced_server) as client:
+        with pytest.raises(MCPError, match=fragment):
+            await client.read_resource(uri)
