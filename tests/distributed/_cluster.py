@@ -3,7 +3,8 @@ schema of its own, and ``harness worker`` / ``harness dispatch`` processes.
 
 Every role's test command is ``sh``: it returns at once unless ``holds/<role>``
 exists, in which case it writes ``holds/<role>.at`` and waits until the hold file
-is removed (so a test can kill a worker while it is inside a role).
+is removed (so a test can kill a worker while it is inside a role); it fails when
+``holds/<role>.fail`` exists.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class Cluster:
         for name, deps in roles.items():
             tree.role(name, deps=deps or None, pytest=True)
         hold = (
+            f'if [ -e "{self.holds}/{{role}}.fail" ]; then echo failing; exit 1; fi; '
             f'if [ -e "{self.holds}/{{role}}" ]; then touch "{self.holds}/{{role}}.at"; fi; '
             f'while [ -e "{self.holds}/{{role}}" ]; do sleep 0.05; done; echo ok'
         )

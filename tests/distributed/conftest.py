@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,22 @@ from _cluster import Cluster
 from dag_harness_mcp.db.postgres import PostgresStateDB
 from dag_harness_mcp.db.queue_schema import ensure_queue_schema
 from support.backends import POSTGRES_URL
+
+
+@pytest.fixture
+def queue_schema(tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL schema holding the StateDB and the queue's tables (dropped after)."""
+    schema = f"t_q_{uuid.uuid4().hex[:12]}"
+    try:
+        db = PostgresStateDB(POSTGRES_URL, schema=schema)
+    except Exception as exc:  # no server here: say so instead of failing
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+    try:
+        ensure_queue_schema(POSTGRES_URL, schema)
+        yield schema
+    finally:
+        db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        db.close()
 
 
 @pytest.fixture

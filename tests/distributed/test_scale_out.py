@@ -22,10 +22,10 @@ def _owner_of(db: PostgresStateDB, role: str) -> int | None:
     return int(rows[0]["pid"]) if rows and rows[0]["pid"] is not None else None
 
 
-def _dispatch_report(cluster: Cluster, proc: Any) -> dict[str, Any]:
-    rc = proc.wait(timeout=400)
+def _dispatch_report(cluster: Cluster, proc: Any, rc: int = 0) -> dict[str, Any]:
+    returned = proc.wait(timeout=400)
     out = (cluster.logs / "dispatch.out").read_text()
-    assert rc == 0, cluster.log("dispatch") + "".join(
+    assert returned == rc, cluster.log("dispatch") + "".join(
         cluster.log(f"w{i}") for i in range(3)
     )
     report: dict[str, Any] = json.loads(out)
@@ -98,3 +98,27 @@ def test_killed_worker_role_is_resumed_by_another_and_boxed_up_once(
         earliest = min(str(e["started_at"]) for e in by_wave[wave])
         latest_before = max(str(e["finished_at"]) for e in by_wave[wave - 1])
         assert earliest > latest_before, (wave, earliest, latest_before)
+
+
+def test_a_failed_role_blocks_its_dependants_while_the_others_complete(
+    cluster: Cluster, cluster_db: PostgresStateDB
+) -> None:
+    for i in range(2):
+        cluster.start_worker(f"w{i}")
+    (cluster.holds / "web.fail").write_text("fail")
+    dispatcher = cluster.start("dispatch", "dispatch", "--json", "--poll", "0.2")
+
+    report = _dispatch_report(cluster, dispatcher, rc=1)
+    assert report["status"] == "failed"
+    rows = {r["role_name"]: r for r in cluster_db.waves.roles(report["wave_run_id"])}
+    assert rows["web"]["status"] == "failed"
+    assert "pytest" in (rows["web"]["reason"] or "")
+    assert (rows["app"]["status"], rows["app"]["reason"]) == (
+        "blocked", "needs web, which did not complete"
+    )
+    assert rows["app"]["execution_id"] is None
+    assert cluster_db.executions.list(role="app") == []
+    for role in ("base", "slowpoke", "tools", "db"):
+        assert rows[role]["status"] == "completed", rows[role]
+        assert len(cluster.boxup_commits(role)) == 1
+    assert cluster.boxup_commits("web") == []

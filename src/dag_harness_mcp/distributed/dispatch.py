@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 
     from dag_harness_mcp.service.app import HarnessApp
 
-__all__ = ["DispatchOptions", "DispatchReport", "dispatch_waves", "plan_dispatch"]
+__all__ = [
+    "DispatchOptions",
+    "DispatchReport",
+    "dispatch_waves",
+    "plan_dispatch",
+    "queue_role_job",
+    "requeue_stalled",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +83,8 @@ def plan_dispatch(app: HarnessApp, options: DispatchOptions) -> list[tuple[int, 
     return [(w, sorted(rs)) for w, rs in sorted(groups.items())]
 
 
-async def _queue_job(queue: procrastinate.App, role: str, wave_run_id: int) -> int:
+async def queue_role_job(queue: procrastinate.App, role: str, wave_run_id: int) -> int:
+    """Queue ``role``'s job for ``wave_run_id`` (the waiting one, if it is queued already)."""
     from procrastinate.exceptions import AlreadyEnqueued
 
     task = queue.tasks[TASK_NAME]
@@ -184,7 +192,7 @@ async def dispatch_waves(
                                    reason=f"needs {', '.join(blockers)}, which did not complete")
                     not_completed.add(role)
                     continue
-                jobs[role] = await _queue_job(queue, role, wave_run_id)
+                jobs[role] = await queue_role_job(queue, role, wave_run_id)
             log.info("wave %d: %d job(s) queued", wave, len(jobs))
             job_status = await _wait_for_jobs(queue, jobs, options, report)
             outcome.roles = _settle_wave(app, wave_run_id, roles, job_status, not_completed)
