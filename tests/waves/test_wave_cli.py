@@ -107,6 +107,14 @@ def test_box_up_wave_runs_one_wave_and_exits_1_when_a_role_fails(tmp_path: Path)
     assert {r["role"]: r["status"] for r in report["roles"]} == {"a": "completed",
                                                                   "b": "failed"}
     assert "wave 0: b failed" in done.stderr
+    runs = _harness(repo, tmp_path, "wave-runs", "--json")
+    assert runs.returncode == 0, runs.stderr
+    [listed] = json.loads(runs.stdout)
+    assert (listed["id"], listed["status"], listed["from_wave"], listed["to_wave"]) == (
+        report["wave_run_id"], "failed", 0, 0)
+    assert listed["counts"] == {"completed": 1, "failed": 1}
+    table = _harness(repo, tmp_path, "wave-runs")
+    assert "1 completed, 1 failed" in table.stdout
     again = _harness(repo, tmp_path, "run-waves", "--from", "3")
     assert again.returncode == 2
     assert "no roles in the requested waves" in again.stderr

@@ -1,4 +1,4 @@
-"""CLI commands over waves: run-waves, box-up-wave, demo.
+"""CLI commands over waves: run-waves, box-up-wave, wave-runs, demo.
 
 Each parses, calls the wave executor (service/waves.py) and renders: a live Rich
 view per wave and role on stderr while it runs, then a summary table, or with
@@ -14,9 +14,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from dag_harness_mcp.cli.common import console, emit_json, err_console, open_app, run_async
-from dag_harness_mcp.cli.wave_view import WaveView, summary_table
+from dag_harness_mcp.cli.common import (
+    console,
+    emit_json,
+    err_console,
+    open_app,
+    run_async,
+    run_cli,
+)
+from dag_harness_mcp.cli.wave_view import STATUS_STYLE, WaveView, summary_table
 from dag_harness_mcp.service.wave_types import WavePolicy, WaveRunReport
 
 __all__ = ["register"]
@@ -155,8 +163,37 @@ def demo(
         raise typer.Exit(1)
 
 
+def wave_runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """List recent wave runs (newest first) with their role counts."""
+    from dag_harness_mcp.service.waves import list_wave_runs
+
+    rows = run_cli(lambda: list_wave_runs(open_app(ctx), limit=limit))
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        err_console.print("no wave runs yet; start one with `harness run-waves`")
+    table = Table(title="wave runs")
+    for column in ("id", "status", "mode", "waves", "roles", "started", "finished"):
+        table.add_column(column)
+    for row in rows:
+        style = STATUS_STYLE.get(row["status"], "white")
+        first = "first" if row["from_wave"] is None else row["from_wave"]
+        last = "last" if row["to_wave"] is None else row["to_wave"]
+        span = f"{first}-{last}"
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(row["counts"].items()))
+        table.add_row(str(row["id"]), f"[{style}]{row['status']}[/]", row["mode"], span,
+                      counts, row["started_at"], row["finished_at"] or "-")
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
     app.command("run-waves")(run_waves)
     app.command("box-up-wave")(box_up_wave)
+    app.command("wave-runs")(wave_runs)
     app.command("demo")(demo)

@@ -34,10 +34,10 @@ LAST_RUN_KEY = "last_run"
 
 
 def open_store(app: HarnessApp) -> HarnessStore:
-    """The HarnessStore over ``app.db`` (imports LangGraph)."""
-    from dag_harness_mcp.store import HarnessStore
+    """The process's one HarnessStore over ``app.db`` (``service.memory.harness_store``)."""
+    from dag_harness_mcp.service.memory import harness_store
 
-    return HarnessStore(app.db)
+    return harness_store(app)
 
 
 def role_namespace(role: str) -> tuple[str, str]:

@@ -36,9 +36,10 @@ from dag_harness_mcp.service.wave_types import (
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.repos.waves import WaveRunRepository
+    from dag_harness_mcp.service.app import HarnessApp
     from dag_harness_mcp.service.runs import Runner
 
-__all__ = ["WaveExecutor", "WavePolicy", "WaveRunReport"]
+__all__ = ["WaveExecutor", "WavePolicy", "WaveRunReport", "list_wave_runs"]
 
 _SETTLED = ("completed", "rejected")
 _ROLE_STATUS = {"completed": "completed", "failed": "failed", "rejected": "rejected",
@@ -135,6 +136,8 @@ class WaveExecutor:
             self.policy.auto_approve = True  # as the run was started
         if not self.repo.claim(run_id, os.getpid(), expected_pid=owner):
             raise WorkflowError(f"wave run {run_id} was taken over by another process")
+        # Blocked and skipped roles are decided anew; the rest continue from their executions.
+        self.repo.reset_roles(run_id, ("blocked", "skipped", "cancelled"))
         self.app.audit("wave_run.resume", entity_type="wave_run", entity_id=run_id,
                        details={"from_status": row["status"], "crashed_owner": owner})
         return await self._execute(run_id)
@@ -313,6 +316,16 @@ class WaveExecutor:
             waves=[waves[w] for w in sorted(waves)], roles=roles, counts=counts,
             duration_s=round(duration, 3), stop_reason=self._stop_reason,
         )
+
+
+def list_wave_runs(app: HarnessApp, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Recent wave runs, newest first, with their role counts (``harness wave-runs``)."""
+    keys = ("id", "status", "mode", "from_wave", "to_wave", "concurrency", "auto_approve",
+            "pid", "started_at", "finished_at")
+    return [
+        {**{k: row[k] for k in keys}, "counts": app.db.waves.counts(int(row["id"]))}
+        for row in app.db.waves.list(limit=limit)
+    ]
 
 
 def _count_text(outcomes: dict[str, str]) -> str:

@@ -64,8 +64,7 @@ class WaveRunRepository:
         row = self.get(wave_run_id)
         if row is None:
             raise NotFoundError(
-                f"wave run {wave_run_id} does not exist; list them with `harness run-waves "
-                "--list`"
+                f"wave run {wave_run_id} does not exist; list them with `harness wave-runs`"
             )
         return row
 
