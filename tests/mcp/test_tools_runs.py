@@ -52,7 +52,7 @@ async def test_box_up_role_pauses_at_approval_with_progress_per_node(
     assert values == sorted(values) and len(set(values)) == len(values)
 
 
-async def test_resume_with_approval_completes_and_merges_into_main(
+async def test_resume_with_approval_completes_and_the_store_holds_the_run(
     synced_server: Server, role_repo: Path
 ) -> None:
     async with Client(synced_server) as client:
@@ -62,10 +62,13 @@ async def test_resume_with_approval_completes_and_merges_into_main(
             {"execution_id": run["execution_id"], "approved": True, "comment": "lgtm"}))
         row = structured(await client.call_tool(
             "get_execution", {"execution_id": run["execution_id"]}))
+        memory = structured(await client.call_tool(
+            "store_get", {"namespace": ["roles", "packages"], "key": "last_run"}))
 
     assert done["status"] == "completed" and done["mr_url"] is not None
     assert row["status"] == "completed" and "checkpoint_data" not in row
     assert {n["node"] for n in row["nodes"]} >= {"human_approval", "add_to_merge_train"}
+    assert memory["found"] is True  # the workflow's nodes and the store tools share one store
 
 
 async def test_resume_without_a_decision_at_the_interrupt_is_a_tool_error(

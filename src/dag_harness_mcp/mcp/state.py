@@ -39,19 +39,15 @@ class ServerState:
                 else:
                     from dag_harness_mcp.service.runs import Runner
 
-                    self._runner = Runner(self.app, store=None)
+                    self._runner = Runner(self.app)
             return self._runner
 
     async def open_runner(self) -> Runner:
-        """The runner with its checkpointer open (start, resume, history); the workflow's
-        nodes share the server's HarnessStore."""
+        """The runner with its checkpointer open (start, resume, history); entering it gives
+        the workflow the app's one HarnessStore, which the store tools share."""
         async with self._lock:
             runner = self.runner()
             if not self._entered:
-                if runner.store is None:
-                    from dag_harness_mcp.service.memory import harness_store
-
-                    runner.store = harness_store(self.app)
                 await runner.__aenter__()
                 self._entered = True
             return runner
