@@ -10,6 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.selftest import mcp_self_test, self_test
@@ -18,7 +20,7 @@ from support.claude_cli import ROOT
 from support.tree import Harness, snapshot
 
 CHECKS = ["python", "python3 on PATH", "git", "ansible-core", "molecule", "forge credentials",
-          "database", "claude code"]
+          "database", "claude code", "claude cli"]
 
 
 def _checks(stdout: str) -> dict[str, dict[str, object]]:
@@ -33,8 +35,9 @@ def test_check_only_reports_every_check_and_changes_nothing(
     assert proc.returncode == 0, proc.stderr
     checks = _checks(proc.stdout)
     assert list(checks) == CHECKS
-    assert all(checks[name]["ok"] for name in CHECKS[:-1])
+    assert all(checks[name]["ok"] for name in CHECKS[:-2])
     assert checks["claude code"]["ok"] is False and checks["claude code"]["required"] is False
+    assert checks["claude cli"]["required"] is False
     assert "will be created" in str(checks["database"]["detail"])
     assert snapshot(project, home) == before
 
@@ -172,3 +175,14 @@ def test_bootstrap_on_a_terminal_asks_before_installing(project: Path, home: Pat
     _bootstrap_on_a_terminal(project, home, b"y\n")
     assert (project / ".mcp.json").exists()
     assert (project / ".claude" / "dag-harness.installed.json").exists()
+
+
+def test_check_only_finds_the_claude_cli_on_path(harness: Harness) -> None:
+    claude = ROOT / "tests" / "npm" / "node_modules" / ".bin" / "claude"
+    if not claude.exists():
+        pytest.skip("Claude Code CLI not installed: run ./dev setup")
+    proc = harness("bootstrap", "--check-only", "--json", env={
+        "PATH": f"{claude.parent}{os.pathsep}{os.environ['PATH']}",
+        "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"})
+    check = _checks(proc.stdout)["claude cli"]
+    assert check["ok"] is True and "(Claude Code)" in str(check["detail"])

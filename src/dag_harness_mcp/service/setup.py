@@ -156,6 +156,15 @@ def _claude_state(project: Path, home: Path) -> Check:
     return Check("claude code", True, "; ".join(found), required=False)
 
 
+def _claude_cli_check() -> Check:
+    claude = shutil.which("claude")
+    if claude is None:
+        return Check("claude cli", False, "`claude` is not on PATH",
+                     "install Claude Code (npm i -g @anthropic-ai/claude-code)", required=False)
+    ok, out = _run([claude, "--version"])
+    return Check("claude cli", ok, f"{claude} {out}", "reinstall Claude Code", required=False)
+
+
 def plugin_enabled(checks: list[Check]) -> bool:
     """Whether the checks found the dag-harness plugin enabled in some Claude Code settings."""
     return any(c.name == "claude code" and "plugin enabled" in c.detail for c in checks)
@@ -174,6 +183,7 @@ def check_environment(settings: Settings, *, project: Path, home: Path | None = 
         _credentials_check(settings),
         _database_check(settings),
         _claude_state(project, home or Path.home()),
+        _claude_cli_check(),
     ]
 
 
