@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from mcp.types import ToolAnnotations
 
-__all__ = ["EXTERNAL_WRITE", "LOCAL_DELETE", "LOCAL_WRITE", "READ", "READ_LIVE"]
+__all__ = ["EXTERNAL_WRITE", "LOCAL_CREATE", "LOCAL_DELETE", "LOCAL_WRITE", "READ"]
 
 # Reads the StateDB only.
 READ = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-# Reads, but from the repository or checkpoints that change under it.
-READ_LIVE = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=False
-)
 # Writes the StateDB only; repeating it gives the same state.
 LOCAL_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+# Adds a new record to the StateDB each time.
+LOCAL_CREATE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
 )
 # Removes or stops something in the StateDB.
 LOCAL_DELETE = ToolAnnotations(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from dag_harness_mcp.mcp.annotations import LOCAL_DELETE, LOCAL_WRITE, READ
+from dag_harness_mcp.mcp.annotations import LOCAL_CREATE, LOCAL_DELETE, READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.registry import ToolSpec
@@ -60,7 +60,7 @@ def list_capabilities(
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    (grant_capabilities, LOCAL_WRITE, "Grant capabilities"),
+    (grant_capabilities, LOCAL_CREATE, "Grant capabilities"),
     (revoke_capabilities, LOCAL_DELETE, "Revoke capabilities"),
     (list_capabilities, READ, "List capabilities"),
 )

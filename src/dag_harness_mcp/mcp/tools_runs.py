@@ -8,7 +8,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from dag_harness_mcp.errors import ConfigError
-from dag_harness_mcp.mcp.annotations import EXTERNAL_WRITE, LOCAL_DELETE, READ, READ_LIVE
+from dag_harness_mcp.mcp.annotations import EXTERNAL_WRITE, LOCAL_DELETE, READ
 from dag_harness_mcp.mcp.context import Ctx, state_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.progress import ProgressReporter
@@ -173,5 +173,5 @@ TOOLS: tuple[ToolSpec, ...] = (
     (list_executions, READ, "List executions"),
     (resume_execution, EXTERNAL_WRITE, "Resume an execution"),
     (cancel_execution, LOCAL_DELETE, "Cancel an execution"),
-    (execution_history, READ_LIVE, "Execution history"),
+    (execution_history, READ, "Execution history"),
 )
