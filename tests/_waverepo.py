@@ -1,9 +1,10 @@
 """Real repositories for wave and HOTL tests: roles with fast probe test commands.
 
 ``build_wave_repo(base, {"common": [], "web": ["common"]}, failing={"web"})`` writes the
-roles (pytest only; the test command is tests/waves/_probe.py, which logs start/end to
-``base/probe.log`` and fails in a role holding ``FAIL``), a ``harness.yml`` with those
-commands, commits it on ``main`` and pushes it to a bare ``origin``.
+roles (pytest only, none for ``untested`` roles; the test command is tests/waves/_probe.py,
+which logs start/end to ``base/probe.log`` and fails in a role holding ``FAIL``), a
+``harness.yml`` with those commands, commits it on ``main`` and pushes it to a bare
+``origin``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def build_wave_repo(
     roles: dict[str, list[str]],
     *,
     failing: set[str] | frozenset[str] = frozenset(),
+    untested: set[str] | frozenset[str] = frozenset(),
     meet: int = 1,
     meet_timeout: float = 30,
     waves: list[dict[str, Any]] | None = None,
@@ -50,7 +52,7 @@ def build_wave_repo(
     base.mkdir(parents=True, exist_ok=True)
     tree = RoleTree(base / "repo")
     for name, deps in roles.items():
-        path = tree.role(name, deps=deps or None, pytest=True)
+        path = tree.role(name, deps=deps or None, pytest=name not in untested)
         if name in failing:
             (path / "FAIL").write_text("this role's tests fail\n")
     log = base / "probe" / "probe.log"

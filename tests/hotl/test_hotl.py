@@ -128,6 +128,35 @@ async def test_hotl_approves_passing_roles_and_notifies_a_failure_through_the_we
     assert (status["roles_done"], status["failures"], status["alive"]) == (2, 1, False)
 
 
+async def test_a_role_without_tests_pauses_notifies_and_resume_continues_after_approval(
+    tmp_path: Path, settings_for: MakeSettings, receiver: Receiver
+) -> None:
+    repo = build_wave_repo(tmp_path, {"tested": [], "untested": [], "child": ["untested"]},
+                           untested={"untested"})
+    app = _open(settings_for, repo)
+    limits = HotlSettings(webhook_url=receiver.url)
+    try:
+        first = await _hotl(app, limits)
+        paused = next(r for r in first.wave_run["roles"] if r["role"] == "untested")
+        async with Runner(app) as runner:
+            approved = await runner.resume(paused["execution_id"], approved=True,
+                                           comment="looked at it")
+            second = await run_hotl(runner, limits, resume=True)
+    finally:
+        app.close()
+
+    assert _roles(first) == {"tested": "completed", "untested": "paused", "child": "blocked"}
+    assert (first.status, first.stop_reason) == ("stopped", "1 role(s) wait for a decision")
+    assert receiver.events()[:2] == ["role_paused", "run_finished"]
+    note = receiver.bodies[0]["body"]
+    assert note["embeds"][0]["title"] == "untested needs a person"
+    assert note["content"].startswith("**untested needs a person**: no tests ran; waits for")
+    assert approved.status == "completed"
+    assert second.wave_run["wave_run_id"] == first.wave_run["wave_run_id"]
+    assert _roles(second) == dict.fromkeys(("tested", "untested", "child"), "completed")
+    assert second.status == "completed"
+
+
 async def test_a_failing_webhook_never_stops_the_run_and_the_log_file_gets_every_notice(
     tmp_path: Path, settings_for: MakeSettings, receiver: Receiver
 ) -> None:
