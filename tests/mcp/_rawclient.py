@@ -50,10 +50,11 @@ class RawStdioClient:
     def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
         self._send({"jsonrpc": "2.0", "method": method, **({"params": params} if params else {})})
 
-    def notify_request(self, method: str, params: dict[str, Any]) -> None:
-        """Send a request without waiting for its answer (the test kills the server)."""
+    def send_request(self, method: str, params: dict[str, Any]) -> int:
+        """Send a request without waiting for its answer; returns its id."""
         self._next_id += 1
         self._send({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
+        return self._next_id
 
     def request(self, method: str, params: dict[str, Any] | None = None,
                 timeout: float = 120) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """The spawned ``dag-harness-mcp`` over stdio: boxes up the example repository's pytest-only
 role to its approval interrupt with progress, resumes it with approval, reads the execution
 resource, and every line it wrote to stdout is a JSON-RPC frame; ``harness serve`` does the
-same; bad settings stop it with one line; a run survives ``kill -9`` of its server."""
+same; bad settings stop it with one line; a cancelled request stops its run; a run
+survives ``kill -9`` of its server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,6 +21,7 @@ from _mcpkit import VENV_BIN, make_role_repo, server_env
 from _rawclient import RawStdioClient
 
 from dag_harness_mcp.service.example import ExampleCheckout
+from dag_harness_mcp.service.run_types import pid_alive
 
 pytestmark = pytest.mark.slow
 
@@ -100,9 +103,9 @@ def test_a_bad_configuration_stops_the_server_with_one_line_and_nothing_on_stdou
     assert b"Traceback" not in done.stderr
 
 
-def test_a_run_survives_kill_9_of_the_server_and_resumes_in_a_new_one(tmp_path: Path) -> None:
-
-    repo = make_role_repo(tmp_path)
+def _hold_pytest(repo: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """harness.yml test commands whose pytest writes its pid and sleeps while ``marker``
+    exists (then passes at once); returns (marker, pid_file)."""
     marker, pid_file = tmp_path / "hold", tmp_path / "pytest.pid"
     marker.touch()
     script = (f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); "
@@ -111,21 +114,61 @@ def test_a_run_survives_kill_9_of_the_server_and_resumes_in_a_new_one(tmp_path: 
     (repo / "harness.yml").write_text(json.dumps({"tests": {
         "pytest": [sys.executable, "-c", script],
         "syntax_check": [sys.executable, "-S", "-c", "pass"]}}))
+    return marker, pid_file
+
+
+def _pid_from(pid_file: Path) -> int:
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return int(pid_file.read_text())
+
+
+def _box_up_until_pytest_runs(client: RawStdioClient, pid_file: Path) -> tuple[int, int]:
+    """Start box_up_role for 'packages' without waiting; (request id, pytest's pid)."""
+    client.initialize()
+    _structured(client.request("tools/call", {"name": "sync_roles", "arguments": {}}))
+    request_id = client.send_request("tools/call", {
+        "name": "box_up_role", "arguments": {"role": "packages"}})
+    return request_id, _pid_from(pid_file)
+
+
+def test_a_cancelled_request_stops_the_run_over_the_wire(tmp_path: Path) -> None:
+    repo = make_role_repo(tmp_path)
+    _marker, pid_file = _hold_pytest(repo, tmp_path)
+    with RawStdioClient([str(VENV_BIN / "dag-harness-mcp")], server_env(tmp_path, repo),
+                        tmp_path / "stderr.log") as client:
+        request_id, child = _box_up_until_pytest_runs(client, pid_file)
+        client.notify("notifications/cancelled", {"requestId": request_id, "reason": "esc"})
+        deadline = time.monotonic() + 60
+        row: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            row = _structured(client.request("tools/call", {
+                "name": "get_execution", "arguments": {"execution_id": 1}}))
+            if row["pid"] is None and not pid_alive(child):
+                break
+            time.sleep(0.1)
+        frames = [json.loads(line) for line in client.lines]
+        answered = [f for f in frames if f.get("id") == request_id and "method" not in f]
+        client.close()
+
+    assert row["status"] == "running" and row["pid"] is None
+    assert not pid_alive(child)
+    assert answered == []  # a cancelled request gets no response
+
+
+def test_a_run_survives_kill_9_of_the_server_and_resumes_in_a_new_one(tmp_path: Path) -> None:
+    repo = make_role_repo(tmp_path)
+    marker, pid_file = _hold_pytest(repo, tmp_path)
     env = server_env(tmp_path, repo)
     argv = [str(VENV_BIN / "dag-harness-mcp")]
 
     with RawStdioClient(argv, env, tmp_path / "first.log") as first:
-        first.initialize()
-        _structured(first.request("tools/call", {"name": "sync_roles", "arguments": {}}))
-        first.notify_request("tools/call", {"name": "box_up_role",
-                                            "arguments": {"role": "packages"}})
-        deadline = time.monotonic() + 60
-        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _request_id, orphan = _box_up_until_pytest_runs(first, pid_file)
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait(timeout=30)
-    orphan = int(pid_file.read_text())
-    os.kill(orphan, signal.SIGKILL)  # the node's child outlived its server, as after a crash
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(orphan, signal.SIGKILL)  # the node's child outlived its server
     marker.unlink()
 
     with RawStdioClient(argv, env, tmp_path / "second.log") as second:
