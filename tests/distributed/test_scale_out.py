@@ -122,3 +122,29 @@ def test_a_failed_role_blocks_its_dependants_while_the_others_complete(
         assert rows[role]["status"] == "completed", rows[role]
         assert len(cluster.boxup_commits(role)) == 1
     assert cluster.boxup_commits("web") == []
+
+
+def test_a_killed_dispatcher_is_resumed_without_running_any_role_twice(
+    cluster: Cluster, cluster_db: PostgresStateDB
+) -> None:
+    cluster.start_worker("w0")
+    (cluster.holds / "slowpoke").write_text("hold")
+    first = cluster.start("dispatch-killed", "dispatch", "--json", "--poll", "0.2")
+    cluster.wait(
+        lambda: (cluster.holds / "slowpoke.at").exists(), "slowpoke's test", alive=(first,)
+    )
+    first.kill()
+    first.wait()
+    (cluster.holds / "slowpoke").unlink()
+
+    second = cluster.start("dispatch", "dispatch", "--resume", "--json", "--poll", "0.2")
+    report = _dispatch_report(cluster, second)
+    assert report["status"] == "completed"
+    runs = cluster_db.waves.list()
+    assert [int(r["id"]) for r in runs] == [report["wave_run_id"]]
+    assert [w["wave"] for w in report["waves"]] == [0, 1, 2]
+    for role in ROLES:
+        executions = cluster_db.executions.list(role=role)
+        assert [e["status"] for e in executions] == ["completed"], role
+        assert len(cluster.boxup_commits(role)) == 1, role
+    assert len(cluster_db.audit.list(action="wave_run.resume")) == 1

@@ -92,6 +92,11 @@ def dispatch(
     no_sync: Annotated[
         bool, typer.Option("--no-sync", help="Do not sync roles from the repository first.")
     ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Go on with the newest unfinished distributed wave run "
+                     "(after its dispatcher died); its settled roles are kept."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="Logging level.")] = "warning",
 ) -> None:
@@ -101,6 +106,8 @@ def dispatch(
     from dag_harness_mcp.distributed.queue import create_queue_app, postgres_target
 
     _logging(log_level)
+    if resume and (from_wave is not None or to_wave is not None):
+        raise typer.BadParameter("--resume keeps the wave run's own range; drop --from/--to")
     with cli_errors():
         app = open_app(ctx)
         url, schema = postgres_target(app.settings)
@@ -108,7 +115,7 @@ def dispatch(
         queue = create_queue_app(app.settings)
         options = DispatchOptions(
             from_wave=from_wave, to_wave=to_wave, poll_interval=poll,
-            stalled_after=stalled_after, sync=not no_sync,
+            stalled_after=stalled_after, sync=not no_sync, resume=resume,
         )
 
         async def go() -> DispatchReport:

@@ -46,6 +46,7 @@ class DispatchOptions:
     poll_interval: float = 1.0
     stalled_after: float = 30.0  # seconds without a worker heartbeat
     sync: bool = True  # sync the roles from the repository first
+    resume: bool = False  # go on with the newest unfinished distributed wave run
 
 
 @dataclass
@@ -159,16 +160,12 @@ def _blocked_by(app: HarnessApp, role: str, not_completed: set[str]) -> list[str
     return sorted(deps & not_completed)
 
 
-async def dispatch_waves(
-    app: HarnessApp, queue: procrastinate.App, options: DispatchOptions | None = None
-) -> DispatchReport:
-    """Run the requested waves through the queue (``queue`` must be open); wave order holds."""
-    options = options or DispatchOptions()
-    started = time.monotonic()
-    if options.sync:
-        from dag_harness_mcp.service.roles import sync_roles
+_SETTLED = ("completed", "failed", "blocked", "paused", "rejected", "skipped", "cancelled")
 
-        await asyncio.to_thread(sync_roles, app)
+
+def _new_wave_run(
+    app: HarnessApp, options: DispatchOptions
+) -> tuple[int, list[tuple[int, list[str]]]]:
     plan = plan_dispatch(app, options)
     waves = app.db.waves
     wave_run_id = waves.create(
@@ -179,6 +176,55 @@ async def dispatch_waves(
     waves.add_roles(wave_run_id, [(role, wave) for wave, roles in plan for role in roles])
     app.audit("wave_run.start", entity_type="wave_run", entity_id=wave_run_id,
               details={"mode": "distributed", "waves": [w for w, _ in plan]})
+    return wave_run_id, plan
+
+
+def _resumed_wave_run(app: HarnessApp) -> tuple[int, list[tuple[int, list[str]]]]:
+    """Take over the newest unfinished distributed wave run from its dead dispatcher."""
+    from dag_harness_mcp.service.run_types import pid_alive
+
+    waves = app.db.waves
+    row = waves.latest_unfinished(mode="distributed")
+    if row is None:
+        raise WorkflowError(
+            "there is no unfinished distributed wave run to resume; start one with "
+            "`harness dispatch`"
+        )
+    wave_run_id = int(row["id"])
+    owner = row["pid"]
+    if owner is not None and int(owner) != os.getpid() and pid_alive(int(owner)):
+        raise WorkflowError(
+            f"wave run {wave_run_id} is still dispatched by process {owner}; wait for it"
+        )
+    if not waves.claim(wave_run_id, os.getpid(), expected_pid=owner):
+        raise WorkflowError(f"wave run {wave_run_id} was taken over by another dispatcher")
+    groups: dict[int, list[str]] = {}
+    for role_row in waves.roles(wave_run_id):
+        groups.setdefault(int(role_row["wave"]), []).append(str(role_row["role_name"]))
+    app.audit("wave_run.resume", entity_type="wave_run", entity_id=wave_run_id,
+              details={"mode": "distributed", "previous_owner": owner})
+    return wave_run_id, sorted(groups.items())
+
+
+async def dispatch_waves(
+    app: HarnessApp, queue: procrastinate.App, options: DispatchOptions | None = None
+) -> DispatchReport:
+    """Run the requested waves through the queue (``queue`` must be open); wave order holds.
+
+    With ``options.resume`` the newest unfinished distributed wave run goes on: roles
+    it already settled stay as they are, the others are queued (again).
+    """
+    options = options or DispatchOptions()
+    started = time.monotonic()
+    if options.resume:
+        wave_run_id, plan = _resumed_wave_run(app)
+    else:
+        if options.sync:
+            from dag_harness_mcp.service.roles import sync_roles
+
+            await asyncio.to_thread(sync_roles, app)
+        wave_run_id, plan = _new_wave_run(app, options)
+    waves = app.db.waves
     report = DispatchReport(wave_run_id=wave_run_id, status="running")
     not_completed: set[str] = set()
     try:
@@ -186,11 +232,13 @@ async def dispatch_waves(
             outcome = WaveOutcome(wave=wave, started_at=time.time())
             jobs: dict[str, int] = {}
             for role in roles:
+                row = waves.role(wave_run_id, role)
+                if row is not None and row["status"] in _SETTLED:
+                    continue  # settled by an earlier dispatcher of this wave run
                 blockers = _blocked_by(app, role, not_completed)
                 if blockers:
                     waves.set_role(wave_run_id, role, "blocked",
                                    reason=f"needs {', '.join(blockers)}, which did not complete")
-                    not_completed.add(role)
                     continue
                 jobs[role] = await queue_role_job(queue, role, wave_run_id)
             log.info("wave %d: %d job(s) queued", wave, len(jobs))
