@@ -4,6 +4,7 @@ schema, set up on first use, and a clear error (no password) when unreachable.""
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, TypedDict
 
@@ -42,6 +43,20 @@ def _settings(tmp_path: Path, **extra: object) -> Settings:
                          environ={})
 
 
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[StateDB]:
+    """The bridge's StateDB (SQLite here: only the checkpointer is under test)."""
+    database = StateDB(tmp_path / "h.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def pg_settings(tmp_path: Path) -> Iterator[Settings]:
+    with throwaway_schema("ckf") as schema:
+        yield _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema=schema)
+
+
 def _count(schema: str, table: str) -> int:
     with psycopg.connect(POSTGRES_URL) as conn:
         row = conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()
@@ -61,80 +76,70 @@ async def test_sqlite_settings_still_open_the_sqlite_saver(tmp_path: Path) -> No
     assert settings.checkpoint_path.exists()
 
 
-async def test_a_run_checkpoints_into_the_configured_schema(tmp_path: Path) -> None:
-    with throwaway_schema("ckf") as schema:
-        settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema=schema)
-        db = StateDB(tmp_path / "h.db")
-        try:
-            async with CheckpointerFactory.create_async(settings, db) as saver:
-                assert isinstance(saver.inner, AsyncPostgresSaver)
-                graph = _graph().compile(checkpointer=saver)
-                cfg = {"configurable": {"thread_id": "t-1"}}
-                out = await graph.ainvoke({"seen": []}, cfg)
-            assert out["seen"] == ["one", "two"]
-            assert _count(schema, "checkpoints") >= 3
-            # A second open (setup already done) reads the same thread back.
-            async with CheckpointerFactory.create_async(settings, db) as again:
-                state = await _graph().compile(checkpointer=again).aget_state(cfg)
-            assert state.values["seen"] == ["one", "two"]
-        finally:
-            db.close()
-        assert not settings.checkpoint_path.exists()
+async def test_a_run_checkpoints_into_the_configured_schema(
+    pg_settings: Settings, db: StateDB
+) -> None:
+    async with CheckpointerFactory.create_async(pg_settings, db) as saver:
+        assert isinstance(saver.inner, AsyncPostgresSaver)
+        graph = _graph().compile(checkpointer=saver)
+        cfg = {"configurable": {"thread_id": "t-1"}}
+        out = await graph.ainvoke({"seen": []}, cfg)
+    assert out["seen"] == ["one", "two"]
+    assert _count(str(pg_settings.postgres_schema), "checkpoints") >= 3
+    # A second open (setup already done) reads the same thread back.
+    async with CheckpointerFactory.create_async(pg_settings, db) as again:
+        state = await _graph().compile(checkpointer=again).aget_state(cfg)
+    assert state.values["seen"] == ["one", "two"]
+    assert not pg_settings.checkpoint_path.exists()
 
 
-async def test_a_fresh_schema_is_created_and_set_up_on_first_use(tmp_path: Path) -> None:
-    with throwaway_schema("ckn") as schema:
-        settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema=schema)
-        async with CheckpointerFactory.create_async(settings) as saver:
-            assert saver.db.dialect == "postgres"
-            assert await saver.aget_tuple({"configurable": {"thread_id": "none"}}) is None
-        assert _count(schema, "checkpoint_migrations") > 0
-        assert _count(schema, "schema_migrations") > 0  # the StateDB went there too
+async def test_a_fresh_schema_is_created_and_set_up_on_first_use(pg_settings: Settings) -> None:
+    async with CheckpointerFactory.create_async(pg_settings) as saver:
+        assert saver.db.dialect == "postgres"
+        assert await saver.aget_tuple({"configurable": {"thread_id": "none"}}) is None
+    schema = str(pg_settings.postgres_schema)
+    assert _count(schema, "checkpoint_migrations") > 0
+    assert _count(schema, "schema_migrations") > 0  # the StateDB went there too
 
 
-async def test_an_unreachable_server_is_named_without_its_password(tmp_path: Path) -> None:
+async def test_an_unreachable_server_is_named_without_its_password(
+    tmp_path: Path, db: StateDB
+) -> None:
     url = "postgresql://harness:s3cret-pw@127.0.0.1:1/harness"
-    settings = _settings(tmp_path, postgres_url=url)
-    db = StateDB(tmp_path / "h.db")
-    try:
-        with pytest.raises(StateDBError) as caught:
-            async with CheckpointerFactory.create_async(settings, db):
-                pass
-    finally:
-        db.close()
+
+    with pytest.raises(StateDBError) as caught:
+        async with CheckpointerFactory.create_async(_settings(tmp_path, postgres_url=url), db):
+            pass
+
     message = str(caught.value)
     assert "127.0.0.1:1" in message and "harness:***@" in message
     assert "s3cret-pw" not in message
     assert "HARNESS_POSTGRES_URL" in message
 
 
-async def test_an_invalid_schema_name_is_refused_before_connecting(tmp_path: Path) -> None:
+async def test_an_invalid_schema_name_is_refused_before_connecting(
+    tmp_path: Path, db: StateDB
+) -> None:
     settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema="x; DROP")
-    db = StateDB(tmp_path / "h.db")
-    try:
-        with pytest.raises(StateDBError, match="invalid PostgreSQL schema name"):
-            async with CheckpointerFactory.create_async(settings, db):
-                pass
-    finally:
-        db.close()
+
+    with pytest.raises(StateDBError, match="invalid PostgreSQL schema name"):
+        async with CheckpointerFactory.create_async(settings, db):
+            pass
 
 
-async def test_pooled_connections_killed_by_the_server_are_replaced(tmp_path: Path) -> None:
-    with throwaway_schema("ckk") as schema:
-        settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema=schema)
-        db = StateDB(tmp_path / "h.db")
-        try:
-            async with CheckpointerFactory.create_async(settings, db) as saver:
-                graph = _graph().compile(checkpointer=saver)
-                await graph.ainvoke({"seen": []}, {"configurable": {"thread_id": "a"}})
-                with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-                    killed = admin.execute(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                        " WHERE application_name = %s",
-                        (f"harness-checkpoints/{schema}",),
-                    ).fetchone()
-                out = await graph.ainvoke({"seen": []}, {"configurable": {"thread_id": "b"}})
-        finally:
-            db.close()
+async def test_pooled_connections_killed_by_the_server_are_replaced(
+    pg_settings: Settings, db: StateDB
+) -> None:
+    async with CheckpointerFactory.create_async(pg_settings, db) as saver:
+        graph = _graph().compile(checkpointer=saver)
+        await graph.ainvoke({"seen": []}, {"configurable": {"thread_id": "a"}})
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (f"harness-checkpoints/{pg_settings.postgres_schema}",),
+            ).fetchone()
+        out = await graph.ainvoke({"seen": []}, {"configurable": {"thread_id": "b"}})
+
     assert killed is not None and killed[0] >= 1
     assert out["seen"] == ["one", "two"]
