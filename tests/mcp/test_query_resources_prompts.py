@@ -10,6 +10,7 @@ from _mcpkit import error_text, structured
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
+from mcp.types import PromptReference, ResourceTemplateReference
 
 from dag_harness_mcp.mcp.state import ServerState
 
@@ -134,3 +135,21 @@ async def test_unsafe_or_malformed_resource_uris_are_refused(
     async with Client(synced_server) as client:
         with pytest.raises(MCPError, match=fragment):
             await client.read_resource(uri)
+
+
+async def test_role_arguments_complete_from_the_synced_roles(synced_server: Server) -> None:
+    async with Client(synced_server) as client:
+        prompt = await client.complete(PromptReference(type="ref/prompt", name="box-up-role"),
+                                       {"name": "role", "value": "mo"})
+        template = await client.complete(
+            ResourceTemplateReference(type="ref/resource", uri="harness://roles/{+name}"),
+            {"name": "name", "value": ""})
+        other = await client.complete(
+            ResourceTemplateReference(type="ref/resource", uri="harness://store/{namespace}/{key}"),
+            {"name": "key", "value": ""})
+
+    assert prompt.completion.values == ["monitoring/exporter"]
+    assert sorted(template.completion.values) == [
+        "common", "monitoring/exporter", "packages", "web"]
+    assert template.completion.total == 4 and template.completion.has_more is False
+    assert other.completion.values == []

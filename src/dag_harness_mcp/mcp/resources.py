@@ -17,8 +17,9 @@ from dag_harness_mcp.mcp.context import Ctx, app_of, state_of
 from dag_harness_mcp.mcp.state import ServerState
 from dag_harness_mcp.service import memory, observability, roles
 
-__all__ = ["StateSlot", "register_resources"]
+__all__ = ["ROLE_TEMPLATE", "StateSlot", "register_resources"]
 
+ROLE_TEMPLATE = "harness://roles/{+name}"
 JSON = "application/json"
 MERMAID = "text/vnd.mermaid"
 
@@ -53,7 +54,7 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
         """Every synced role with its wave and status (JSON)."""
         return _json(roles.list_roles(slot.require().app))
 
-    @server.resource("harness://roles/{+name}", mime_type=JSON, title="Role")
+    @server.resource(ROLE_TEMPLATE, mime_type=JSON, title="Role")
     def one_role(name: str, ctx: Ctx) -> str:
         """One role in full, as get_role returns it (nested names keep their '/')."""
         try:

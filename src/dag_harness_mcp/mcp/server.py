@@ -24,6 +24,7 @@ from dag_harness_mcp.mcp import (
     tools_runs,
     tools_store,
 )
+from dag_harness_mcp.mcp.completions import register_completions
 from dag_harness_mcp.mcp.prompts import register_prompts
 from dag_harness_mcp.mcp.registry import build_tools
 from dag_harness_mcp.mcp.resources import StateSlot, register_resources
@@ -74,6 +75,7 @@ def create_server(
     )
     register_resources(server, slot)
     register_prompts(server)
+    register_completions(server, slot)
     return server
 
 
