@@ -65,7 +65,11 @@ def migrate(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Copy the SQLite state (StateDB, checkpoints, store) into PostgreSQL and verify it."""
+    """Copy the SQLite state (StateDB, checkpoints, store) into PostgreSQL and verify it.
+
+    Stop harness processes writing the SQLite state first. Safe to repeat; refuses a
+    target holding other harness data.
+    """
     from dag_harness_mcp.service.migrate import migrate_to_postgres
 
     if to != "postgres":
