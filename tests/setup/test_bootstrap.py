@@ -8,6 +8,7 @@ import pty
 import select
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ from dag_harness_mcp.service.setup import bootstrap, check_environment
 from support.claude_cli import ROOT
 from support.tree import Harness, snapshot
 
-CHECKS = ["python", "python3 on PATH", "git", "ansible-core", "molecule", "forge credentials",
-          "database", "claude code", "claude cli"]
+CHECKS = ["python", "python3 on PATH", "hook interpreter", "git", "ansible-core", "molecule",
+          "forge credentials", "database", "claude code", "claude cli"]
 
 
 def _checks(stdout: str) -> dict[str, dict[str, object]]:
@@ -35,7 +36,8 @@ def test_check_only_reports_every_check_and_changes_nothing(
     assert proc.returncode == 0, proc.stderr
     checks = _checks(proc.stdout)
     assert list(checks) == CHECKS
-    assert all(checks[name]["ok"] for name in CHECKS[:-2])
+    assert all(checks[name]["ok"] for name in CHECKS[:-2] if name != "hook interpreter")
+    assert checks["hook interpreter"]["required"] is False
     assert checks["claude code"]["ok"] is False and checks["claude code"]["required"] is False
     assert checks["claude cli"]["required"] is False
     assert "will be created" in str(checks["database"]["detail"])
@@ -186,3 +188,19 @@ def test_check_only_finds_the_claude_cli_on_path(harness: Harness) -> None:
         "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"})
     check = _checks(proc.stdout)["claude cli"]
     assert check["ok"] is True and "(Claude Code)" in str(check["detail"])
+
+
+def test_check_only_warns_when_python3_is_a_wrapper_script(tmp_path: Path,
+                                                           harness: Harness) -> None:
+    shim_dir = tmp_path / "shims"
+    shim_dir.mkdir()
+    shim = shim_dir / "python3"
+    shim.write_text(f'#!/bin/sh\nexec "{os.path.realpath(sys.executable)}" "$@"\n')
+    shim.chmod(0o755)
+    proc = harness("bootstrap", "--check-only", "--json",
+                   env={"PATH": f"{shim_dir}{os.pathsep}{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stderr
+    checks = _checks(proc.stdout)
+    assert checks["python3 on PATH"]["ok"] is True
+    wrapper = checks["hook interpreter"]
+    assert wrapper["ok"] is False and "wrapper script" in str(wrapper["detail"])

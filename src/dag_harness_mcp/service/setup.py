@@ -78,7 +78,24 @@ def _python_checks() -> list[Check]:
         version = tuple(int(p) for p in out.split(".")) if ok else (0, 0)
         checks.append(Check("python3 on PATH", ok and version >= MIN_PYTHON,
                             f"{hook_python} {out}", "the hooks run `python3`: make it 3.11+"))
+        checks.append(_wrapper_check(hook_python))
     return checks
+
+
+def _wrapper_check(python: str) -> Check:
+    """A ``python3`` that is a script (a pyenv shim) adds its own start-up to every hook."""
+    try:
+        with open(python, "rb") as handle:
+            wrapper = handle.read(2) == b"#!"
+    except OSError:
+        wrapper = False
+    if wrapper:
+        return Check("hook interpreter", False, f"{python} is a wrapper script (a shim): every "
+                     "hook call pays its start-up too",
+                     "put the real interpreter's directory first on PATH for Claude Code",
+                     required=False)
+    return Check("hook interpreter", True, f"{os.path.realpath(python)} (no wrapper)",
+                 required=False)
 
 
 def _tool_check(name: str, dist: str, exe: str, fix: str) -> Check:
