@@ -72,7 +72,9 @@ class Cluster:
     def logs(self) -> Path:
         return self.base / "logs"
 
-    def create_repo(self, roles: dict[str, list[str]] = ROLES) -> None:
+    def create_repo(self, roles: dict[str, list[str]] = ROLES, *, sleep: float = 0.0) -> None:
+        """Commit ``roles`` (name -> in-repo dependencies); each role's test command
+        takes ``sleep`` seconds besides the knobs."""
         self.holds.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         tree = RoleTree(self.root)
@@ -81,7 +83,7 @@ class Cluster:
         hold = (
             f'if [ -e "{self.holds}/{{role}}.fail" ]; then echo failing; exit 1; fi; '
             f'if [ -e "{self.holds}/{{role}}" ]; then touch "{self.holds}/{{role}}.at"; fi; '
-            f'while [ -e "{self.holds}/{{role}}" ]; do sleep 0.05; done; echo ok'
+            f'while [ -e "{self.holds}/{{role}}" ]; do sleep 0.05; done; sleep {sleep:g}; echo ok'
         )
         config = {"tests": {"pytest": ["sh", "-c", hold]}}
         (self.root / "harness.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
