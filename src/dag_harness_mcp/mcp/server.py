@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
@@ -30,10 +30,6 @@ from dag_harness_mcp.mcp.registry import build_tools
 from dag_harness_mcp.mcp.resources import StateSlot, register_resources
 from dag_harness_mcp.mcp.state import ServerState, make_lifespan
 
-if TYPE_CHECKING:
-    from dag_harness_mcp.service.app import HarnessApp
-    from dag_harness_mcp.service.runs import Runner
-
 __all__ = ["INSTRUCTIONS", "create_server", "main", "preflight"]
 
 INSTRUCTIONS = """\
@@ -46,14 +42,10 @@ plan_waves orders roles by dependency; query_state answers what no tool does."""
 _MODULES = (tools_roles, tools_runs, tools_store, tools_observe, tools_capabilities, query)
 
 
-def create_server(
-    settings: Settings | None = None,
-    *,
-    runner_factory: Callable[[HarnessApp], Runner] | None = None,
-) -> MCPServer[ServerState]:
+def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
     """The server over ``settings`` (default: environment and harness.yml, read at start)."""
     slot = StateSlot()
-    inner = make_lifespan(settings, runner_factory)
+    inner = make_lifespan(settings)
 
     @asynccontextmanager
     async def lifespan(server: Any) -> AsyncIterator[ServerState]:

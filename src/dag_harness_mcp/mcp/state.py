@@ -21,10 +21,8 @@ __all__ = ["ServerState", "make_lifespan"]
 class ServerState:
     """The lifespan state every tool reads through ``ctx.request_context.lifespan_context``."""
 
-    def __init__(self, app: HarnessApp, runner_factory: Callable[[HarnessApp], Runner] | None
-                 = None) -> None:
+    def __init__(self, app: HarnessApp) -> None:
         self.app = app
-        self._runner_factory = runner_factory
         self._runner: Runner | None = None
         self._entered = False
         self._lock = asyncio.Lock()
@@ -34,12 +32,9 @@ class ServerState:
         """The runner, not yet opened: enough for get, list and cancel."""
         with self._create_lock:
             if self._runner is None:
-                if self._runner_factory is not None:
-                    self._runner = self._runner_factory(self.app)
-                else:
-                    from dag_harness_mcp.service.runs import Runner
+                from dag_harness_mcp.service.runs import Runner
 
-                    self._runner = Runner(self.app)
+                self._runner = Runner(self.app)
             return self._runner
 
     async def open_runner(self) -> Runner:
@@ -62,14 +57,13 @@ class ServerState:
 
 def make_lifespan(
     settings: Settings | None = None,
-    runner_factory: Callable[[HarnessApp], Runner] | None = None,
 ) -> Callable[[Any], AbstractAsyncContextManager[ServerState]]:
     """A lifespan opening the StateDB for ``settings`` (default: env and harness.yml)."""
 
     @asynccontextmanager
     async def lifespan(_server: Any) -> AsyncIterator[ServerState]:
         chosen = settings if settings is not None else load_settings()
-        state = ServerState(HarnessApp.open(chosen, actor="mcp", source="mcp"), runner_factory)
+        state = ServerState(HarnessApp.open(chosen, actor="mcp", source="mcp"))
         try:
             yield state
         finally:
