@@ -55,7 +55,9 @@ def test_killed_worker_role_is_resumed_by_another_and_boxed_up_once(
 
     report = _dispatch_report(cluster, dispatcher)
     assert report["status"] == "completed"
-    assert len(report["requeued_jobs"]) == 1
+    # The killed worker's job was queued again (on a loaded machine a slow worker's job
+    # may be too: exactly-once below must hold either way).
+    assert report["requeued_jobs"]
     assert [w["wave"] for w in report["waves"]] == [0, 1, 2]
 
     run_id = report["wave_run_id"]
