@@ -80,6 +80,15 @@ async def test_list_tools_page_with_limit_and_cursor(server: Server) -> None:
                 tool["outputSchema"]["properties"]), tool["name"]
 
 
+def test_the_status_filter_offers_exactly_the_stored_statuses() -> None:
+    from typing import get_args
+
+    from dag_harness_mcp.db.repos.executions import EXECUTION_STATUSES
+    from dag_harness_mcp.mcp.tools_runs import ExecutionStatus
+
+    assert get_args(ExecutionStatus) == EXECUTION_STATUSES
+
+
 def test_start_up_and_the_read_tools_import_neither_langgraph_nor_gitlab(tmp_path: Path) -> None:
     from _mcpkit import make_role_repo
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from dag_harness_mcp.errors import ConfigError
 from dag_harness_mcp.mcp.annotations import EXTERNAL_WRITE, LOCAL_DELETE, READ
 from dag_harness_mcp.mcp.context import Ctx, state_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
@@ -15,8 +14,11 @@ from dag_harness_mcp.mcp.progress import ProgressReporter
 from dag_harness_mcp.mcp.registry import ToolSpec
 from dag_harness_mcp.service.run_types import RunResult
 
-__all__ = ["TOOLS", "RunOutcome", "outcome"]
+__all__ = ["TOOLS", "ExecutionStatus", "RunOutcome", "outcome"]
 
+ExecutionStatus = Literal[
+    "pending", "running", "paused", "completed", "failed", "rejected", "cancelled"
+]
 ExecutionId = Annotated[int, Field(ge=1, description="execution id (list_executions shows them)")]
 
 
@@ -142,17 +144,13 @@ def get_execution(
 
 def list_executions(
     ctx: Ctx,
-    status: Annotated[str | None, Field(description="only this status, e.g. 'paused'")] = None,
+    status: Annotated[ExecutionStatus | None, Field(description="only this status")] = None,
     role: Annotated[str | None, Field(description="only this role")] = None,
     limit: PageSize = 20,
     cursor: Cursor = None,
 ) -> Page:
     """Executions newest first, by status or role. Use to find paused runs awaiting a
     decision or the id of a role's last run."""
-    from dag_harness_mcp.db.repos.executions import EXECUTION_STATUSES
-
-    if status is not None and status not in EXECUTION_STATUSES:
-        raise ConfigError("status", status, f"one of {', '.join(EXECUTION_STATUSES)}")
     runner = state_of(ctx).runner()
     return fetch_page(cursor, limit, lambda offset, count: runner.list(
         status=status, role=role, limit=count, offset=offset))
