@@ -8,7 +8,8 @@
 - ``hold-<point>`` makes the run wait at that point, after writing ``at-<point>``,
   until the file is removed (``done-<point>`` is written when it goes on). Points:
   ``worktree`` (git post-checkout of ``git worktree add``), ``commit`` (post-commit),
-  ``push`` (the origin's post-receive), ``molecule`` (the test command), and
+  ``push`` (the origin's post-receive), ``molecule`` (the test command, held once:
+  see ``_fake_molecule.py``), and
   ``issue`` / ``mr`` (after the forge created them; see ``_boxup_driver.py``).
 
 The origin's post-receive hook appends every pushed ref to ``marks/pushes.log``.

@@ -1,20 +1,27 @@
 """A fast stand-in for ``molecule test``: prints molecule's step report, steered by files.
 
 ``python _fake_molecule.py MARKS``: takes ~0.6 s; ``MARKS/fail-molecule`` fails the
-verify step (exit 1); ``MARKS/hold-molecule`` waits until the file is removed.
+verify step (exit 1); ``MARKS/hold-molecule`` is taken by one run, which writes its pid to
+``MARKS/at-molecule`` and waits while ``MARKS/held-<pid>`` exists.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 marks = Path(sys.argv[1])
 hold = marks / "hold-molecule"
-if hold.exists():
-    (marks / "at-molecule").write_text("1")
-    while hold.exists():
+held = marks / f"held-{os.getpid()}"
+try:
+    hold.rename(held)  # only one run holds: a resumed run's molecule goes straight on
+except FileNotFoundError:
+    pass
+else:
+    (marks / "at-molecule").write_text(str(os.getpid()))
+    while held.exists():
         time.sleep(0.05)
     (marks / "done-molecule").write_text("1")
 time.sleep(0.6)

@@ -8,18 +8,21 @@ git's post-checkout (worktree), post-commit (commit) and the origin's post-recei
 
 from __future__ import annotations
 
-import pytest
-from _boxup_repo import BoxUpRepo, wait_for
+import json
 
+import pytest
+
+from _boxup_repo import BoxUpRepo, wait_for
 from _gitsh import git
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.run_types import pid_alive
 
 NODE_OF = {
     "worktree": "create_worktree", "molecule": "run_molecule", "commit": "create_commit",
     "push": "push_branch", "issue": "create_issue", "mr": "create_mr",
 }
-# points where a child process (a git hook, the test command) outlives the killed run
-_ORPHANED = ("worktree", "molecule", "commit", "push")
+# points where a git hook outlives the killed run (it finishes before the resume)
+_HOOKS = ("worktree", "commit", "push")
 
 
 @pytest.mark.parametrize("point", list(NODE_OF))
@@ -36,9 +39,13 @@ def test_kill_9_mid_node_then_resume_in_a_new_process_makes_everything_once(
     db = box_app.db
     [row] = db.executions.list()
     assert (row["status"], row["pid"]) == ("running", proc.pid)
-    hold.unlink()
-    if point in _ORPHANED:
+    orphan = None
+    hold.unlink(missing_ok=True)  # (molecule took its hold already)
+    if point in _HOOKS:
         wait_for(boxup.marks / f"done-{point}")
+    elif point == "molecule":  # still running, in its own session: the resume stops it
+        orphan = int((boxup.marks / "at-molecule").read_text())
+        assert pid_alive(orphan)
 
     result = boxup.run_driver("resume", str(row["id"]))
 
@@ -60,3 +67,8 @@ def test_kill_9_mid_node_then_resume_in_a_new_process_makes_everything_once(
     assert len(db.forge.issues_for_role("common")) == 1
     assert [m["state"] for m in db.forge.merge_requests_for_role("common")] == ["merged"]
     assert db.executions.require(row["id"])["status"] == "completed"
+    if orphan is not None:
+        assert not pid_alive(orphan)
+        assert not (boxup.marks / "done-molecule").exists()
+        reaped = [a for a in db.audit.list() if a["action"] == "execution.reap"]
+        assert [json.loads(a["details"])["killed_process_groups"] for a in reaped] == [[orphan]]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.runner.children import ChildRegistry
 
 __all__ = ["KILL_GRACE_SECONDS", "ProcessResult", "run_process", "tool_env"]
 
@@ -106,11 +107,14 @@ async def run_process(
     timeout: float,  # noqa: ASYNC109 -- the child is killed, not just abandoned
     env: Mapping[str, str] | None = None,
     tail_bytes: int = 8000,
+    children: tuple[ChildRegistry, str] | None = None,
 ) -> ProcessResult:
     """Run ``argv`` in ``cwd``; never raises for a failing or missing command.
 
     A timeout kills the process group and returns ``timed_out=True``. Cancelling
     the awaiting task kills the process group and re-raises ``CancelledError``.
+    ``children=(registry, owner)`` records the group while it runs, so a later
+    process can kill it if this one dies (:meth:`ChildRegistry.reap`).
     """
     args = tuple(str(a) for a in argv)
     started_at = utc_now()
@@ -135,6 +139,8 @@ async def run_process(
             finished_at=utc_now(), not_found=True,
         )
     assert proc.stdout is not None
+    if children is not None:
+        children[0].add(children[1], proc.pid)
     reader = asyncio.ensure_future(_drain(proc.stdout, tail))
     timed_out = False
     try:
@@ -153,6 +159,9 @@ async def run_process(
         await asyncio.shield(_terminate(proc))
         reader.cancel()
         raise
+    finally:
+        if children is not None:
+            children[0].remove(children[1], proc.pid)
     if timed_out:
         tail.add(f"\n[harness] killed after {timeout:g} s timeout\n".encode())
     return ProcessResult(

@@ -168,6 +168,8 @@ class Runner:
                 f"execution {execution_id} is running in process {owner}; wait for it, "
                 f"or stop it with `harness cancel {execution_id}`"
             )
+        if status in ("running", "pending") and owner is not None:
+            self._reap_children(execution_id)  # what the dead owner left running
         graph = self._compile(saver, row)
         config = self._config(str(row["thread_id"]))
         snapshot = await graph.aget_state(config)
@@ -235,6 +237,8 @@ class Runner:
         self.app.db.executions.set_status(
             execution_id, "cancelled", error=f"cancelled by {self.app.actor}"
         )
+        if status in ("running", "pending") and not self._owner_alive(execution_id, row["pid"]):
+            self._reap_children(execution_id)  # its process died: stop what it left running
         task = self._live.get(execution_id)
         if task is not None:
             self._cancelling.add(execution_id)
@@ -303,6 +307,16 @@ class Runner:
                         f"or drop it with `harness cancel {eid}`")
             raise WorkflowError(
                 f"role {role!r} already has execution {eid} ({row['status']}); {hint}"
+            )
+
+    def _reap_children(self, execution_id: int) -> None:
+        from dag_harness_mcp.runner.children import execution_children, owner_of
+
+        killed = execution_children(self.app.settings.database_path).reap(owner_of(execution_id))
+        if killed:
+            self.app.audit(
+                "execution.reap", entity_type="execution", entity_id=execution_id,
+                details={"killed_process_groups": killed},
             )
 
     def _owner_alive(self, execution_id: int, pid: Any) -> bool:

@@ -23,8 +23,9 @@ from dag_harness_mcp.clock import utc_now
 from dag_harness_mcp.errors import HarnessError
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.runner.children import ChildRegistry, execution_children, owner_of
 
-__all__ = ["NodeFn", "Update", "in_thread", "node"]
+__all__ = ["NodeFn", "Update", "children_of", "in_thread", "node"]
 
 log = logging.getLogger(__name__)
 
@@ -88,3 +89,9 @@ def node(name: str, *, retry: RetryPolicy | None = None) -> Callable[[Body], Nod
 async def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a blocking call (StateDB, filesystem walks) off the event loop."""
     return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def children_of(ctx: NodeContext) -> tuple[ChildRegistry, str]:
+    """Where a node records the commands it starts (``run_process(children=...)``), so a
+    resume after ``kill -9`` can stop the ones still running."""
+    return execution_children(ctx.app.settings.database_path), owner_of(ctx.execution_id)

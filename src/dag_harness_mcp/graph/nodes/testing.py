@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 
 from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
 from dag_harness_mcp.graph.routing import kinds_of
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.runner.process import ProcessResult, run_process, tool_env
@@ -85,7 +85,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     try:
         result = await run_process(
             argv, cwd=role_dir, timeout=timeout, env=tool_env(extra),
-            tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL),
+            tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL), children=children_of(ctx),
         )
         if kind == "molecule":
             cases = parse_molecule_output(result.output_tail)

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.names import resolve_role_dir, validate_role_name
 from dag_harness_mcp.runner.process import run_process, tool_env
@@ -144,6 +144,7 @@ async def validate_deploy(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
             timeout=settings.tests.syntax_check_timeout,
             env=tool_env({"ANSIBLE_ROLES_PATH": str(roles_dir)}),
             tail_bytes=settings.tests.output_tail_bytes,
+            children=children_of(runtime.context),
         )
     if not result.ok:
         raise WorkflowError(
