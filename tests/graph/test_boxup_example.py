@@ -84,3 +84,54 @@ async def test_a_broken_role_test_is_retried_once_fails_and_is_a_regression(
         "test_package_names_are_debian_names"]
     assert any(r.endswith("test_package_names_are_debian_names")
                for r in result.summary["regressions"])
+
+
+async def test_kill_9_during_real_molecule_then_resume_stops_it_and_finishes_once(
+    example_settings: Settings, tmp_path: Path
+) -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from _boxup_repo import HERE, driver_env
+    from dag_harness_mcp.runner.children import execution_children, owner_of
+    from dag_harness_mcp.service.run_types import pid_alive
+
+    settings_file = tmp_path / "settings.json"
+    settings_file.write_text(json.dumps({
+        "repo_root": str(example_settings.repo_root),
+        "db_path": str(example_settings.database_path),
+        "worktree_root": str(example_settings.worktrees_dir),
+    }))
+    driver = [sys.executable, str(HERE / "_boxup_driver.py"), str(settings_file), str(tmp_path)]
+    with HarnessApp.open(example_settings) as app:
+        sync_roles(app)
+        proc = subprocess.Popen([*driver, "start", "common", "--auto-approve"], env=driver_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        children = execution_children(example_settings.database_path)
+        try:
+            deadline = time.monotonic() + 120
+            while len(children.pids(owner_of(1))) < 2:  # molecule and pytest both running
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the test phase never started"
+                time.sleep(0.05)
+        finally:
+            proc.kill()
+            proc.communicate()
+        left = children.pids(owner_of(1))
+        assert any(pid_alive(pid) for pid in left)
+
+        done = subprocess.run([*driver, "resume", "1"], env=driver_env(), capture_output=True,
+                              text=True, timeout=600)
+
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["status"] == "completed"
+        assert not any(pid_alive(pid) for pid in left)
+        runs = app.db.tests.for_execution(1)  # (the killed pytest may have just finished)
+        assert [r["kind"] for r in runs].count("molecule") == 1
+        assert {r["kind"] for r in runs} == {"molecule", "pytest"}
+        assert all(r["status"] == "passed" for r in runs)
+        checkout = example_settings.repo_root
+        assert git(checkout, "rev-list", "--count", "main..box-up/common") == "1"
+        assert len(app.db.forge.merge_requests_for_role("common")) == 1
