@@ -74,6 +74,9 @@ def test_box_up_json_pauses_then_resume_in_a_new_process_approves_and_merges(
 def test_reject_exits_1_with_status_rejected(base: tuple[BoxUpRepo, list[str]]) -> None:
     _, args = base
     eid = _json([*args, "box-up-role", "web", "--json"])["execution_id"]
+    undecided = _invoke([*args, "resume", str(eid)])
+    assert undecided.exit_code == 2
+    assert f"harness resume {eid} --approve` or `--reject`" in " ".join(undecided.stderr.split())
 
     rejected = _json([*args, "resume", str(eid), "--reject", "--json"], exit_code=1)
 
