@@ -57,9 +57,11 @@ async def test_resume_with_approval_completes_and_the_store_holds_the_run(
 ) -> None:
     async with Client(synced_server) as client:
         run = structured(await client.call_tool("box_up_role", {"role": "packages"}))
+        seen: Progress = []
         done = structured(await client.call_tool(
             "resume_execution",
-            {"execution_id": run["execution_id"], "approved": True, "comment": "lgtm"}))
+            {"execution_id": run["execution_id"], "approved": True, "comment": "lgtm"},
+            progress_callback=_recorder(seen)))
         row = structured(await client.call_tool(
             "get_execution", {"execution_id": run["execution_id"]}))
         memory = structured(await client.call_tool(
@@ -69,6 +71,7 @@ async def test_resume_with_approval_completes_and_the_store_holds_the_run(
     assert row["status"] == "completed" and "checkpoint_data" not in row
     assert {n["node"] for n in row["nodes"]} >= {"human_approval", "add_to_merge_train"}
     assert memory["found"] is True  # the workflow's nodes and the store tools share one store
+    assert "add_to_merge_train completed" in [m for _p, _t, m in seen]
 
 
 async def test_resume_without_a_decision_at_the_interrupt_is_a_tool_error(
