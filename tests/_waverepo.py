@@ -31,8 +31,12 @@ class WaveRepo:
     log: Path
 
     def hang(self, role: str) -> None:
-        """The role's next test run hangs (once) until killed."""
+        """The role's next test run hangs (once) until released or killed."""
         (self.log.parent / f"hang-{role.replace('/', '_')}").write_text("")
+
+    def release(self, role: str) -> None:
+        """Let the hanging test run of ``role`` go on."""
+        (self.log.parent / f"release-{role.replace('/', '_')}").write_text("")
 
     def hung(self, role: str) -> bool:
         return (self.log.parent / f"hung-{role.replace('/', '_')}").exists()

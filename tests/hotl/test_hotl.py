@@ -3,10 +3,14 @@ receiver on 127.0.0.1 (http.server in a thread) and a log file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -278,6 +282,49 @@ def test_hotl_status_and_stop_through_the_cli(
     assert status.returncode == 0, status.stderr
     info = json.loads(status.stdout)
     assert (info["id"], info["status"], info["alive"]) == (hotl_id, "running", False)
+
+
+def test_a_detached_hotl_run_stops_when_another_process_asks(tmp_path: Path) -> None:
+    repo = build_wave_repo(tmp_path, {"a": [], "b": [], "c": []})
+    repo.hang("a")
+    harness = Path(sys.executable).with_name("harness")
+    base = [str(harness), "--repo", str(repo.root), "--db", str(tmp_path / "state" / "h.db")]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *args], capture_output=True, text=True, timeout=120)
+
+    assert cli("sync").returncode == 0
+    started = cli("hotl", "start", "--concurrency", "1", "--detach", "--json")
+    assert started.returncode == 0, started.stderr
+    child = json.loads(started.stdout)
+    try:
+        _poll(lambda: repo.hung("a"), Path(child["log"]))
+        stop = cli("hotl", "stop", "--json")
+        repo.release("a")
+        _poll(lambda: json.loads(cli("hotl", "status", "--json").stdout)["status"]
+              not in ("running", "stopping"), Path(child["log"]))
+    finally:
+        _kill(int(child["pid"]))
+    info = json.loads(cli("hotl", "status", "--json").stdout)
+
+    assert json.loads(stop.stdout)["stopping"] == [info["id"]]
+    assert (info["status"], info["stop_reason"]) == (
+        "stopped", "stopped on request: harness hotl stop")
+    assert {r["role_name"]: r["status"] for r in info["wave_run"]["roles"]} == {
+        "a": "completed", "b": "skipped", "c": "skipped"}
+    assert info["pid"] is None and info["alive"] is False
+
+
+def _poll(condition: Callable[[], bool], log: Path) -> None:
+    deadline = time.monotonic() + 180
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting: {log.read_text()[-2000:]}"
+        time.sleep(0.2)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def test_approval_needs_tests_that_all_passed_and_no_regressions() -> None:

@@ -4,8 +4,8 @@
 PATIENCE seconds, default 30) until the log shows MEET roles inside at once since it
 started (so roles that may overlap do overlap), then appends ``end ROLE``. Exits 1
 when the role directory (the cwd) holds a ``FAIL`` file. With a ``hang-ROLE`` file
-beside the log it writes ``hung-ROLE`` and sleeps, once (the test kills it); a
-second run goes through.
+beside the log it writes ``hung-ROLE`` and waits, once, until ``release-ROLE``
+appears (or the test kills it); a second run goes through.
 """
 
 from __future__ import annotations
@@ -44,9 +44,12 @@ def main() -> int:
     _append(log, f"start {role}")
     safe = role.replace("/", "_")
     hang, hung = log.parent / f"hang-{safe}", log.parent / f"hung-{safe}"
+    release = log.parent / f"release-{safe}"
     if hang.exists() and not hung.exists():
         hung.write_text("")
-        time.sleep(600)
+        until = time.monotonic() + 600
+        while not release.exists() and time.monotonic() < until:
+            time.sleep(0.1)
     deadline = time.monotonic() + patience
     while _most_since_start(log, role) < meet and time.monotonic() < deadline:
         time.sleep(0.05)

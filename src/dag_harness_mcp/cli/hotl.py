@@ -7,6 +7,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -49,6 +54,9 @@ def start(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the newest unfinished HOTL wave run.")
     ] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Run in the background; output to a log file.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Run the waves autonomously: approve roles whose tests pass with no regressions, pause
@@ -60,6 +68,9 @@ def start(
     limits = run_cli(lambda: effective_limits(
         app, max_roles=max_roles, max_cost_usd=max_cost, max_failures=max_failures,
         webhook_url=webhook, log_file=log_file))
+    if detach:
+        _detach(app.settings.state_dir, as_json)
+        return
     view = WaveView("hotl")
 
     async def go() -> HotlReport:
@@ -80,6 +91,25 @@ def start(
             f" notifications: {report.notifications}", highlight=False)
     if report.status not in ("completed", "stopped", "limit_reached"):
         raise typer.Exit(1)
+
+
+def _detach(state_dir: Path, as_json: bool) -> None:
+    """Start this same command again without ``--detach``, in its own session."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    out = state_dir / f"hotl-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+    argv = [a for a in sys.argv[1:] if a != "--detach"]
+    code = "from dag_harness_mcp.cli.app import main; main()"
+    with out.open("ab") as sink:
+        child = subprocess.Popen(  # our own interpreter and arguments
+            [sys.executable, "-c", code, *argv], stdin=subprocess.DEVNULL, stdout=sink,
+            stderr=sink, start_new_session=True, env={**os.environ, "COLUMNS": "120"},
+        )
+    info = {"pid": child.pid, "log": str(out)}
+    if as_json:
+        emit_json(info)
+    else:
+        console.print(f"HOTL run started in the background (pid {child.pid}); output: {out}; "
+                      "follow it with `harness hotl status`", highlight=False)
 
 
 @hotl_app.command("status")

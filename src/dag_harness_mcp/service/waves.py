@@ -21,7 +21,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from dag_harness_mcp.errors import ConfigError, NotFoundError, WorkflowError
+from dag_harness_mcp.errors import ConfigError, HarnessError, NotFoundError, WorkflowError
 from dag_harness_mcp.service.roles import plan_waves
 from dag_harness_mcp.service.run_types import ProgressEvent, RunResult, pid_alive
 from dag_harness_mcp.service.store import record_wave
@@ -191,7 +191,7 @@ class WaveExecutor:
                                    message=f"{len(todo)} to run, {width} at a time"))
         if store is not None:
             await record_wave(store, wave, run_id, {
-                "status": "running", "roles": roles, "parallel": width > 1 or len(roles) < 2,
+                "status": "running", "roles": roles, "parallel": width > 1,
                 "concurrency": width})
         gate = asyncio.Semaphore(width)
 
@@ -199,7 +199,11 @@ class WaveExecutor:
             async with gate:
                 await self._run_role(run_id, wave, role)
 
-        await asyncio.gather(*(one(r) for r in todo))
+        # A TaskGroup: an unexpected error (or Ctrl-C) stops the wave's other roles too,
+        # leaving them resumable, instead of orphaning them.
+        async with asyncio.TaskGroup() as group:
+            for role in todo:
+                group.create_task(one(role))
         outcomes = {r: self._status.get(r, "pending") for r in roles}
         if store is not None:
             await record_wave(store, wave, run_id, {"status": "settled", "outcomes": outcomes})
@@ -242,8 +246,9 @@ class WaveExecutor:
         began = time.monotonic()
         try:
             result = await self._drive(run_id, wave, role)
-        except WorkflowError as exc:
-            # Refused before running (e.g. the role has a paused run of its own elsewhere).
+        except HarnessError as exc:
+            # Refused before running: the role has an unfinished run of its own elsewhere,
+            # or it is no longer known (removed since the run was planned).
             outcome = RoleOutcome(role, wave, "failed", reason=str(exc))
         else:
             outcome = _outcome(result, wave)
