@@ -1,7 +1,7 @@
 """Benchmark: the ``dag-harness-mcp`` stdio server as a client sees it.
 
-Run: ``uv run python bench/bench_mcp.py [N]`` (default N=10). Prints figures; asserts
-nothing. Over a fresh checkout of the example repository (roles synced first):
+Run: ``uv run python bench/bench_mcp.py [N]`` (default N=10). Prints figures (it checks only
+that the calls succeed). Over a fresh checkout of the example repository (roles synced first):
 spawn → ``tools/list`` answered (a new server process each of N rounds, through the
 SDK's stdio client, timed from just before the spawn to the listing in hand), a
 ``get_role`` tool-call round trip and a ``query_state`` round trip on one open session
