@@ -19,6 +19,8 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,12 +41,22 @@ ROLES: dict[str, list[str]] = {
 }
 
 
-def _cluster(base: Path) -> tuple[Cluster, PostgresStateDB]:
-    cluster = Cluster(base, URL)
-    db = PostgresStateDB(URL, schema=cluster.schema)
-    ensure_queue_schema(URL, cluster.schema)
-    cluster.create_repo(ROLES, sleep=SLEEP)
-    return cluster, db
+@contextmanager
+def _cluster(workers: int) -> Iterator[tuple[Cluster, PostgresStateDB]]:
+    """A repository of ROLES, a fresh schema and ``workers`` running workers; all gone after."""
+    with tempfile.TemporaryDirectory(prefix="bench-scale-out-") as tmp:
+        cluster = Cluster(Path(tmp), URL)
+        db = PostgresStateDB(URL, schema=cluster.schema)
+        try:
+            ensure_queue_schema(URL, cluster.schema)
+            cluster.create_repo(ROLES, sleep=SLEEP)
+            for i in range(workers):
+                cluster.start_worker(f"w{i}")
+            yield cluster, db
+        finally:
+            cluster.stop_all()
+            db.execute(f'DROP SCHEMA IF EXISTS "{cluster.schema}" CASCADE')
+            db.close()
 
 
 def _dispatch(cluster: Cluster) -> tuple[float, dict[str, object]]:
@@ -57,46 +69,30 @@ def _dispatch(cluster: Cluster) -> tuple[float, dict[str, object]]:
 
 
 def run_workers(count: int) -> float:
-    with tempfile.TemporaryDirectory(prefix="bench-scale-out-") as tmp:
-        cluster, db = _cluster(Path(tmp))
-        try:
-            for i in range(count):
-                cluster.start_worker(f"w{i}")
-            wall, report = _dispatch(cluster)
-            print(f"{count} worker(s): {wall:.1f} s, {report['status']}")
-            return wall
-        finally:
-            cluster.stop_all()
-            db.execute(f'DROP SCHEMA IF EXISTS "{cluster.schema}" CASCADE')
-            db.close()
+    with _cluster(count) as (cluster, _db):
+        wall, report = _dispatch(cluster)
+        print(f"{count} worker(s): {wall:.1f} s, {report['status']}")
+        return wall
 
 
 def kill_and_requeue() -> float:
     """Seconds from SIGKILL of the worker inside a role to another worker resuming it."""
-    with tempfile.TemporaryDirectory(prefix="bench-scale-out-") as tmp:
-        cluster, db = _cluster(Path(tmp))
-        try:
-            for i in range(3):
-                cluster.start_worker(f"w{i}")
-            (cluster.holds / "base0").write_text("hold")
-            proc = cluster.start("dispatch", "dispatch", "--json", "--stalled-after", "5")
-            cluster.wait(lambda: (cluster.holds / "base0.at").exists(), "base0", alive=(proc,))
-            row = db.executions.list(role="base0")[0]
-            os.kill(int(row["pid"]), signal.SIGKILL)
-            killed = time.perf_counter()
-            (cluster.holds / "base0").unlink()
-            cluster.wait(
-                lambda: len(db.audit.list(action="execution.resume")) > 0, "the resume",
-                alive=(proc,),
-            )
-            picked_up = time.perf_counter() - killed
-            proc.wait(timeout=900)
-            print(f"killed worker's role resumed elsewhere after {picked_up:.1f} s")
-            return picked_up
-        finally:
-            cluster.stop_all()
-            db.execute(f'DROP SCHEMA IF EXISTS "{cluster.schema}" CASCADE')
-            db.close()
+    with _cluster(3) as (cluster, db):
+        (cluster.holds / "base0").write_text("hold")
+        proc = cluster.start("dispatch", "dispatch", "--json", "--stalled-after", "5")
+        cluster.wait(lambda: (cluster.holds / "base0.at").exists(), "base0", alive=(proc,))
+        row = db.executions.list(role="base0")[0]
+        os.kill(int(row["pid"]), signal.SIGKILL)
+        killed = time.perf_counter()
+        (cluster.holds / "base0").unlink()
+        cluster.wait(
+            lambda: len(db.audit.list(action="execution.resume")) > 0, "the resume",
+            alive=(proc,),
+        )
+        picked_up = time.perf_counter() - killed
+        proc.wait(timeout=900)
+        print(f"killed worker's role resumed elsewhere after {picked_up:.1f} s")
+        return picked_up
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
-"""Scale-out fixtures: a Cluster (repository, origin, PostgreSQL schema) torn down after."""
+"""Scale-out fixtures: a PostgreSQL schema with the StateDB and the queue's tables, and a
+Cluster (repository, origin, that schema) whose processes are stopped after."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,46 +11,35 @@ from _cluster import Cluster
 
 from dag_harness_mcp.db.postgres import PostgresStateDB
 from dag_harness_mcp.db.queue_schema import ensure_queue_schema
-from support.backends import POSTGRES_URL
+from support.backends import POSTGRES_URL, open_backend
 
 
 @pytest.fixture
-def queue_schema(tmp_path: Path) -> Iterator[str]:
-    """A fresh PostgreSQL schema holding the StateDB and the queue's tables (dropped after)."""
-    schema = f"t_q_{uuid.uuid4().hex[:12]}"
-    try:
-        db = PostgresStateDB(POSTGRES_URL, schema=schema)
-    except Exception as exc:  # no server here: say so instead of failing
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    try:
-        ensure_queue_schema(POSTGRES_URL, schema)
-        yield schema
-    finally:
-        db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        db.close()
+def queue_db(tmp_path: Path) -> Iterator[PostgresStateDB]:
+    """The StateDB in a schema of its own (dropped after), the queue's tables beside it:
+    created here once, so that processes starting together do not race to create them."""
+    for db in open_backend("postgres", tmp_path, prefix="t_q"):
+        assert isinstance(db, PostgresStateDB) and db.schema is not None
+        ensure_queue_schema(POSTGRES_URL, db.schema)
+        yield db
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    """A role repository and an empty schema with the StateDB and the queue's tables
-    (created here once, so that processes starting together do not race to create them)."""
-    c = Cluster(tmp_path, POSTGRES_URL)
+def queue_schema(queue_db: PostgresStateDB) -> str:
+    assert queue_db.schema is not None
+    return queue_db.schema
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, queue_schema: str) -> Iterator[Cluster]:
+    c = Cluster(tmp_path, POSTGRES_URL, schema=queue_schema)
     try:
-        db = PostgresStateDB(POSTGRES_URL, schema=c.schema)
-    except Exception as exc:  # no server here: say so instead of failing
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    try:
-        ensure_queue_schema(POSTGRES_URL, c.schema)
         c.create_repo()
         yield c
     finally:
         c.stop_all()
-        db.execute(f'DROP SCHEMA IF EXISTS "{c.schema}" CASCADE')
-        db.close()
 
 
 @pytest.fixture
-def cluster_db(cluster: Cluster) -> Iterator[PostgresStateDB]:
-    db = PostgresStateDB(cluster.postgres_url, schema=cluster.schema)
-    yield db
-    db.close()
+def cluster_db(queue_db: PostgresStateDB) -> PostgresStateDB:
+    return queue_db

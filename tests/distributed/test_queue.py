@@ -5,34 +5,37 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import procrastinate
 import pytest
 from _cluster import HARNESS
 
-from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.distributed.dispatch import queue_role_job, requeue_stalled
 from dag_harness_mcp.distributed.queue import QUEUE, TASK_NAME, create_queue_app, role_lock
 from support.backends import POSTGRES_URL
 
 
-def _settings(tmp_path: Path, schema: str) -> Settings:
-    return load_settings(
-        {"repo_root": tmp_path, "postgres_url": POSTGRES_URL, "postgres_schema": schema},
+@pytest.fixture
+async def queue(tmp_path: Path, queue_schema: str) -> AsyncIterator[procrastinate.App]:
+    """The queue app on the test's schema, open."""
+    settings = load_settings(
+        {"repo_root": tmp_path, "postgres_url": POSTGRES_URL, "postgres_schema": queue_schema},
         environ={},
     )
+    app = create_queue_app(settings)
+    async with app.open_async():
+        yield app
 
 
 @pytest.mark.postgres
-async def test_a_role_waits_in_the_queue_once_per_wave_run(
-    tmp_path: Path, queue_schema: str
-) -> None:
-    queue = create_queue_app(_settings(tmp_path, queue_schema))
-    async with queue.open_async():
-        first = await queue_role_job(queue, "common", 7)
-        again = await queue_role_job(queue, "common", 7)
-        next_run = await queue_role_job(queue, "common", 8)
-        jobs = list(await queue.job_manager.list_jobs_async(task=TASK_NAME))
+async def test_a_role_waits_in_the_queue_once_per_wave_run(queue: procrastinate.App) -> None:
+    first = await queue_role_job(queue, "common", 7)
+    again = await queue_role_job(queue, "common", 7)
+    next_run = await queue_role_job(queue, "common", 8)
+    jobs = list(await queue.job_manager.list_jobs_async(task=TASK_NAME))
     assert again == first
     assert next_run != first
     assert sorted(j.id for j in jobs if j.id is not None) == sorted([first, next_run])
@@ -42,20 +45,18 @@ async def test_a_role_waits_in_the_queue_once_per_wave_run(
 
 @pytest.mark.postgres
 async def test_the_job_of_a_worker_that_stopped_its_heartbeat_is_queued_again(
-    tmp_path: Path, queue_schema: str
+    queue: procrastinate.App,
 ) -> None:
-    queue = create_queue_app(_settings(tmp_path, queue_schema))
-    async with queue.open_async():
-        manager = queue.job_manager
-        job_id = await queue_role_job(queue, "common", 1)
-        worker_id = await manager.register_worker()
-        taken = await manager.fetch_job([QUEUE], worker_id)
-        assert taken is not None and taken.id == job_id
-        assert await requeue_stalled(queue, stalled_after=300) == []  # heartbeat is recent
-        await asyncio.sleep(1.5)  # no heartbeat from here on: the worker "died"
-        requeued = await requeue_stalled(queue, stalled_after=1)
-        status = await manager.get_job_status_async(job_id)
-        again = await manager.fetch_job([QUEUE], await manager.register_worker())
+    manager = queue.job_manager
+    job_id = await queue_role_job(queue, "common", 1)
+    worker_id = await manager.register_worker()
+    taken = await manager.fetch_job([QUEUE], worker_id)
+    assert taken is not None and taken.id == job_id
+    assert await requeue_stalled(queue, stalled_after=300) == []  # heartbeat is recent
+    await asyncio.sleep(1.5)  # no heartbeat from here on: the worker "died"
+    requeued = await requeue_stalled(queue, stalled_after=1)
+    status = await manager.get_job_status_async(job_id)
+    again = await manager.fetch_job([QUEUE], await manager.register_worker())
     assert requeued == [job_id]
     assert status.value == "todo"
     assert again is not None and again.id == job_id
