@@ -34,6 +34,14 @@ class WaveRepo:
         """The role's next test run hangs (once) until released or killed."""
         (self.log.parent / f"hang-{role.replace('/', '_')}").write_text("")
 
+    def set_failing(self, role: str, failing: bool) -> None:
+        """Make the role's tests fail (or pass again) without touching the repository."""
+        marker = self.log.parent / f"fail-{role.replace('/', '_')}"
+        if failing:
+            marker.write_text("")
+        else:
+            marker.unlink(missing_ok=True)
+
     def release(self, role: str) -> None:
         """Let the hanging test run of ``role`` go on."""
         (self.log.parent / f"release-{role.replace('/', '_')}").write_text("")

@@ -3,7 +3,8 @@
 ``_probe.py LOG ROLE MEET [PATIENCE]`` appends ``start ROLE``, then waits (up to
 PATIENCE seconds, default 30) until the log shows MEET roles inside at once since it
 started (so roles that may overlap do overlap), then appends ``end ROLE``. Exits 1
-when the role directory (the cwd) holds a ``FAIL`` file. With a ``hang-ROLE`` file
+when the role directory (the cwd) holds a ``FAIL`` file or ``fail-ROLE`` is beside
+the log. With a ``hang-ROLE`` file
 beside the log it writes ``hung-ROLE`` and waits, once, until ``release-ROLE``
 appears (or the test kills it); a second run goes through.
 """
@@ -54,7 +55,8 @@ def main() -> int:
     while _most_since_start(log, role) < meet and time.monotonic() < deadline:
         time.sleep(0.05)
     _append(log, f"end {role}")
-    return 1 if Path("FAIL").exists() else 0
+    failing = Path("FAIL").exists() or (log.parent / f"fail-{safe}").exists()
+    return 1 if failing else 0
 
 
 if __name__ == "__main__":

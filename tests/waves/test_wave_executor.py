@@ -130,6 +130,31 @@ async def test_a_failed_role_blocks_its_dependants_while_independent_roles_go_on
     assert record["outcomes"] == {"db": "blocked", "docs": "completed", "web": "completed"}
 
 
+async def test_resume_after_a_fix_reruns_the_failed_role_and_its_dependants_only(
+    tmp_path: Path, settings_for: MakeSettings
+) -> None:
+    repo = build_wave_repo(
+        tmp_path, {"common": [], "broken": [], "web": ["common"], "db": ["broken"]})
+    repo.set_failing("broken", True)
+    app = _open(settings_for, repo)
+    try:
+        first = await _run_waves(app, concurrency=2)
+        repo.set_failing("broken", False)
+        async with Runner(app) as runner:
+            second = await WaveExecutor(runner).resume(first.wave_run_id)
+        executions = sorted(str(r["role_name"]) for r in app.db.executions.list())
+    finally:
+        app.close()
+
+    assert _statuses(first) == {"common": "completed", "broken": "failed", "web": "completed",
+                                "db": "blocked"}
+    assert second.status == "completed"
+    assert set(_statuses(second).values()) == {"completed"}
+    starts = sorted(r for k, r in probe_events(repo.log) if k == "start")
+    assert starts == ["broken", "broken", "common", "db", "web"]
+    assert executions == ["broken", "broken", "common", "db", "web"]
+
+
 def _store(app: HarnessApp) -> Any:
     from dag_harness_mcp.service.store import open_store
 

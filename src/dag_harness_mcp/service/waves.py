@@ -265,6 +265,8 @@ class WaveExecutor:
 
         runner = self.runner
         last = self.repo.latest_execution(run_id, role)
+        if last is not None and _ran_to_failure(runner, last):
+            last = None  # it ran to its failure report: after a fix, a new run
         if last is None or last["status"] == "cancelled":
             result = await runner.start(role, auto_approve=self.policy.auto_approve,
                                         wave_run_id=run_id, on_progress=progress)
@@ -361,6 +363,12 @@ def _outcome(result: RunResult, wave: int) -> RoleOutcome:
         reason = f"execution {result.execution_id} was {status}"
     return RoleOutcome(result.role, wave, status, result.execution_id, reason,
                        mr_url=result.mr_url)
+
+
+def _ran_to_failure(runner: Runner, last: dict[str, Any]) -> bool:
+    """A failed execution that ended in its failure report (a summary stored), rather than
+    one whose node raised past its retries (that one is resumed, the node re-runs)."""
+    return last["status"] == "failed" and bool(runner.get(int(last["id"]))["result"])
 
 
 def _failure_reason(result: RunResult) -> str:
