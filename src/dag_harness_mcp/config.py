@@ -110,6 +110,9 @@ class Settings(BaseModel):
     tests: TestCommands = Field(default_factory=TestCommands)
     waves: list[WavePin] = Field(default_factory=list)
     hotl: HotlSettings = Field(default_factory=HotlSettings)
+    # A box-up run started from the MCP tools or the CLI opens a capability context
+    # limiting the project's Claude Code sessions to the role's worktree (docs/hooks.md).
+    role_context: bool = True
 
     @field_validator("branch_prefix")
     @classmethod
@@ -191,6 +194,7 @@ ENV_VARS: Mapping[str, str] = {
     "HARNESS_POSTGRES_SCHEMA": "postgres_schema",
     "HARNESS_BREAKPOINTS": "breakpoints_enabled",
     "HARNESS_CONCURRENCY": "concurrency",
+    "HARNESS_ROLE_CONTEXT": "role_context",
 }
 
 _PATH_KEYS = ("db_path", "worktree_root")

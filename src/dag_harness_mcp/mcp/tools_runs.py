@@ -12,6 +12,7 @@ from dag_harness_mcp.mcp.context import Ctx, state_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.progress import ProgressReporter
 from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.service.run_context import cancel_run, resume_run, start_run
 from dag_harness_mcp.service.run_types import RunResult
 
 __all__ = ["TOOLS", "ExecutionStatus", "RunOutcome", "outcome"]
@@ -102,8 +103,8 @@ async def box_up_role(
     ends (minutes), with the execution id; sends progress per node. A failed run is a tool
     error naming the execution id and the next step. Check get_role first."""
     runner = await state_of(ctx).open_runner()
-    result = await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
-                                on_progress=ProgressReporter(ctx))
+    result = await start_run(runner, role, breakpoints=breakpoints, auto_approve=auto_approve,
+                             on_progress=ProgressReporter(ctx))
     return _settled(result)
 
 
@@ -118,15 +119,15 @@ async def resume_execution(
     """Continue a paused, failed or crashed run; pass the human's decision (approved, comment)
     when it waits at the approval interrupt. Returns like box_up_role."""
     runner = await state_of(ctx).open_runner()
-    result = await runner.resume(execution_id, approved=approved, comment=comment,
-                                 on_progress=ProgressReporter(ctx))
+    result = await resume_run(runner, execution_id, approved=approved, comment=comment,
+                              on_progress=ProgressReporter(ctx))
     return _settled(result)
 
 
 async def cancel_execution(ctx: Ctx, execution_id: ExecutionId) -> RunOutcome:
     """Cancel a run that is not finished; a run in another process stops at its next node.
     Use when the human abandons a box-up."""
-    return outcome(await state_of(ctx).runner().cancel(execution_id))
+    return outcome(await cancel_run(state_of(ctx).runner(), execution_id))
 
 
 def get_execution(

@@ -135,13 +135,14 @@ def open_role_context(
     execution_id: int | None = None,
     ttl_seconds: float | None = DEFAULT_ROLE_TTL_SECONDS,
     bash_allow: list[str] | None = None,
+    bash_deny: list[str] | None = None,
     mcp_tools: list[str] | None = None,
     gitlab_write: bool = False,
 ) -> dict[str, Any]:
     """The context a box-up run opens for a role: writes only inside its worktree.
 
     Bound to ``session_id`` when known, else to ``project_dir`` (default: the
-    repository root). Bash is allowed except the built-in denials; the plugin's
+    repository root). Bash is allowed except the built-in denials and ``bash_deny``; the plugin's
     own MCP tools are allowed; GitLab writes only when asked.
     """
     worktree = os.path.realpath(worktree_path)
@@ -152,7 +153,7 @@ def open_role_context(
         role=role,
         file_write=[f"{worktree}/**"],
         bash_allow=bash_allow if bash_allow is not None else ["*"],
-        bash_deny=[],
+        bash_deny=bash_deny or [],
         mcp_tools=mcp_tools if mcp_tools is not None else [PLUGIN_MCP_TOOLS],
         gitlab_write=gitlab_write,
         ttl_seconds=ttl_seconds,

@@ -117,8 +117,11 @@ class Runner:
         auto_approve: bool = False,
         on_progress: OnProgress | None = None,
         wave_run_id: int | None = None,
+        on_created: Callable[[int], None] | None = None,
     ) -> RunResult:
-        """Start a run of ``role``; returns at the first pause, failure or the end."""
+        """Start a run of ``role``; returns at the first pause, failure or the end.
+        ``on_created(execution_id)`` is called once the execution row exists, before any
+        node runs."""
         self._require_saver()
         validate_role_name(role)
         self.app.db.roles.require(role)
@@ -137,6 +140,8 @@ class Runner:
             details={"role": role, "breakpoints": bps, "auto_approve": auto_approve,
                      "wave_run_id": wave_run_id},
         )
+        if on_created is not None:
+            on_created(execution_id)
         first = self.workflow.initial_state(
             role, execution_id=execution_id, thread_id=thread_id,
             repo_root=str(self.app.settings.repo_root),

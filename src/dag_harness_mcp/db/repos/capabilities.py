@@ -88,7 +88,11 @@ class CapabilityRepository:
         return _group(rows)[0]
 
     def contexts(
-        self, *, active_only: bool = True, session_id: str | None = None
+        self,
+        *,
+        active_only: bool = True,
+        session_id: str | None = None,
+        execution_id: int | None = None,
     ) -> list[dict[str, Any]]:
         """Contexts with their capabilities, newest first."""
         clauses: list[str] = []
@@ -98,6 +102,9 @@ class CapabilityRepository:
         if session_id is not None:
             clauses.append("session_id = ?")
             params.append(session_id)
+        if execution_id is not None:
+            clauses.append("execution_id = ?")
+            params.append(execution_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._db.fetchall(
             f"SELECT * FROM v_context_capabilities {where}"  # noqa: S608

@@ -1,0 +1,147 @@
+"""The capability context a box-up run holds while it is in flight (MCP tools and CLI).
+
+Starting or resuming a run through :func:`start_run` / :func:`resume_run` opens a
+context linked to the execution and bound to the project directory (the
+repository root), so every Claude Code session working there may only:
+
+- write files under the role's worktree (``<worktrees_dir>/<slug>/**``);
+- run Bash except force pushes and pushes to the default branch (the hook's
+  built-in denials, plus ``bash_deny`` patterns naming the configured branch);
+- call the harness's own MCP tools; push the role's branch (``gitlab_write``).
+
+The context stays while the run pauses (approval interrupt, breakpoint) and is
+revoked when the run ends (completed, failed, rejected, cancelled) or its caller
+stops driving it (the run stays resumable; resuming opens a new one). It expires
+after :data:`DEFAULT_ROLE_TTL_SECONDS` whatever happens, so a crashed process
+cannot lock a project for longer. ``role_context: false`` in ``harness.yml`` (or
+``HARNESS_ROLE_CONTEXT=0``) turns this off. See docs/hooks.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+from dag_harness_mcp.names import role_slug, validate_role_name
+from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.capabilities import open_role_context, revoke_capabilities
+from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.service.runs import Runner
+
+__all__ = [
+    "ENDED",
+    "cancel_run",
+    "open_run_context",
+    "release_run_context",
+    "resume_run",
+    "role_bash_denials",
+    "start_run",
+]
+
+OnProgress = Callable[[ProgressEvent], Awaitable[None]]
+# Statuses after which a run holds no context (failed: a resume opens a new one).
+ENDED = ("completed", "failed", "rejected", "cancelled")
+
+
+def role_bash_denials(default_branch: str) -> list[str]:
+    """``bash_deny`` patterns of a role context: force pushes and pushes to the branch.
+
+    The hook's parser refuses these forms for ``main``/``master`` in any context; the
+    patterns make the refusal visible in ``list_capabilities`` and cover a configured
+    default branch with another name.
+    """
+    patterns = ["git push --force *", "git push -f *", "git push * +*"]
+    for ref in (default_branch, f"refs/heads/{default_branch}"):
+        patterns += [f"git push * {ref}", f"git push * *:{ref}"]
+    return patterns
+
+
+def open_run_context(app: HarnessApp, role: str, execution_id: int) -> int | None:
+    """Open the run's context unless one linked to it is active or the feature is off;
+    returns the id of the context opened here."""
+    if not app.settings.role_context:
+        return None
+    if app.db.capabilities.contexts(execution_id=execution_id):
+        return None
+    validate_role_name(role)
+    worktree = app.settings.worktrees_dir / role_slug(role)
+    context = open_role_context(
+        app, role, str(worktree), project_dir=str(app.repo_root), execution_id=execution_id,
+        bash_deny=role_bash_denials(app.settings.default_branch), gitlab_write=True,
+    )
+    return int(context["id"])
+
+
+def release_run_context(app: HarnessApp, execution_id: int, opened: int | None) -> list[int]:
+    """Revoke what the run no longer needs, by its status now; returns the revoked ids.
+
+    Paused: kept. Driven by another live process: only ``opened`` (the context this
+    call opened) is revoked. Ended or abandoned: every active context linked to it.
+    """
+    row = app.db.executions.get(execution_id)
+    status = str(row["status"]) if row is not None else "cancelled"
+    if status == "paused":
+        return []
+    if row is not None and status in ("running", "pending") and row["pid"] is not None:
+        targets = [opened] if opened is not None else []
+    else:
+        targets = [int(c["id"]) for c in app.db.capabilities.contexts(execution_id=execution_id)]
+    for context_id in targets:
+        revoke_capabilities(app, context_id)
+    return targets
+
+
+async def start_run(
+    runner: Runner,
+    role: str,
+    *,
+    breakpoints: Sequence[str] | None = None,
+    auto_approve: bool = False,
+    on_progress: OnProgress | None = None,
+) -> RunResult:
+    """:meth:`Runner.start` holding the run's context from its first node to its pause
+    or end."""
+    app = runner.app
+    opened: dict[int, int | None] = {}
+
+    def created(execution_id: int) -> None:
+        opened[execution_id] = None
+        opened[execution_id] = open_run_context(app, role, execution_id)
+
+    try:
+        return await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
+                                  on_progress=on_progress, on_created=created)
+    finally:
+        for execution_id, context_id in opened.items():
+            release_run_context(app, execution_id, context_id)
+
+
+async def resume_run(
+    runner: Runner,
+    execution_id: int,
+    *,
+    approved: bool | None = None,
+    comment: str | None = None,
+    on_progress: OnProgress | None = None,
+) -> RunResult:
+    """:meth:`Runner.resume` holding the run's context (the one kept at its pause, or a
+    new one) until it pauses again or ends."""
+    app = runner.app
+    row = app.db.executions.require(execution_id)
+    opened = None
+    if str(row["status"]) not in ("completed", "rejected", "cancelled"):
+        opened = open_run_context(app, str(row["role_name"]), execution_id)
+    try:
+        return await runner.resume(execution_id, approved=approved, comment=comment,
+                                   on_progress=on_progress)
+    finally:
+        release_run_context(app, execution_id, opened)
+
+
+async def cancel_run(runner: Runner, execution_id: int) -> RunResult:
+    """:meth:`Runner.cancel`, then revoke the run's contexts."""
+    result = await runner.cancel(execution_id)
+    release_run_context(runner.app, execution_id, None)
+    return result
