@@ -146,3 +146,34 @@ def test_bad_input_exits_2_with_a_clear_message_and_starts_nothing(
     assert message in " ".join(result.stderr.split())
     assert "┏" not in result.stderr  # refused before any node ran: no live table
     assert _json([*args, "executions", "--json"]) == []
+
+
+def test_example_role_breakpoint_then_resume_and_reject_each_in_a_new_harness_process(
+    example_checkout: Any, tmp_path: Path
+) -> None:
+    """On examples/ansible-repo (role ``packages``: its real pytest suite), every command a
+    separate ``harness`` process: pause at a breakpoint, resume to the approval, reject."""
+    env = {**driver_env(), "HARNESS_WORKTREE_ROOT": str(tmp_path / "worktrees")}
+    args = [str(HARNESS), "--repo", str(example_checkout.repo_root),
+            "--db", str(tmp_path / "state" / "harness.db")]
+
+    def harness(*command: str, code: int = 0) -> Any:
+        done = subprocess.run([*args, *command, "--json"], capture_output=True, text=True,
+                              timeout=300, env=env)
+        assert done.returncode == code, done.stderr
+        return json.loads(done.stdout)
+
+    harness("sync")
+    paused = harness("box-up-role", "packages", "--breakpoints", "create_commit")
+    assert (paused["status"], paused["next_nodes"]) == ("paused", ["create_commit"])
+    eid = str(paused["execution_id"])
+
+    waiting = harness("resume", eid)
+    assert (waiting["status"], waiting["next_nodes"]) == ("paused", ["human_approval"])
+    assert waiting["interrupt"]["tests"][0]["kind"] == "pytest"
+    assert waiting["interrupt"]["tests"][0]["status"] == "passed"
+
+    rejected = harness("resume", eid, "--reject", "--comment", "later", code=1)
+    assert (rejected["status"], rejected["summary"]["approval_comment"]) == ("rejected", "later")
+    origin = example_checkout.origin
+    assert git(origin, "rev-parse", "box-up/packages") != git(origin, "rev-parse", "main")
