@@ -271,3 +271,36 @@ async def test_per_run_breakpoints_override_and_unknown_ones_are_refused(
     assert (result.status, result.next_nodes) == ("paused", ["validate_deploy"])
     assert box_runner.get(result.execution_id)["breakpoints"] == ["validate_deploy"]
     assert "create_commit" not in _ran(box_runner, result.execution_id)
+
+
+async def test_a_test_command_that_cannot_start_fails_the_run_saying_why(
+    boxup: BoxUpRepo,
+) -> None:
+    settings = boxup.settings(tests={**boxup.overrides()["tests"],
+                                     "molecule": ["no-such-molecule-binary", "test"]})
+    with HarnessApp.open(settings) as app:
+        sync_roles(app)
+        async with Runner(app) as runner:
+            result = await runner.start("db")
+
+    assert result.status == "failed"
+    [message] = result.errors
+    assert message.startswith("tests failed after 1 recovery round: molecule error (could not "
+                              "start 'no-such-molecule-binary'")
+
+
+async def test_boxing_up_a_role_again_adds_one_commit_one_issue_and_one_mr(
+    boxup: BoxUpRepo, box_runner: Runner
+) -> None:
+    first = await box_runner.start("web", auto_approve=True)
+    second = await box_runner.start("web", auto_approve=True)
+
+    assert (first.status, second.status) == ("completed", "completed")
+    assert git(boxup.root, "rev-list", "--count", "main..box-up/web") == "2"
+    assert git(boxup.origin, "rev-parse", "main") == git(boxup.root, "rev-parse", "box-up/web")
+    assert boxup.pushes("box-up/web") == 2
+    db = box_runner.app.db
+    # each merge closes its run's issue, so the next run opens a new one
+    assert [i["state"] for i in db.forge.issues_for_role("web")] == ["closed", "closed"]
+    assert [m["state"] for m in db.forge.merge_requests_for_role("web")] == ["merged", "merged"]
+    assert first.issue_url != second.issue_url and first.mr_url != second.mr_url

@@ -48,9 +48,13 @@ def tests_failed_message(state: BoxUpRoleState) -> str:
         result: dict[str, Any] = (
             state.get("molecule_result") if kind == "molecule" else state.get("pytest_result")
         ) or {}
-        failing = [str(name) for name in result.get("failing") or []]
+        # (a command that reported no tests is listed as one test named after its kind)
+        failing = [str(name) for name in result.get("failing") or [] if name != kind]
         shown = ", ".join(failing[:5]) + (", ..." if len(failing) > 5 else "")
         status = result.get("status", "not run")
+        if not shown:  # no test names (it did not start, timed out): its last words
+            lines = [ln.strip() for ln in str(result.get("output_tail") or "").splitlines()]
+            shown = next((ln for ln in reversed(lines) if ln), "")[:200]
         parts.append(f"{kind} {status}" + (f" ({shown})" if shown else ""))
     rounds = int(state.get("test_retries", 0))
     after = f" after {rounds} recovery round{'s' if rounds != 1 else ''}" if rounds else ""
