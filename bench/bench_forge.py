@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from _figures import record
+
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.forge.local import LocalForge
@@ -55,6 +57,10 @@ async def gitlab_figures(tmp: Path) -> None:
             print(f"gitlab find-or-create issue (creates), n={N}: {_ms(first)}")
             print(f"gitlab find-or-create issue (found), n={N}: {_ms(again)};"
                   f" {(len(fake.requests) - before) / N:.1f} requests each")
+            record("GitLab find-or-create issue, creating (median, local HTTP)",
+                   statistics.median(first) * 1000, "ms")
+            record("GitLab find-or-create issue, found (median, local HTTP)",
+                   statistics.median(again) * 1000, "ms")
             start = time.perf_counter()
             await asyncio.gather(*(
                 forge.find_or_create_issue(
@@ -81,6 +87,7 @@ def local_figures(tmp: Path) -> None:
         took = asyncio.run(run())
         each = took / 500 * 1000
         print(f"local find-or-create issue (creates, SQLite file), n=500: {each:.2f} ms each")
+        record("local forge find-or-create issue", each, "ms")
 
 
 def import_cost() -> None:
