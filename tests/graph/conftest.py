@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from _boxup_repo import BoxUpRepo
 
+from _boxup_repo import BoxUpRepo
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
