@@ -93,9 +93,13 @@ def preflight(overrides: Mapping[str, Any] | None = None) -> Settings:
 
 
 def main() -> None:
-    """Console script ``dag-harness-mcp``: serve over stdio until stdin closes."""
+    """Console script ``dag-harness-mcp``: serve over stdio until stdin closes, SIGINT or
+    SIGTERM (each exits promptly with code 0; see :mod:`dag_harness_mcp.mcp.stdio`)."""
+    from dag_harness_mcp.mcp.stdio import exit_quietly_on_signals, serve_stdio
+
+    exit_quietly_on_signals()
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
-    create_server(preflight()).run("stdio")
+    serve_stdio(create_server(preflight()))
 
 
 if __name__ == "__main__":

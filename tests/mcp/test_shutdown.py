@@ -1,0 +1,86 @@
+"""The spawned ``dag-harness-mcp`` ends promptly and cleanly on SIGINT (what Claude Code
+sends at shutdown), SIGTERM and the end of stdin: exit code 0, nothing on stderr, also
+while a box-up run is in flight, whose child process is killed and which a new server
+resumes from its checkpoint."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from _mcpkit import VENV_BIN, make_role_repo, server_env
+from _rawclient import RawStdioClient
+from test_stdio import _box_up_until_pytest_runs, _hold_pytest, _structured
+
+from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.run_types import pid_alive
+
+pytestmark = pytest.mark.slow
+
+SERVER = [str(VENV_BIN / "dag-harness-mcp")]
+BOUND_S = 5.0  # generous: the server needs well under a second here
+
+
+def _stop(client: RawStdioClient, how: str) -> int:
+    """Stop the server by ``how`` and return its exit code (fails past the bound)."""
+    if how == "eof":
+        assert client.proc.stdin is not None
+        client.proc.stdin.close()
+    else:
+        client.proc.send_signal(signal.SIGINT if how == "sigint" else signal.SIGTERM)
+    try:
+        return client.proc.wait(timeout=BOUND_S)
+    except subprocess.TimeoutExpired:
+        client.proc.kill()
+        pytest.fail(f"the server did not exit within {BOUND_S} s of {how}")
+
+
+@pytest.mark.parametrize("how", ["sigint", "sigterm", "eof"])
+def test_an_idle_server_exits_cleanly_on_sigint_sigterm_and_eof(
+    tmp_path: Path, how: str
+) -> None:
+    repo = make_role_repo(tmp_path)
+    stderr = tmp_path / "stderr.log"
+    with RawStdioClient(SERVER, server_env(tmp_path, repo), stderr) as client:
+        client.initialize()
+        tools = client.request("tools/list")
+        code = _stop(client, how)
+
+    assert len(tools["result"]["tools"]) == 25
+    assert code == 0
+    assert stderr.read_text() == ""
+
+
+def test_sigint_during_a_run_kills_its_child_and_leaves_it_resumable(tmp_path: Path) -> None:
+    repo = make_role_repo(tmp_path)
+    marker, pid_file = _hold_pytest(repo, tmp_path)
+    env = server_env(tmp_path, repo)
+    stderr = tmp_path / "first.log"
+    with RawStdioClient(SERVER, env, stderr) as first:
+        _request_id, child = _box_up_until_pytest_runs(first, pid_file)
+        code = _stop(first, "sigint")
+    marker.unlink()
+
+    assert code == 0
+    assert stderr.read_text() == ""
+    assert not pid_alive(child)
+    with HarnessApp.open(_settings(tmp_path, repo)) as app:
+        row = app.db.executions.require(1)
+        contexts = app.db.capabilities.contexts(active_only=False, execution_id=1)
+    assert (row["status"], row["pid"]) == ("running", None)
+    assert [c["state"] for c in contexts] == ["revoked"]
+
+    with RawStdioClient(SERVER, env, tmp_path / "second.log") as second:
+        second.initialize()
+        resumed = _structured(second.request("tools/call", {
+            "name": "resume_execution", "arguments": {"execution_id": 1}}, timeout=300))
+        assert second.close() == 0
+    assert (resumed["status"], resumed["next_nodes"]) == ("paused", ["human_approval"])
+
+
+def _settings(tmp_path: Path, repo: Path) -> Settings:
+    env = server_env(tmp_path, repo)
+    return load_settings(environ={k: v for k, v in env.items() if k.startswith("HARNESS_")})
