@@ -118,3 +118,33 @@ def test_box_up_wave_runs_one_wave_and_exits_1_when_a_role_fails(tmp_path: Path)
     again = _harness(repo, tmp_path, "run-waves", "--from", "3")
     assert again.returncode == 2
     assert "no roles in the requested waves" in again.stderr
+
+
+def test_ctrl_c_leaves_the_wave_run_interrupted_and_resumable(tmp_path: Path) -> None:
+    repo = build_wave_repo(tmp_path / "r", {"common": [], "web": ["common"]})
+    repo.hang("web")
+    assert _harness(repo, tmp_path, "sync").returncode == 0
+    with (tmp_path / "first.err").open("wb") as err:
+        proc = subprocess.Popen([str(HARNESS), "--repo", str(repo.root), "run-waves",
+                                 "--auto-approve"], env=_env(tmp_path),
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        _wait_for(lambda: repo.hung("web"), proc, "web to hang", tmp_path / "first.err")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    db = StateDB(tmp_path / "state" / "harness.db")
+    try:
+        run = db.waves.require(1)
+        web = db.waves.role(1, "web")
+    finally:
+        db.close()
+
+    assert "continue with `harness run-waves --resume`" in (tmp_path / "first.err").read_text()
+    assert (run["status"], run["pid"]) == ("interrupted", None)
+    assert web is not None and (web["status"], web["execution_id"]) == ("running", 2)
+    done = _harness(repo, tmp_path, "run-waves", "--resume", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "completed"

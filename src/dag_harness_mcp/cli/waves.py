@@ -82,7 +82,11 @@ def _execute(
                 return await executor.start(
                     from_wave=from_wave, to_wave=to_wave, concurrency=concurrency)
 
-    return run_async(go)
+    try:
+        return run_async(go)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: continue with `harness run-waves --resume`")
+        raise typer.Exit(130) from None
 
 
 def run_waves(

@@ -259,7 +259,12 @@ class WaveExecutor:
     async def _drive(self, run_id: int, wave: int, role: str) -> RunResult:
         """Start the role, or continue the execution this wave run already has for it."""
 
+        recorded: list[int] = []
+
         async def progress(event: ProgressEvent) -> None:
+            if not recorded:  # name the execution at once: visible while it runs
+                recorded.append(event.execution_id)
+                self.repo.set_role(run_id, role, "running", execution_id=event.execution_id)
             await self._emit(WaveEvent("node", wave, role, event.status, event.node,
                                        event.execution_id, event.total))
 
