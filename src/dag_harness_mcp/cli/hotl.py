@@ -17,7 +17,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import console, emit_json, open_app, run_async, run_cli
+from dag_harness_mcp.cli.common import (
+    console,
+    emit_json,
+    err_console,
+    open_app,
+    run_async,
+    run_cli,
+)
 from dag_harness_mcp.cli.wave_view import STATUS_STYLE, WaveView
 
 __all__ = ["register"]
@@ -79,7 +86,11 @@ def start(
                 return await run_hotl(runner, limits, from_wave=from_wave, to_wave=to_wave,
                                       concurrency=concurrency, resume=resume, on_event=view)
 
-    report = run_async(go)
+    try:
+        report = run_async(go)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: continue with `harness hotl start --resume`")
+        raise typer.Exit(130) from None
     if as_json:
         emit_json(report.to_dict())
     else:
