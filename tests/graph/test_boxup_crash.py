@@ -73,3 +73,26 @@ def test_kill_9_mid_node_then_resume_in_a_new_process_makes_everything_once(
         reaped = [a for a in db.audit.list() if a["action"] == "execution.reap"]
         [killed] = [json.loads(a["details"])["killed_process_groups"] for a in reaped]
         assert orphan in killed  # (with the pytest run, if it had not finished yet)
+
+
+async def test_cancelling_a_run_whose_process_died_stops_the_tests_it_left_running(
+    boxup: BoxUpRepo, box_app: HarnessApp
+) -> None:
+    from dag_harness_mcp.service.runs import Runner
+
+    boxup.mark("hold-molecule")
+    proc = boxup.start_driver("start", "db")
+    try:
+        wait_for(boxup.marks / "at-molecule", proc)
+    finally:
+        proc.kill()
+        proc.communicate()
+    orphan = int((boxup.marks / "at-molecule").read_text())
+    assert pid_alive(orphan)
+
+    async with Runner(box_app) as runner:
+        result = await runner.cancel(1)
+
+    assert result.status == "cancelled"
+    assert not pid_alive(orphan)
+    assert not (boxup.marks / "done-molecule").exists()

@@ -6,6 +6,8 @@ harness itself dies (``kill -9``), nothing kills them and a resumed run would st
 second ``molecule`` beside the first. Each child is written down as
 ``<dir>/<owner>.<pid>`` holding its start time; :meth:`ChildRegistry.reap` kills the
 groups still alive with that same start time (never a recycled pid) and forgets them.
+Pids mean something on one host only: the registry lives beside the StateDB file, so
+a run resumed on another machine (shared PostgreSQL) cannot stop them.
 """
 
 from __future__ import annotations
