@@ -19,6 +19,7 @@ cannot lock a project for longer. ``role_context: false`` in ``harness.yml`` (or
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,7 @@ def role_bash_denials(default_branch: str) -> list[str]:
     """
     patterns = ["git push --force *", "git push -f *", "git push * +*"]
     for ref in (default_branch, f"refs/heads/{default_branch}"):
-        patterns += [f"git push * {ref}", f"git push * *:{ref}"]
+        patterns += [f"git push * {shlex.quote(ref)}", f"git push * *:{shlex.quote(ref)}"]
     return patterns
 
 
