@@ -75,13 +75,16 @@ class InputRelay:
                 os.close(self._sink)
 
     async def _read(self) -> bytes:
-        # A regular file or /dev/null cannot be polled (EPERM); reading it never blocks.
-        with contextlib.suppress(PermissionError):
-            await anyio.wait_readable(self._source)
-        try:
-            return os.read(self._source, _CHUNK)
-        except OSError:
-            return b""
+        while True:
+            # A regular file or /dev/null cannot be polled (EPERM); reading it never blocks.
+            with contextlib.suppress(PermissionError):
+                await anyio.wait_readable(self._source)
+            try:
+                return os.read(self._source, _CHUNK)
+            except BlockingIOError:
+                continue  # the client made its end non-blocking: wait again
+            except OSError:
+                return b""
 
     async def _write(self, data: bytes) -> bool:
         """Write all of ``data``; False once the server closed its end."""
