@@ -17,6 +17,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from dag_harness_mcp.db.postgres import SCHEMA_LOCK, redact_url
 from dag_harness_mcp.errors import StateDBError
@@ -65,9 +66,13 @@ async def _connect(url: str, schema: str | None, wait: float) -> AsyncConnection
         )
         await conn.execute("SELECT 1")
     except psycopg.Error as exc:
+        password = urlsplit(url).password
+        detail = str(exc).strip()
+        if password:
+            detail = detail.replace(password, "***")
         raise StateDBError(
             f"cannot reach PostgreSQL for checkpoints at {redact_url(url)}: "
-            f"{str(exc).strip()}; check HARNESS_POSTGRES_URL and that the server is running"
+            f"{detail}; check HARNESS_POSTGRES_URL and that the server is running"
         ) from exc
     if schema is not None:
         async with conn.transaction():  # bare, concurrent creations collide

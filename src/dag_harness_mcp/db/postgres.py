@@ -33,13 +33,20 @@ _MIGRATION_LOCK = 0x6861726E  # 'harn': one advisory lock for schema changes
 SCHEMA_LOCK = _MIGRATION_LOCK  # for other modules creating the schema
 
 
+_QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
+_DSN_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+
+
 def redact_url(url: str) -> str:
-    """The URL without its password, for error messages."""
+    """The URL (or ``key=value`` DSN) without its password, for messages and reports."""
+    if "://" not in url:
+        return _DSN_PASSWORD.sub(r"\1***", url)
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = _QUERY_PASSWORD.sub(r"\1***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class PostgresStateDB(StateDB):
