@@ -17,9 +17,8 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from dag_harness_mcp.db.postgres import SCHEMA_LOCK, redact_url
+from dag_harness_mcp.db.postgres import SCHEMA_LOCK, redact_url, scrub
 from dag_harness_mcp.errors import StateDBError
 
 if TYPE_CHECKING:
@@ -66,10 +65,7 @@ async def _connect(url: str, schema: str | None, wait: float) -> AsyncConnection
         )
         await conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        password = urlsplit(url).password
-        detail = str(exc).strip()
-        if password:
-            detail = detail.replace(password, "***")
+        detail = scrub(str(exc).strip(), url)
         raise StateDBError(
             f"cannot reach PostgreSQL for checkpoints at {redact_url(url)}: "
             f"{detail}; check HARNESS_POSTGRES_URL and that the server is running"

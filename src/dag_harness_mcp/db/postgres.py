@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_LOCK", "PostgresStateDB", "apply_postgres_migrations", "create_schema", "redact_url",
+    "scrub",
 ]
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
@@ -46,7 +47,13 @@ def redact_url(url: str) -> str:
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
     query = _QUERY_PASSWORD.sub(r"\1***", parts.query)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    return scrub(urlunsplit(parts._replace(netloc=netloc, query=query)), url)
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver error) with the password of ``url`` masked wherever it appears."""
+    password = urlsplit(url).password if "://" in url else None
+    return text.replace(password, "***") if password else text
 
 
 class PostgresStateDB(StateDB):
@@ -82,7 +89,8 @@ class PostgresStateDB(StateDB):
             )
         except psycopg.OperationalError as exc:
             raise StateDBError(
-                f"cannot reach PostgreSQL at {redact_url(self.url)}: {exc}; check "
+                f"cannot reach PostgreSQL at {redact_url(self.url)}: {scrub(str(exc), self.url)};"
+                " check "
                 "HARNESS_POSTGRES_URL and that the server is running"
             ) from exc
         if self.schema is not None:
