@@ -58,6 +58,7 @@ def build_wave_repo(
     untested: set[str] | frozenset[str] = frozenset(),
     meet: int = 1,
     meet_timeout: float = 30,
+    alone: set[str] | frozenset[str] = frozenset(),
     waves: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> WaveRepo:
@@ -70,6 +71,8 @@ def build_wave_repo(
     log = base / "probe" / "probe.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.touch()
+    for name in alone:  # roles that have no one to meet
+        (log.parent / f"meet-{name.replace('/', '_')}").write_text("1")
     config: dict[str, Any] = {
         "tests": {
             "pytest": [

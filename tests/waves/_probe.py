@@ -2,7 +2,8 @@
 
 ``_probe.py LOG ROLE MEET [PATIENCE]`` appends ``start ROLE``, then waits (up to
 PATIENCE seconds, default 30) until the log shows MEET roles inside at once since it
-started (so roles that may overlap do overlap), then appends ``end ROLE``. Exits 1
+started (so roles that may overlap do overlap; ``meet-ROLE`` beside the log overrides
+MEET for one role), then appends ``end ROLE``. Exits 1
 when the role directory (the cwd) holds a ``FAIL`` file or ``fail-ROLE`` is beside
 the log. With a ``hang-ROLE`` file
 beside the log it writes ``hung-ROLE`` and waits, once, until ``release-ROLE``
@@ -44,6 +45,9 @@ def main() -> int:
     patience = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
     _append(log, f"start {role}")
     safe = role.replace("/", "_")
+    own = log.parent / f"meet-{safe}"
+    if own.exists():
+        meet = int(own.read_text())
     hang, hung = log.parent / f"hang-{safe}", log.parent / f"hung-{safe}"
     release = log.parent / f"release-{safe}"
     if hang.exists() and not hung.exists():

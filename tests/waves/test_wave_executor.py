@@ -63,7 +63,7 @@ async def test_roles_of_a_wave_overlap_up_to_the_limit_and_waves_run_in_order(
     wave1 = {"a1", "a2", "a3", "a4"}
     repo = build_wave_repo(
         tmp_path, {"base": [], **{r: ["base"] for r in sorted(wave1)}, "top": sorted(wave1)},
-        meet=2,
+        meet=2, alone={"base", "top"},
     )
     app = _open(settings_for, repo)
     try:
