@@ -5,11 +5,12 @@ once the run ends (approved, cancelled) the context is revoked and the same writ
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _mcpkit import structured
+from _mcpkit import FAST_TESTS, structured
 from mcp.client import Client
 
 from _hookrunner import HookRunner, denial
@@ -94,3 +95,23 @@ async def test_role_context_off_opens_no_context(
 
     assert run["status"] == "paused"
     assert _contexts(settings, run["execution_id"], active_only=False) == []
+
+
+async def test_a_failed_run_and_a_failed_retry_each_give_their_context_back(
+    settings_for: Callable[..., Settings], role_repo: Path
+) -> None:
+    failing = [sys.executable, "-c", "import sys; sys.exit(1)"]
+    settings = settings_for(role_repo, forge="local",
+                            tests={**FAST_TESTS, "pytest": failing, "retry_failed_tests": 0})
+    async with Client(_synced(settings)) as client:
+        first = await client.call_tool("box_up_role", {"role": "packages"})
+        listed = structured(await client.call_tool("list_executions", {}))
+        eid = listed["items"][0]["id"]
+        after_failure = _contexts(settings, eid, active_only=False)
+        retried = await client.call_tool("resume_execution", {"execution_id": eid})
+
+    assert first.is_error and listed["items"][0]["status"] == "failed"
+    assert [c["state"] for c in after_failure] == ["revoked"]
+    assert retried.is_error  # the retry held a context of its own, given back too
+    assert [c["state"] for c in _contexts(settings, eid, active_only=False)] == [
+        "revoked", "revoked"]
