@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from dag_harness_mcp.service.runs import Runner
 
 __all__ = [
-    "ENDED",
     "cancel_run",
     "open_run_context",
     "release_run_context",
@@ -42,8 +41,8 @@ __all__ = [
 ]
 
 OnProgress = Callable[[ProgressEvent], Awaitable[None]]
-# Statuses after which a run holds no context (failed: a resume opens a new one).
-ENDED = ("completed", "failed", "rejected", "cancelled")
+# Statuses a resume refuses (a failed run may be resumed: it gets a new context).
+_FINAL = ("completed", "rejected", "cancelled")
 
 
 def role_bash_denials(default_branch: str) -> list[str]:
@@ -132,7 +131,7 @@ async def resume_run(
     app = runner.app
     row = app.db.executions.require(execution_id)
     opened = None
-    if str(row["status"]) not in ("completed", "rejected", "cancelled"):
+    if str(row["status"]) not in _FINAL:
         opened = open_run_context(app, str(row["role_name"]), execution_id)
     try:
         return await runner.resume(execution_id, approved=approved, comment=comment,
