@@ -304,3 +304,24 @@ async def test_boxing_up_a_role_again_adds_one_commit_one_issue_and_one_mr(
     assert [i["state"] for i in db.forge.issues_for_role("web")] == ["closed", "closed"]
     assert [m["state"] for m in db.forge.merge_requests_for_role("web")] == ["merged", "merged"]
     assert first.issue_url != second.issue_url and first.mr_url != second.mr_url
+
+
+async def test_a_test_run_that_times_out_is_killed_and_the_recovery_round_passes(
+    boxup: BoxUpRepo,
+) -> None:
+    from dag_harness_mcp.service.run_types import pid_alive
+
+    boxup.mark("hold-molecule")  # the first molecule run hangs; the re-run does not
+    settings = boxup.settings(tests={**boxup.overrides()["tests"], "molecule_timeout": 2})
+    with HarnessApp.open(settings) as app:
+        sync_roles(app)
+        async with Runner(app) as runner:
+            result = await runner.start("db", breakpoints=["create_commit"])
+            runs = app.db.tests.for_execution(result.execution_id)
+            ran = _ran(runner, result.execution_id)
+
+    assert (result.status, result.next_nodes) == ("paused", ["create_commit"])
+    assert [r["status"] for r in runs] == ["timeout", "passed"]
+    assert "killed after 2 s timeout" in str(runs[0]["output_tail"])
+    assert ran.count("run_molecule") == 2 and "recovery" in ran and "validate_deploy" in ran
+    assert not pid_alive(int((boxup.marks / "at-molecule").read_text()))
