@@ -63,7 +63,7 @@ def _hook(path: Path, body: str) -> None:
     path.chmod(0o755)
 
 
-def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, timeout: float = 60) -> None:
+def wait_for(path: Path, proc: subprocess.Popen[str] | None = None, timeout: float = 180) -> None:
     """Wait until ``path`` exists (failing early if ``proc`` died)."""
     deadline = time.monotonic() + timeout
     while not path.exists():

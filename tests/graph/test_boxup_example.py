@@ -111,7 +111,7 @@ async def test_kill_9_during_real_molecule_then_resume_stops_it_and_finishes_onc
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         children = execution_children(example_settings.database_path)
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 240
             while len(children.pids(owner_of(1))) < 2:  # molecule and pytest both running
                 assert proc.poll() is None, proc.communicate()
                 assert time.monotonic() < deadline, "the test phase never started"
