@@ -67,6 +67,7 @@ def test_kill_9_mid_node_then_resume_in_a_new_process_makes_everything_once(
     assert len(db.forge.issues_for_role("common")) == 1
     assert [m["state"] for m in db.forge.merge_requests_for_role("common")] == ["merged"]
     assert db.executions.require(row["id"])["status"] == "completed"
+    assert list((boxup.base / "state" / "children" / "scratch").glob("*")) == []
     if orphan is not None:
         assert not pid_alive(orphan)
         assert not (boxup.marks / "done-molecule").exists()

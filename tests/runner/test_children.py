@@ -70,3 +70,16 @@ async def test_run_process_records_its_child_only_while_it_runs(tmp_path: Path) 
     assert result.ok, result.output_tail
     assert seen.read_text().startswith("execution-7.")
     assert registry.pids("execution-7") == []
+
+
+def test_reap_removes_only_the_owners_leftover_scratch_directories(tmp_path: Path) -> None:
+    registry = ChildRegistry(tmp_path / "children")
+    mine = registry.scratch("execution-1", "molecule")
+    other = registry.scratch("execution-10", "molecule")
+    (mine / "molecule").mkdir()
+
+    registry.reap("execution-1")
+
+    assert not mine.exists()
+    assert other.is_dir()
+    assert mine.parent == other.parent == tmp_path / "children" / "scratch"

@@ -5,7 +5,8 @@ Test commands run in their own session (so a timeout kills the whole tree); when
 harness itself dies (``kill -9``), nothing kills them and a resumed run would start a
 second ``molecule`` beside the first. Each child is written down as
 ``<dir>/<owner>.<pid>`` holding its start time; :meth:`ChildRegistry.reap` kills the
-groups still alive with that same start time (never a recycled pid) and forgets them.
+groups still alive with that same start time (never a recycled pid) and forgets them,
+and removes the owner's leftover scratch directories (``<dir>/scratch/<owner>.*``).
 Pids mean something on one host only: the registry lives beside the StateDB file, so
 a run resumed on another machine (shared PostgreSQL) cannot stop them.
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 __all__ = ["ChildRegistry", "execution_children", "owner_of"]
@@ -49,6 +52,14 @@ class ChildRegistry:
         except OSError as exc:  # bookkeeping only: the command still runs
             log.warning("cannot record child process %d of %s: %s", pid, owner, exc)
 
+    def scratch(self, owner: str, label: str) -> Path:
+        """A new private directory for one command of ``owner`` (JUnit files, molecule's
+        ephemeral directory); the caller removes it, :meth:`reap` removes what a killed
+        run left."""
+        root = self.directory / "scratch"
+        root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{owner}.{label}-", dir=root))
+
     def remove(self, owner: str, pid: int) -> None:
         with contextlib.suppress(OSError):
             self._path(owner, pid).unlink()
@@ -57,6 +68,8 @@ class ChildRegistry:
         """The children recorded for ``owner`` (alive or not)."""
         found = []
         for path in self.directory.glob(f"{owner}.*"):
+            if path.is_dir():
+                continue
             suffix = path.name[len(owner) + 1 :]
             if suffix.isdigit():
                 found.append(int(suffix))
@@ -82,6 +95,8 @@ class ChildRegistry:
                     killed.append(pid)
             with contextlib.suppress(OSError):
                 path.unlink()
+        for leftover in (self.directory / "scratch").glob(f"{owner}.*"):
+            shutil.rmtree(leftover, ignore_errors=True)
         if killed:
             log.warning("killed %d process group(s) left running by %s: %s",
                         len(killed), owner, killed)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +74,8 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     extra = {"ANSIBLE_ROLES_PATH": str(worktree / settings.roles_path)}
     # Per run scratch: pytest's JUnit file, and molecule's ephemeral directory (by default
     # keyed on the role directory's name only, so two runs of one role would share it).
-    scratch = Path(tempfile.mkdtemp(prefix=f"harness-{kind}-"))
+    children = children_of(ctx)
+    scratch = await in_thread(children[0].scratch, children[1], kind)
     junit: Path | None = None
     if kind == "molecule":
         extra["MOLECULE_EPHEMERAL_DIRECTORY"] = str(scratch / "molecule")
@@ -85,7 +85,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     try:
         result = await run_process(
             argv, cwd=role_dir, timeout=timeout, env=tool_env(extra),
-            tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL), children=children_of(ctx),
+            tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL), children=children,
         )
         if kind == "molecule":
             cases = parse_molecule_output(result.output_tail)
