@@ -150,3 +150,38 @@ def test_a_killed_dispatcher_is_resumed_without_running_any_role_twice(
         assert [e["status"] for e in executions] == ["completed"], role
         assert len(cluster.boxup_commits(role)) == 1, role
     assert len(cluster_db.audit.list(action="wave_run.resume")) == 1
+
+
+def test_a_run_owned_on_another_host_is_taken_over_though_its_pid_lives_here(
+    cluster: Cluster, cluster_db: PostgresStateDB
+) -> None:
+    """A pid means something only on its own machine: a worker of another host that
+    stopped its heartbeat is gone, even when a process with its pid runs here."""
+    from dag_harness_mcp.distributed.ownership import OWNER_KEY, owner_namespace
+    from dag_harness_mcp.store import HarnessStore
+
+    first = cluster.start_worker("w0")
+    (cluster.holds / "slowpoke").write_text("hold")
+    dispatcher = cluster.start(
+        "dispatch", "dispatch", "--json", "--poll", "0.2", "--stalled-after", "3"
+    )
+    cluster.wait(
+        lambda: (cluster.holds / "slowpoke.at").exists(), "slowpoke's test", alive=(dispatcher,)
+    )
+    slow = cluster_db.executions.list(role="slowpoke")[0]
+    assert slow["pid"] == first.pid
+    first.kill()
+    first.wait()
+    # As if w0 had run on host "elsewhere" under a pid that is alive on this machine.
+    assert cluster_db.executions.claim(int(slow["id"]), os.getpid(), expected_pid=first.pid)
+    HarnessStore(cluster_db).put(
+        owner_namespace(int(slow["id"])), OWNER_KEY, {"host": "elsewhere", "pid": os.getpid()}
+    )
+    (cluster.holds / "slowpoke").unlink()
+    cluster.start_worker("w1")
+
+    report = _dispatch_report(cluster, dispatcher)
+    assert report["status"] == "completed"
+    executions = cluster_db.executions.list(role="slowpoke")
+    assert [e["status"] for e in executions] == ["completed"]
+    assert len(cluster.boxup_commits("slowpoke")) == 1

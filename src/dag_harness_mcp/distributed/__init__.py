@@ -7,6 +7,7 @@ machines sharing the PostgreSQL database, take the jobs. Modules:
 - :mod:`.queue`: the procrastinate app bound to ``HARNESS_POSTGRES_URL`` and schema;
 - :mod:`.job`: the ``box_up_role`` job (start, or resume the role's run in this wave run);
 - :mod:`.dispatch`: the wave-ordered dispatcher that also re-queues stalled jobs;
+- :mod:`.ownership`: who drives a run across machines (host + pid), ``QueueRunner``;
 - :mod:`.worker`: a worker process's loop.
 
 Nothing here is imported by the hooks or the MCP server's start-up path.

@@ -16,14 +16,15 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dag_harness_mcp.distributed.ownership import record_owner
 from dag_harness_mcp.errors import HarnessError, WorkflowError
 
 if TYPE_CHECKING:
     from procrastinate import JobContext
 
+    from dag_harness_mcp.distributed.ownership import QueueRunner
     from dag_harness_mcp.service.app import HarnessApp
     from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
-    from dag_harness_mcp.service.runs import Runner
 
 __all__ = ["RESOURCES_KEY", "WorkerResources", "box_up_for_wave_run", "box_up_role_job"]
 
@@ -48,7 +49,7 @@ class WorkerResources:
     """What a worker process opens once and every job it runs shares."""
 
     app: HarnessApp
-    runner: Runner
+    runner: QueueRunner
 
 
 def execution_in_wave_run(app: HarnessApp, role: str, wave_run_id: int) -> dict[str, Any] | None:
@@ -67,18 +68,16 @@ def _record(app: HarnessApp, wave_run_id: int, role: str, result: RunResult) -> 
     )
 
 
-def _live_owner(runner: Runner, row: dict[str, Any]) -> int | None:
+def _live_owner(runner: QueueRunner, row: dict[str, Any]) -> int | None:
     """The pid of a live process still driving ``row`` (this one included), else None."""
-    from dag_harness_mcp.service.run_types import pid_alive
-
     pid = row.get("pid")
     if row["status"] not in ("running", "pending") or pid is None:
         return None
-    return int(pid) if pid_alive(int(pid)) else None
+    return int(pid) if runner.owner_alive(int(row["id"]), pid) else None
 
 
 async def _settled_execution(
-    runner: Runner, role: str, wave_run_id: int, poll: float
+    runner: QueueRunner, role: str, wave_run_id: int, poll: float
 ) -> dict[str, Any] | None:
     """The role's execution in this wave run once no live process drives it.
 
@@ -95,8 +94,13 @@ async def _settled_execution(
         await asyncio.sleep(poll)
 
 
+def _own(runner: QueueRunner, execution_id: int) -> None:
+    if runner.store is not None:
+        record_owner(runner.store, execution_id)
+
+
 async def box_up_for_wave_run(
-    runner: Runner, role: str, wave_run_id: int, *, poll: float = 1.0
+    runner: QueueRunner, role: str, wave_run_id: int, *, poll: float = 1.0
 ) -> RunResult | None:
     """Start or resume ``role``'s run in ``wave_run_id``; None when it had finished already."""
     app = runner.app
@@ -109,20 +113,22 @@ async def box_up_for_wave_run(
         waves.set_role(wave_run_id, role, _ROLE_STATUS[str(existing["status"])],
                        execution_id=eid, reason=existing.get("error"))
         return None
+    seen: set[int] = set()
+
+    async def on_progress(event: ProgressEvent) -> None:
+        # The first event comes after the run was claimed: from here on it is ours.
+        if event.execution_id not in seen:
+            seen.add(event.execution_id)
+            _own(runner, event.execution_id)
+            waves.set_role(wave_run_id, role, "running", execution_id=event.execution_id)
+
     if existing is not None:
         eid = int(existing["id"])
         log.info("role %s: resuming execution %d (%s)", role, eid, existing["status"])
         waves.set_role(wave_run_id, role, "running", execution_id=eid)
-        result = await runner.resume(eid)
+        result = await runner.resume(eid, on_progress=on_progress)
     else:
         waves.set_role(wave_run_id, role, "running")
-        seen: set[int] = set()
-
-        async def on_progress(event: ProgressEvent) -> None:
-            if event.execution_id not in seen:
-                seen.add(event.execution_id)
-                waves.set_role(wave_run_id, role, "running", execution_id=event.execution_id)
-
         result = await runner.start(
             role, breakpoints=[], auto_approve=True, wave_run_id=wave_run_id,
             on_progress=on_progress,

@@ -29,13 +29,14 @@ class WorkerOptions:
 
 async def run_worker(app: HarnessApp, options: WorkerOptions | None = None) -> None:
     """Serve the box-up queue with ``options.concurrency`` jobs at a time."""
-    from dag_harness_mcp.service.runs import Runner
+    from dag_harness_mcp.distributed.ownership import QueueRunner
 
     options = options or WorkerOptions()
     url, schema = postgres_target(app.settings)
     await asyncio.to_thread(ensure_queue_schema, url, schema)
     queue = create_queue_app(app.settings, max_connections=options.concurrency + 4)
-    async with Runner(app) as runner, queue.open_async():
+    runner = QueueRunner(app)
+    async with runner, queue.open_async():
         # Import the workflow now: a first job that imports LangGraph would hold the
         # event loop (and the heartbeat) for seconds.
         await asyncio.to_thread(lambda: runner.workflow)
