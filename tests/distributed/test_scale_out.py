@@ -185,3 +185,33 @@ def test_a_run_owned_on_another_host_is_taken_over_though_its_pid_lives_here(
     executions = cluster_db.executions.list(role="slowpoke")
     assert [e["status"] for e in executions] == ["completed"]
     assert len(cluster.boxup_commits("slowpoke")) == 1
+
+
+def test_a_run_taken_over_without_its_worktree_gets_it_back(
+    cluster: Cluster, cluster_db: PostgresStateDB
+) -> None:
+    """As on another machine with the same layout: the killed worker's worktree is not
+    there; the worker that takes over re-creates it and the role completes once."""
+    import shutil
+
+    first = cluster.start_worker("w0")
+    (cluster.holds / "slowpoke").write_text("hold")
+    dispatcher = cluster.start(
+        "dispatch", "dispatch", "--json", "--poll", "0.2", "--stalled-after", "3"
+    )
+    cluster.wait(
+        lambda: (cluster.holds / "slowpoke.at").exists(), "slowpoke's test", alive=(dispatcher,)
+    )
+    first.kill()
+    first.wait()
+    worktree = cluster.base / "worktrees" / "slowpoke"
+    assert worktree.is_dir()
+    shutil.rmtree(worktree)
+    (cluster.holds / "slowpoke").unlink()
+    cluster.start_worker("w1")
+
+    report = _dispatch_report(cluster, dispatcher)
+    assert report["status"] == "completed"
+    assert worktree.is_dir()
+    assert [e["status"] for e in cluster_db.executions.list(role="slowpoke")] == ["completed"]
+    assert len(cluster.boxup_commits("slowpoke")) == 1

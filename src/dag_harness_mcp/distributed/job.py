@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.distributed.ownership import record_owner
+from dag_harness_mcp.distributed.worktrees import restore_worktree
 from dag_harness_mcp.errors import HarnessError, WorkflowError
 
 if TYPE_CHECKING:
@@ -126,6 +127,7 @@ async def box_up_for_wave_run(
         eid = int(existing["id"])
         log.info("role %s: resuming execution %d (%s)", role, eid, existing["status"])
         waves.set_role(wave_run_id, role, "running", execution_id=eid)
+        await restore_worktree(app, existing)
         result = await runner.resume(eid, on_progress=on_progress)
     else:
         waves.set_role(wave_run_id, role, "running")
