@@ -229,3 +229,46 @@ def test_compile_sets_the_requested_breakpoints() -> None:
     graph = compile_graph(None, interrupt_before=["create_mr", "human_approval"])
     assert list(graph.interrupt_before_nodes) == ["create_mr", "human_approval"]
     assert compile_graph(None).interrupt_before_nodes == []
+
+
+# -- test commands and the drawn graph ---------------------------------------------------
+
+
+def test_test_commands_substitute_role_paths_and_python() -> None:
+    import sys
+    from pathlib import Path
+
+    from dag_harness_mcp.graph.nodes.testing import test_command
+
+    template = ["{python}", "-m", "pytest", "{role_dir}/tests", "--role={role}",
+                "--root={worktree}"]
+    argv = test_command(template, role="web/nginx", role_dir=Path("/w/roles/web/nginx"),
+                        worktree=Path("/w"))
+    assert argv == [sys.executable, "-m", "pytest", "/w/roles/web/nginx/tests", "--role=web/nginx",
+                    "--root=/w"]
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["pytest", "-q"], True),
+    (["/venv/bin/python", "-m", "pytest"], True),
+    (["env", "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1", "python", "-m", "pytest"], True),
+    (["uv", "run", "py.test"], True),
+    (["molecule", "test"], False),
+    (["make", "test"], False),
+])
+def test_pytest_is_recognised_behind_wrappers_to_ask_for_junit(
+    argv: list[str], expected: bool
+) -> None:
+    from dag_harness_mcp.graph.nodes.testing import _is_pytest
+
+    assert _is_pytest(argv) is expected
+
+
+def test_the_drawn_graph_shows_every_node_and_the_parallel_test_edges() -> None:
+    from dag_harness_mcp.graph import graph_mermaid
+
+    text = graph_mermaid()
+    for name in NODE_NAMES:
+        assert name in text
+    assert "create_worktree -.-> run_molecule" in text
+    assert "create_worktree -.-> run_pytest" in text
