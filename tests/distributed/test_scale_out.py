@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from subprocess import Popen
 from typing import Any
 
 import pytest
@@ -30,6 +31,19 @@ def _dispatch_report(cluster: Cluster, proc: Any, rc: int = 0) -> dict[str, Any]
     )
     report: dict[str, Any] = json.loads(out)
     return report
+
+
+def _one_worker_held_in_slowpoke(cluster: Cluster) -> tuple[Popen[bytes], Popen[bytes]]:
+    """One worker, a dispatcher (stalled after 3 s), the worker inside slowpoke's test."""
+    worker = cluster.start_worker("w0")
+    (cluster.holds / "slowpoke").write_text("hold")
+    dispatcher = cluster.start(
+        "dispatch", "dispatch", "--json", "--poll", "0.2", "--stalled-after", "3"
+    )
+    cluster.wait(
+        lambda: (cluster.holds / "slowpoke.at").exists(), "slowpoke's test", alive=(dispatcher,)
+    )
+    return dispatcher, worker
 
 
 def test_killed_worker_role_is_resumed_by_another_and_boxed_up_once(
@@ -160,14 +174,7 @@ def test_a_run_owned_on_another_host_is_taken_over_though_its_pid_lives_here(
     from dag_harness_mcp.distributed.ownership import OWNER_KEY, owner_namespace
     from dag_harness_mcp.store import HarnessStore
 
-    first = cluster.start_worker("w0")
-    (cluster.holds / "slowpoke").write_text("hold")
-    dispatcher = cluster.start(
-        "dispatch", "dispatch", "--json", "--poll", "0.2", "--stalled-after", "3"
-    )
-    cluster.wait(
-        lambda: (cluster.holds / "slowpoke.at").exists(), "slowpoke's test", alive=(dispatcher,)
-    )
+    dispatcher, first = _one_worker_held_in_slowpoke(cluster)
     slow = cluster_db.executions.list(role="slowpoke")[0]
     assert slow["pid"] == first.pid
     first.kill()
@@ -194,14 +201,7 @@ def test_a_run_taken_over_without_its_worktree_gets_it_back(
     there; the worker that takes over re-creates it and the role completes once."""
     import shutil
 
-    first = cluster.start_worker("w0")
-    (cluster.holds / "slowpoke").write_text("hold")
-    dispatcher = cluster.start(
-        "dispatch", "dispatch", "--json", "--poll", "0.2", "--stalled-after", "3"
-    )
-    cluster.wait(
-        lambda: (cluster.holds / "slowpoke.at").exists(), "slowpoke's test", alive=(dispatcher,)
-    )
+    dispatcher, first = _one_worker_held_in_slowpoke(cluster)
     first.kill()
     first.wait()
     worktree = cluster.base / "worktrees" / "slowpoke"
