@@ -18,6 +18,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db.connection import BUSY_TIMEOUT_MS
 from dag_harness_mcp.db.factory import open_state_db
 
 __all__ = ["CheckpointerFactory"]
@@ -49,7 +50,13 @@ class CheckpointerFactory:
         path = settings.checkpoint_path
         path.parent.mkdir(parents=True, exist_ok=True)
         async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-            await saver.setup()
+            await saver.setup()  # WAL mode
+            # Other processes (CLI, MCP server, wave runs, workers) share this file: wait
+            # for their writes instead of failing. In WAL mode, synchronous=NORMAL keeps
+            # every commit across a killed process (only an OS crash may lose the last
+            # ones) and saves an fsync per checkpoint, most of the engine's own overhead.
+            await saver.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await saver.conn.execute("PRAGMA synchronous = NORMAL")
             yield saver
 
     @classmethod
