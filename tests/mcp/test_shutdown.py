@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,25 @@ def test_an_idle_server_exits_cleanly_on_sigint_sigterm_and_eof(
     assert len(tools["result"]["tools"]) == 25
     assert code == 0
     assert stderr.read_text() == ""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("delay", [0.05, 0.3])
+def test_a_signal_while_the_server_is_still_starting_exits_quietly(
+    tmp_path: Path, signum: signal.Signals, delay: float
+) -> None:
+    repo = make_role_repo(tmp_path)
+    proc = subprocess.Popen(SERVER, env=server_env(tmp_path, repo), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(delay)  # somewhere inside the imports, before the server serves
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=BOUND_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, out, err) == (0, b"", b"")
 
 
 def test_sigint_during_a_run_kills_its_child_and_leaves_it_resumable(tmp_path: Path) -> None:
