@@ -15,6 +15,7 @@ Run: ``uv run python bench/bench_engine.py``. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -22,6 +23,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from _figures import record
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.service.app import HarnessApp
@@ -80,20 +83,44 @@ async def _measured(call: Callable[[], Awaitable[Any]]) -> tuple[Any, float, flo
     return result, hi - lo, _union_within(lo, hi), len(_intervals) - before
 
 
-def _app(tmp: Path, name: str) -> HarnessApp:
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except Exception:  # any failure means: skip the PostgreSQL figure
+        return False
+
+
+def _drop_schema(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _app(tmp: Path, name: str, postgres_schema: str | None = None) -> HarnessApp:
     checkout = prepare_example_checkout(tmp / name)
-    settings = load_settings(
-        {"repo_root": checkout.repo_root, "db_path": tmp / name / "state" / "harness.db",
-         "worktree_root": tmp / name / "worktrees"},
-        environ={},
-    )
+    values: dict[str, Any] = {
+        "repo_root": checkout.repo_root, "db_path": tmp / name / "state" / "harness.db",
+        "worktree_root": tmp / name / "worktrees",
+    }
+    if postgres_schema is not None:
+        values.update(postgres_url=POSTGRES_URL, postgres_schema=postgres_schema)
+    settings = load_settings(values, environ={})
     app = HarnessApp.open(settings)
     sync_roles(app)
     return app
 
 
-async def engine_overhead(tmp: Path) -> None:
-    app = _app(tmp, "overhead")
+async def engine_overhead(tmp: Path, backend: str = "sqlite") -> None:
+    schema = f"bench_engine_{os.getpid()}" if backend == "postgres" else None
+    app = _app(tmp, f"overhead-{backend}", schema)
     overheads: list[float] = []
     cpu: list[float] = []
     try:
@@ -114,9 +141,13 @@ async def engine_overhead(tmp: Path) -> None:
                     cpu.append(_cpu[0])
     finally:
         app.close()
-    print(f"engine overhead per warm run (n={len(overheads)}): median"
+        if schema is not None:
+            _drop_schema(schema)
+    print(f"engine overhead per warm run on {backend} (n={len(overheads)}): median"
           f" {statistics.median(overheads) * 1000:.1f} ms, max {max(overheads) * 1000:.1f} ms"
           " (target <= 50 ms)")
+    record(f"engine overhead per box-up run, {backend} (median)",
+           statistics.median(overheads) * 1000, "ms", target="<= 50 ms")
     print(f"harness process CPU per warm run (all threads, incl. spawning and reading the"
           f" subprocesses): median {statistics.median(cpu) * 1000:.1f} ms")
 
@@ -158,6 +189,9 @@ async def test_phase(tmp: Path) -> None:
     print(f"test phase of common: molecule ‖ pytest {parallel * 1000:.0f} ms, one after the"
           f" other {sequential * 1000:.0f} ms: {(1 - parallel / sequential) * 100:.0f} % less"
           " (seed target >= 30 % when both kinds exist)")
+    record("test phase of common, molecule ‖ pytest vs one after the other",
+           (1 - parallel / sequential) * 100, "% less", target=">= 30 %",
+           note=f"{parallel:.1f} s vs {sequential:.1f} s")
 
 
 def _span(tests: list[Any]) -> float:
@@ -175,6 +209,11 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
         print(f"engine overhead: {ROUNDS * len(PYTEST_ONLY)} real box-up runs (pytest-only roles)")
         await engine_overhead(Path(tmp))
+        if _postgres_reachable():
+            print("engine overhead with the StateDB and checkpoints on PostgreSQL")
+            await engine_overhead(Path(tmp), "postgres")
+        else:
+            print(f"PostgreSQL not reachable at {POSTGRES_URL}: no PostgreSQL figure")
         print("test phase: real molecule and pytest on role common")
         await test_phase(Path(tmp))
 
