@@ -64,11 +64,13 @@ def _register() -> None:
         runs,
         serve,
         setup,
+        trains,
         waves,
     )
 
     for module in (
         roles, runs, waves, hotl, capabilities, observe, setup, database, distributed, serve,
+        trains,
     ):
         module.register(app)
 

@@ -303,6 +303,25 @@ class ForgeRepository:
             (forge, project, target_branch),
         )
 
+    def open_train_entries(self, forge: str, project: str) -> list[Row]:
+        """Queued and running entries of every target branch, with the MR's iid and role."""
+        return self._db.fetchall(
+            "SELECT e.*, m.iid AS mr_iid, m.role_name, m.source_branch"
+            " FROM merge_train_entries e JOIN merge_requests m ON m.id = e.merge_request_id"
+            " WHERE m.forge = ? AND m.project = ? AND e.status IN ('queued', 'running')"
+            " ORDER BY e.target_branch, e.position, e.queued_at, e.id",
+            (forge, project),
+        )
+
+    def train_entry_view(self, mr_id: int) -> Row | None:
+        """One entry with the MR's iid, role and source branch (as ``open_train_entries``)."""
+        return self._db.fetchone(
+            "SELECT e.*, m.iid AS mr_iid, m.role_name, m.source_branch"
+            " FROM merge_train_entries e JOIN merge_requests m ON m.id = e.merge_request_id"
+            " WHERE e.merge_request_id = ?",
+            (mr_id,),
+        )
+
     def claim_head(self, forge: str, project: str, target_branch: str) -> Row | None:
         """Mark the head of the active train ``running`` and return it (None: empty train).
 

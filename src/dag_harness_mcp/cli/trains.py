@@ -1,0 +1,67 @@
+"""CLI command: ``harness merge-train`` (refresh and show the open merge-train entries)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dag_harness_mcp.cli.common import console, emit_json, err_console, open_app, run_async
+from dag_harness_mcp.service.trains import TrainRefresh
+
+__all__ = ["register"]
+
+
+def _render(report: TrainRefresh) -> None:
+    if not report.entries:
+        err_console.print(f"no open merge-train entries on {report.forge} {report.project}")
+        return
+    table = Table(title=f"merge trains of {report.project} ({report.forge})")
+    for column in ("MR", "role", "target", "status", "position", "pipeline", "completed"):
+        table.add_column(column)
+    for entry in report.entries:
+        pipeline = entry.pipeline_status or "-"
+        if entry.pipeline_id is not None:
+            pipeline = f"{pipeline} (#{entry.pipeline_id})"
+        table.add_row(
+            f"!{entry.mr_iid}", entry.role, entry.target_branch, entry.status,
+            "-" if entry.position is None else str(entry.position), pipeline,
+            entry.completed_at or "-",
+        )
+    console.print(table)
+    for entry in report.entries:
+        if entry.failure_reason and entry.status == "failed":
+            err_console.print(f"!{entry.mr_iid} failed: {entry.failure_reason}", highlight=False)
+
+
+def merge_train(
+    ctx: typer.Context,
+    wait: Annotated[float, typer.Option(
+        "--wait", min=0, help="Poll until every entry leaves the train, at most this many "
+        "seconds (0: ask once).")] = 0.0,
+    interval: Annotated[float, typer.Option(
+        "--interval", min=0.01, help="Seconds between polls while waiting.")] = 5.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")
+    ] = False,
+) -> None:
+    """Ask the forge about every MR still on a merge train and update the StateDB."""
+    from dag_harness_mcp.service.trains import refresh_merge_trains
+
+    app = open_app(ctx)
+    report = run_async(lambda: refresh_merge_trains(app, wait=wait, interval=interval))
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        _render(report)
+    for entry in report.entries:
+        if entry.error is not None:
+            err_console.print(f"[bold red]error:[/] !{entry.mr_iid}: {entry.error}",
+                              highlight=False)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("merge-train")(merge_train)
