@@ -198,6 +198,14 @@ async def test_the_local_train_refresh_follows_merges_made_by_another_caller(
     assert [(e.mr_iid, e.status, e.position) for e in queued.entries] == [
         (first.iid, "queued", 0), (second.iid, "queued", 1)
     ]
+    settings = local_app.settings
+    args = ["--repo", str(settings.repo_root), "--db", str(settings.db_path), "merge-train"]
+    shown = await asyncio.to_thread(CliRunner().invoke, cli_app, args)
+    assert shown.exit_code == 0, shown.stderr
+    table_rows = [line.split() for line in shown.stdout.splitlines() if "│ !" in line]
+    assert [(r[1], r[3], r[7], r[9]) for r in table_rows] == [
+        (f"!{first.iid}", "common", "queued", "0"), (f"!{second.iid}", "web", "queued", "1")
+    ]
 
     async def drain() -> None:
         await asyncio.sleep(0.05)
