@@ -110,6 +110,12 @@ class PostgresStateDB(StateDB):
         with conn.transaction():
             yield conn
 
+    def serialize(self, key: str) -> None:
+        """Inside :meth:`transaction`: under READ COMMITTED two writers could both read
+        the same ``MAX(iid)`` or both miss a row; an advisory lock held to commit makes
+        writers of ``key`` take turns."""
+        self._run("SELECT pg_advisory_xact_lock(hashtext(?))", (key,)).fetchone()
+
     def close(self) -> None:
         with self._lock:
             for conn in self._pg_all:

@@ -88,6 +88,14 @@ class StateDB:
         with sqlite_transaction(self.connection()) as conn:
             yield conn
 
+    def serialize(self, key: str) -> None:
+        """Inside :meth:`transaction`: writers of the same ``key`` take turns until commit.
+
+        For read-then-write sequences (allocate the next number, find-or-create).
+        SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a time, so this is
+        a no-op here; PostgreSQL takes a transaction-scoped advisory lock.
+        """
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:

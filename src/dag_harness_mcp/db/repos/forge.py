@@ -125,6 +125,7 @@ class ForgeRepository:
         two issues for one role and title. Returns ``(row, created)``.
         """
         with self._db.transaction():
+            self._db.serialize(f"local-forge-issues:{project}")
             found = self.find_open_issue("local", project, role=role, title=title)
             if found is not None:
                 return found, False
@@ -218,6 +219,7 @@ class ForgeRepository:
         ``rec.iid`` and ``rec.web_url`` are ignored; returns ``(row, created)``.
         """
         with self._db.transaction():
+            self._db.serialize(f"local-forge-merge-requests:{rec.project}")
             found = self.find_open_merge_request(
                 "local", rec.project, source_branch=rec.source_branch
             )
@@ -262,6 +264,7 @@ class ForgeRepository:
         """
         now = utc_now()
         with self._db.transaction():
+            self._db.serialize(f"merge-train:{target_branch}")
             existing = self.train_entry(mr_id)
             if existing is not None and existing["status"] in (*ACTIVE_TRAIN, "merged"):
                 return existing
