@@ -83,6 +83,9 @@ class TestRunRepository:
     def record(self, run: TestRunRecord) -> RecordedTestRun:
         """Store ``run`` with its results and update regressions, in one transaction."""
         with self._db.transaction():
+            # Regressions compare with the role's previous run of this kind: two runs
+            # of one role recorded at once must see each other in order.
+            self._db.serialize(f"test-runs:{run.role_name}:{run.kind}")
             role = self._db.fetchone(
                 "SELECT id FROM roles WHERE name = ? AND status = 'active'", (run.role_name,)
             )
