@@ -3,7 +3,9 @@
 ``python _boxup_driver.py SETTINGS_JSON MARKS start ROLE [--auto-approve] [--breakpoints a,b]``
 ``python _boxup_driver.py SETTINGS_JSON MARKS resume ID [--approve|--reject]``
 prints the RunResult as JSON. The forge is the real LocalForge; with ``MARKS/hold-issue``
-or ``MARKS/hold-mr`` it waits after creating the issue or MR (to be killed there).
+or ``MARKS/hold-mr`` it waits after creating the issue or MR, with ``MARKS/hold-train``
+after queuing the MR on the train and with ``MARKS/hold-merge`` after merging it into
+origin (to be killed there).
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ class HoldingForge(LocalForge):
         mr = await super().find_or_create_merge_request(**kwargs)
         await self._hold("mr")
         return mr
+
+    async def add_to_merge_train(self, mr: Any, *, sha: str | None = None) -> Any:
+        entry = await super().add_to_merge_train(mr, sha=sha)
+        await self._hold("train")
+        return entry
+
+    async def process_merge_train(self, target_branch: str | None = None) -> Any:
+        entry = await super().process_merge_train(target_branch)
+        await self._hold("merge")
+        return entry
 
 
 async def main(argv: list[str]) -> int:

@@ -4,7 +4,8 @@ push, one issue and one merge request, and the run completes (auto-approved, mer
 
 Each point holds the run after its side effect is done but before the node returns:
 git's post-checkout (worktree), post-commit (commit) and the origin's post-receive
-(push) hooks, the molecule command, and the forge right after creating (issue, MR)."""
+(push) hooks, the molecule command, the forge right after creating (issue, MR), after
+queuing the MR on the merge train, and after the train merged it into origin."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dag_harness_mcp.service.run_types import pid_alive
 NODE_OF = {
     "worktree": "create_worktree", "molecule": "run_molecule", "commit": "create_commit",
     "push": "push_branch", "issue": "create_issue", "mr": "create_mr",
+    "train": "add_to_merge_train", "merge": "add_to_merge_train",
 }
 # points where a git hook outlives the killed run (it finishes before the resume)
 _HOOKS = ("worktree", "commit", "push")

@@ -160,6 +160,12 @@ class LocalForge:
         that commit (not a later push) is what the train merges.
         """
         row = self._mr_row(mr.iid)
+        if row["state"] == "merged":
+            # Merged by this train already (a run killed after the merge re-runs its
+            # node on resume): report the finished entry instead of refusing.
+            done = self.app.db.forge.train_entry(int(row["id"]))
+            if done is not None and done["status"] == "merged":
+                return _entry(done, mr.iid, row.get("merge_commit_sha"))
         if row["state"] != "opened":
             raise ForgeError(f"merge request !{mr.iid} is {row['state']}, not open", 400)
         head = await self._branch_head(row["source_branch"])
