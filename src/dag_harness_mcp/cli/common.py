@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,12 +21,29 @@ from dag_harness_mcp.errors import (
 )
 from dag_harness_mcp.service.app import HarnessApp
 
-__all__ = ["console", "emit_json", "err_console", "open_app", "run_async", "run_cli"]
+__all__ = [
+    "STATUS_STYLE",
+    "JsonFlag",
+    "console",
+    "emit_json",
+    "err_console",
+    "open_app",
+    "run_async",
+    "run_cli",
+]
 
 console = Console()
 err_console = Console(stderr=True)
 
 T = TypeVar("T")
+
+# The ``--json`` flag every query command takes.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+# Rich colours of run, role and wave statuses in every table.
+STATUS_STYLE = {"completed": "green", "paused": "yellow", "failed": "red", "blocked": "red",
+                "rejected": "red", "skipped": "magenta", "cancelled": "magenta",
+                "running": "cyan", "pending": "white"}
 
 
 def open_app(ctx: typer.Context) -> HarnessApp:

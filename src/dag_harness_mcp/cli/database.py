@@ -8,13 +8,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import console, emit_json, err_console, run_cli
+from dag_harness_mcp.cli.common import JsonFlag, console, emit_json, err_console, run_cli
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.errors import ConfigError
 
 __all__ = ["register"]
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 group = typer.Typer(
     name="db",

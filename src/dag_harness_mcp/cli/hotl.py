@@ -18,6 +18,8 @@ import typer
 from rich.table import Table
 
 from dag_harness_mcp.cli.common import (
+    STATUS_STYLE,
+    JsonFlag,
     console,
     emit_json,
     err_console,
@@ -25,11 +27,10 @@ from dag_harness_mcp.cli.common import (
     run_async,
     run_cli,
 )
-from dag_harness_mcp.cli.wave_view import STATUS_STYLE, WaveView
+from dag_harness_mcp.cli.wave_view import WaveView
 
 __all__ = ["register"]
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 hotl_app = typer.Typer(help="Autonomous wave runs under a policy, with notifications.",
                        no_args_is_help=True)

@@ -12,12 +12,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import console, emit_json, err_console, open_app, run_cli
+from dag_harness_mcp.cli.common import JsonFlag, console, emit_json, err_console, open_app, run_cli
 from dag_harness_mcp.service import roles as service
 
 __all__ = ["register"]
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 RoleArg = Annotated[
     str, typer.Argument(help="Role name, e.g. 'common' or 'kubernetes/control-plane'.")
 ]

@@ -17,6 +17,8 @@ from rich.live import Live
 from rich.table import Table
 
 from dag_harness_mcp.cli.common import (
+    STATUS_STYLE,
+    JsonFlag,
     cli_errors,
     console,
     emit_json,
@@ -32,12 +34,9 @@ __all__ = ["register"]
 
 T = TypeVar("T")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ExecArg = Annotated[int, typer.Argument(help="Execution id (see `harness executions`).")]
 _ICONS = {"started": "[cyan]running[/]", "completed": "[green]done[/]",
           "failed": "[red]failed[/]", "interrupted": "[yellow]paused[/]"}
-_STATUS_STYLE = {"completed": "green", "paused": "yellow", "failed": "red",
-                 "rejected": "red", "cancelled": "magenta", "running": "cyan"}
 
 
 class NodeView:
@@ -97,7 +96,7 @@ def _render_result(result: RunResult, as_json: bool) -> None:
     if as_json:
         emit_json(result.to_dict())
     else:
-        style = _STATUS_STYLE.get(result.status, "white")
+        style = STATUS_STYLE.get(result.status, "white")
         console.print(
             f"execution {result.execution_id} ({result.role}): [{style}]{result.status}[/]",
             highlight=False,
@@ -194,7 +193,7 @@ def executions(
     for column in ("id", "role", "status", "node", "next", "started", "updated"):
         table.add_column(column)
     for row in rows:
-        style = _STATUS_STYLE.get(row["status"], "white")
+        style = STATUS_STYLE.get(row["status"], "white")
         table.add_row(str(row["id"]), row["role_name"], f"[{style}]{row['status']}[/]",
                       row["current_node"] or "-", ", ".join(row["next_nodes"]) or "-",
                       row["started_at"], row["updated_at"])

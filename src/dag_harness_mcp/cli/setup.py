@@ -12,14 +12,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import console, emit_json, err_console, run_cli
+from dag_harness_mcp.cli.common import JsonFlag, console, emit_json, err_console, run_cli
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.service import integration
 from dag_harness_mcp.service import setup as service
 
 __all__ = ["register"]
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ProjectOpt = Annotated[Path | None, typer.Option(
     "--project", help="Project directory (default: the repository root).")]
 PluginRootOpt = Annotated[Path | None, typer.Option(

@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import console, emit_json, err_console, open_app, run_async
+from dag_harness_mcp.cli.common import (
+    JsonFlag,
+    console,
+    emit_json,
+    err_console,
+    open_app,
+    run_async,
+)
 from dag_harness_mcp.service.trains import TrainRefresh
 
 __all__ = ["register"]
@@ -42,9 +49,7 @@ def merge_train(
         "seconds (0: ask once).")] = 0.0,
     interval: Annotated[float, typer.Option(
         "--interval", min=0.01, help="Seconds between polls while waiting.")] = 5.0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")
-    ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Ask the forge about every MR still on a merge train and update the StateDB."""
     from dag_harness_mcp.service.trains import refresh_merge_trains

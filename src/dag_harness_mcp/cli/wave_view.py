@@ -12,14 +12,11 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import err_console
+from dag_harness_mcp.cli.common import STATUS_STYLE, err_console
 from dag_harness_mcp.service.wave_types import WaveEvent, WaveRunReport
 
-__all__ = ["STATUS_STYLE", "WaveView", "summary_table"]
+__all__ = ["WaveView", "summary_table"]
 
-STATUS_STYLE = {"completed": "green", "paused": "yellow", "failed": "red", "blocked": "red",
-                "rejected": "red", "skipped": "magenta", "cancelled": "magenta",
-                "running": "cyan", "pending": "white"}
 
 
 class WaveView:

@@ -17,6 +17,8 @@ import typer
 from rich.table import Table
 
 from dag_harness_mcp.cli.common import (
+    STATUS_STYLE,
+    JsonFlag,
     console,
     emit_json,
     err_console,
@@ -24,12 +26,11 @@ from dag_harness_mcp.cli.common import (
     run_async,
     run_cli,
 )
-from dag_harness_mcp.cli.wave_view import STATUS_STYLE, WaveView, summary_table
+from dag_harness_mcp.cli.wave_view import WaveView, summary_table
 from dag_harness_mcp.service.wave_types import WavePolicy, WaveRunReport
 
 __all__ = ["register"]
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ConcurrencyOpt = Annotated[
     int | None,
     typer.Option("--concurrency", min=1, help="Roles at a time within a wave (default: CPUs)."),
