@@ -13,7 +13,6 @@ bench/bench_waves.py [roles] [concurrency]``. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from _figures import record
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.example import publish_repository
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
 from dag_harness_mcp.service.wave_types import WavePolicy, WaveRunReport
@@ -31,10 +31,6 @@ from dag_harness_mcp.service.waves import WaveExecutor
 
 WAVES = 6
 
-
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@invalid", *args],
-                   cwd=cwd, check=True, capture_output=True)
 
 
 def generate(base: Path, count: int) -> Path:
@@ -60,12 +56,7 @@ def generate(base: Path, count: int) -> Path:
         "tests": {"pytest": ["true"], "molecule": ["true"], "syntax_check": ["true"],
                   "retry_failed_tests": 0}}))
     (root / ".gitignore").write_text(".harness/\n")
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "generated roles")
-    _git(base, "init", "-q", "--bare", "-b", "main", "origin.git")
-    _git(root, "remote", "add", "origin", str(base / "origin.git"))
-    _git(root, "push", "-q", "origin", "main")
+    publish_repository(root, base / "origin.git", message="generated roles")
     return root
 
 

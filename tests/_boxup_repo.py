@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _gitsh import git
 from _rolerepo import RoleTree
 from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.service.example import publish_repository
 
 __all__ = ["BoxUpRepo", "wait_for"]
 
@@ -95,13 +95,7 @@ class BoxUpRepo:
         for role in ("common", "web"):
             test_file = tree.roles_dir / role / "tests" / "test_role.py"
             test_file.write_text(_ROLE_TESTS.format(marks=str(repo.marks)), encoding="utf-8")
-        git(repo.root, "init", "-q", "-b", "main")
-        git(repo.root, "add", "-A")
-        git(repo.root, "-c", "user.name=t", "-c", "user.email=t@example.org",
-            "commit", "-q", "-m", "roles")
-        git(tmp_path, "init", "-q", "--bare", str(repo.origin))
-        git(repo.root, "remote", "add", "origin", str(repo.origin))
-        git(repo.root, "push", "-q", "origin", "main")
+        publish_repository(repo.root, repo.origin, message="roles")
         hooks = repo.root / ".git" / "hooks"
         _hook(hooks / "post-checkout", _HOLD.format(marks=repo.marks, point="worktree"))
         _hook(hooks / "post-commit", _HOLD.format(marks=repo.marks, point="commit"))

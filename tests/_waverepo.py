@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from _gitsh import git
 from _rolerepo import RoleTree
+from dag_harness_mcp.service.example import publish_repository
 
 __all__ = ["WaveRepo", "build_wave_repo", "probe_events"]
 
@@ -88,13 +88,8 @@ def build_wave_repo(
     config.update(extra or {})
     (tree.root / "harness.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (tree.root / ".gitignore").write_text(".harness/\n")
-    git(tree.root, "init", "-q", "-b", "main")
-    git(tree.root, "add", "-A")
-    git(tree.root, "commit", "-q", "-m", "roles")
     origin = base / "origin.git"
-    git(base, "init", "-q", "--bare", "-b", "main", str(origin))
-    git(tree.root, "remote", "add", "origin", str(origin))
-    git(tree.root, "push", "-q", "origin", "main")
+    publish_repository(tree.root, origin, message="roles")
     return WaveRepo(root=tree.root, origin=origin, log=log)
 
 

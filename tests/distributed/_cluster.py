@@ -23,6 +23,7 @@ import yaml
 from _gitsh import git
 from _rolerepo import RoleTree
 from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.service.example import publish_repository
 
 __all__ = ["Cluster", "wait_until"]
 
@@ -87,13 +88,7 @@ class Cluster:
         )
         config = {"tests": {"pytest": ["sh", "-c", hold]}}
         (self.root / "harness.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-        git(self.root, "init", "-q", "-b", "main")
-        git(self.root, "add", "-A")
-        git(self.root, "-c", "user.name=t", "-c", "user.email=t@example.org",
-            "commit", "-q", "-m", "roles")
-        git(self.base, "init", "-q", "--bare", "-b", "main", str(self.origin))
-        git(self.root, "remote", "add", "origin", str(self.origin))
-        git(self.root, "push", "-q", "origin", "main")
+        publish_repository(self.root, self.origin, message="roles")
 
     # -- settings shared by every process -------------------------------------------
 

@@ -4,12 +4,12 @@ environment, and reading tool results."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from _rolerepo import RoleTree
+from dag_harness_mcp.service.example import publish_repository
 
 __all__ = [
     "FAST_TESTS", "ROOT", "VENV_BIN", "error_text", "make_role_repo", "server_env", "structured",
@@ -27,9 +27,6 @@ FAST_TESTS = {
 }
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-
 
 def make_role_repo(base: Path) -> Path:
     """``base/repo`` (roles common, packages, web → common, monitoring/exporter → common),
@@ -40,12 +37,7 @@ def make_role_repo(base: Path) -> Path:
     tree.role("web", deps=["common"], pytest=True)
     tree.role("monitoring/exporter", deps=["common"])
     root = tree.root
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "-A")
-    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "roles")
-    _git(base, "init", "-q", "--bare", "origin.git")
-    _git(root, "remote", "add", "origin", str(base / "origin.git"))
-    _git(root, "push", "-q", "origin", "main")
+    publish_repository(root, base / "origin.git", message="roles")
     return root
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dag_harness_mcp.errors import GitError, HarnessError, NotFoundError
 
-__all__ = ["ExampleCheckout", "example_source", "prepare_example_checkout"]
+__all__ = ["ExampleCheckout", "example_source", "prepare_example_checkout", "publish_repository"]
 
 _IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".molecule", "*.pyc")
 _IDENTITY = ("-c", "user.name=dag-harness demo", "-c", "user.email=demo@dag-harness.invalid")
@@ -73,10 +73,19 @@ def prepare_example_checkout(
         raise HarnessError(f"{dest} already holds an example checkout; choose an empty directory")
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copytree(src, repo, ignore=_IGNORED)
-    _git(dest, "init", "--quiet", "--bare", f"--initial-branch={default_branch}", str(origin))
-    _git(repo, "init", "--quiet", f"--initial-branch={default_branch}")
-    _git(repo, "add", "--all")
-    _git(repo, "commit", "--quiet", "-m", "Example Ansible repository")
-    _git(repo, "remote", "add", "origin", str(origin))
-    _git(repo, "push", "--quiet", "origin", f"{default_branch}:{default_branch}")
+    publish_repository(repo, origin, branch=default_branch, message="Example Ansible repository")
     return ExampleCheckout(repo_root=repo, origin=origin, default_branch=default_branch)
+
+
+def publish_repository(
+    repo: Path, origin: Path, *, branch: str = "main", message: str = "Initial commit"
+) -> None:
+    """Make the tree at ``repo`` a git repository with one commit of everything on
+    ``branch``, and push it to a new bare repository ``origin`` (its ``origin`` remote)."""
+    origin.parent.mkdir(parents=True, exist_ok=True)
+    _git(origin.parent, "init", "--quiet", "--bare", f"--initial-branch={branch}", str(origin))
+    _git(repo, "init", "--quiet", f"--initial-branch={branch}")
+    _git(repo, "add", "--all")
+    _git(repo, "commit", "--quiet", "-m", message)
+    _git(repo, "remote", "add", "origin", str(origin))
+    _git(repo, "push", "--quiet", "origin", f"{branch}:{branch}")
