@@ -18,9 +18,10 @@ SCRIPT = ROOT / "hooks" / "harness_hook.py"
 class HookRunner:
     """Spawns the hook script the way Claude Code does: event JSON on stdin."""
 
-    def __init__(self, project: Path, db_path: Path) -> None:
+    def __init__(self, project: Path, db_path: Path, python: str | Path = sys.executable) -> None:
         self.project = project
         self.db_path = db_path
+        self.python = str(python)  # Claude Code runs whatever ``python3`` is on PATH
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("HARNESS_", "CLAUDE_"))}
         self.env.update(HARNESS_DB_PATH=str(db_path), CLAUDE_PROJECT_DIR=str(project))
@@ -36,7 +37,7 @@ class HookRunner:
     def raw(self, event: str, data: bytes, env: dict[str, str] | None = None
             ) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-S", str(SCRIPT), event], input=data,
+            [self.python, "-S", str(SCRIPT), event], input=data,
             capture_output=True, env=env or self.env, timeout=60, check=False,
         )
 
