@@ -3,7 +3,7 @@
 The marketplace is a copy of the repository's tracked files (what a clone holds,
 without .venv or node_modules). Nothing is prepared: the installed plugin's hooks
 run from its root, and its MCP server's environment is created on first start by
-bin/harness-env, offline from the uv cache.
+scripts/harness_env.py, offline from the uv cache.
 """
 
 from __future__ import annotations

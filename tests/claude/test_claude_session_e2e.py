@@ -18,7 +18,7 @@ from _rolerepo import RoleTree
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.hooks.pricing import PRICES
 from dag_harness_mcp.service.capabilities import grant_capabilities
-from support.claude_cli import ROOT
+from support.claude_cli import CLIS, ROOT, require_claude
 from support.claude_session import MODEL, Session
 from support.fake_anthropic import Turn, text, tool_json, tool_use
 
@@ -131,8 +131,9 @@ def test_write_outside_granted_worktree_comes_back_as_permission_denial(
     assert audit == [("capability_denied", "tu_out")]
 
 
+@pytest.mark.parametrize("cli", sorted(CLIS))
 def test_plugin_mcp_tool_list_roles_answers_through_claude_and_is_recorded(
-        session: Session) -> None:
+        session: Session, cli: str) -> None:
     tree = RoleTree(session.project)
     tree.role("common")
     tree.role("nginx", deps=["common"])
@@ -142,7 +143,8 @@ def test_plugin_mcp_tool_list_roles_answers_through_claude_and_is_recorded(
         Turn([text("Two roles.")], input_tokens=33, output_tokens=5),
     ]
     run, endpoint = session.run(turns, allowed=[SYNC_ROLES, LIST_ROLES],
-                                extra_env={"HARNESS_REPO_ROOT": str(session.project)})
+                                extra_env={"HARNESS_REPO_ROOT": str(session.project)},
+                                cli=require_claude(CLIS[cli]))
 
     results = endpoint.tool_results()
     for use_id in ("tu_sync", "tu_list"):
@@ -159,7 +161,7 @@ def test_plugin_mcp_tool_list_roles_answers_through_claude_and_is_recorded(
 
 
 def test_fresh_install_bootstraps_the_mcp_server_environment_offline(session: Session) -> None:
-    """No prepared environment: bin/harness-env builds one from uv.lock and the uv cache."""
+    """No prepared environment: scripts/harness_env.py builds one from uv.lock and the uv cache."""
     uv = shutil.which("uv") or str(ROOT / ".tools" / "venv" / "bin" / "uv")
     if not Path(uv).exists():
         pytest.skip("uv not installed: run ./dev setup")

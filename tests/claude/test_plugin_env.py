@@ -1,19 +1,22 @@
-"""bin/harness-env: the plugin's Python environment, created from uv.lock on first use."""
+"""scripts/harness_env.py: the plugin's Python environment, created from uv.lock on first use."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from dag_harness_mcp import __version__
 from support.claude_cli import ROOT
 
-LAUNCHER = ROOT / "bin" / "harness-env"
+LAUNCHER = ROOT / "scripts" / "harness_env.py"
 
 
 def _uv() -> Path:
@@ -24,8 +27,8 @@ def _uv() -> Path:
 
 
 def _launch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(LAUNCHER), *args], env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(["python3", str(LAUNCHER), *args], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -44,10 +47,15 @@ def test_fresh_plugin_environment_bootstraps_offline_from_the_uv_cache(tmp_path:
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == __version__
     assert "preparing the Python environment" in first.stderr
+    assert "environment ready in" in first.stderr
     venv = tmp_path / "plugin-data" / "venv"
     lock_hash = hashlib.sha256((ROOT / "uv.lock").read_bytes()).hexdigest()
     assert (venv / ".harness-lock").read_text().strip() == f"{lock_hash} {ROOT}"
     assert (venv / "bin" / "dag-harness-mcp").exists()
+    # Byte-compiled at install, the project itself included (not an editable link).
+    site = next(venv.glob("lib/python3.*/site-packages"))
+    assert list((site / "dag_harness_mcp" / "mcp" / "__pycache__").glob("server.*.pyc"))
+    assert list((site / "yaml" / "__pycache__").glob("*.pyc"))
     # Nothing of it lands in the plugin root, which Claude Code replaces on update.
     assert not (ROOT / ".harness-plugin").exists()
 
@@ -72,3 +80,42 @@ def test_harness_python_env_without_the_script_fails_with_a_clear_message(
     proc = _launch(env, "dag-harness-mcp")
     assert proc.returncode == 1 and proc.stdout == ""
     assert "has no bin/dag-harness-mcp" in proc.stderr
+
+
+def _launcher_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("harness_env", LAUNCHER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_from_a_terminal_the_launcher_finds_the_data_directory_claude_code_gave_the_plugin(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    launcher = _launcher_module()
+    monkeypatch.delenv("CLAUDE_PLUGIN_DATA", raising=False)
+    root = tmp_path / ".claude" / "plugins" / "cache" / "dag-harness" / "dag-harness" / "0.1.0"
+    assert launcher.data_dir(root) == (
+        tmp_path / ".claude" / "plugins" / "data" / "dag-harness-dag-harness")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if sys.platform != "darwin":
+        assert launcher.data_dir(tmp_path / "checkout") == tmp_path / "xdg" / "dag-harness"
+    monkeypatch.setenv("CLAUDE_PLUGIN_DATA", str(tmp_path / "given"))
+    assert launcher.data_dir(root) == tmp_path / "given"
+
+
+def test_an_unknown_script_name_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    proc = _launch(_env(tmp_path), "rm")
+    assert proc.returncode == 2 and "unknown command 'rm'" in proc.stderr
+    assert not (tmp_path / "plugin-data").exists()
+
+
+def test_the_launcher_runs_on_python_3_9_with_the_standard_library_only(tmp_path: Path) -> None:
+    python39 = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))) / "versions"
+    found = sorted(python39.glob("3.9*/bin/python3"))
+    if not found:
+        pytest.skip("no Python 3.9 under the pyenv root")
+    env = _env(tmp_path, HARNESS_PYTHON_ENV=str(ROOT / ".venv"))
+    proc = subprocess.run([str(found[-1]), "-S", "-I", str(LAUNCHER), "harness", "--version"],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert (proc.returncode, proc.stdout.strip(), proc.stderr) == (0, __version__, "")

@@ -111,8 +111,7 @@ def test_bootstrap_skips_the_project_install_when_the_plugin_is_enabled(
 def test_self_test_fails_when_the_hook_script_does_nothing(tmp_path: Path) -> None:
     root = tmp_path / "plugin"
     shutil.copytree(ROOT / "hooks", root / "hooks")
-    (root / "bin").mkdir()
-    shutil.copy(ROOT / "bin" / "harness-env", root / "bin" / "harness-env")
+    shutil.copytree(ROOT / "scripts", root / "scripts")
     (root / "hooks" / "harness_hook.py").write_text("import sys\nsys.exit(0)\n")
     check = self_test(root)
     assert check.ok is False and "SessionStart hook recorded nothing" in check.detail
@@ -133,10 +132,9 @@ def test_bootstrap_service_with_check_only_never_asks_to_install(project: Path,
 
 def test_mcp_self_test_fails_when_the_launcher_is_no_mcp_server(tmp_path: Path) -> None:
     root = tmp_path / "plugin"
-    (root / "bin").mkdir(parents=True)
-    launcher = root / "bin" / "harness-env"
-    launcher.write_text("#!/bin/sh\necho 'banner on stdout' ; echo 'broken env' >&2\n")
-    launcher.chmod(0o755)
+    (root / "scripts").mkdir(parents=True)
+    launcher = root / "scripts" / "harness_env.py"
+    launcher.write_text("import sys\nprint('banner on stdout')\nsys.stderr.write('broken env')\n")
     check = mcp_self_test(root, timeout=30)
     assert check.ok is False and "no working MCP handshake" in check.detail
     assert "broken env" in check.detail

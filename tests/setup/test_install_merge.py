@@ -50,8 +50,8 @@ def test_install_into_an_empty_project_registers_every_hook_and_the_mcp_server(
     command = hooks["PreToolUse"][0]["hooks"][0]["command"]
     assert command == f'python3 -S "{ROOT}/hooks/harness_hook.py" PreToolUse'
     server = _json(project / ".mcp.json")["mcpServers"]["dag-harness"]  # type: ignore[index]
-    assert server["command"] == str(ROOT / "bin" / "harness-env")
-    assert server["args"] == ["dag-harness-mcp"]
+    assert server["command"] == "python3"
+    assert server["args"] == [str(ROOT / "scripts" / "harness_env.py"), "dag-harness-mcp"]
     assert (project / ".claude" / "dag-harness.installed.json").exists()
 
 
@@ -190,7 +190,7 @@ def test_install_from_a_moved_checkout_replaces_its_own_old_entries(
         project: Path, tmp_path: Path) -> None:
     moved = tmp_path / "moved-checkout"
     shutil.copytree(ROOT / "hooks", moved / "hooks")
-    shutil.copytree(ROOT / "bin", moved / "bin")
+    shutil.copytree(ROOT / "scripts", moved / "scripts")
     _write(project / ".claude" / "settings.json", USER_SETTINGS)
     install_integration(project, ROOT)
     report = install_integration(project, moved)
@@ -198,7 +198,7 @@ def test_install_from_a_moved_checkout_replaces_its_own_old_entries(
     text = (project / ".claude" / "settings.json").read_text()
     assert str(ROOT / "hooks") not in text and text.count(str(moved / "hooks")) == len(EVENTS)
     server = _json(project / ".mcp.json")["mcpServers"]["dag-harness"]  # type: ignore[index]
-    assert server["command"] == str(moved / "bin" / "harness-env")
+    assert server["args"] == [str(moved / "scripts" / "harness_env.py"), "dag-harness-mcp"]
     uninstall_integration(project)
     assert _json(project / ".claude" / "settings.json") == USER_SETTINGS
     assert not (project / ".mcp.json").exists()

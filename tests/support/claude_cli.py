@@ -15,17 +15,22 @@ from typing import Any
 
 import pytest
 
-__all__ = ["CLAUDE", "ClaudeRun", "claude_env", "require_claude", "run_claude"]
+__all__ = ["CLAUDE", "CLAUDE_LATEST", "CLIS", "ClaudeRun", "claude_env", "require_claude",
+           "run_claude"]
 
 ROOT = Path(__file__).resolve().parents[2]
+# The pinned CLI (tests/npm, 2.1.332) and the registry's latest when this was written
+# (tests/npm-latest, 2.1.337, the first to refuse files in a plugin's bin/).
 CLAUDE = ROOT / "tests" / "npm" / "node_modules" / ".bin" / "claude"
+CLAUDE_LATEST = ROOT / "tests" / "npm-latest" / "node_modules" / ".bin" / "claude"
+CLIS = {"pinned": CLAUDE, "latest": CLAUDE_LATEST}
 
 
-def require_claude() -> Path:
+def require_claude(cli: Path = CLAUDE) -> Path:
     """The CLI's path; skips the test (naming ./dev setup) when npm tools are missing."""
-    if not CLAUDE.exists():
-        pytest.skip("Claude Code CLI not installed: run ./dev setup (needs npm)")
-    return CLAUDE
+    if not cli.exists():
+        pytest.skip(f"Claude Code CLI {cli} not installed: run ./dev setup (needs npm)")
+    return cli
 
 
 def claude_env(home: Path, *, base_url: str | None = None, trusted: Sequence[Path] = (),
@@ -61,9 +66,9 @@ class ClaudeRun:
 
 
 def run_claude(prompt: str, *, cwd: Path, env: dict[str, str], args: Sequence[str] = (),
-               timeout: float = 120) -> ClaudeRun:
+               timeout: float = 120, cli: Path = CLAUDE) -> ClaudeRun:
     proc = subprocess.run(
-        [str(require_claude()), "-p", prompt, "--output-format", "json", *args],
+        [str(require_claude(cli)), "-p", prompt, "--output-format", "json", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
         stdin=subprocess.DEVNULL,
     )

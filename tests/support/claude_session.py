@@ -9,7 +9,7 @@ from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.app import HarnessApp
 
-from .claude_cli import ROOT, ClaudeRun, claude_env, run_claude
+from .claude_cli import CLAUDE, ROOT, ClaudeRun, claude_env, run_claude
 from .fake_anthropic import FakeAnthropic, Turn
 
 __all__ = ["MODEL", "Session"]
@@ -29,7 +29,7 @@ class Session:
 
     def run(self, turns: list[Turn], *, allowed: list[str], extra_env: dict[str, str] | None = None,
             threads: dict[str, list[Turn]] | None = None, plugin: bool = True,
-            ) -> tuple[ClaudeRun, FakeAnthropic]:
+            cli: Path = CLAUDE) -> tuple[ClaudeRun, FakeAnthropic]:
         """Run ``claude -p`` with this repository loaded as a plugin (or, with
         ``plugin=False``, only what the project's own settings configure)."""
         with FakeAnthropic(turns, threads) as endpoint:
@@ -39,7 +39,7 @@ class Session:
             plugin_args = ["--plugin-dir", str(ROOT)] if plugin else []
             run = run_claude("go", cwd=self.project, env=env, args=[
                 *plugin_args, "--model", MODEL, "--session-id", self.session_id,
-                "--allowedTools", *allowed])
+                "--allowedTools", *allowed], cli=cli)
         assert run.proc.returncode == 0, run
         scripted = len(turns) + sum(len(t) for t in (threads or {}).values())
         assert (endpoint.used_turns, endpoint.unscripted) == (scripted, 0), run

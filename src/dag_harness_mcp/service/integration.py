@@ -25,6 +25,7 @@ __all__ = [
     "find_plugin_root",
     "install_integration",
     "integration_entries",
+    "server_argv",
     "uninstall_integration",
 ]
 
@@ -34,20 +35,37 @@ MCP_JSON = Path(".mcp.json")
 SERVER_NAME = "dag-harness"
 
 
+LAUNCHER = Path("scripts") / "harness_env.py"
+# Where a wheel carries hooks/ and skills/ (package data, see pyproject.toml).
+PACKAGE_DATA_ROOT = Path(__file__).resolve().parents[1] / "_plugin"
+
+
 def find_plugin_root(explicit: Path | None = None) -> Path:
-    """The directory holding ``hooks/hooks.json`` and ``bin/harness-env`` (the checkout)."""
+    """The directory holding ``hooks/hooks.json`` and ``hooks/harness_hook.py``: the plugin
+    root or checkout (which also holds the launcher ``scripts/harness_env.py``), or, in an
+    installed wheel, the copy shipped as package data (``dag_harness_mcp/_plugin``)."""
     if explicit is not None:
         candidates = [explicit]
     else:
         candidates = [Path(os.environ["CLAUDE_PLUGIN_ROOT"])] \
             if os.environ.get("CLAUDE_PLUGIN_ROOT") else []
-        candidates.append(Path(__file__).resolve().parents[3])
+        candidates += [Path(__file__).resolve().parents[3], PACKAGE_DATA_ROOT]
     for root in candidates:
-        if (root / "hooks" / "hooks.json").is_file() and (root / "bin" / "harness-env").is_file():
+        if (root / "hooks" / "hooks.json").is_file() \
+                and (root / "hooks" / "harness_hook.py").is_file():
             return root.resolve()
-    raise ConfigError("plugin_root", str(explicit or candidates[-1]),
-                      "a dag-harness-mcp checkout holding hooks/hooks.json and bin/harness-env "
+    raise ConfigError("plugin_root", str(explicit or candidates[0]),
+                      "a dag-harness-mcp checkout or plugin root holding hooks/hooks.json "
                       "(pass --plugin-root DIR or set CLAUDE_PLUGIN_ROOT)")
+
+
+def server_argv(plugin_root: Path) -> list[str]:
+    """How to start the MCP server: through the plugin root's launcher when it has one
+    (it builds the plugin environment), else this environment's own console script."""
+    launcher = plugin_root / LAUNCHER
+    if launcher.is_file():
+        return ["python3", str(launcher), "dag-harness-mcp"]
+    return [str(Path(sys.prefix) / "bin" / "dag-harness-mcp")]
 
 
 def integration_entries(plugin_root: Path) -> tuple[dict[str, list[dict[str, Any]]],
@@ -56,10 +74,11 @@ def integration_entries(plugin_root: Path) -> tuple[dict[str, list[dict[str, Any
     raw = (plugin_root / "hooks" / "hooks.json").read_text()
     hooks: dict[str, list[dict[str, Any]]] = json.loads(
         raw.replace("${CLAUDE_PLUGIN_ROOT}", str(plugin_root)))["hooks"]
-    server: dict[str, Any] = {"command": str(plugin_root / "bin" / "harness-env"),
-                              "args": ["dag-harness-mcp"]}
-    if (Path(sys.prefix) / "bin" / "dag-harness-mcp").exists():
-        # Run the MCP server from the environment this harness runs in (see bin/harness-env).
+    command, *args = server_argv(plugin_root)
+    server: dict[str, Any] = {"command": command, "args": args}
+    if args and (Path(sys.prefix) / "bin" / "dag-harness-mcp").exists():
+        # Run the MCP server from the environment this harness runs in (HARNESS_PYTHON_ENV
+        # makes scripts/harness_env.py use it instead of building the plugin environment).
         server["env"] = {"HARNESS_PYTHON_ENV": sys.prefix}
     return hooks, server
 

@@ -4,7 +4,7 @@ In a throwaway directory and database: SessionStart records a session; with a
 capability context granted to it, a Write outside the context is denied and one
 inside is allowed and recorded; SessionEnd ends the session. The hooks run with
 the ``python3`` on ``PATH`` (what the plugin's hooks.json runs). Then the MCP
-server is started through ``bin/harness-env`` and answers ``initialize`` and
+server is started through ``scripts/harness_env.py`` and answers ``initialize`` and
 ``tools/list`` over stdio.
 """
 
@@ -21,6 +21,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from dag_harness_mcp.service.integration import server_argv
 from dag_harness_mcp.service.setup import Check
 
 __all__ = ["mcp_self_test", "self_test"]
@@ -165,20 +166,22 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 def mcp_self_test(plugin_root: Path, timeout: float = 120.0) -> Check:
-    """Start the MCP server through bin/harness-env, initialise it and list its tools.
+    """Start the MCP server as an install would (scripts/harness_env.py, or this
+    environment's script from a wheel), initialise it and list its tools.
 
     Uses this harness's own environment when it has the server (no install);
     otherwise the launcher creates the plugin environment first.
     """
-    launcher = plugin_root / "bin" / "harness-env"
+    argv = server_argv(plugin_root)
+    launcher = " ".join(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
     if (Path(sys.prefix) / "bin" / "dag-harness-mcp").exists():
         env["HARNESS_PYTHON_ENV"] = sys.prefix
-    fix = f"run `{launcher} dag-harness-mcp` by hand and read its stderr"
+    fix = f"run `{launcher}` by hand and read its stderr"
     with tempfile.TemporaryDirectory(prefix="harness-selftest-") as tmp:
         env.update(HARNESS_REPO_ROOT=tmp, HARNESS_DB_PATH=str(Path(tmp) / "harness.db"))
         try:
-            proc = subprocess.Popen([str(launcher), "dag-harness-mcp"], cwd=tmp, env=env,
+            proc = subprocess.Popen(argv, cwd=tmp, env=env,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
         except OSError as exc:

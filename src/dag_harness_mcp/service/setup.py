@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 MIN_PYTHON = (3, 11)
+_ENV_FIX = ("install the harness environment (`./dev setup`, or "
+            "`python3 scripts/harness_env.py harness --version` in the plugin root)")
 
 
 @dataclass(frozen=True)
@@ -193,10 +195,8 @@ def check_environment(settings: Settings, *, project: Path, home: Path | None = 
     return [
         *_python_checks(),
         _git_check(),
-        _tool_check("ansible-core", "ansible-core", "ansible-playbook",
-                    "install the harness environment (`./dev setup` or bin/harness-env)"),
-        _tool_check("molecule", "molecule", "molecule",
-                    "install the harness environment (`./dev setup` or bin/harness-env)"),
+        _tool_check("ansible-core", "ansible-core", "ansible-playbook", _ENV_FIX),
+        _tool_check("molecule", "molecule", "molecule", _ENV_FIX),
         _credentials_check(settings),
         _database_check(settings),
         _claude_state(project, home or Path.home()),
