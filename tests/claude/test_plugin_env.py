@@ -119,3 +119,8 @@ def test_the_launcher_runs_on_python_3_9_with_the_standard_library_only(tmp_path
     proc = subprocess.run([str(found[-1]), "-S", "-I", str(LAUNCHER), "harness", "--version"],
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert (proc.returncode, proc.stdout.strip(), proc.stderr) == (0, __version__, "")
+    vermin = subprocess.run(
+        [str(Path(sys.executable).with_name("vermin")), "--target=3.9-", "--violations",
+         "--no-tips", "--eval-annotations", str(LAUNCHER)],
+        capture_output=True, text=True, check=False)
+    assert vermin.returncode == 0 and "Target versions not met" not in vermin.stdout, vermin
