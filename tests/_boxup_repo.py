@@ -138,6 +138,13 @@ class BoxUpRepo:
         path.write_text("1", encoding="utf-8")
         return path
 
+    def commit_main(self, message: str) -> str:
+        """Commit everything in the checkout on ``main`` (not pushed); the new sha."""
+        subprocess.run(["git", "add", "--all"], cwd=self.root, check=True)
+        subprocess.run(["git", "commit", "--quiet", "-m", message], cwd=self.root, check=True)
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.root, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
     def pushes(self, branch: str) -> int:
         log = self.marks / "pushes.log"
         if not log.exists():

@@ -76,6 +76,8 @@ class HotlSettings(BaseModel):
     max_roles: int | None = Field(default=None, ge=1)
     max_cost_usd: float | None = Field(default=None, ge=0)
     max_failures: int = Field(default=3, ge=1)
+    # approve roles without a molecule scenario or pytest suite (only a syntax check ran)
+    allow_untested: bool = False
     webhook_url: str | None = None
     log_file: str | None = None
     webhook_timeout: float = Field(default=5.0, gt=0)

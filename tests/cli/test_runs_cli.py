@@ -177,3 +177,23 @@ def test_example_role_breakpoint_then_resume_and_reject_each_in_a_new_harness_pr
     assert (rejected["status"], rejected["summary"]["approval_comment"]) == ("rejected", "later")
     origin = example_checkout.origin
     assert git(origin, "rev-parse", "box-up/packages") != git(origin, "rev-parse", "main")
+
+
+def test_box_up_of_a_role_without_tests_says_untested_and_auto_approve_waits(
+    base: tuple[BoxUpRepo, list[str]],
+) -> None:
+    from _rolerepo import RoleTree
+
+    repo, args = base
+    RoleTree(repo.root).role("notes")
+    repo.commit_main("a role without tests")
+    assert _invoke([*args, "sync"]).exit_code == 0
+    text = _invoke([*args, "box-up-role", "notes", "--auto-approve"])
+    assert text.exit_code == 0, text.stderr
+    assert "untested" in text.stdout and "only the syntax check ran" in text.stdout
+    assert "UNTESTED" in text.stdout  # the approval question
+    paused = _json([*args, "executions", "--json"])[0]
+    _json([*args, "cancel", str(paused["id"]), "--json"])
+    done = _json([*args, "box-up-role", "notes", "--auto-approve", "--allow-untested",
+                  "--json"])
+    assert (done["status"], done["untested"]) == ("completed", True)

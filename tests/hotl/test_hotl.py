@@ -154,11 +154,27 @@ async def test_a_role_without_tests_pauses_notifies_and_resume_continues_after_a
     assert receiver.events()[:2] == ["role_paused", "run_finished"]
     note = receiver.bodies[0]["body"]
     assert note["embeds"][0]["title"] == "untested needs a person"
-    assert note["content"].startswith("**untested needs a person**: no tests ran; waits for")
+    assert note["content"].startswith("**untested needs a person**: untested role (no molecule")
+    assert "allow_untested" in note["content"] and "waits for" in note["content"]
     assert approved.status == "completed"
     assert second.wave_run["wave_run_id"] == first.wave_run["wave_run_id"]
     assert _roles(second) == dict.fromkeys(("tested", "untested", "child"), "completed")
     assert second.status == "completed"
+
+
+async def test_hotl_with_allow_untested_approves_the_untested_role_and_its_dependant_runs(
+    tmp_path: Path, settings_for: MakeSettings, receiver: Receiver
+) -> None:
+    repo = build_wave_repo(tmp_path, {"untested": [], "child": ["untested"]},
+                           untested={"untested"})
+    app = _open(settings_for, repo)
+    try:
+        report = await _hotl(app, HotlSettings(webhook_url=receiver.url, allow_untested=True))
+        row = app.db.hotl.require(report.hotl_run_id)
+    finally:
+        app.close()
+    assert _roles(report) == {"untested": "completed", "child": "completed"}
+    assert '"allow_untested": true' in row["policy"]
 
 
 async def test_a_failing_webhook_never_stops_the_run_and_the_log_file_gets_every_notice(

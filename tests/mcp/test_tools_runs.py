@@ -200,3 +200,16 @@ async def test_two_box_ups_in_one_session_run_side_by_side(synced_server: Server
     assert {r["status"] for r in results.values()} == {"paused"}
     assert results["packages"]["execution_id"] != results["common"]["execution_id"]
     assert sorted(e["role_name"] for e in paused["items"]) == ["common", "packages"]
+
+
+async def test_an_untested_role_comes_back_marked_untested_and_a_tested_one_unmarked(
+    synced_server: Server,
+) -> None:
+    async with Client(synced_server) as client:
+        untested = structured(await client.call_tool(
+            "box_up_role", {"role": "monitoring/exporter"}))
+        tested = structured(await client.call_tool("box_up_role", {"role": "packages"}))
+    assert untested["status"] == "paused" and untested["untested"] is True
+    assert untested["interrupt"]["untested"] is True
+    assert "UNTESTED" in untested["interrupt"]["question"]
+    assert tested["status"] == "paused" and tested["untested"] is False

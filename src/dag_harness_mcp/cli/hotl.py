@@ -59,6 +59,10 @@ def start(
     log_file: Annotated[
         str | None, typer.Option("--log-file", help="Append notifications to this file.")
     ] = None,
+    allow_untested: Annotated[
+        bool | None, typer.Option("--allow-untested/--refuse-untested",
+                                  help="Approve roles that have no tests (default: refuse).")
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the newest unfinished HOTL wave run.")
     ] = False,
@@ -75,7 +79,7 @@ def start(
     app = open_app(ctx)
     limits = run_cli(lambda: effective_limits(
         app, max_roles=max_roles, max_cost_usd=max_cost, max_failures=max_failures,
-        webhook_url=webhook, log_file=log_file))
+        webhook_url=webhook, log_file=log_file, allow_untested=allow_untested))
     if detach:
         _detach(app.settings.state_dir, as_json)
         return

@@ -101,6 +101,11 @@ def _render_result(result: RunResult, as_json: bool) -> None:
             f"execution {result.execution_id} ({result.role}): [{style}]{result.status}[/]",
             highlight=False,
         )
+        for note in result.notes:
+            console.print(f"  {note}", highlight=False)
+        if result.untested:
+            console.print("  [yellow]untested[/]: no molecule scenario and no pytest suite; "
+                          "only the syntax check ran", highlight=False)
         if result.status == "paused":
             if result.interrupt is not None:
                 question = result.interrupt.get("question", "waiting for a decision")
@@ -131,6 +136,10 @@ def box_up_role(
     auto_approve: Annotated[
         bool, typer.Option("--auto-approve", help="Skip the human approval pause.")
     ] = False,
+    allow_untested: Annotated[
+        bool, typer.Option("--allow-untested",
+                           help="Let --auto-approve merge a role that has no tests.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Box up one role: validate, test, commit, push, open issue and MR, await approval."""
@@ -138,7 +147,8 @@ def box_up_role(
     from dag_harness_mcp.service.run_context import start_run
 
     result = _run(ctx, f"box-up-role {role}", lambda runner, view: start_run(
-        runner, role, breakpoints=requested, auto_approve=auto_approve, on_progress=view))
+        runner, role, breakpoints=requested, auto_approve=auto_approve,
+        allow_untested=allow_untested, on_progress=view))
     _render_result(result, as_json)
 
 

@@ -38,6 +38,10 @@ ConcurrencyOpt = Annotated[
 AutoApproveOpt = Annotated[
     bool, typer.Option("--auto-approve", help="Skip the human approval pause of every role.")
 ]
+AllowUntestedOpt = Annotated[
+    bool, typer.Option("--allow-untested",
+                       help="Let --auto-approve merge roles that have no tests.")
+]
 _BAD = ("failed", "blocked", "rejected")
 
 
@@ -64,6 +68,7 @@ def _execute(
     to_wave: int | None,
     concurrency: int | None,
     auto_approve: bool,
+    allow_untested: bool = False,
     resume: bool = False,
     wave_run: int | None = None,
 ) -> WaveRunReport:
@@ -75,7 +80,8 @@ def _execute(
 
     async def go() -> WaveRunReport:
         async with Runner(app) as runner:
-            executor = WaveExecutor(runner, policy=WavePolicy(auto_approve=auto_approve),
+            executor = WaveExecutor(runner, policy=WavePolicy(
+                auto_approve=auto_approve, allow_untested=allow_untested),
                                     on_event=view)
             with view.live:
                 if resume or wave_run is not None:
@@ -96,6 +102,7 @@ def run_waves(
     to_wave: Annotated[int | None, typer.Option("--to", min=0, help="Last wave.")] = None,
     concurrency: ConcurrencyOpt = None,
     auto_approve: AutoApproveOpt = False,
+    allow_untested: AllowUntestedOpt = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the newest unfinished wave run.")
     ] = False,
@@ -107,8 +114,8 @@ def run_waves(
     """Box up every role wave by wave: parallel within a wave, dependants of a failed role
     blocked; resumable after a crash with --resume."""
     report = _execute(ctx, "run-waves", from_wave=from_wave, to_wave=to_wave,
-                      concurrency=concurrency, auto_approve=auto_approve, resume=resume,
-                      wave_run=wave_run)
+                      concurrency=concurrency, auto_approve=auto_approve,
+                      allow_untested=allow_untested, resume=resume, wave_run=wave_run)
     render_report(report, as_json)
 
 
@@ -117,11 +124,13 @@ def box_up_wave(
     wave: Annotated[int, typer.Argument(min=0, help="The wave to box up (see `harness waves`).")],
     concurrency: ConcurrencyOpt = None,
     auto_approve: AutoApproveOpt = False,
+    allow_untested: AllowUntestedOpt = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Box up the roles of one wave in parallel."""
     report = _execute(ctx, f"box-up-wave {wave}", from_wave=wave, to_wave=wave,
-                      concurrency=concurrency, auto_approve=auto_approve)
+                      concurrency=concurrency, auto_approve=auto_approve,
+                      allow_untested=allow_untested)
     render_report(report, as_json)
 
 

@@ -45,7 +45,7 @@ $dependencies
 $dependants
 
 ### Test results
-$tests
+$untested$tests
 
 ### Regressions
 $regressions
@@ -73,7 +73,7 @@ $dependencies
 $dependants
 
 ### Test results
-$tests
+$untested$tests
 
 ### Regressions
 $regressions
@@ -96,6 +96,13 @@ class DescriptionContext:
     issue_url: str | None = None
     mr_url: str | None = None
     execution_id: int | None = None
+    untested: bool = False
+
+
+UNTESTED_WARNING = (
+    "**Untested:** this role has no molecule scenario and no pytest suite; only "
+    "`ansible-playbook --syntax-check` ran. Review it by hand.\n\n"
+)
 
 
 def _bullets(items: Sequence[str], empty: str) -> str:
@@ -144,6 +151,7 @@ def _common(ctx: DescriptionContext) -> dict[str, str]:
         "dependencies": _bullets(ctx.dependencies, "none"),
         "dependants": _bullets(ctx.dependants, "none"),
         "tests": _tests_table(ctx.tests),
+        "untested": UNTESTED_WARNING if ctx.untested else "",
         "regressions": _bullets(ctx.regressions, "none detected"),
     }
 

@@ -63,7 +63,10 @@ class BoxUpRoleState(TypedDict, total=False):
     wave: int | None
     has_molecule_tests: bool
     has_pytest_tests: bool
+    untested: bool  # neither a molecule scenario nor a pytest suite: only a syntax check
     test_retry_limit: int
+    # run options (initial_state)
+    allow_untested: bool  # auto-approve may merge an untested role
     # analyze_deps / check_reverse_deps
     dependencies: list[str]
     transitive_dependencies: list[str]
@@ -104,5 +107,6 @@ class BoxUpRoleState(TypedDict, total=False):
     summary: dict[str, Any]
     failed_node: Annotated[str | None, keep_first]
     errors: Annotated[list[str], operator.add]
+    notes: Annotated[list[str], operator.add]  # what a person should know (branch made how)
     state_snapshots: Annotated[list[dict[str, Any]], keep_last_n(10)]
     node_durations: Annotated[dict[str, float], merge_dicts]

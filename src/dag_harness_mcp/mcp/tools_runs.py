@@ -36,6 +36,8 @@ class RunOutcome(BaseModel):
     issue_url: str | None
     mr_url: str | None
     next_step: str
+    untested: bool = False  # no molecule scenario, no pytest suite: only a syntax check
+    notes: list[str] = []  # how the run made its branch, what it skipped
 
 
 def _next_step(result: RunResult) -> str:
@@ -73,7 +75,7 @@ def outcome(result: RunResult) -> RunOutcome:
         execution_id=result.execution_id, role=result.role, status=result.status,
         next_nodes=result.next_nodes, interrupt=result.interrupt, summary=result.summary,
         errors=result.errors[-10:], issue_url=result.issue_url, mr_url=result.mr_url,
-        next_step=_next_step(result),
+        next_step=_next_step(result), untested=result.untested, notes=result.notes,
     )
 
 
@@ -97,6 +99,9 @@ async def box_up_role(
         list[str] | None, Field(description="pause before these nodes (default: none)")
     ] = None,
     auto_approve: Annotated[bool, Field(description="skip the human approval pause")] = False,
+    allow_untested: Annotated[
+        bool, Field(description="let auto_approve merge a role without tests")
+    ] = False,
 ) -> RunOutcome:
     """Start the box-up workflow for a role: validate, test (molecule/pytest), commit, push,
     open issue and MR, then wait for human approval. Returns when the run pauses, fails or
@@ -104,7 +109,7 @@ async def box_up_role(
     error naming the execution id and the next step. Check get_role first."""
     runner = await state_of(ctx).open_runner()
     result = await start_run(runner, role, breakpoints=breakpoints, auto_approve=auto_approve,
-                             on_progress=ProgressReporter(ctx))
+                             allow_untested=allow_untested, on_progress=ProgressReporter(ctx))
     return _settled(result)
 
 

@@ -38,8 +38,21 @@ __all__ = [
 ]
 
 
-def approval_decision(facts: dict[str, Any]) -> tuple[bool, str] | None:
-    """Approve when the role's tests ran, all passed and none regressed; else None (pause)."""
+UNTESTED_REFUSED = (
+    "untested role (no molecule scenario, no pytest suite); HOTL approves untested roles "
+    "only with `hotl: {allow_untested: true}` in harness.yml (or --allow-untested)"
+)
+
+
+def approval_decision(
+    facts: dict[str, Any], *, allow_untested: bool = False
+) -> tuple[bool, str] | None:
+    """Approve when the role's tests ran, all passed and none regressed; else None (pause).
+    An untested role (only its syntax check ran) is approved only with ``allow_untested``."""
+    if facts.get("untested"):
+        if not allow_untested:
+            return None
+        return True, "auto-approved by HOTL: untested role allowed (hotl.allow_untested)"
     tests = [t for t in facts.get("tests") or [] if isinstance(t, dict)]
     regressions = list(facts.get("regressions") or [])
     if not tests or regressions:
@@ -51,6 +64,8 @@ def approval_decision(facts: dict[str, Any]) -> tuple[bool, str] | None:
 
 
 def _pause_reason(facts: dict[str, Any]) -> str:
+    if facts.get("untested"):
+        return UNTESTED_REFUSED
     tests = [t for t in facts.get("tests") or [] if isinstance(t, dict)]
     if not tests:
         return "no tests ran"
@@ -69,7 +84,7 @@ class HotlPolicy(WavePolicy):
     def __init__(
         self, app: HarnessApp, limits: HotlSettings, hotl_run_id: int, notifier: Notifier
     ) -> None:
-        super().__init__(auto_approve=False)
+        super().__init__(auto_approve=False, allow_untested=limits.allow_untested)
         self.app = app
         self.limits = limits
         self.hotl_run_id = hotl_run_id
@@ -106,7 +121,7 @@ class HotlPolicy(WavePolicy):
         self.app.db.hotl.attach_wave_run(self.hotl_run_id, wave_run_id)
 
     def decide(self, role: str, facts: dict[str, Any]) -> tuple[bool, str] | None:
-        decision = approval_decision(facts)
+        decision = approval_decision(facts, allow_untested=self.limits.allow_untested)
         if decision is None:
             self._paused_why[role] = _pause_reason(facts)
         return decision

@@ -99,6 +99,7 @@ async def start_run(
     *,
     breakpoints: Sequence[str] | None = None,
     auto_approve: bool = False,
+    allow_untested: bool = False,
     on_progress: OnProgress | None = None,
 ) -> RunResult:
     """:meth:`Runner.start` holding the run's context from its first node to its pause
@@ -112,7 +113,8 @@ async def start_run(
 
     try:
         return await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
-                                  on_progress=on_progress, on_created=created)
+                                  allow_untested=allow_untested, on_progress=on_progress,
+                                  on_created=created)
     finally:
         for execution_id, context_id in opened.items():
             release_run_context(app, execution_id, context_id)

@@ -49,6 +49,10 @@ class RunResult:
     errors: list[str] = field(default_factory=list)
     issue_url: str | None = None
     mr_url: str | None = None
+    # the role has no molecule scenario and no pytest suite: only the syntax check ran
+    untested: bool = False
+    # how the run started, e.g. how it made its branch ("worktree recreated from main ...")
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

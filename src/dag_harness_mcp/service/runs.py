@@ -115,13 +115,15 @@ class Runner:
         *,
         breakpoints: Sequence[str] | None = None,
         auto_approve: bool = False,
+        allow_untested: bool = False,
         on_progress: OnProgress | None = None,
         wave_run_id: int | None = None,
         on_created: Callable[[int], None] | None = None,
     ) -> RunResult:
         """Start a run of ``role``; returns at the first pause, failure or the end.
         ``on_created(execution_id)`` is called once the execution row exists, before any
-        node runs."""
+        node runs. ``auto_approve`` merges a role without tests only with
+        ``allow_untested``; otherwise that run waits at the approval question."""
         self._require_saver()
         validate_role_name(role)
         self.app.db.roles.require(role)
@@ -138,15 +140,17 @@ class Runner:
         self.app.audit(
             "execution.start", entity_type="execution", entity_id=execution_id,
             details={"role": role, "breakpoints": bps, "auto_approve": auto_approve,
-                     "wave_run_id": wave_run_id},
+                     "allow_untested": allow_untested, "wave_run_id": wave_run_id},
         )
         if on_created is not None:
             on_created(execution_id)
-        first = self.workflow.initial_state(
+        first = dict(self.workflow.initial_state(
             role, execution_id=execution_id, thread_id=thread_id,
             repo_root=str(self.app.settings.repo_root),
-        )
-        return await self._drive(execution_id, dict(first), None, on_progress)
+        ))
+        if allow_untested:
+            first["allow_untested"] = True
+        return await self._drive(execution_id, first, None, on_progress)
 
     async def resume(
         self,
@@ -512,6 +516,8 @@ class Runner:
             errors=errors,
             issue_url=state.get("issue_url"),
             mr_url=state.get("mr_url"),
+            untested=bool(state.get("untested") or summary.get("untested")),
+            notes=[str(n) for n in state.get("notes") or []],
         )
 
 

@@ -79,8 +79,10 @@ class WavePolicy:
 
     mode = "manual"
 
-    def __init__(self, *, auto_approve: bool = False) -> None:
+    def __init__(self, *, auto_approve: bool = False, allow_untested: bool = False) -> None:
         self.auto_approve = auto_approve
+        # auto-approve merges a role without tests only when this is set (--allow-untested)
+        self.allow_untested = allow_untested
 
     def run_started(self, wave_run_id: int) -> None:
         """Called when the executor starts (or resumes) driving wave run ``wave_run_id``."""
@@ -93,8 +95,11 @@ class WavePolicy:
         """For a run waiting at the approval interrupt: ``(approved, comment)`` to resume
         it with, or None to leave it waiting. ``facts`` is the interrupt payload (``tests``,
         ``regressions``, ``mr_url``...). With ``auto_approve`` a run paused there (at a
-        static breakpoint) is approved."""
-        return (True, "auto-approved") if self.auto_approve else None
+        static breakpoint) is approved, unless it is untested and untested roles are not
+        allowed: then it waits for a person."""
+        if not self.auto_approve or (facts.get("untested") and not self.allow_untested):
+            return None
+        return True, "auto-approved" + (" (untested, allowed)" if facts.get("untested") else "")
 
     async def role_finished(self, outcome: RoleOutcome) -> None:
         """After each role settles (completed, failed, blocked, paused, ...)."""

@@ -105,7 +105,8 @@ class WaveExecutor:
             run_id = self.repo.create(
                 mode=self.policy.mode, from_wave=from_wave, to_wave=to_wave, concurrency=limit,
                 auto_approve=self.policy.auto_approve, pid=os.getpid(),
-                options={"waves": [w["wave"] for w in waves]},
+                options={"waves": [w["wave"] for w in waves],
+                         "allow_untested": self.policy.allow_untested},
             )
             self.repo.add_roles(run_id, [(r, w["wave"]) for w in waves for r in w["roles"]])
         self.app.audit("wave_run.start", entity_type="wave_run", entity_id=run_id,
@@ -134,6 +135,8 @@ class WaveExecutor:
             )
         if row["auto_approve"]:
             self.policy.auto_approve = True  # as the run was started
+        if _options(row).get("allow_untested"):
+            self.policy.allow_untested = True
         if not self.repo.claim(run_id, os.getpid(), expected_pid=owner):
             raise WorkflowError(f"wave run {run_id} was taken over by another process")
         # Blocked and skipped roles are decided anew; the rest continue from their executions.
@@ -274,6 +277,7 @@ class WaveExecutor:
             last = None  # it ran to its failure report: after a fix, a new run
         if last is None or last["status"] == "cancelled":
             result = await runner.start(role, auto_approve=self.policy.auto_approve,
+                                        allow_untested=self.policy.allow_untested,
                                         wave_run_id=run_id, on_progress=progress)
         else:
             eid, status = int(last["id"]), str(last["status"])
@@ -340,6 +344,16 @@ def list_wave_runs(app: HarnessApp, *, limit: int = 20) -> list[dict[str, Any]]:
     ]
 
 
+def _options(row: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    try:
+        options = json.loads(row.get("options") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return options if isinstance(options, dict) else {}
+
+
 def _count_text(outcomes: dict[str, str]) -> str:
     counts: dict[str, int] = {}
     for status in outcomes.values():
@@ -400,6 +414,7 @@ def _facts(execution: dict[str, Any]) -> dict[str, Any] | None:
     if "test_summary" not in values:
         return None
     return {"tests": values.get("test_summary") or [],
+            "untested": bool(values.get("untested")),
             "regressions": values.get("regressions") or [],
             "mr_url": values.get("mr_url"), "role": values.get("role_name")}
 

@@ -11,15 +11,34 @@ from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
-__all__ = ["approval_payload", "human_approval", "parse_response"]
+__all__ = ["UNTESTED_NOTE", "approval_payload", "auto_approves", "human_approval",
+           "parse_response"]
+
+UNTESTED_NOTE = "no molecule scenario and no pytest suite: only the syntax check ran"
 
 
-def approval_payload(state: BoxUpRoleState) -> dict[str, Any]:
-    """What the person sees; pure, so the node re-running on resume asks the same question."""
+def auto_approves(state: BoxUpRoleState, auto_approve: bool) -> bool:
+    """Auto-approve merges a tested role; an untested one only with ``allow_untested``."""
+    return auto_approve and (not state.get("untested") or bool(state.get("allow_untested")))
+
+
+def approval_payload(state: BoxUpRoleState, *, auto_approve: bool = False) -> dict[str, Any]:
+    """What the person sees; pure, so the node re-running on resume asks the same question.
+    An untested role says so in the question and carries ``untested: True``."""
     role = state.get("role_name", "")
+    question = f"Approve merging the box-up of role {role!r} into the default branch?"
+    extra: dict[str, Any] = {}
+    if state.get("untested"):
+        question = (f"Approve merging the UNTESTED box-up of role {role!r} into the default "
+                    f"branch ({UNTESTED_NOTE})?")
+        extra["untested"] = True
+        if auto_approve:
+            extra["auto_approve_skipped"] = (
+                "auto-approve does not merge untested roles unless allowed (--allow-untested)")
     return {
         "kind": "approval",
-        "question": f"Approve merging the box-up of role {role!r} into the default branch?",
+        "question": question,
+        **extra,
         "role": role,
         "execution_id": state.get("execution_id"),
         "mr_url": state.get("mr_url"),
@@ -45,7 +64,9 @@ def parse_response(value: Any) -> tuple[bool, str]:
 @node("human_approval")
 async def human_approval(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """Interrupt for a decision (skipped with auto-approve)."""
-    if runtime.context.auto_approve:
-        return {"human_approved": True, "approval_comment": "auto-approved"}
-    approved, comment = parse_response(interrupt(approval_payload(state)))
+    auto = runtime.context.auto_approve
+    if auto_approves(state, auto):
+        comment = "auto-approved" + (" (untested, allowed)" if state.get("untested") else "")
+        return {"human_approved": True, "approval_comment": comment}
+    approved, comment = parse_response(interrupt(approval_payload(state, auto_approve=auto)))
     return {"human_approved": approved, "approval_comment": comment}

@@ -26,10 +26,24 @@ from dag_harness_mcp.graph.nodes._guard import Update, node
 from dag_harness_mcp.graph.retry import NETWORK_RETRY
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
-__all__ = ["LABELS", "add_to_merge_train", "create_issue", "create_mr", "description_context"]
+__all__ = [
+    "LABELS",
+    "UNTESTED_LABEL",
+    "add_to_merge_train",
+    "create_issue",
+    "create_mr",
+    "description_context",
+    "labels_for",
+]
 
 LABELS = ["dag-harness", "box-up"]
+UNTESTED_LABEL = "untested"
 _TRAIN_ACTIVE = ("queued", "running")
+
+
+def labels_for(state: BoxUpRoleState) -> list[str]:
+    """The issue's and MR's labels: ``untested`` too for a role without tests."""
+    return [*LABELS, UNTESTED_LABEL] if state.get("untested") else list(LABELS)
 
 
 def description_context(state: BoxUpRoleState, ctx: NodeContext) -> DescriptionContext:
@@ -43,6 +57,7 @@ def description_context(state: BoxUpRoleState, ctx: NodeContext) -> DescriptionC
         issue_url=state.get("issue_url"),
         mr_url=state.get("mr_url"),
         execution_id=ctx.execution_id,
+        untested=bool(state.get("untested")),
     )
 
 
@@ -50,12 +65,13 @@ def description_context(state: BoxUpRoleState, ctx: NodeContext) -> DescriptionC
 async def create_issue(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """The role's box-up issue (found again if it exists)."""
     ctx = runtime.context
-    await ctx.forge.ensure_labels(LABELS)
+    labels = labels_for(state)
+    await ctx.forge.ensure_labels(labels)
     issue = await ctx.forge.find_or_create_issue(
         role=state["role_name"],
         title=render_issue_title(state["role_name"]),
         description=render_issue_description(description_context(state, ctx)),
-        labels=LABELS,
+        labels=labels,
         execution_id=ctx.execution_id,
     )
     return {"issue_iid": issue.iid, "issue_url": issue.web_url}
@@ -71,7 +87,7 @@ async def create_mr(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Upd
         target_branch=ctx.app.settings.default_branch,
         title=render_mr_title(state["role_name"]),
         description=render_mr_description(description_context(state, ctx)),
-        labels=LABELS,
+        labels=labels_for(state),
         issue_iid=state.get("issue_iid"),
         execution_id=ctx.execution_id,
     )

@@ -21,6 +21,7 @@ def build_summary(state: BoxUpRoleState, status: str) -> dict[str, Any]:
         "execution_id": state.get("execution_id"),
         "tests": state.get("test_summary") or [],
         "tests_passed": state.get("tests_passed"),
+        "untested": bool(state.get("untested")),
         "regressions": state.get("regressions") or [],
         "mr_url": state.get("mr_url"),
         "issue_url": state.get("issue_url"),

@@ -63,6 +63,7 @@ async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
         "wave": row.get("wave"),
         "has_molecule_tests": has_molecule,
         "has_pytest_tests": has_pytest,
+        "untested": not (has_molecule or has_pytest),
         "test_retry_limit": settings.tests.retry_failed_tests,
         "test_retries": 0,
     }
