@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 
-from dag_harness_mcp.db.repos.sessions import SessionRepository
 from dag_harness_mcp.hooks import policy
 from dag_harness_mcp.hooks.redact import MAX_FIELD_BYTES, redact, redact_json, truncate
 
@@ -27,6 +26,7 @@ __all__ = ["Hook", "decide_pre_tool_use", "deny_output", "on_post_tool_use", "on
            "on_session_start", "on_stop", "on_subagent_stop", "record_pre_tool_use"]
 
 _MAX_COMMAND = 256 * 1024
+_MAX_DEPTH = 32  # levels of a stored JSON value; deeper parts are cut
 _MUTATING_GIT = {"commit", "push", "merge", "rebase", "reset", "checkout", "switch", "tag",
                  "branch", "am", "apply", "cherry-pick", "revert", "rm", "mv", "stash", "clean",
                  "restore", "worktree", "pull", "fetch", "init", "clone", "add"}
@@ -35,33 +35,53 @@ _READ_MCP = ("get_", "list_", "show_", "describe_", "read_", "status", "search_"
 
 
 class Hook:
-    """The context of one hook invocation."""
+    """The context of one hook invocation; the database is opened on first use."""
 
-    def __init__(self, payload: dict[str, Any], db: HookDB, project_dir: str,
-                 log: Callable[[str], None]) -> None:
+    def __init__(self, payload: dict[str, Any], open_db: Callable[[], HookDB], db_path: str,
+                 project_dir: str, log: Callable[[str], None]) -> None:
         self.payload = payload
-        self.db = db
+        self._open_db = open_db
+        self._db: HookDB | None = None
+        self._db_error: Exception | None = None
+        self.db_path = db_path
         self.project_dir = project_dir
         self.log = log
-        self.sessions = SessionRepository(db)
         self.session_id = _text(payload.get("session_id")) or "unknown"
         self.agent_id = _text(payload.get("agent_id"))
         self.cwd = _text(payload.get("cwd")) or project_dir
+
+    @property
+    def db(self) -> HookDB:
+        """The connection, opened on first use (a failure to open is raised again, not
+        retried: one bounded wait per hook)."""
+        if self._db is None:
+            if self._db_error is not None:
+                raise self._db_error
+            try:
+                self._db = self._open_db()
+            except Exception as exc:
+                self._db_error = exc
+                raise
+        return self._db
 
     @property
     def acting_session(self) -> str:
         """Tool calls inside a subagent are attributed to the subagent's own session row."""
         return self.agent_id or self.session_id
 
-    def ensure_session(self) -> None:
+    def session(self) -> dict[str, Any]:
+        """The session fields every event ensures (the subagent's row too)."""
         p = self.payload
-        self.sessions.ensure(self.session_id, cwd=self.cwd,
-                             transcript_path=_text(p.get("transcript_path")),
-                             permission_mode=_text(p.get("permission_mode")))
-        if self.agent_id:
-            self.sessions.ensure(self.agent_id, cwd=self.cwd, parent_session_id=self.session_id,
-                                 agent_type=_text(p.get("agent_type")),
-                                 transcript_path=_text(p.get("agent_transcript_path")))
+        return {"session_id": self.session_id, "cwd": self.cwd,
+                "transcript_path": _text(p.get("transcript_path")),
+                "permission_mode": _text(p.get("permission_mode")), "agent_id": self.agent_id,
+                "agent_type": _text(p.get("agent_type")),
+                "agent_transcript_path": _text(p.get("agent_transcript_path"))}
+
+    def event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        from dag_harness_mcp.clock import utc_now
+
+        return dict(fields, kind=kind, at=utc_now())
 
     @property
     def caps(self) -> CapabilityRepository:
@@ -73,13 +93,25 @@ class Hook:
         ids = [self.session_id] + ([self.agent_id] if self.agent_id else [])
         return self.caps.active_for(ids, self.project_dir)
 
-    def record_audit(self, action: str, entity_type: str, entity_id: str,
-                     details: dict[str, Any]) -> None:
-        from dag_harness_mcp.db.repos.audit import AuditRepository
+    def keep(self, event: dict[str, Any]) -> None:
+        """Write ``event``, after any spooled ones; into the spool when the database is busy.
 
-        AuditRepository(self.db).record(  # type: ignore[arg-type]
-            action, actor=self.acting_session, source="hook", entity_type=entity_type,
-            entity_id=entity_id, details=details)
+        Order is kept: while older events wait in the spool (another process is
+        replaying them, or more than one batch waits) this one joins them.
+        """
+        from dag_harness_mcp.db.repos.hook_events import apply_event
+        from dag_harness_mcp.db.spool import Spool, is_busy
+
+        spool = Spool(self.db_path)
+        try:
+            if spool.replay(self.db, apply_event, self.log):
+                apply_event(self.db, event)
+                return
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+        spool.append(event)
+        self.log(f"StateDB busy: {event['kind']} event kept in {spool.dir} for replay")
 
 
 def _text(value: object) -> str | None:
@@ -92,14 +124,17 @@ def _dump(value: object) -> str:
     return truncate(json.dumps(redact_json(_shrink(value)), ensure_ascii=False, default=str))
 
 
-def _shrink(value: object, limit: int = 4 * MAX_FIELD_BYTES) -> object:
-    """Cut long strings before redaction so a 10 MB input costs what a 64 KiB one does."""
+def _shrink(value: object, limit: int = 4 * MAX_FIELD_BYTES, depth: int = 0) -> object:
+    """Cut long strings, long lists and deep nesting before redaction, so a 10 MB input
+    costs what a 64 KiB one does and a deeply nested one never exhausts the stack."""
     if isinstance(value, str):
         return value if len(value) <= limit else value[:limit] + f"...[{len(value)} chars]"
+    if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
+        return f"[nested deeper than {_MAX_DEPTH} levels: cut]"
     if isinstance(value, dict):
-        return {k: _shrink(v, limit) for k, v in value.items()}
+        return {k: _shrink(v, limit, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_shrink(v, limit) for v in value[:1000]]
+        return [_shrink(v, limit, depth + 1) for v in value[:1000]]
     return value
 
 
@@ -117,7 +152,9 @@ def decide_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any]
                         ) -> tuple[policy.Decision, list[dict[str, Any]]]:
     """The decision for a PreToolUse and the contexts it was taken under."""
     contexts = h.contexts()
-    if tool_name == "Bash" and len(str(tool_input.get("command", ""))) > _MAX_COMMAND and contexts:
+    command = tool_input.get("command")
+    if tool_name == "Bash" and isinstance(command, str) and len(command) > _MAX_COMMAND \
+            and contexts:
         ids = [int(c["context_id"]) for c in contexts]
         return policy.Decision(False, "Bash command longer than 256 KiB cannot be checked",
                                ids), contexts
@@ -126,19 +163,16 @@ def decide_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any]
 
 
 def record_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id: str,
-                        decision: policy.Decision, contexts: list[dict[str, Any]]) -> None:
-    with h.db.transaction():
-        h.ensure_session()
-        h.sessions.start_tool_call(
-            h.acting_session, tool_use_id, tool_name, _dump(tool_input),
-            status="started" if decision.allowed else "denied",
-            decision=None if not contexts else ("allow" if decision.allowed else "deny"),
-            decision_reason=redact(decision.reason) or None,
-        )
-        if not decision.allowed:
-            h.record_audit("capability_denied", "tool_call", tool_use_id,
-                           {"tool": tool_name, "reason": redact(decision.reason),
-                            "contexts": decision.contexts})
+                        decision: policy.Decision, *, checked: bool) -> None:
+    """Keep the PreToolUse row; ``checked``: a context was consulted (else no decision)."""
+    audit = None if decision.allowed else {
+        "tool": tool_name, "reason": redact(decision.reason), "contexts": decision.contexts}
+    h.keep(h.event(
+        "pre_tool_use", session=h.session(), actor=h.acting_session, tool_use_id=tool_use_id,
+        tool_name=tool_name, tool_input=_dump(tool_input),
+        status="started" if decision.allowed else "denied",
+        decision=None if not checked else ("allow" if decision.allowed else "deny"),
+        decision_reason=redact(decision.reason) or None, audit=audit))
 
 
 def _bash_commands(tool_input: dict[str, Any]) -> list[Command]:
@@ -199,21 +233,16 @@ def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_u
     error = p.get("error") if failed else None
     commands = _bash_commands(tool_input) if tool_name == "Bash" else []
     changes = [] if failed else _file_changes(h, tool_name, tool_input, commands)
-    with h.db.transaction():
-        h.ensure_session()
-        stored = h.sessions.finish_tool_call(
-            h.acting_session, tool_use_id, tool_name,
-            status="failed" if failed else "succeeded",
-            tool_response=_dump(p["tool_response"]) if "tool_response" in p else None,
-            error=None if error is None else _dump(error),
-            duration_ms=duration_ms, tool_input=_dump(tool_input),
-        )
-        if changes:
-            h.sessions.record_file_changes(h.acting_session, tool_use_id, tool_name, changes)
-        if _mutating(tool_name, commands, changes):
-            h.record_audit("tool_call", "tool_call", tool_use_id, {
-                "tool": tool_name, "status": "failed" if failed else "succeeded",
-                "files": [path for path, _ in changes][:50], "duration_ms": stored})
+    status = "failed" if failed else "succeeded"
+    audit = None
+    if _mutating(tool_name, commands, changes):
+        audit = {"tool": tool_name, "status": status, "files": [path for path, _ in changes][:50]}
+    h.keep(h.event(
+        "post_tool_use", session=h.session(), actor=h.acting_session, tool_use_id=tool_use_id,
+        tool_name=tool_name, status=status,
+        tool_response=_dump(p["tool_response"]) if "tool_response" in p else None,
+        error=None if error is None else _dump(error), duration_ms=duration_ms,
+        tool_input=_dump(tool_input), changes=[list(c) for c in changes], audit=audit))
 
 
 def on_session_start(h: Hook) -> None:
@@ -221,37 +250,36 @@ def on_session_start(h: Hook) -> None:
     model = p.get("model")
     if isinstance(model, dict):
         model = model.get("id") or model.get("name")
-    h.sessions.start(h.session_id, cwd=h.cwd, model=_text(model),
-                     transcript_path=_text(p.get("transcript_path")), source=_text(p.get("source")),
-                     permission_mode=_text(p.get("permission_mode")),
-                     agent_type=_text(p.get("agent_type")))
+    h.keep(h.event("session_start", session={
+        "session_id": h.session_id, "cwd": h.cwd, "model": _text(model),
+        "transcript_path": _text(p.get("transcript_path")), "source": _text(p.get("source")),
+        "permission_mode": _text(p.get("permission_mode")),
+        "agent_type": _text(p.get("agent_type"))}))
 
 
-def _count_tokens(h: Hook, session_id: str, path: str | None, *, main_session: bool) -> None:
+def _usage(h: Hook, session_id: str, path: str | None, *, main_session: bool
+           ) -> tuple[list[list[Any]], str | None]:
+    """Token usage rows of a transcript (none without one) and the model it names."""
     if not path:
-        return
-    from dag_harness_mcp.db.repos.costs import CostRepository
+        return [], None
     from dag_harness_mcp.hooks.transcript import read_usage, usage_rows
 
     messages, model = read_usage(path, skip_sidechains=main_session)
     rows, unpriced = usage_rows(session_id, messages)
     for name in unpriced:
         h.log(f"model {name!r} is not in the price table; priced by family or Sonnet fallback")
-    with h.db.transaction():
-        CostRepository(h.db).record(rows)
-        if model:
-            h.sessions.set_model_if_missing(session_id, model)
+    return [list(row) for row in rows], model
 
 
-def on_stop(h: Hook) -> None:
-    h.ensure_session()
-    _count_tokens(h, h.session_id, _text(h.payload.get("transcript_path")), main_session=True)
+def on_stop(h: Hook, end_reason: str | None = None) -> None:
+    rows, model = _usage(h, h.session_id, _text(h.payload.get("transcript_path")),
+                         main_session=True)
+    h.keep(h.event("usage", session=h.session(), usage_session=h.session_id, rows=rows,
+                   model=model, end_reason=end_reason))
 
 
 def on_session_end(h: Hook) -> None:
-    h.ensure_session()
-    _count_tokens(h, h.session_id, _text(h.payload.get("transcript_path")), main_session=True)
-    h.sessions.end(h.session_id, _text(h.payload.get("reason")) or "unknown")
+    on_stop(h, _text(h.payload.get("reason")) or "unknown")
 
 
 def on_subagent_stop(h: Hook) -> None:
@@ -260,12 +288,15 @@ def on_subagent_stop(h: Hook) -> None:
     agent_id = h.agent_id
     if agent_id is None and agent_path:
         agent_id = os.path.splitext(os.path.basename(agent_path))[0]
-    h.sessions.ensure(h.session_id, cwd=h.cwd, transcript_path=_text(p.get("transcript_path")))
+    parent = {"session_id": h.session_id, "cwd": h.cwd,
+              "transcript_path": _text(p.get("transcript_path"))}
     if agent_id is None:
+        h.keep(h.event("usage", session=parent, usage_session=h.session_id, rows=[]))
         h.log("SubagentStop without agent_id or agent_transcript_path: no subagent row")
         return
-    h.sessions.start(agent_id, cwd=h.cwd, parent_session_id=h.session_id,
-                     agent_type=_text(p.get("agent_type")), transcript_path=agent_path,
-                     source="subagent")
-    _count_tokens(h, agent_id, agent_path, main_session=False)
-    h.sessions.end(agent_id, "subagent_stop")
+    rows, model = _usage(h, agent_id, agent_path, main_session=False)
+    h.keep(h.event("usage", session=parent, start={
+        "session_id": agent_id, "cwd": h.cwd, "parent_session_id": h.session_id,
+        "agent_type": _text(p.get("agent_type")), "transcript_path": agent_path,
+        "source": "subagent"}, usage_session=agent_id, rows=rows, model=model,
+        end_reason="subagent_stop"))

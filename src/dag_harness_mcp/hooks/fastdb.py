@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["HOOK_BUSY_TIMEOUT_MS", "HookDB", "UnreadableDB"]
 
-HOOK_BUSY_TIMEOUT_MS = 15_000
+# How long a hook waits for a lock, reading or writing: past it, a write goes to the spool
+# (db/spool.py) and an unreadable capability check fails closed (docs/hooks.md).
+HOOK_BUSY_TIMEOUT_MS = 1_000
 _CREATE_ATTEMPTS = 200
 _MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "db", "migrations")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
-from dag_harness_mcp.hooks import events
-from dag_harness_mcp.hooks.fastdb import HookDB, UnreadableDB
+from dag_harness_mcp.db.spool import is_busy
+from dag_harness_mcp.hooks import events, policy
+from dag_harness_mcp.hooks.fastdb import HOOK_BUSY_TIMEOUT_MS, HookDB, UnreadableDB
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,6 +28,9 @@ EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart", "Se
           "Stop", "SubagentStop")
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 _LOG_MAX_BYTES = 1024 * 1024
+
+
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class _FailClosed(Exception):
@@ -62,6 +67,12 @@ class _Log:
 
 
 def _read_stdin() -> tuple[dict[str, Any] | None, str]:
+    """The event from stdin, or ``None`` and why it is unusable. Never raises.
+
+    Bytes that are not UTF-8 and lone surrogates (``"\\ud800"``) become U+FFFD, as
+    Claude Code's own runtime turns them into when it hands a string on; input nested
+    deeper than the decoder can follow is unusable.
+    """
     try:
         raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     except (OSError, ValueError) as exc:
@@ -71,12 +82,49 @@ def _read_stdin() -> tuple[dict[str, Any] | None, str]:
     if not raw.strip():
         return None, "empty input"
     try:
-        payload = json.loads(raw)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "replace")
+    try:
+        payload = json.loads(text)
     except ValueError as exc:
         return None, f"input is not JSON ({str(exc)[:120]})"
+    except RecursionError:
+        return None, "input is JSON nested too deeply to decode"
     if not isinstance(payload, dict):
         return None, f"input is JSON {type(payload).__name__}, not an object"
+    if "\\u" in text and _LONE_SURROGATE_ESCAPE.search(text):
+        payload = _without_surrogates(payload)
     return payload, ""
+
+
+def _without_surrogates(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with every lone surrogate in keys and strings replaced by U+FFFD.
+
+    Iterative (a decoded value can be nested as deep as the decoder allows) and in place.
+    """
+    fix = re.compile(r"[\ud800-\udfff]")
+    stack: list[Any] = [payload]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in list(node):
+                value = node[key]
+                if isinstance(value, str):
+                    value = fix.sub("\ufffd", value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+                if isinstance(key, str) and fix.search(key):
+                    del node[key]
+                    key = fix.sub("\ufffd", key)
+                node[key] = value
+        else:
+            for i, value in enumerate(node):
+                if isinstance(value, str):
+                    node[i] = fix.sub("\ufffd", value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+    return payload
 
 
 def _tool_fields(payload: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
@@ -89,10 +137,19 @@ def _tool_fields(payload: dict[str, Any]) -> tuple[str, dict[str, Any], str] | N
     return name, tool_input, use_id
 
 
+def _busy_message(path: str) -> str:
+    return (f"the StateDB {path} stayed locked by another process for more than "
+            f"{HOOK_BUSY_TIMEOUT_MS / 1000:g} s, so the capability contexts cannot be read and "
+            f"the call is refused; retry it, and if this repeats find the process holding the "
+            f"file (`fuser {path}`)")
+
+
 def _open(path: str) -> HookDB:
     try:
         return HookDB(path)
     except UnreadableDB as exc:
+        if is_busy(exc):
+            raise _FailClosed(_busy_message(path)) from exc
         raise _FailClosed(
             f"{exc}; capability checks cannot run. Repair or move the file away (a new one is "
             "created on the next call), or set HARNESS_DB_PATH"
@@ -134,18 +191,27 @@ def _dispatch(event: str, payload: dict[str, Any] | None, why: str, log: _Log) -
     assert payload is not None
     # The connection is not closed: the process ends right after (``os._exit`` in the entry
     # script), and closing the last connection would checkpoint the WAL on every tool call.
-    db = _open(path) if event == "PreToolUse" else HookDB(path)
-    hook = events.Hook(payload, db, project, log)
+    hook = events.Hook(payload, (lambda: _open(path)) if event == "PreToolUse"
+                       else (lambda: HookDB(path)), path, project, log)
     answer: dict[str, Any] | None = None
     if event == "PreToolUse":
         assert fields is not None
         name, tool_input, use_id = fields
+        try:  # opened first: a database that cannot even be created fails open (no context)
+            hook.db  # noqa: B018
+        except _FailClosed as exc:
+            _keep_refusal(hook, fields, str(exc))
+            raise
         try:
             decision, contexts = events.decide_pre_tool_use(hook, name, tool_input)
         except Exception as exc:
-            raise _FailClosed(f"capability check failed ({exc!r})") from exc
+            closed = exc if isinstance(exc, _FailClosed) else _FailClosed(
+                _busy_message(path) if is_busy(exc) else f"capability check failed ({exc!r})")
+            _keep_refusal(hook, fields, str(closed))
+            raise closed from exc
         try:
-            events.record_pre_tool_use(hook, name, tool_input, use_id, decision, contexts)
+            events.record_pre_tool_use(hook, name, tool_input, use_id, decision,
+                                       checked=bool(contexts))
         except Exception as exc:
             log(f"could not record tool call {use_id}: {exc!r}")
         if not decision.allowed:
@@ -172,22 +238,41 @@ def _dispatch(event: str, payload: dict[str, Any] | None, why: str, log: _Log) -
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one hook; returns the exit code (0, or 2 to block a PreToolUse)."""
-    args = sys.argv[1:] if argv is None else argv
-    payload, why = _read_stdin()
-    named = payload.get("hook_event_name") if payload else None
-    event = named if isinstance(named, str) and named else (args[0] if args else "unknown")
-    path, _project = locate_db(payload)
-    log = _Log(os.path.join(os.path.dirname(path), "hooks.log"), event)
+def _keep_refusal(hook: events.Hook, fields: tuple[str, dict[str, Any], str], why: str) -> None:
+    """Record a call refused because it could not be checked (spooled if the DB is busy)."""
+    name, tool_input, use_id = fields
     try:
+        events.record_pre_tool_use(hook, name, tool_input, use_id,
+                                   policy.Decision(False, why), checked=True)
+    except Exception as exc:
+        hook.log(f"could not record refused tool call {use_id}: {exc!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one hook; returns the exit code (0, or 2 to block a PreToolUse). Never raises."""
+    args = sys.argv[1:] if argv is None else argv
+    event = args[0] if args else "unknown"
+    log: _Log | None = None
+    try:
+        payload, why = _read_stdin()
+        named = payload.get("hook_event_name") if payload else None
+        event = named if isinstance(named, str) and named else event
+        path, _project = locate_db(payload)
+        log = _Log(os.path.join(os.path.dirname(path), "hooks.log"), event)
         return _dispatch(event, payload, why, log)
     except _FailClosed as exc:
-        log(f"blocked (fail closed): {exc}")
+        if log is not None:
+            log(f"blocked (fail closed): {exc}")
         sys.stderr.write(f"dag-harness hook blocked this call: {exc}\n")
         return 2
     except BaseException as exc:  # the one broad handler: fail open, logged
         import traceback
 
-        log(f"failed open: {exc!r}\n{traceback.format_exc()}")
+        try:
+            if log is None:
+                path, _project = locate_db(None)
+                log = _Log(os.path.join(os.path.dirname(path), "hooks.log"), event)
+            log(f"failed open: {exc!r}\n{traceback.format_exc()}")
+        except BaseException:
+            pass
         return 0

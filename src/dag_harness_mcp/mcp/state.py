@@ -64,6 +64,9 @@ def make_lifespan(
     async def lifespan(_server: Any) -> AsyncIterator[ServerState]:
         chosen = settings if settings is not None else load_settings()
         state = ServerState(HarnessApp.open(chosen, actor="mcp", source="mcp"))
+        from dag_harness_mcp.service.hook_spool import replay_hook_spool
+
+        await asyncio.to_thread(replay_hook_spool, state.app)
         try:
             yield state
         finally:

@@ -28,13 +28,14 @@ class AuditRepository:
         entity_type: str | None = None,
         entity_id: str | int | None = None,
         details: dict[str, Any] | None = None,
+        ts: str | None = None,
     ) -> int:
         """Append one audit row; ``details`` must already be free of secrets."""
         row = self._db.fetchone(
             "INSERT INTO audit_log (ts, actor, source, action, entity_type, entity_id, details)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
-                utc_now(),
+                ts or utc_now(),
                 actor,
                 source,
                 action,

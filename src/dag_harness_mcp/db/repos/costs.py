@@ -47,10 +47,10 @@ class CostRepository:
     def __init__(self, db: Queries) -> None:
         self._db = db
 
-    def record(self, rows: Iterable[UsageRow]) -> int:
+    def record(self, rows: Iterable[UsageRow], *, now: str | None = None) -> int:
         """Upsert usage rows in one transaction; returns how many were given."""
         count = 0
-        now = utc_now()
+        now = now or utc_now()
         with self._db.transaction():
             for sid, mid, model, inp, out, cw, cr, cost, at in rows:
                 self._db.execute(_UPSERT, (sid, mid, model, inp, out, cw, cr, cost, at or now))

@@ -38,9 +38,10 @@ class SessionRepository:
         permission_mode: str | None = None,
         agent_type: str | None = None,
         parent_session_id: str | None = None,
+        now: str | None = None,
     ) -> None:
         """Record a session start (or resume): the row becomes active again."""
-        now = utc_now()
+        now = now or utc_now()
         self._db.execute(
             "INSERT INTO agent_sessions (session_id, parent_session_id, agent_type, cwd, model,"
             " transcript_path, source, permission_mode, status, started_at, updated_at)"
@@ -69,9 +70,10 @@ class SessionRepository:
         permission_mode: str | None = None,
         parent_session_id: str | None = None,
         agent_type: str | None = None,
+        now: str | None = None,
     ) -> None:
         """Make sure a row exists (hooks may be installed mid-session); never reactivates."""
-        now = utc_now()
+        now = now or utc_now()
         self._db.execute(
             "INSERT INTO agent_sessions (session_id, parent_session_id, agent_type, cwd,"
             " transcript_path, permission_mode, status, started_at, updated_at)"
@@ -86,9 +88,9 @@ class SessionRepository:
              now, now),
         )
 
-    def end(self, session_id: str, reason: str | None) -> None:
+    def end(self, session_id: str, reason: str | None, *, now: str | None = None) -> None:
         """Mark the session ended (idempotent: the first end reason and time are kept)."""
-        now = utc_now()
+        now = now or utc_now()
         self._db.execute(
             "UPDATE agent_sessions SET status = 'ended',"
             " end_reason = COALESCE(end_reason, ?), ended_at = COALESCE(ended_at, ?),"
@@ -96,11 +98,12 @@ class SessionRepository:
             (reason, now, now, session_id),
         )
 
-    def set_model_if_missing(self, session_id: str, model: str) -> None:
+    def set_model_if_missing(self, session_id: str, model: str, *, now: str | None = None
+                             ) -> None:
         self._db.execute(
             "UPDATE agent_sessions SET model = ?, updated_at = ?"
             " WHERE session_id = ? AND model IS NULL",
-            (model, utc_now(), session_id),
+            (model, now or utc_now(), session_id),
         )
 
     def get(self, session_id: str) -> dict[str, Any] | None:
@@ -134,9 +137,10 @@ class SessionRepository:
         status: str = "started",
         decision: str | None = None,
         decision_reason: str | None = None,
+        now: str | None = None,
     ) -> None:
         """Record a PreToolUse (``status`` ``denied`` when the policy refused it)."""
-        now = utc_now()
+        now = now or utc_now()
         self._db.execute(
             "INSERT INTO tool_calls (session_id, tool_use_id, tool_name, tool_input, status,"
             " decision, decision_reason, started_at, finished_at)"
@@ -161,14 +165,16 @@ class SessionRepository:
         error: str | None,
         duration_ms: float | None,
         tool_input: str | None = None,
+        now: str | None = None,
     ) -> float | None:
         """Record the outcome of the call ``tool_use_id`` (paired by id, never by name).
 
         Without a ``duration_ms`` from Claude Code, the time since the PreToolUse row
         is used. A PostToolUse without its PreToolUse still gets a complete row.
-        Returns the duration stored.
+        Returns the duration stored. ``now`` (default: the current time) is when the call
+        finished, so a replayed event keeps its own time.
         """
-        now = utc_now()
+        now = now or utc_now()
         with self._db.transaction():
             row = self._db.fetchone(
                 "SELECT started_at FROM tool_calls WHERE tool_use_id = ?", (tool_use_id,)
@@ -205,9 +211,11 @@ class SessionRepository:
         tool_use_id: str | None,
         tool_name: str,
         changes: Sequence[tuple[str, str]],
+        *,
+        now: str | None = None,
     ) -> None:
         """One row per ``(path, change_type)``."""
-        now = utc_now()
+        now = now or utc_now()
         for path, change_type in changes:
             self._db.execute(
                 "INSERT INTO file_changes (session_id, tool_use_id, tool_name, path,"

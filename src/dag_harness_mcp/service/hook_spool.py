@@ -1,0 +1,42 @@
+"""Apply the events hooks kept in the spool while the StateDB was busy (server start).
+
+The hooks replay the spool themselves on their next event; a server starting on the
+same SQLite file does it too, so the rows of a session's last events do not wait for
+the next session.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from dag_harness_mcp.db.repos.hook_events import apply_event
+from dag_harness_mcp.db.spool import Spool, is_busy
+from dag_harness_mcp.service.app import HarnessApp
+
+__all__ = ["replay_hook_spool"]
+
+_log = logging.getLogger(__name__)
+
+
+def replay_hook_spool(app: HarnessApp) -> int:
+    """Apply every spooled hook event in order; returns how many are still waiting
+    (another process is replaying them, or the database stayed busy)."""
+    if app.db.dialect != "sqlite" or str(app.db.path) == ":memory:":
+        return 0
+    spool = Spool(str(app.db.path))
+    waiting = len(spool.pending())
+    while waiting:
+        try:
+            drained = spool.replay(app.db, apply_event, _log.warning)
+        except (sqlite3.Error, OSError) as exc:  # the server starts anyway
+            why = "the StateDB is busy" if is_busy(exc) else f"replay failed ({exc})"
+            _log.warning("%s: %d spooled hook events in %s wait for the next replay", why,
+                         waiting, spool.dir)
+            break
+        left = len(spool.pending())
+        if drained or left >= waiting:
+            waiting = left
+            break
+        waiting = left
+    return waiting
