@@ -31,6 +31,7 @@ HOT_PATH = [
     "src/dag_harness_mcp/hooks",
     "src/dag_harness_mcp/db/__init__.py",
     "src/dag_harness_mcp/db/migrate.py",
+    "src/dag_harness_mcp/db/spool.py",
     "src/dag_harness_mcp/db/repos",
 ]
 
