@@ -62,7 +62,10 @@ async def test_role_resources_read_as_json_including_nested_names(synced_server:
         with pytest.raises(MCPError, match="not known"):
             await client.read_resource("harness://roles/nope")
 
-    assert len(roles) == 4 and nested["name"] == "monitoring/exporter"
+    assert roles == {"total": 4, "role": "harness://roles/{+name}", "waves": [
+        {"wave": 0, "roles": ["common", "packages"]},
+        {"wave": 1, "roles": ["monitoring/exporter", "web"]}]}
+    assert nested["name"] == "monitoring/exporter"
     assert [d["role"] for d in nested["dependencies"]] == ["common"]
 
 
@@ -94,7 +97,7 @@ async def test_execution_store_and_cost_resources(synced_server: Server) -> None
             await client.read_resource("harness://store/roles.packages/missing")
 
     assert execution["status"] == "paused" and execution["next_nodes"] == ["run_pytest"]
-    assert execution["checkpoint_data"]["values"]["role_name"] == "packages"
+    assert execution["state"]["values"]["role_name"] == "packages"
     assert item["value"] == {"ok": True}
     assert costs["by"] == "day" and costs["rows"] == []
 

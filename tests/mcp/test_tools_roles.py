@@ -17,8 +17,8 @@ async def test_sync_roles_reports_what_it_added_and_is_idempotent(server: Server
         first = structured(await client.call_tool("sync_roles", {}))
         again = structured(await client.call_tool("sync_roles", {}))
 
-        assert (first["added"], first["total"], first["cycles"]) == (4, 4, [])
-        assert (again["added"], again["unchanged"]) == (0, 4)
+        assert first == {"added": 4, "total": 4}
+        assert again == {"unchanged": 4, "total": 4}
 
 
 async def test_list_roles_pages_with_a_cursor_until_none_is_left(synced_server: Server) -> None:
@@ -29,8 +29,19 @@ async def test_list_roles_pages_with_a_cursor_until_none_is_left(synced_server: 
 
         names = [r["name"] for r in first["items"] + rest["items"]]
         assert sorted(names) == ["common", "monitoring/exporter", "packages", "web"]
-        assert first["next_cursor"] == "3" and rest["next_cursor"] is None
+        assert first["next_cursor"] == "3" and "next_cursor" not in rest
         assert first["items"][0]["wave"] == 0
+
+
+async def test_a_listed_role_carries_what_an_agent_decides_by_and_nothing_else(
+    synced_server: Server,
+) -> None:
+    async with Client(synced_server) as synced:
+        page = structured(await synced.call_tool("list_roles", {}))
+
+    common = next(r for r in page["items"] if r["name"] == "common")
+    assert common == {"name": "common", "wave": 0, "tests": ["pytest"],
+                      "description": "shared base"}
 
 
 async def test_list_roles_filters_by_wave(synced_server: Server) -> None:
@@ -45,16 +56,17 @@ async def test_get_role_shows_dependencies_dependants_and_tests(synced_server: S
         common = structured(await synced.call_tool("get_role", {"name": "common"}))
         nested = structured(await synced.call_tool("get_role", {"name": "monitoring/exporter"}))
 
-        assert common["wave"] == 0 and common["has_pytest"] is True
+        assert common["wave"] == 0 and common["tests"] == ["pytest"]
         assert sorted(common["dependants"]) == ["monitoring/exporter", "web"]
-        assert common["test_runs"] == [] and common["worktree"] is None
+        assert common["test_runs"] == [] and "worktree" not in common
         assert [d["role"] for d in nested["dependencies"]] == ["common"]
+        assert not {"updated_at", "status", "wave_pinned", "parse_error"} & set(common)
 
 
 @pytest.mark.parametrize(("tool", "arguments", "fragments"), [
     ("list_roles", {"cursor": "abc"}, ["cursor", "next_cursor"]),
     ("list_roles", {"limit": 0}, ["limit"]),
-    ("get_role", {"name": "nope"}, ["NotFoundError", "sync_roles"]),
+    ("get_role", {"name": "nope"}, ["NotFoundError", "run sync_roles"]),
     ("get_role", {"name": "../../etc/passwd"}, ["InvalidNameError", "'..'"]),
     ("role_dependencies", {"name": "/etc"}, ["InvalidNameError", "absolute"]),
 ])
@@ -66,6 +78,7 @@ async def test_bad_arguments_are_tool_errors_that_name_the_fix(
 
     for fragment in fragments:
         assert fragment in text
+    assert "harness sync" not in text and text.count("sync_roles") <= 1
 
 
 async def test_role_dependencies_direct_reverse_and_transitive(synced_server: Server) -> None:
@@ -74,14 +87,28 @@ async def test_role_dependencies_direct_reverse_and_transitive(synced_server: Se
         reverse = structured(await synced.call_tool(
             "role_dependencies", {"name": "common", "reverse": True, "transitive": True}))
 
-        assert [(d["role"], d["kind"]) for d in direct["items"]] == [("common", "role")]
+        assert [(d["role"], d.get("kind")) for d in direct["items"]] == [("common", None)]
         assert {(d["role"], d["depth"]) for d in reverse["items"]} == {
             ("web", 1), ("monitoring/exporter", 1)}
 
 
 async def test_plan_waves_groups_roles_by_dependency_order(synced_server: Server) -> None:
     async with Client(synced_server) as synced:
-        waves = structured(await synced.call_tool("plan_waves", {}))["waves"]
+        waves = structured(await synced.call_tool("plan_waves", {}))["items"]
+        first = structured(await synced.call_tool("plan_waves", {"limit": 1}))
 
         assert [(w["wave"], w["roles"]) for w in waves] == [
             (0, ["common", "packages"]), (1, ["monitoring/exporter", "web"])]
+        assert first["next_cursor"] == "1" and len(first["items"]) == 1
+
+
+async def test_role_dependencies_page_with_a_cursor(synced_server: Server) -> None:
+    async with Client(synced_server) as synced:
+        first = structured(await synced.call_tool(
+            "role_dependencies", {"name": "common", "reverse": True, "limit": 1}))
+        rest = structured(await synced.call_tool(
+            "role_dependencies",
+            {"name": "common", "reverse": True, "limit": 1, "cursor": first["next_cursor"]}))
+
+    assert [d["role"] for d in first["items"] + rest["items"]] == ["monitoring/exporter", "web"]
+    assert "next_cursor" not in rest

@@ -100,8 +100,10 @@ async def test_list_get_history_and_cancel_of_an_execution(synced_server: Server
 
     assert run["next_nodes"] == ["create_commit"] and "breakpoint" in run["next_step"]
     assert [e["id"] for e in paused["items"]] == [eid]
-    assert full["checkpoint_data"]["values"]["role_name"] == "packages"
+    assert full["state"]["values"]["role_name"] == "packages"
     assert len(history["items"]) == 2 and history["next_cursor"] == "2"
+    assert paused["items"][0] == {"id": eid, "role": "packages", "status": "paused",
+                                  "node": full["current_node"], "next": ["create_commit"]}
     assert cancelled["status"] == "cancelled"
     assert "already cancelled" in again
 
@@ -180,9 +182,10 @@ async def test_cancelling_the_call_stops_the_run_and_leaves_it_resumable(
 
 
 async def _only_execution(client: Client) -> dict[str, Any]:
-    items = structured(await client.call_tool("list_executions", {}))["items"]
-    assert len(items) == 1
-    return dict(items[0])
+    answer = structured(await client.call_tool(
+        "query_state", {"sql": "SELECT id, status, pid FROM workflow_executions"}))
+    assert len(answer["rows"]) == 1
+    return dict(zip(answer["columns"], answer["rows"][0], strict=True))
 
 
 async def test_two_box_ups_in_one_session_run_side_by_side(synced_server: Server) -> None:
@@ -199,7 +202,7 @@ async def test_two_box_ups_in_one_session_run_side_by_side(synced_server: Server
 
     assert {r["status"] for r in results.values()} == {"paused"}
     assert results["packages"]["execution_id"] != results["common"]["execution_id"]
-    assert sorted(e["role_name"] for e in paused["items"]) == ["common", "packages"]
+    assert sorted(e["role"] for e in paused["items"]) == ["common", "packages"]
 
 
 async def test_an_untested_role_comes_back_marked_untested_and_a_tested_one_unmarked(
@@ -212,4 +215,4 @@ async def test_an_untested_role_comes_back_marked_untested_and_a_tested_one_unma
     assert untested["status"] == "paused" and untested["untested"] is True
     assert untested["interrupt"]["untested"] is True
     assert "UNTESTED" in untested["interrupt"]["question"]
-    assert tested["status"] == "paused" and tested["untested"] is False
+    assert tested["status"] == "paused" and "untested" not in tested

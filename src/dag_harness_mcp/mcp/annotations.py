@@ -1,4 +1,9 @@
-"""The tool annotation presets, set truthfully per tool."""
+"""The tool annotation presets, set truthfully per tool.
+
+A read-only tool says only that (and that it stays in the StateDB): the protocol gives
+``destructiveHint`` and ``idempotentHint`` meaning only when ``readOnlyHint`` is false, and
+every byte of ``tools/list`` costs every session's context.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,7 @@ from mcp.types import ToolAnnotations
 __all__ = ["EXTERNAL_WRITE", "LOCAL_CREATE", "LOCAL_DELETE", "LOCAL_WRITE", "READ"]
 
 # Reads the StateDB only.
-READ = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-)
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 # Writes the StateDB only; repeating it gives the same state.
 LOCAL_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -40,32 +41,53 @@ _NEXT: tuple[tuple[type[HarnessError], str], ...] = (
 )
 
 
-# CLI commands that messages name, and the tool doing the same over MCP.
-_TOOL_FOR_COMMAND = (
-    ("`harness sync", "sync_roles"),
-    ("`harness executions", "list_executions"),
-    ("`harness resume", "resume_execution"),
-    ("`harness cancel", "cancel_execution"),
-    ("`harness history", "execution_history"),
-    ("`harness box-up-role", "box_up_role"),
-    ("`harness capabilities", "list_capabilities"),
-    ("`harness sessions", "agent_sessions"),
+# CLI commands that messages name, and the tool call doing the same over MCP; ``{}`` takes
+# the command's one argument (an execution id or a role name).
+_TOOL_FOR_COMMAND: tuple[tuple[str, str], ...] = (
+    (r"harness sync", "sync_roles"),
+    (r"harness executions", "list_executions"),
+    (r"harness resume (\d+)", "resume_execution(execution_id={})"),
+    (r"harness cancel (\d+)", "cancel_execution(execution_id={})"),
+    (r"harness history (\d+)", "execution_history(execution_id={})"),
+    (r"harness box-up-role ([\w./-]+)", 'box_up_role(role="{}")'),
+    (r"harness capabilities list", "list_capabilities"),
+    (r"harness sessions(?: list)?", "agent_sessions"),
 )
 
 
+def _over_mcp(text: str) -> str:
+    """``text`` with each `` `harness …` `` command that a tool does as well replaced by that
+    tool, once: a mention of the same tool right after it (``(or the sync_roles tool)``) goes."""
+    for command, tool in _TOOL_FOR_COMMAND:
+        def call(match: re.Match[str], tool: str = tool) -> str:
+            return tool.format(*match.groups())
+
+        name = tool.split("(")[0]
+        text = re.sub(rf"`{command}`(?:\s*\(?or (?:use )?the {name} tool\)?)?", call, text)
+    # A command with options the tool call cannot say: keep it, name the tool once.
+    extra = [tool.split("(")[0] for command, tool in _TOOL_FOR_COMMAND
+             if re.search(rf"`{command.split(' (')[0]}[^`]*`", text)
+             and not re.search(rf"\b{tool.split('(')[0]}\b", text)]
+    if extra:
+        text += f" (over MCP: {', '.join(dict.fromkeys(extra))})"
+    return text
+
+
 def as_tool_error(exc: HarnessError) -> ToolError:
-    """The tool error for ``exc``: its message (which names the fix) plus a generic next step
-    when the message has none."""
-    text = str(exc)
+    """The tool error for ``exc``: its message (which names the fix, as a tool where a tool
+    does it) plus a generic next step when the message has none."""
+    text = _over_mcp(str(exc))
     for kind, step in _NEXT:
         if isinstance(exc, kind):
-            if "`" not in text and " tool" not in text:
+            if not _names_a_step(text):
                 text = f"{text}. Next: {step}"
             break
-    tools = [tool for command, tool in _TOOL_FOR_COMMAND if command in text]
-    if tools:
-        text += f" (over MCP: the {', '.join(dict.fromkeys(tools))} tool)"
     return ToolError(f"{type(exc).__name__}: {text}")
+
+
+def _names_a_step(text: str) -> bool:
+    return "`" in text or " tool" in text or any(
+        re.search(rf"\b{tool.split('(')[0]}\b", text) for _, tool in _TOOL_FOR_COMMAND)
 
 
 def tool_errors(fn: F) -> F:

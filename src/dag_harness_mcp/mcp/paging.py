@@ -11,18 +11,17 @@ from dag_harness_mcp.errors import ConfigError
 
 __all__ = ["Cursor", "Page", "PageSize", "fetch_page"]
 
-Cursor = Annotated[
-    str | None, Field(description="next_cursor of the previous page; omit for the first page")
-]
+Cursor = Annotated[str | None, Field(description="a next_cursor")]
 
 
-PageSize = Annotated[int, Field(ge=1, le=200, description="items per page")]
+PageSize = Annotated[int, Field(ge=1, le=200)]
 
 
 class Page(BaseModel):
-    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next one."""
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next one (absent on
+    the last page)."""
 
-    items: list[dict[str, Any]]
+    items: list[Any]
     next_cursor: str | None = None
 
 

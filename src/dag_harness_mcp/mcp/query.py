@@ -22,11 +22,10 @@ def query_state(
     = None,
     limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 100,
 ) -> dict[str, Any]:
-    """Read-only SQL over the StateDB for questions no tool answers. Views: v_role_status,
-    v_dependency_graph, v_active_regressions, v_agent_sessions, v_daily_costs,
-    v_session_costs, v_context_capabilities; tables e.g. workflow_executions, node_executions,
-    test_runs, audit_log. Writes, ATTACH and PRAGMA changes are refused; rows are limited."""
+    """One read-only SELECT over the StateDB for what no tool answers (page with
+    LIMIT/OFFSET). Views: v_role_status, v_dependency_graph, v_active_regressions,
+    v_agent_sessions, v_daily_costs, v_session_costs, v_context_capabilities."""
     return run_query(app_of(ctx), sql, params or [], limit=limit)
 
 
-TOOLS: tuple[ToolSpec, ...] = ((query_state, READ, "Query the StateDB"),)
+TOOLS: tuple[ToolSpec, ...] = ((query_state, READ),)

@@ -6,15 +6,16 @@ state through a :class:`StateSlot` the lifespan fills.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from dag_harness_mcp.errors import HarnessError, NotFoundError
+from dag_harness_mcp.mcp.answers import compact_json, drop_nones
 from dag_harness_mcp.mcp.context import Ctx, app_of, state_of
 from dag_harness_mcp.mcp.state import ServerState
+from dag_harness_mcp.mcp.views import execution_view, role_view
 from dag_harness_mcp.service import memory, observability, roles
 
 __all__ = ["ROLE_TEMPLATE", "StateSlot", "register_resources"]
@@ -37,7 +38,18 @@ class StateSlot:
 
 
 def _json(data: Any) -> str:
-    return json.dumps(data, indent=1, default=str)
+    return compact_json(drop_nones(data))
+
+
+def roles_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every role's name grouped by wave (no wave: ``null``), with the per-role resource."""
+    waves: dict[int | None, list[str]] = {}
+    for row in rows:
+        waves.setdefault(row["wave"], []).append(str(row["name"]))
+    return {
+        "total": len(rows), "role": ROLE_TEMPLATE,
+        "waves": [{"wave": wave, "roles": names} for wave, names in waves.items()],
+    }
 
 
 def _translate(exc: HarnessError) -> ResourceError:
@@ -51,14 +63,14 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
 
     @server.resource("harness://roles", mime_type=JSON, title="Roles")
     def all_roles() -> str:
-        """Every synced role with its wave and status (JSON)."""
-        return _json(roles.list_roles(slot.require().app))
+        """Every synced role's name by wave; harness://roles/{name} has each in full."""
+        return _json(roles_summary(roles.list_roles(slot.require().app)))
 
     @server.resource(ROLE_TEMPLATE, mime_type=JSON, title="Role")
     def one_role(name: str, ctx: Ctx) -> str:
         """One role in full, as get_role returns it (nested names keep their '/')."""
         try:
-            return _json(roles.get_role(app_of(ctx), name))
+            return _json(role_view(roles.get_role(app_of(ctx), name)))
         except HarnessError as exc:
             raise _translate(exc) from exc
 
@@ -69,7 +81,7 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
             raise ResourceNotFoundError(
                 f"execution id {execution_id!r} is not a number; see list_executions")
         try:
-            return _json(state_of(ctx).runner().get(int(execution_id)))
+            return _json(execution_view(state_of(ctx).runner().get(int(execution_id))))
         except HarnessError as exc:
             raise _translate(exc) from exc
 

@@ -10,6 +10,7 @@ from dag_harness_mcp.mcp.annotations import LOCAL_CREATE, LOCAL_DELETE, READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.views import capability_item
 from dag_harness_mcp.service import capabilities as service
 
 __all__ = ["TOOLS"]
@@ -30,8 +31,8 @@ def grant_capabilities(
     gitlab_write: bool = False,
     ttl_seconds: Annotated[float | None, Field(gt=0)] = None,
 ) -> dict[str, Any]:
-    """Open a capability context: while active, the hooks allow only these file writes, Bash
-    commands, MCP tools and GitLab writes for the session or project."""
+    """Open a capability context: while active, hooks allow only these file writes,
+    Bash commands, MCP tools and GitLab writes for a session or project."""
     return service.grant_capabilities(
         app_of(ctx), session_id=session_id, project_dir=project_dir, role=role,
         file_write=file_write or [], bash_allow=bash_allow or [], bash_deny=bash_deny or [],
@@ -55,12 +56,13 @@ def list_capabilities(
     cursor: Cursor = None,
 ) -> Page:
     """Capability contexts newest first, with their grants and whether they are active."""
-    rows = service.list_capabilities(app_of(ctx), active_only=active_only, session_id=session_id)
+    rows = [capability_item(r) for r in
+            service.list_capabilities(app_of(ctx), active_only=active_only, session_id=session_id)]
     return fetch_page(cursor, limit, lambda offset, count: rows[offset:offset + count])
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    (grant_capabilities, LOCAL_CREATE, "Grant capabilities"),
-    (revoke_capabilities, LOCAL_DELETE, "Revoke capabilities"),
-    (list_capabilities, READ, "List capabilities"),
+    (grant_capabilities, LOCAL_CREATE),
+    (revoke_capabilities, LOCAL_DELETE),
+    (list_capabilities, READ),
 )

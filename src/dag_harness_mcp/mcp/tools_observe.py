@@ -11,6 +11,7 @@ from dag_harness_mcp.mcp.annotations import READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.views import audit_item, session_item, test_run_item
 from dag_harness_mcp.service import observability, quality
 
 __all__ = ["TOOLS"]
@@ -24,11 +25,11 @@ def test_history(
     limit: PageSize = 20,
     cursor: Cursor = None,
 ) -> Page:
-    """A role's test runs newest first (status, passed/failed counts, duration, command). Use
-    to explain a failed run or judge flakiness."""
+    """A role's test runs newest first: kind, status, counts, duration. Explains failures,
+    shows flakiness."""
     app = app_of(ctx)
-    return fetch_page(cursor, limit, lambda offset, count: quality.test_history(
-        app, role, kind=kind, limit=offset + count)[offset:])
+    return fetch_page(cursor, limit, lambda offset, count: [test_run_item(r) for r in
+                      quality.test_history(app, role, kind=kind, limit=offset + count)[offset:]])
 
 
 def list_regressions(
@@ -47,8 +48,8 @@ def cost_report(
     by: Literal["day", "session", "model"] = "day",
     days: Annotated[float | None, Field(gt=0, description="only the last N days")] = None,
 ) -> dict[str, Any]:
-    """Claude Code token usage and cost (USD) recorded by the hooks, grouped by day, session
-    or model, with the total."""
+    """Token usage and cost (USD) recorded by the hooks, by day, session or model, with the
+    total."""
     return observability.cost_report(app_of(ctx), by=by, days=days)
 
 
@@ -56,30 +57,32 @@ def audit_log(
     ctx: Ctx,
     action: Annotated[str | None, Field(description="only this action, e.g. 'sync_roles'")]
     = None,
-    limit: PageSize = 50,
+    limit: PageSize = 20,
     cursor: Cursor = None,
 ) -> Page:
-    """Who changed what, newest first: syncs, runs, approvals, grants, store writes."""
+    """Who changed what, newest first (syncs, runs, approvals, grants, memory writes); long
+    details via query_state."""
     if cursor is not None and not cursor.isdigit():
         raise ConfigError("cursor", cursor, "the next_cursor of a previous page, or nothing")
     before = int(cursor) if cursor else None
     rows = observability.audit_log(app_of(ctx), limit + 1, before, action)
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(items=rows, next_cursor=str(rows[-1]["id"]) if more else None)
+    return Page(items=[audit_item(r) for r in rows],
+                next_cursor=str(rows[-1]["id"]) if more else None)
 
 
 def agent_sessions(ctx: Ctx, limit: PageSize = 20, cursor: Cursor = None) -> Page:
     """Claude Code sessions newest first, with tool calls, denials, files changed and cost."""
     app = app_of(ctx)
-    return fetch_page(cursor, limit, lambda offset, count: observability.agent_sessions(
-        app, count, offset))
+    return fetch_page(cursor, limit, lambda offset, count: [
+        session_item(r) for r in observability.agent_sessions(app, count, offset)])
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    (test_history, READ, "Test history"),
-    (list_regressions, READ, "List regressions"),
-    (cost_report, READ, "Cost report"),
-    (audit_log, READ, "Audit log"),
-    (agent_sessions, READ, "Agent sessions"),
+    (test_history, READ),
+    (list_regressions, READ),
+    (cost_report, READ),
+    (audit_log, READ),
+    (agent_sessions, READ),
 )

@@ -10,6 +10,7 @@ from dag_harness_mcp.mcp.annotations import LOCAL_WRITE, READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.views import edge_item, role_item, role_view
 from dag_harness_mcp.service import roles as service
 
 __all__ = ["TOOLS"]
@@ -23,17 +24,17 @@ def list_roles(
     limit: PageSize = 50,
     cursor: Cursor = None,
 ) -> Page:
-    """List the synced roles in wave order with status, wave and test flags. Start here to see
-    what the repository holds; run sync_roles first if it is empty."""
+    """Synced roles in wave order: name, wave, test kinds, description. Start here (if
+    empty: sync_roles)."""
     app = app_of(ctx)
-    return fetch_page(cursor, limit, lambda offset, count: service.list_roles(
-        app, wave=wave, limit=count, offset=offset))
+    return fetch_page(cursor, limit, lambda offset, count: [
+        role_item(r) for r in service.list_roles(app, wave=wave, limit=count, offset=offset)])
 
 
 def get_role(ctx: Ctx, name: RoleName) -> dict[str, Any]:
-    """One role in full: status, wave, dependencies and dependants, worktree, issue and MR
-    links, last execution and recent test runs. Use before boxing up a role."""
-    return service.get_role(app_of(ctx), name)
+    """One role: wave, dependencies, dependants, worktree, issue/MR, last execution, test
+    runs. Check before box_up_role."""
+    return role_view(service.get_role(app_of(ctx), name))
 
 
 def role_dependencies(
@@ -41,29 +42,37 @@ def role_dependencies(
     name: RoleName,
     reverse: Annotated[bool, Field(description="dependants instead of dependencies")] = False,
     transitive: Annotated[bool, Field(description="all levels, with depth")] = False,
-) -> dict[str, Any]:
-    """What a role depends on (or, with reverse, what depends on it), directly or
-    transitively. Use to judge the blast radius of changing a role."""
+    limit: PageSize = 50,
+    cursor: Cursor = None,
+) -> Page:
+    """A role's dependencies (reverse: dependants), direct edges or all levels with depth:
+    the blast radius of a change."""
     items = service.role_dependencies(app_of(ctx), name, reverse=reverse, transitive=transitive)
-    return {"role": name, "reverse": reverse, "transitive": transitive, "items": items}
+    if not transitive:
+        items = [edge_item(e) for e in items]
+    return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
 
 
-def plan_waves(ctx: Ctx) -> dict[str, Any]:
-    """The waves from the last sync: roles in a wave depend only on earlier waves and may run
-    in parallel. Use to choose the order of box-ups."""
-    return {"waves": service.plan_waves(app_of(ctx))}
+def plan_waves(ctx: Ctx, limit: PageSize = 20, cursor: Cursor = None) -> Page:
+    """Waves of the last sync: a wave's roles depend only on earlier waves and run in
+    parallel unless parallel is false. Orders box-ups."""
+    waves = [{**w, "parallel": None if w["parallel"] else False}
+             for w in service.plan_waves(app_of(ctx))]
+    return fetch_page(cursor, limit, lambda offset, count: waves[offset:offset + count])
 
 
 def sync_roles(ctx: Ctx) -> dict[str, Any]:
-    """Rescan the roles path into the StateDB (roles, references, waves); idempotent. Use when
-    roles are missing or changed; reports parse errors and dependency cycles."""
-    return service.sync_roles(app_of(ctx)).to_dict()
+    """Rescan the roles path into the StateDB; idempotent. Reports parse errors and
+    dependency cycles."""
+    report = service.sync_roles(app_of(ctx)).to_dict()
+    report.pop("duration_ms", None)
+    return {k: v for k, v in report.items() if k == "total" or v not in ([], 0)}
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    (list_roles, READ, "List roles"),
-    (get_role, READ, "Get a role"),
-    (role_dependencies, READ, "Role dependencies"),
-    (plan_waves, READ, "Plan waves"),
-    (sync_roles, LOCAL_WRITE, "Sync roles"),
+    (list_roles, READ),
+    (get_role, READ),
+    (role_dependencies, READ),
+    (plan_waves, READ),
+    (sync_roles, LOCAL_WRITE),
 )

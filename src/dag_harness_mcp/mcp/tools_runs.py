@@ -12,6 +12,7 @@ from dag_harness_mcp.mcp.context import Ctx, state_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.progress import ProgressReporter
 from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.views import checkpoint_item, execution_item, execution_view
 from dag_harness_mcp.service.run_context import cancel_run, resume_run, start_run
 from dag_harness_mcp.service.run_types import RunResult
 
@@ -20,24 +21,24 @@ __all__ = ["TOOLS", "ExecutionStatus", "RunOutcome", "outcome"]
 ExecutionStatus = Literal[
     "pending", "running", "paused", "completed", "failed", "rejected", "cancelled"
 ]
-ExecutionId = Annotated[int, Field(ge=1, description="execution id (list_executions shows them)")]
+ExecutionId = Annotated[int, Field(ge=1, description="from list_executions")]
 
 
 class RunOutcome(BaseModel):
-    """Where a run stands when the call returned, and what to do next."""
+    """Where a run stands when the call returned, and what to do next (absent: none)."""
 
     execution_id: int
     role: str
     status: str
-    next_nodes: list[str]
-    interrupt: dict[str, Any] | None
-    summary: dict[str, Any]
-    errors: list[str]
-    issue_url: str | None
-    mr_url: str | None
     next_step: str
-    untested: bool = False  # no molecule scenario, no pytest suite: only a syntax check
-    notes: list[str] = []  # how the run made its branch, what it skipped
+    next_nodes: list[str] | None = None
+    interrupt: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    errors: list[str] | None = None
+    issue_url: str | None = None
+    mr_url: str | None = None
+    untested: bool | None = None  # true: no molecule scenario, no pytest suite (syntax only)
+    notes: list[str] | None = None  # how the run made its branch, what it skipped
 
 
 def _next_step(result: RunResult) -> str:
@@ -73,10 +74,19 @@ def outcome(result: RunResult) -> RunOutcome:
         result.errors = _test_failures(result.summary)
     return RunOutcome(
         execution_id=result.execution_id, role=result.role, status=result.status,
-        next_nodes=result.next_nodes, interrupt=result.interrupt, summary=result.summary,
-        errors=result.errors[-10:], issue_url=result.issue_url, mr_url=result.mr_url,
-        next_step=_next_step(result), untested=result.untested, notes=result.notes,
+        next_step=_next_step(result), next_nodes=result.next_nodes or None,
+        interrupt=result.interrupt, summary=_summary(result.summary) or None,
+        errors=result.errors[-10:] or None, issue_url=result.issue_url, mr_url=result.mr_url,
+        untested=result.untested or None, notes=result.notes or None,
     )
+
+
+# Parts of a run summary the outcome already says (or no agent acts on).
+_SUMMARY_DROPPED = ("durations", "execution_id", "role", "status", "errors", "issue_url", "mr_url")
+
+
+def _summary(summary: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in summary.items() if k not in _SUMMARY_DROPPED and v not in ([], {})}
 
 
 def _settled(result: RunResult) -> RunOutcome:
@@ -84,11 +94,12 @@ def _settled(result: RunResult) -> RunOutcome:
     naming the execution, what failed and how to go on (the run is kept for resume)."""
     out = outcome(result)
     if out.status == "failed":
-        node = out.summary.get("failed_node")
+        node = (out.summary or {}).get("failed_node")
         where = f" at {node}" if node else ""
         raise ToolError(
             f"WorkflowFailed: execution {out.execution_id} (role {out.role!r}) failed{where}: "
-            f"{'; '.join(out.errors[-5:]) or 'see get_execution'}. Next: {out.next_step}")
+            f"{'; '.join((out.errors or [])[-5:]) or 'see get_execution'}. "
+            f"Next: {out.next_step}")
     return out
 
 
@@ -96,17 +107,16 @@ async def box_up_role(
     ctx: Ctx,
     role: Annotated[str, Field(description="role name, e.g. 'common'")],
     breakpoints: Annotated[
-        list[str] | None, Field(description="pause before these nodes (default: none)")
+        list[str] | None, Field(description="pause before these nodes")
     ] = None,
     auto_approve: Annotated[bool, Field(description="skip the human approval pause")] = False,
     allow_untested: Annotated[
         bool, Field(description="let auto_approve merge a role without tests")
     ] = False,
 ) -> RunOutcome:
-    """Start the box-up workflow for a role: validate, test (molecule/pytest), commit, push,
-    open issue and MR, then wait for human approval. Returns when the run pauses, fails or
-    ends (minutes), with the execution id; sends progress per node. A failed run is a tool
-    error naming the execution id and the next step. Check get_role first."""
+    """Box up a role: validate, molecule/pytest, commit, push, issue and MR, human
+    approval. Returns at a pause, a failure (tool error with the next step) or the end, with
+    execution_id and next_step."""
     runner = await state_of(ctx).open_runner()
     result = await start_run(runner, role, breakpoints=breakpoints, auto_approve=auto_approve,
                              allow_untested=allow_untested, on_progress=ProgressReporter(ctx))
@@ -117,12 +127,12 @@ async def resume_execution(
     ctx: Ctx,
     execution_id: ExecutionId,
     approved: Annotated[
-        bool | None, Field(description="the human's decision when the run waits for one")
+        bool | None, Field(description="the human's decision")
     ] = None,
     comment: Annotated[str | None, Field(max_length=2000)] = None,
 ) -> RunOutcome:
-    """Continue a paused, failed or crashed run; pass the human's decision (approved, comment)
-    when it waits at the approval interrupt. Returns like box_up_role."""
+    """Continue a paused, failed or crashed run; at the approval interrupt pass the human's
+    decision (approved, comment). Returns like box_up_role."""
     runner = await state_of(ctx).open_runner()
     result = await resume_run(runner, execution_id, approved=approved, comment=comment,
                               on_progress=ProgressReporter(ctx))
@@ -130,8 +140,8 @@ async def resume_execution(
 
 
 async def cancel_execution(ctx: Ctx, execution_id: ExecutionId) -> RunOutcome:
-    """Cancel a run that is not finished; a run in another process stops at its next node.
-    Use when the human abandons a box-up."""
+    """Cancel an unfinished run for good (a run in another process stops at its next
+    node)."""
     return outcome(await cancel_run(state_of(ctx).runner(), execution_id))
 
 
@@ -140,12 +150,11 @@ def get_execution(
     execution_id: ExecutionId,
     include_state: Annotated[bool, Field(description="add the last checkpointed state")] = False,
 ) -> dict[str, Any]:
-    """One execution: status, current and next nodes, errors, result and per-node records.
-    Use to poll a run or to explain a failure."""
+    """One execution: status, nodes, error, result. To poll a run or explain a failure."""
     data = state_of(ctx).runner().get(execution_id)
     if not include_state:
         data.pop("checkpoint_data", None)
-    return data
+    return execution_view(data)
 
 
 def list_executions(
@@ -155,27 +164,26 @@ def list_executions(
     limit: PageSize = 20,
     cursor: Cursor = None,
 ) -> Page:
-    """Executions newest first, by status or role. Use to find paused runs awaiting a
-    decision or the id of a role's last run."""
+    """Executions newest first: find runs awaiting a decision or a role's last run."""
     runner = state_of(ctx).runner()
-    return fetch_page(cursor, limit, lambda offset, count: runner.list(
-        status=status, role=role, limit=count, offset=offset))
+    return fetch_page(cursor, limit, lambda offset, count: [execution_item(r) for r in runner.list(
+        status=status, role=role, limit=count, offset=offset)])
 
 
 async def execution_history(
     ctx: Ctx, execution_id: ExecutionId, limit: PageSize = 50, cursor: Cursor = None
 ) -> Page:
-    """The run's checkpoints, oldest first: step, nodes that ran, nodes next, time. Use to see
-    exactly how a run got where it is."""
-    items = await (await state_of(ctx).open_runner()).history(execution_id)
+    """A run's checkpoints, oldest first: step, nodes run, nodes next."""
+    items = [checkpoint_item(c)
+             for c in await (await state_of(ctx).open_runner()).history(execution_id)]
     return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    (box_up_role, EXTERNAL_WRITE, "Box up a role"),
-    (get_execution, READ, "Get an execution"),
-    (list_executions, READ, "List executions"),
-    (resume_execution, EXTERNAL_WRITE, "Resume an execution"),
-    (cancel_execution, LOCAL_DELETE, "Cancel an execution"),
-    (execution_history, READ, "Execution history"),
+    (box_up_role, EXTERNAL_WRITE),
+    (get_execution, READ),
+    (list_executions, READ),
+    (resume_execution, EXTERNAL_WRITE),
+    (cancel_execution, LOCAL_DELETE),
+    (execution_history, READ),
 )

@@ -22,8 +22,7 @@ Key = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 def store_get(ctx: Ctx, namespace: Namespace, key: Key) -> dict[str, Any]:
-    """Read one item of the harness memory (notes that outlive a run). Returns found=false
-    when absent."""
+    """Read an item of the harness memory (notes outliving runs); found=false if absent."""
     item = memory.store_get(app_of(ctx), namespace, key)
     return {"found": item is not None, "item": item}
 
@@ -35,8 +34,7 @@ def store_put(
     value: Annotated[dict[str, Any], Field(description="a JSON object")],
     ttl_minutes: Annotated[float | None, Field(gt=0, description="expire after")] = None,
 ) -> dict[str, Any]:
-    """Write (or replace) an item in the harness memory, e.g. a lesson about a role for later
-    runs. Returns the stored item."""
+    """Write or replace a harness memory item, e.g. a lesson about a role. Returns it."""
     return memory.store_put(app_of(ctx), namespace, key, value, ttl_minutes=ttl_minutes)
 
 
@@ -49,8 +47,7 @@ def store_search(
     limit: PageSize = 10,
     cursor: Cursor = None,
 ) -> Page:
-    """Find items under a namespace prefix whose values match a filter, ordered by namespace
-    and key."""
+    """Memory items under a namespace prefix matching a filter, by namespace and key."""
     app = app_of(ctx)
     return fetch_page(cursor, limit, lambda offset, count: memory.store_search(
         app, namespace_prefix, filter=filter, limit=count, offset=offset))
@@ -78,9 +75,9 @@ def store_list_namespaces(
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    (store_get, READ, "Store: get"),
-    (store_put, LOCAL_WRITE, "Store: put"),
-    (store_search, READ, "Store: search"),
-    (store_delete, LOCAL_DELETE, "Store: delete"),
-    (store_list_namespaces, READ, "Store: namespaces"),
+    (store_get, READ),
+    (store_put, LOCAL_WRITE),
+    (store_search, READ),
+    (store_delete, LOCAL_DELETE),
+    (store_list_namespaces, READ),
 )
