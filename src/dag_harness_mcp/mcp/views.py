@@ -158,7 +158,8 @@ def audit_item(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def session_item(row: Mapping[str, Any]) -> dict[str, Any]:
     """An agent session: the row without paths and bookkeeping, zero counts left out."""
-    out = _without(row, ("id", "transcript_path", "updated_at", "permission_mode", "source"))
+    out = _without(row, ("id", "transcript_path", "updated_at", "permission_mode", "source",
+                         "cwd", "ended_at"))
     return {k: v for k, v in out.items() if v != 0}
 
 
