@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROOT", "SCRIPT", "HookRunner", "denial"]
+__all__ = ["ROOT", "SCRIPT", "HookRunner", "asked", "denial", "sandboxed"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "hooks" / "harness_hook.py"
@@ -73,3 +73,21 @@ def denial(answer: dict[str, Any] | None) -> str:
     assert out["hookEventName"] == "PreToolUse"
     assert out["permissionDecision"] == "deny"
     return str(out["permissionDecisionReason"])
+
+
+def asked(answer: dict[str, Any] | None) -> str:
+    """The reason of an ``ask`` answer (fails on any other answer)."""
+    assert answer is not None, "expected an ask, the call was allowed silently"
+    out = answer["hookSpecificOutput"]
+    assert out["permissionDecision"] == "ask", out
+    return str(out["permissionDecisionReason"])
+
+
+def sandboxed(answer: dict[str, Any] | None) -> str:
+    """The command an ``allow`` answer runs instead (in the sandbox); fails otherwise."""
+    assert answer is not None, "expected the command to be put in the sandbox"
+    out = answer["hookSpecificOutput"]
+    assert out["permissionDecision"] == "allow", out
+    command = out["updatedInput"]["command"]
+    assert " HARNESS_SANDBOX 1 " in command and "bwrap" in command.split()[0], command
+    return str(command)

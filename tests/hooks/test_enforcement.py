@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from _hookrunner import HookRunner, denial
+from _hookrunner import HookRunner, denial, sandboxed
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.capabilities import (
     grant_capabilities,
@@ -103,14 +103,14 @@ def test_look_alikes_of_dangerous_commands_are_allowed(
     hook: HookRunner, app: Any, command: str
 ) -> None:
     _grant(app, bash_allow=["*"], gitlab_write=True, file_write=["/**"])
-    assert hook.pre("Bash", {"command": command}, "ok1") is None
+    sandboxed(hook.pre("Bash", {"command": command}, "ok1"))
 
 
 def test_bash_allow_and_deny_patterns_match_parsed_argv(hook: HookRunner, app: Any) -> None:
     _grant(app, bash_allow=["git *", "pytest *", "ls"], bash_deny=["git reset --hard *"],
            file_write=[str(hook.project) + "/**"])
-    assert hook.pre("Bash", {"command": "git status --short && pytest -q"}, "a1") is None
-    assert hook.pre("Bash", {"command": "/usr/bin/git log | ls -la"}, "a2") is None
+    sandboxed(hook.pre("Bash", {"command": "git status --short && pytest -q"}, "a1"))
+    sandboxed(hook.pre("Bash", {"command": "/usr/bin/git log | ls -la"}, "a2"))
     reason = denial(hook.pre("Bash", {"command": "git   reset  --hard HEAD~1"}, "a3"))
     assert "bash_deny" in reason
     reason = denial(hook.pre("Bash", {"command": "git status; curl http://x"}, "a4"))

@@ -1,12 +1,12 @@
 """The Bash denials of a box-up run's context, through the real hook: force pushes and
 pushes to the configured default branch (also one not named main/master) are refused,
-pushing the role's own branch is allowed."""
+pushing the role's own branch passes the rules (and runs in the sandbox)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from _hookrunner import HookRunner, denial
+from _hookrunner import HookRunner, denial, sandboxed
 from dag_harness_mcp.service.capabilities import open_role_context
 from dag_harness_mcp.service.run_context import role_bash_denials
 
@@ -32,4 +32,4 @@ def test_pushes_to_a_configured_default_branch_are_refused_the_role_branch_is_no
     assert "git push * *:refs/heads/develop" in refused[
         "git push origin HEAD:refs/heads/develop"]
     assert "force push" in refused["git push --force origin box-up/common"]
-    assert allowed is None
+    assert sandboxed(allowed).endswith("-c 'git push origin box-up/common'")

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from dag_harness_mcp.hooks.fastdb import HookDB
 
 __all__ = ["Hook", "decide_pre_tool_use", "deny_output", "on_post_tool_use", "on_session_end",
-           "on_session_start", "on_stop", "on_subagent_stop", "record_pre_tool_use"]
+           "on_session_start", "on_stop", "on_subagent_stop", "pre_tool_use_output",
+           "record_pre_tool_use"]
 
 _MAX_COMMAND = 256 * 1024
 _MAX_DEPTH = 32  # levels of a stored JSON value; deeper parts are cut
@@ -143,44 +144,95 @@ def deny_output(reason: str) -> dict[str, Any]:
                                    "permissionDecisionReason": "dag-harness: " + reason}}
 
 
+def pre_tool_use_output(decision: policy.Decision, updated_input: dict[str, Any] | None
+                        ) -> dict[str, Any] | None:
+    """The PreToolUse answer: deny or ask with the reason, allow with the sandboxed input,
+    or nothing (Claude Code's own permission flow decides)."""
+    if decision.kind == "deny":
+        return deny_output(decision.reason)
+    if decision.kind == "ask":
+        return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "ask",
+                                       "permissionDecisionReason": "dag-harness: "
+                                       + decision.reason}}
+    if updated_input is not None:
+        return {"hookSpecificOutput": {
+            "hookEventName": "PreToolUse", "permissionDecision": "allow",
+            "permissionDecisionReason": "dag-harness: runs in the sandbox of capability "
+                                        f"context #{(decision.context or {}).get('context_id')}",
+            "updatedInput": updated_input}}
+    return None
+
+
 def _default_branches() -> set[str]:
     extra = os.environ.get("HARNESS_DEFAULT_BRANCH", "")
     return {"main", "master", *(b.strip() for b in extra.split(",") if b.strip())}
 
 
 def decide_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any]
-                        ) -> tuple[policy.Decision, list[dict[str, Any]]]:
-    """The decision for a PreToolUse and the contexts it was taken under."""
+                        ) -> tuple[policy.Decision, list[dict[str, Any]], dict[str, Any] | None]:
+    """The decision for a PreToolUse, the contexts it was taken under and, for a command
+    allowed under a context, the tool input that runs it in the sandbox."""
     contexts = h.contexts()
-    command = tool_input.get("command")
-    if tool_name == "Bash" and isinstance(command, str) and len(command) > _MAX_COMMAND \
-            and contexts:
+    command = policy.command_of(tool_name, tool_input)
+    if command is not None and len(command) > _MAX_COMMAND and contexts:
         ids = [int(c["context_id"]) for c in contexts]
-        return policy.Decision(False, "Bash command longer than 256 KiB cannot be checked",
-                               ids), contexts
-    return policy.decide(contexts, tool_name, tool_input, cwd=h.cwd, session_id=h.session_id,
-                         default_branches=_default_branches()), contexts
+        return policy.Decision(False, f"{tool_name} command longer than 256 KiB cannot be "
+                                      "checked", ids), contexts, None
+    branches = _default_branches()
+    decision = policy.decide(contexts, tool_name, tool_input, cwd=h.cwd,
+                             session_id=h.session_id, default_branches=branches)
+    if not decision.sandbox or command is None or decision.context is None:
+        return decision, contexts, None
+    from dag_harness_mcp import sandbox
+
+    bwrap, why = sandbox.probe(os.path.dirname(h.db_path))
+    if bwrap is None:
+        return policy.Decision(False, f"commands run only in a sandbox while a capability "
+                                      f"context is active, and none can be made here: {why}",
+                               decision.contexts), contexts, None
+    ctx = decision.context
+    writable = [policy.sandbox_dir(p, ctx.get("project_dir") or h.cwd)
+                for c, p in ctx["capabilities"] if c == "file_write"]
+    plan = sandbox.make_plan(
+        writable, project_dir=ctx.get("project_dir") or h.project_dir, db_path=h.db_path,
+        network=any(c == "network" for c, _ in ctx["capabilities"]),
+        default_branches=branches, home=os.environ.get("HOME"))
+    updated = dict(tool_input)
+    updated["command"] = sandbox.wrap_shell(command, bwrap, plan)
+    return decision, contexts, updated
 
 
 def record_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id: str,
                         decision: policy.Decision, *, checked: bool) -> None:
-    """Keep the PreToolUse row; ``checked``: a context was consulted (else no decision)."""
-    audit = None if decision.allowed else {
-        "tool": tool_name, "reason": redact(decision.reason), "contexts": decision.contexts}
+    """Keep the PreToolUse row; ``checked``: a context was consulted (else no decision).
+
+    Recorded decisions: ``allow``, ``sandbox`` (allowed, run in the sandbox), ``ask``
+    (a person decides) and ``deny``; calls no context checked and nobody asked have none.
+    """
+    kind = "sandbox" if decision.sandbox and decision.allowed else decision.kind
+    audit = None
+    if decision.kind != "allow":
+        audit = {"tool": tool_name, "reason": redact(decision.reason),
+                 "contexts": decision.contexts}
     h.keep(h.event(
         "pre_tool_use", session=h.session(), actor=h.acting_session, tool_use_id=tool_use_id,
         tool_name=tool_name, tool_input=_dump(tool_input),
-        status="started" if decision.allowed else "denied",
-        decision=None if not checked else ("allow" if decision.allowed else "deny"),
-        decision_reason=redact(decision.reason) or None, audit=audit))
+        status="denied" if decision.kind == "deny" else "started",
+        decision=None if not checked and kind == "allow" else kind,
+        decision_reason=redact(decision.reason) or None, audit=audit,
+        audit_action="human_decision_asked" if decision.kind == "ask" else "capability_denied"))
 
 
 def _bash_commands(tool_input: dict[str, Any]) -> list[Command]:
-    """The parsed simple commands of a Bash call (none when unparsable or huge)."""
+    """The parsed simple commands of a Bash call (none when unparsable or huge); a command
+    the PreToolUse put in the sandbox is read without its wrapper."""
     command = tool_input.get("command")
     if not isinstance(command, str) or len(command) > _MAX_COMMAND:
         return []
+    from dag_harness_mcp import sandbox
     from dag_harness_mcp.hooks import bash
+
+    command = sandbox.unwrap(command)
 
     try:
         return bash.parse(command)

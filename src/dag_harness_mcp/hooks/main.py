@@ -203,7 +203,7 @@ def _dispatch(event: str, payload: dict[str, Any] | None, why: str, log: _Log) -
             _keep_refusal(hook, fields, str(exc))
             raise
         try:
-            decision, contexts = events.decide_pre_tool_use(hook, name, tool_input)
+            decision, contexts, updated = events.decide_pre_tool_use(hook, name, tool_input)
         except Exception as exc:
             closed = exc if isinstance(exc, _FailClosed) else _FailClosed(
                 _busy_message(path) if is_busy(exc) else f"capability check failed ({exc!r})")
@@ -214,8 +214,7 @@ def _dispatch(event: str, payload: dict[str, Any] | None, why: str, log: _Log) -
                                        checked=bool(contexts))
         except Exception as exc:
             log(f"could not record tool call {use_id}: {exc!r}")
-        if not decision.allowed:
-            answer = events.deny_output(decision.reason)
+        answer = events.pre_tool_use_output(decision, updated)
     elif event in ("PostToolUse", "PostToolUseFailure"):
         tool = _tool_fields(payload)
         if tool is None:

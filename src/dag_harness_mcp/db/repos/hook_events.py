@@ -50,7 +50,7 @@ def _pre_tool_use(db: Queries, event: dict[str, Any]) -> None:
         status=event["status"], decision=event["decision"],
         decision_reason=event["decision_reason"], now=event["at"])
     if event.get("audit") is not None:
-        _audit(db, event, "capability_denied", event["audit"])
+        _audit(db, event, event.get("audit_action") or "capability_denied", event["audit"])
 
 
 def _post_tool_use(db: Queries, event: dict[str, Any]) -> None:

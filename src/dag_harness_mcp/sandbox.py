@@ -1,0 +1,356 @@
+"""Operating-system confinement of a command with bubblewrap (standard library only).
+
+While a capability context is active, the PreToolUse hook runs every command the
+agent asks for through :func:`wrap_shell`: ``bwrap`` gives the command a view of
+the machine in which
+
+- ``/`` is read-only, with private, empty ``/tmp``, ``/var/tmp``, ``/run`` and a
+  minimal ``/dev`` (its own ``/dev/shm``), and a ``/proc`` of its own PID namespace;
+  the repository, the real ``$HOME`` and the StateDB's directory are re-exposed
+  read-only when they live under one of the hidden directories;
+- the granted directories (a role's worktree) are writable, and so is what a
+  commit there needs: the repository's object store, the worktree's admin
+  directory under ``.git/worktrees/`` and the directory of its branch's ref and
+  reflog, with every other entry of those ref directories, the worktree's
+  ``.git`` file and the admin files naming the branch and the repository
+  (``HEAD``, ``commondir``, ``gitdir``) pinned read-only;
+- the StateDB (and its ``-wal``/``-shm``) stays read-only even inside a granted
+  directory;
+- there is no network unless the context grants ``network``, no capability, no
+  new privileges, and ``HOME``/``TMPDIR`` point into the private ``/tmp``.
+
+:func:`probe` checks once that bwrap works here and caches the answer beside the
+StateDB, keyed by bwrap's path, size and mtime and the kernel release. Where no
+sandbox can be made the hook refuses command tools while a context is active.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = ["INSTALL_HINT", "MARK", "Plan", "find_bwrap", "make_plan", "probe", "unwrap",
+           "wrap_shell"]
+
+MARK = "HARNESS_SANDBOX"
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; "
+                "Fedora: `dnf install bubblewrap`)")
+_SEARCH = ("/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap")
+_HIDDEN = ("/tmp", "/var/tmp", "/run")
+_PRIVATE_HOME = "/tmp/.home"
+_BASE = ("--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+         "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc")
+_CACHE = "sandbox-probe.json"
+_PROBE_TIMEOUT = 10.0
+
+
+def find_bwrap(environ: Mapping[str, str] | None = None) -> str | None:
+    """The bwrap executable: ``HARNESS_BWRAP`` if set (empty = none), else a system path.
+
+    ``PATH`` is not searched: it is the agent's to change.
+    """
+    env = os.environ if environ is None else environ
+    if "HARNESS_BWRAP" in env:
+        chosen = env["HARNESS_BWRAP"]
+        return chosen if chosen and os.access(chosen, os.X_OK) else None
+    for path in _SEARCH:
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _hidden_tmpfs() -> list[str]:
+    args: list[str] = []
+    for path in _HIDDEN:
+        if os.path.isdir(path) and not os.path.islink(path):
+            args += ["--tmpfs", path]
+    return args
+
+
+def probe(cache_dir: str, environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    """``(bwrap path, "")`` when a sandbox can be made here, else ``(None, why)``.
+
+    The answer is cached in ``cache_dir/sandbox-probe.json`` (a failed probe too),
+    so the hot path pays one ``stat`` and one small read per call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None, (f"no sandbox on {sys.platform}: the dag-harness fence needs Linux "
+                      "with bubblewrap")
+    bwrap = find_bwrap(environ)
+    if bwrap is None:
+        return None, f"bubblewrap (bwrap) is not installed; {INSTALL_HINT}"
+    try:
+        st = os.stat(bwrap)
+    except OSError as exc:
+        return None, f"cannot stat {bwrap} ({exc}); {INSTALL_HINT}"
+    key = f"{bwrap}|{st.st_size}|{st.st_mtime_ns}|{os.uname().release}|{os.getuid()}"
+    path = os.path.join(cache_dir, _CACHE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            cached = json.load(handle)
+        if isinstance(cached, dict) and cached.get("key") == key:
+            return (bwrap, "") if cached.get("ok") is True else (None, str(cached.get("why")))
+    except (OSError, ValueError):
+        pass
+    ok, why = _run_probe(bwrap)
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"key": key, "ok": ok, "why": why}, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return (bwrap, "") if ok else (None, why)
+
+
+def _run_probe(bwrap: str) -> tuple[bool, str]:
+    import subprocess
+
+    args = [bwrap, *_BASE, *_hidden_tmpfs(), "--", "/bin/sh", "-c", "exit 0"]
+    try:
+        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=_PROBE_TIMEOUT, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"{bwrap} cannot run ({exc}); {INSTALL_HINT}"
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").strip()[:300]
+        return False, (f"{bwrap} fails its probe (exit {done.returncode}: {err}); user "
+                       "namespaces may be disabled (sysctl kernel.unprivileged_userns_clone "
+                       "or an AppArmor restriction)")
+    return True, ""
+
+
+# -- what the sandbox may write -------------------------------------------------
+
+
+class Plan:
+    """The bind mounts of one sandbox, in the order bwrap applies them."""
+
+    __slots__ = ("network", "protect", "readonly", "writable")
+
+    def __init__(self) -> None:
+        self.readonly: list[str] = []  # re-exposed read-only under a hidden directory
+        self.writable: list[str] = []
+        self.protect: list[str] = []  # pinned read-only inside a writable bind
+        self.network = False
+
+    def __repr__(self) -> str:
+        return (f"Plan(writable={self.writable!r}, protect={self.protect!r}, "
+                f"readonly={self.readonly!r}, network={self.network!r})")
+
+
+def _inside(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
+def _add(items: list[str], path: str) -> None:
+    if path not in items:
+        items.append(path)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(4096).strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _admin_dir(worktree: str, writable: list[str]) -> str | None:
+    """The worktree's admin dir ``<common>/worktrees/<name>``, checked from the repository side.
+
+    The worktree's ``.git`` file is the agent's to edit, so it only proposes the
+    directory: it counts when that directory is outside every writable bind, lies
+    in a ``worktrees`` directory of a git directory, and its ``gitdir`` file points
+    back at this worktree.
+    """
+    text = _read(os.path.join(worktree, ".git"))
+    if not text.startswith("gitdir:"):
+        return None
+    admin = os.path.realpath(os.path.join(worktree, text[len("gitdir:"):].strip()))
+    if any(_inside(admin, w) for w in writable):
+        return None
+    common = os.path.dirname(os.path.dirname(admin))
+    if os.path.basename(os.path.dirname(admin)) != "worktrees" or not (
+            os.path.isdir(os.path.join(common, "objects"))
+            and os.path.isdir(os.path.join(common, "refs"))):
+        return None
+    back = _read(os.path.join(admin, "gitdir"))
+    if not back or os.path.realpath(os.path.dirname(back)) != worktree:
+        return None
+    return admin
+
+
+def _ref_dir(common: str, ref: str, root: str) -> str | None:
+    """The existing directory under ``common/root`` that will hold ``ref``'s file: its own
+    parent, never ``refs/heads`` itself (whose other entries include the default branch)."""
+    parent = os.path.dirname(os.path.join(common, root, ref))
+    heads = os.path.join(common, root, "refs", "heads")
+    if not _inside(parent, heads) or parent == heads or not os.path.isdir(parent):
+        return None
+    return parent
+
+
+def _packed_elsewhere(common: str, ref: str) -> bool:
+    """Whether ``packed-refs`` holds another ref in ``ref``'s directory (a loose file
+    written there would shadow it)."""
+    prefix = ref.rsplit("/", 1)[0] + "/"
+    try:
+        with open(os.path.join(common, "packed-refs"), encoding="utf-8") as handle:
+            for line in handle:
+                name = line.rstrip("\n").partition(" ")[2]
+                if name.startswith(prefix) and name != ref:
+                    return True
+    except (OSError, UnicodeDecodeError):
+        return False
+    return False
+
+
+def _pin_siblings(plan: Plan, directory: str, keep: str) -> None:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return
+    for name in names:
+        if name not in (keep, keep + ".lock"):
+            _add(plan.protect, os.path.join(directory, name))
+
+
+def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | None:
+    """Make committing in ``worktree`` possible, and nothing else in its repository;
+    returns the repository's git directory."""
+    dotgit = os.path.join(worktree, ".git")
+    if os.path.isdir(dotgit) and not os.path.islink(dotgit):
+        return None  # a repository of its own, inside the writable directory already
+    admin = _admin_dir(worktree, plan.writable)
+    if admin is None:
+        return None
+    _add(plan.protect, dotgit)
+    common = os.path.dirname(os.path.dirname(admin))
+    _add(plan.writable, os.path.join(common, "objects"))
+    info = os.path.join(common, "objects", "info")
+    if os.path.isdir(info):
+        _add(plan.protect, info)  # alternates: the repository must not borrow from the worktree
+    _add(plan.writable, admin)
+    for name in ("HEAD", "commondir", "gitdir", "config.worktree"):
+        if os.path.exists(os.path.join(admin, name)):
+            _add(plan.protect, os.path.join(admin, name))
+    head = _read(os.path.join(admin, "HEAD"))
+    ref = head[len("ref: "):] if head.startswith("ref: refs/heads/") else ""
+    branch = ref[len("refs/heads/"):]
+    if not ref or branch in set(default_branches) or ".." in ref.split("/") \
+            or _packed_elsewhere(common, ref):
+        return common
+    leaf = os.path.basename(ref)
+    for root in ("", "logs"):
+        directory = _ref_dir(common, ref, root)
+        if directory is not None:
+            _add(plan.writable, directory)
+            _pin_siblings(plan, directory, leaf)
+    return common
+
+
+def make_plan(writable: Iterable[str], *, project_dir: str | None, db_path: str | None,
+              network: bool = False, default_branches: Iterable[str] = ("main", "master"),
+              home: str | None = None) -> Plan:
+    """The sandbox for a context granting writes under ``writable`` (directories)."""
+    plan = Plan()
+    plan.network = network
+    dirs: list[str] = []
+    for path in writable:
+        real = os.path.realpath(path)
+        if os.path.isdir(real):
+            _add(dirs, real)
+    plan.writable.extend(dirs)
+    visible: list[str | None] = [project_dir, home]
+    for directory in dirs:
+        visible.append(_git(plan, directory, default_branches))
+    if db_path:
+        db_real = os.path.realpath(db_path)
+        db_dir = os.path.dirname(db_real)
+        visible.append(db_dir)
+        if any(_inside(db_dir, w) and db_dir != w for w in plan.writable):
+            _add(plan.protect, db_dir)  # with the checkpoints and any -wal to come
+        else:
+            stem = os.path.splitext(os.path.basename(db_real))[0]
+            try:
+                names = sorted(os.listdir(db_dir))
+            except OSError:
+                names = []
+            for name in names:
+                target = os.path.join(db_dir, name)
+                if name.startswith(stem) and any(_inside(target, w) for w in plan.writable):
+                    _add(plan.protect, target)
+    for seen in visible:
+        if seen:
+            real = os.path.realpath(seen)
+            if os.path.isdir(real) and any(_inside(real, h) and real != h for h in _HIDDEN):
+                _add(plan.readonly, real)
+    return plan
+
+
+def _env_args(environ: Mapping[str, str]) -> list[str]:
+    home = environ.get("HOME") or os.path.expanduser("~")
+    env = {MARK: "1", "HOME": _PRIVATE_HOME, "TMPDIR": "/tmp"}
+    gitconfig = os.path.join(home, ".gitconfig")
+    if "GIT_CONFIG_GLOBAL" not in environ and os.path.isfile(gitconfig):
+        env["GIT_CONFIG_GLOBAL"] = gitconfig  # the person's git identity, read-only
+    if "GIT_CONFIG_COUNT" not in environ:
+        # no automatic gc (it would rewrite packed-refs) and no new reflog files
+        env.update(GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="gc.auto", GIT_CONFIG_VALUE_0="0",
+                   GIT_CONFIG_KEY_1="core.logAllRefUpdates", GIT_CONFIG_VALUE_1="false")
+    if "ANSIBLE_COLLECTIONS_PATH" not in environ:
+        env["ANSIBLE_COLLECTIONS_PATH"] = (f"{home}/.ansible/collections:"
+                                           "/usr/share/ansible/collections")
+    args: list[str] = []
+    for key in sorted(env):
+        args += ["--setenv", key, env[key]]
+    return args
+
+
+def bwrap_args(bwrap: str, plan: Plan, environ: Mapping[str, str] | None = None) -> list[str]:
+    """``bwrap`` and its options (everything before ``--chdir``)."""
+    env = os.environ if environ is None else environ
+    args = [bwrap, *_BASE, *_hidden_tmpfs()]
+    if plan.network:
+        args.append("--share-net")
+        resolv = os.path.realpath("/etc/resolv.conf")
+        if any(_inside(resolv, h) for h in _HIDDEN) and os.path.exists(resolv):
+            args += ["--ro-bind", resolv, resolv]
+    for path in plan.readonly:
+        args += ["--ro-bind", path, path]
+    for path in plan.writable:
+        args += ["--bind", path, path]
+    for path in plan.protect:
+        args += ["--ro-bind", path, path]
+    args += ["--dir", _PRIVATE_HOME, *_env_args(env)]
+    return args
+
+
+def wrap_shell(command: str, bwrap: str, plan: Plan,
+               environ: Mapping[str, str] | None = None) -> str:
+    """``command`` as a shell command line that runs it inside the sandbox, in the
+    caller's current directory."""
+    head = " ".join(shlex.quote(a) for a in bwrap_args(bwrap, plan, environ))
+    shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
+    return f'{head} --chdir "$PWD" -- {shell} -c {shlex.quote(command)}'
+
+
+def unwrap(command: str) -> str:
+    """The agent's own command inside a line made by :func:`wrap_shell` (else ``command``)."""
+    if f" {MARK} 1 " not in command or not command.endswith("'"):
+        return command
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return command
+    if len(argv) > 3 and argv[-2] == "-c" and os.path.basename(argv[0]) == "bwrap":
+        return argv[-1]
+    return command
