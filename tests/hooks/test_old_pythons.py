@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from _hookrunner import ROOT, HookRunner, denial
+from _hookrunner import ROOT, HookRunner, denial, sandboxed
 from dag_harness_mcp.db import StateDB
 from support.interpreters import HOOK_PYTHONS, pyenv_python
 
@@ -28,6 +28,7 @@ HOT_PATH = [
     "src/dag_harness_mcp/clock.py",
     "src/dag_harness_mcp/errors.py",
     "src/dag_harness_mcp/names.py",
+    "src/dag_harness_mcp/sandbox.py",
     "src/dag_harness_mcp/hooks",
     "src/dag_harness_mcp/db/__init__.py",
     "src/dag_harness_mcp/db/migrate.py",
@@ -84,7 +85,7 @@ def test_a_whole_session_is_recorded_by_the_hook_under_an_old_python3(
         reason = denial(hook.pre("Write", {"file_path": "/etc/hosts", "content": ""}, "w2",
                                  session="old"))
         assert "outside the file_write globs" in reason
-        assert hook.pre("Bash", {"command": "ls -a"}, "b2", session="old") is None
+        assert sandboxed(hook.pre("Bash", {"command": "ls -a"}, "b2", session="old"))
 
         _transcript(hook.project / "t.jsonl")
         _clean(hook.run("Stop", session="old", stop_hook_active=False))
