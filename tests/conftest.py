@@ -11,6 +11,8 @@ import pytest
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.example import ExampleCheckout, prepare_example_checkout
+from support.corpus import CorpusUnavailable, required_in_ci
+from support.corpus import debops_collection as _debops_collection
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_REPO = ROOT / "examples" / "ansible-repo"
@@ -69,3 +71,18 @@ def example_settings(example_checkout: ExampleCheckout, tmp_path: Path) -> Setti
         },
         environ={},
     )
+
+
+@pytest.fixture(scope="session")
+def debops_collection() -> Path:
+    """DebOps 3.3.2 as a collection (``.../ansible_collections/debops/debops``), read-only.
+
+    Fetched by ``./dev setup`` into ``.tools/corpus``; missing, it is fetched here once
+    (file-locked across workers). Unavailable: skipped, or failed when ``CI=true``.
+    """
+    try:
+        return _debops_collection()
+    except CorpusUnavailable as exc:
+        if required_in_ci():
+            pytest.fail(f"DebOps corpus missing in CI: {exc}")
+        pytest.skip(f"DebOps corpus unavailable: {exc}")
