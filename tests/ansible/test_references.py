@@ -66,6 +66,7 @@ def test_include_and_import_role_in_every_spelling(tmp_path: Path) -> None:
         ("five", "include_role"),
         ("six", "include_role"),
         ("seven", "include_role"),
+        ("other.yml", "include_tasks"),  # a file reference: an edge only if it leaves the role
     }
 
 

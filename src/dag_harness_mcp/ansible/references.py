@@ -1,18 +1,24 @@
-"""Role references: ``meta/main.yml`` dependencies and ``include_role``/``import_role`` tasks.
+"""Role references: ``meta/main.yml`` dependencies, ``include_role``/``import_role`` tasks,
+and files of other roles a role runs or reads.
 
 :func:`scan_role` reads one role directory and returns what it references, as
 written. :func:`resolve_reference` then decides, against the set of roles in
-the repository, whether a reference is an in-repo role, an external role or a
-dynamic (templated) one. Neither ever fails on bad YAML: parse errors are
-collected per file and the rest of the role is still read.
+the repository, whether a reference is an in-repo role, an external role, a
+templated name that can only be some of the roles (``templated``: every role it
+can match, so waves stay a safe order) or one that could be anything
+(``dynamic``). :func:`resolve_file_reference` finds the role that owns a task or
+vars file reached by path (kubespray's ``include_tasks:
+../../../download/tasks/download_file.yml``). Neither ever fails on bad YAML:
+parse errors are collected per file and the rest of the role is still read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 import shlex
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,17 +31,32 @@ __all__ = [
     "RoleScan",
     "references_in_meta",
     "references_in_tasks",
+    "resolve_file_reference",
     "resolve_reference",
     "scan_role",
 ]
 
-Source = Literal["meta", "include_role", "import_role"]
-Kind = Literal["role", "external", "dynamic"]
+Source = Literal[
+    "meta", "include_role", "import_role", "include_tasks", "import_tasks", "include_vars",
+    "vars_files",
+]
+Kind = Literal["role", "external", "dynamic", "templated"]
+FILE_SOURCES: frozenset[str] = frozenset(
+    {"include_tasks", "import_tasks", "include_vars", "vars_files"}
+)
 
 _ROLE_ACTIONS: dict[str, Source] = {}
+_FILE_ACTIONS: dict[str, Source] = {}
 for _prefix in ("", "ansible.builtin.", "ansible.legacy."):
     _ROLE_ACTIONS[_prefix + "include_role"] = "include_role"
     _ROLE_ACTIONS[_prefix + "import_role"] = "import_role"
+    _FILE_ACTIONS[_prefix + "include_tasks"] = "include_tasks"
+    _FILE_ACTIONS[_prefix + "import_tasks"] = "import_tasks"
+    _FILE_ACTIONS[_prefix + "include_vars"] = "include_vars"
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+_FILE_ARG = re.compile(r"(?:^|\s)(?:file|dir)=(?P<path>\S+)")
+_KEY_VALUE = re.compile(r"\s+\w+=")
+_ROLE_PATH = re.compile(r"\{\{\s*role_path\s*\}\}")
 _NESTED_TASK_KEYS = ("block", "rescue", "always")
 _FQCN = re.compile(r"[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.(?P<role>[A-Za-z0-9_][A-Za-z0-9_\-]*)\Z")
 _MAX_ERROR = 300
@@ -52,11 +73,19 @@ class Reference:
 
 @dataclass(frozen=True)
 class ResolvedReference:
-    """A reference classified against the repository's roles."""
+    """A reference classified against the repository's roles.
+
+    ``targets`` holds every in-repo role it stands for: one for ``role``, each role
+    a templated name can match for ``templated``, none otherwise.
+    """
 
     reference: str
     kind: Kind
-    target: str | None = None
+    targets: tuple[str, ...] = ()
+
+    @property
+    def target(self) -> str | None:
+        return self.targets[0] if len(self.targets) == 1 else None
 
 
 @dataclass
@@ -127,16 +156,35 @@ def _role_name_from_args(args: Any) -> str | None:
     return None
 
 
+def _file_from_args(args: Any) -> str | None:
+    """The path an ``include_tasks``/``import_tasks``/``include_vars`` names, in any form."""
+    if isinstance(args, dict):
+        path = args.get("file", args.get("_raw_params", args.get("dir")))
+        return path.strip() if isinstance(path, str) and path.strip() else None
+    if isinstance(args, str):
+        named = _FILE_ARG.search(args)
+        if named is not None:
+            return named.group("path")
+        path = _KEY_VALUE.split(args.strip(), maxsplit=1)[0].strip()
+        return path or None
+    return None
+
+
 def _task_references(task: dict[Any, Any], source_file: str) -> Iterable[Reference]:
     for key, value in task.items():
-        source = _ROLE_ACTIONS.get(str(key))
+        source = _ROLE_ACTIONS.get(str(key)) or _FILE_ACTIONS.get(str(key))
         if source is None and key in ("action", "local_action"):
             module, args = _split_action(value)
-            source = _ROLE_ACTIONS.get(module)
+            source = _ROLE_ACTIONS.get(module) or _FILE_ACTIONS.get(module)
             value = args
+        if key == "vars_files" and isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, str) and entry.strip():
+                    yield Reference(entry.strip(), "vars_files", source_file)
+            continue
         if source is None:
             continue
-        name = _role_name_from_args(value)
+        name = _file_from_args(value) if source in FILE_SOURCES else _role_name_from_args(value)
         if name is not None:
             yield Reference(name, source, source_file)
 
@@ -152,7 +200,9 @@ def _split_action(value: Any) -> tuple[str, Any]:
 
 
 def references_in_tasks(data: Any, source_file: str) -> tuple[list[Reference], list[str]]:
-    """``include_role``/``import_role`` in a parsed task list, through block/rescue/always."""
+    """Roles and files a parsed task list uses (``include_role``/``import_role``,
+    ``include_tasks``/``import_tasks``/``include_vars``, ``vars_files``), through
+    block/rescue/always."""
     refs: list[Reference] = []
     if data is None:
         return refs, []
@@ -174,27 +224,109 @@ def references_in_tasks(data: Any, source_file: str) -> tuple[list[Reference], l
 # -- resolution ------------------------------------------------------------
 
 
+def _template_pattern(reference: str) -> re.Pattern[str] | None:
+    """A templated name as a pattern, each template one path segment; None if all template."""
+    pieces = _TEMPLATE.split(reference)
+    if not "".join(pieces).strip(" /"):
+        return None
+    return re.compile("[^/]+".join(re.escape(piece.strip()) for piece in pieces) + r"\Z")
+
+
+def _resolve_templated(
+    reference: str, known: Collection[str], referrer: str | None
+) -> ResolvedReference:
+    pattern = _template_pattern(reference)
+    if pattern is None:
+        return ResolvedReference(reference, "dynamic")
+    prefixes = [""]
+    if referrer is not None and "/" in referrer:
+        prefixes.append(referrer.rsplit("/", 1)[0] + "/")
+    for prefix in prefixes:
+        matches = sorted(
+            name
+            for name in known
+            if name != referrer and name.startswith(prefix) and pattern.match(name[len(prefix):])
+        )
+        if matches:
+            return ResolvedReference(reference, "templated", tuple(matches))
+    return ResolvedReference(reference, "dynamic")
+
+
 def resolve_reference(
     reference: str, known: Collection[str], *, referrer: str | None = None
 ) -> ResolvedReference:
-    """Classify a reference: ``dynamic`` if templated, ``role`` if in ``known``, else ``external``.
+    """Classify a reference to a role by name: ``role``, ``templated``, ``dynamic`` or ``external``.
 
     Looked up as written; then, like Ansible, beside the referring role
     (``monitoring/exporters`` finds ``monitoring/node`` as ``node``); then a
-    collection-qualified ``ns.collection.role`` as ``role``.
+    collection-qualified ``ns.collection.role`` as ``role``. A templated name
+    (``network_plugin/{{ kube_network_plugin }}``) stands for every role it can
+    match, each template one path segment (``templated``); one that is nothing
+    but template, or matches no role, stays ``dynamic``.
     """
     if _is_templated(reference):
-        return ResolvedReference(reference, "dynamic")
+        return _resolve_templated(reference, known, referrer)
     if reference in known:
-        return ResolvedReference(reference, "role", reference)
+        return ResolvedReference(reference, "role", (reference,))
     if referrer is not None and "/" in referrer:
         sibling = referrer.rsplit("/", 1)[0] + "/" + reference
         if sibling in known:
-            return ResolvedReference(reference, "role", sibling)
+            return ResolvedReference(reference, "role", (sibling,))
     match = _FQCN.match(reference)
     if match is not None and match.group("role") in known:
-        return ResolvedReference(reference, "role", match.group("role"))
+        return ResolvedReference(reference, "role", (match.group("role"),))
     return ResolvedReference(reference, "external")
+
+
+def _owner(path: str, known: Collection[str]) -> str | None:
+    """The innermost role whose directory holds ``path`` (relative to the roles path)."""
+    best: str | None = None
+    for name in known:
+        if path.startswith(name + "/") and (best is None or len(name) > len(best)):
+            best = name
+    return best
+
+
+def resolve_file_reference(
+    reference: str,
+    source: str,
+    source_file: str,
+    referrer: str,
+    known: Collection[str],
+    exists: Callable[[str], bool] = lambda _path: False,
+) -> ResolvedReference | None:
+    """The role owning a file that ``referrer`` runs or reads by path, or None when it is its own.
+
+    ``reference`` is the path as written in ``referrer``'s ``source_file``;
+    ``{{ role_path }}`` is the referrer's directory, and a path is cut at its
+    first other template (``../download/tasks/{{ item }}.yml`` still names
+    ``download``). Relative paths are tried, like Ansible, against the role's
+    ``tasks/`` (``vars/`` for vars files) and the including file's directory;
+    the first that ``exists`` (a path relative to the roles path) wins, else
+    the first. A path outside the roles path, or an absolute one, is ``external``.
+    """
+    path = _ROLE_PATH.sub(referrer, reference) if "role_path" in reference else reference
+    template = _TEMPLATE.search(path)
+    if template is not None:
+        path = path[: template.start()].rsplit("/", 1)[0] if "/" in path[: template.start()] else ""
+        if not path:
+            return None
+    if path.startswith("/"):
+        return ResolvedReference(reference, "external")
+    if path.startswith(referrer + "/"):  # from {{ role_path }}
+        candidates = [posixpath.normpath(path)]
+    else:
+        here = posixpath.dirname(source_file)
+        first = "vars" if source in ("include_vars", "vars_files") else "tasks"
+        bases = [first, here] if here != first else [first]
+        candidates = [posixpath.normpath(posixpath.join(referrer, b, path)) for b in bases]
+    chosen = next((c for c in candidates if exists(c)), candidates[0])
+    if chosen == ".." or chosen.startswith("../"):
+        return ResolvedReference(reference, "external")
+    owner = _owner(chosen, known)
+    if owner is None or owner == referrer:
+        return None
+    return ResolvedReference(reference, "role", (owner,))
 
 
 # -- reading a role directory ----------------------------------------------

@@ -13,7 +13,13 @@ from typing import Any, Literal
 
 from dag_harness_mcp.ansible.discovery import discover_roles
 from dag_harness_mcp.ansible.graph import make_graph
-from dag_harness_mcp.ansible.references import RoleScan, resolve_reference, scan_role
+from dag_harness_mcp.ansible.references import (
+    FILE_SOURCES,
+    RoleScan,
+    resolve_file_reference,
+    resolve_reference,
+    scan_role,
+)
 from dag_harness_mcp.ansible.waves import collect_pins
 from dag_harness_mcp.ansible.waves import plan_waves as assign_waves
 from dag_harness_mcp.db.repos.roles import DependencyEdge, RoleRecord
@@ -47,6 +53,7 @@ class SyncReport:
     blocked: list[str] = field(default_factory=list)
     external: int = 0
     dynamic: int = 0
+    templated: int = 0
     duration_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,7 +96,7 @@ def sync_roles(app: HarnessApp) -> SyncReport:
     report.errors.extend({"role": rel, "error": why} for rel, why in found.skipped)
     names = {r.name for r in found.roles}
     scans = {role.name: scan_role(role.path) for role in found.roles}
-    edges, graph_edges = _edges(scans, names)
+    edges, graph_edges = _edges(scans, names, roles_dir)
     report.errors.extend(
         {"role": name, "error": scan.parse_error}
         for name, scan in scans.items()
@@ -121,6 +128,7 @@ def sync_roles(app: HarnessApp) -> SyncReport:
     report.blocked = sorted(plan.blocked)
     report.external = sum(1 for e in edges if e.kind == "external")
     report.dynamic = sum(1 for e in edges if e.kind == "dynamic")
+    report.templated = len({(e.role, e.reference) for e in edges if e.kind == "templated"})
     with app.db.transaction():
         counts = app.db.roles.replace_all(records, edges)
         report.added, report.updated = counts["added"], counts["updated"]
@@ -138,25 +146,44 @@ def sync_roles(app: HarnessApp) -> SyncReport:
 
 
 def _edges(
-    scans: dict[str, RoleScan], names: set[str]
+    scans: dict[str, RoleScan], names: set[str], roles_dir: Path
 ) -> tuple[list[DependencyEdge], list[tuple[str, str]]]:
-    """Every reference as a stored edge (deduplicated), and the in-repo edges for waves."""
-    edges: dict[tuple[str, str, str, str], DependencyEdge] = {}
+    """Every reference as a stored edge (deduplicated), and the in-repo edges for waves.
+
+    A templated name stores one ``templated`` edge per role it can match; a task or
+    vars file of another role, reached by path, stores a ``role`` edge to its owner
+    (files of the role itself are no edges).
+    """
+    edges: dict[tuple[str, str, str, str, str | None], DependencyEdge] = {}
     graph_edges: list[tuple[str, str]] = []
+
+    def exists(relative: str) -> bool:
+        return (roles_dir / relative).exists()
+
     for name, scan in scans.items():
         for ref in scan.references:
-            resolved = resolve_reference(ref.reference, names, referrer=name)
-            edges[(name, ref.reference, ref.source, ref.source_file)] = DependencyEdge(
-                role=name,
-                reference=ref.reference,
-                kind=resolved.kind,
-                source=ref.source,
-                source_file=ref.source_file,
-                target=resolved.target,
-            )
-            # A role including its own tasks (tasks_from) is no dependency; a meta one is a cycle.
-            if resolved.target is not None and (resolved.target != name or ref.source == "meta"):
-                graph_edges.append((name, resolved.target))
+            if ref.source in FILE_SOURCES:
+                found = resolve_file_reference(
+                    ref.reference, ref.source, ref.source_file, name, names, exists
+                )
+                if found is None:
+                    continue
+                resolved = found
+            else:
+                resolved = resolve_reference(ref.reference, names, referrer=name)
+            for target in resolved.targets or (None,):
+                edges[(name, ref.reference, ref.source, ref.source_file, target)] = DependencyEdge(
+                    role=name,
+                    reference=ref.reference,
+                    kind=resolved.kind,
+                    source=ref.source,
+                    source_file=ref.source_file,
+                    target=target,
+                )
+                # A role including its own tasks (tasks_from) is no dependency; a meta one
+                # is a cycle.
+                if target is not None and (target != name or ref.source == "meta"):
+                    graph_edges.append((name, target))
     return list(edges.values()), graph_edges
 
 

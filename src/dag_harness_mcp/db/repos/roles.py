@@ -39,8 +39,9 @@ class DependencyEdge:
 
     role: str
     reference: str
-    kind: str  # 'role' | 'external' | 'dynamic'
-    source: str  # 'meta' | 'include_role' | 'import_role'
+    kind: str  # 'role' | 'external' | 'dynamic' | 'templated'
+    source: str  # 'meta' | 'include_role' | 'import_role' | 'include_tasks' | 'import_tasks'
+    # | 'include_vars' | 'vars_files'
     source_file: str = ""
     target: str | None = None
 
@@ -288,7 +289,7 @@ class RoleRepository:
             self._db.executemany(
                 "INSERT INTO role_dependencies (role_id, depends_on_id, reference, kind, source,"
                 " source_file) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (role_id, reference, source, source_file) DO NOTHING",
+                " ON CONFLICT (role_id, reference, source, source_file, depends_on_id) DO NOTHING",
                 [
                     (
                         ids[e.role],
