@@ -25,7 +25,7 @@ async def test_role_dependencies_flags_templated_edges_and_lists_the_download_de
         download = structured(await client.call_tool(
             "role_dependencies", {"name": "download", "reverse": True}))
 
-    assert synced["cycles"] == [] and synced["templated"] == 2
+    assert "cycles" not in synced and synced["templated"] == 2  # empty fields are left out
     assert {(d["role"], d["kind"]) for d in engine["items"]} == {
         ("container-engine/containerd", "templated"),
         ("container-engine/cri-o", "templated"),
