@@ -139,20 +139,22 @@ def test_make_graph_drops_edges_to_unknown_roles_and_duplicates() -> None:
     assert graph == {"a": ["b"], "b": []}
 
 
-def test_mermaid_groups_roles_by_wave_and_draws_dependency_to_dependant() -> None:
-    text = render_mermaid([("web", 1), ("common", 0), ("loop", None)], [("web", "common")])
+def test_mermaid_groups_roles_by_wave_and_draws_dependency_to_dependants() -> None:
+    text = render_mermaid([("web", 1), ("api", 1), ("common", 0), ("loop", None)],
+                          [("web", "common"), ("api", "common")])
     assert text == (
         "flowchart TD\n"
-        '    subgraph wave_0["Wave 0"]\n'
-        '        r0["common"]\n'
-        "    end\n"
-        '    subgraph wave_1["Wave 1"]\n'
-        '        r1["web"]\n'
-        "    end\n"
-        '    subgraph no_wave["No wave (dependency cycle)"]\n'
-        '        r2["loop"]\n'
-        "    end\n"
-        "    r0 --> r1\n"
+        'subgraph wave_0["Wave 0"]\n'
+        'r0["common"]\n'
+        "end\n"
+        'subgraph wave_1["Wave 1"]\n'
+        'r1["api"]\n'
+        'r2["web"]\n'
+        "end\n"
+        'subgraph no_wave["No wave (dependency cycle)"]\n'
+        'r3["loop"]\n'
+        "end\n"
+        "r0 --> r1 & r2\n"
     )
 
 

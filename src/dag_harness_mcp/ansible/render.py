@@ -32,17 +32,26 @@ def _title(wave: int | None) -> str:
 
 
 def render_mermaid(roles: Roles, edges: Edges) -> str:
+    """Compact Mermaid (no indentation, one line per dependency with all its dependants
+    joined by ``&``): a 200-role graph stays a few kilobytes for an agent to read."""
     groups, ids = _grouped(roles)
     lines = ["flowchart TD"]
     for wave, names in groups:
         key = f"wave_{wave}" if wave is not None else "no_wave"
-        lines.append(f'    subgraph {key}["{_title(wave)}"]')
-        lines.extend(f'        {ids[n]}["{n}"]' for n in names)
-        lines.append("    end")
+        lines.append(f'subgraph {key}["{_title(wave)}"]')
+        lines.extend(f'{ids[n]}["{n}"]' for n in names)
+        lines.append("end")
+    dependants: dict[str, list[str]] = {}
     for role, dep in sorted(set(edges)):
         if role in ids and dep in ids:
-            lines.append(f"    {ids[dep]} --> {ids[role]}")
+            dependants.setdefault(dep, []).append(ids[role])
+    for dep in sorted(dependants, key=lambda n: _number(ids[n])):
+        lines.append(f"{ids[dep]} --> {' & '.join(sorted(dependants[dep], key=_number))}")
     return "\n".join(lines) + "\n"
+
+
+def _number(node_id: str) -> int:
+    return int(node_id[1:])
 
 
 def render_dot(roles: Roles, edges: Edges) -> str:

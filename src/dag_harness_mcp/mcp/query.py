@@ -20,7 +20,7 @@ def query_state(
     sql: Annotated[str, Field(min_length=1, max_length=10_000, description="one SELECT")],
     params: Annotated[list[Any] | None, Field(description="values for '?' placeholders")]
     = None,
-    limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 100,
+    limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 50,
 ) -> dict[str, Any]:
     """One read-only SELECT over the StateDB for what no tool answers (page with
     LIMIT/OFFSET). Views: v_role_status, v_dependency_graph, v_active_regressions,

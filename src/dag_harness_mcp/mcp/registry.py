@@ -6,8 +6,9 @@ say only what a client needs to call and read the tool: pydantic's per-property 
 repeats the name; an optional argument's ``anyOf [T, null]`` with ``default: null`` is just
 ``T`` left out of ``required`` (omitting it is how to pass nothing; the server still accepts
 ``null``); ``additionalProperties: true`` and ``items: {}`` are JSON Schema's defaults; an
-output model's docstring repeats the tool description. Tools carry no ``title``: Claude Code
-names a tool by ``annotations.title`` or else its name, and the name says it already.
+output model's docstring repeats the tool description, and its ``required`` list helps
+only a validator (an answer leaves out what is unknown anyway). Tools carry no ``title``:
+Claude Code names a tool by ``annotations.title`` or else its name, which says it already.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def build_tools(specs: Iterable[Sequence[ToolSpec]]) -> list[Tool]:
             if metadata.output_schema is not None:
                 output = compact_schema(metadata.output_schema)
                 output.pop("description", None)
+                output.pop("required", None)
                 metadata.output_schema = output
             tools.append(tool)
     return tools

@@ -15,7 +15,7 @@ from dag_harness_mcp.service import capabilities as service
 
 __all__ = ["TOOLS"]
 
-Patterns = Annotated[list[str], Field(description="glob patterns")]
+Patterns = list[str]
 
 
 def grant_capabilities(
@@ -31,8 +31,9 @@ def grant_capabilities(
     gitlab_write: bool = False,
     ttl_seconds: Annotated[float | None, Field(gt=0)] = None,
 ) -> dict[str, Any]:
-    """Open a capability context: while active, hooks allow only these file writes,
-    Bash commands, MCP tools and GitLab writes for a session or project."""
+    """Open a capability context: while active, hooks allow only the file writes, Bash
+    commands and MCP tools matching these glob patterns (and GitLab writes if set) for a
+    session or project."""
     return service.grant_capabilities(
         app_of(ctx), session_id=session_id, project_dir=project_dir, role=role,
         file_write=file_write or [], bash_allow=bash_allow or [], bash_deny=bash_deny or [],

@@ -15,7 +15,7 @@ from dag_harness_mcp.service import memory
 __all__ = ["TOOLS"]
 
 Namespace = Annotated[
-    list[str], Field(min_length=1, description="namespace labels, e.g. ['roles', 'common']")
+    list[str], Field(min_length=1, description="labels, e.g. ['roles', 'common']")
 ]
 Prefix = Annotated[list[str], Field(description="namespace prefix labels; [] for all")]
 Key = Annotated[str, Field(min_length=1, max_length=500)]
