@@ -51,6 +51,10 @@ class TestCommands(BaseModel):
     syntax_check: list[str] = Field(
         default_factory=lambda: ["ansible-playbook", "--syntax-check", "-i", "localhost,"]
     )
+    # The repository's own virtual environment for role tests (relative to the repository
+    # root); unset: the harness's environment, which carries pytest, pytest-testinfra,
+    # molecule and ansible-core (runner/toolchain.py).
+    environment: str | None = None
     molecule_timeout: float = Field(default=900.0, gt=0)
     pytest_timeout: float = Field(default=600.0, gt=0)
     syntax_check_timeout: float = Field(default=120.0, gt=0)

@@ -21,7 +21,7 @@ from support.claude_cli import ROOT
 from support.tree import Harness, snapshot
 
 CHECKS = ["python", "python3 on PATH", "hook interpreter", "git", "ansible-core", "molecule",
-          "forge credentials", "database", "claude code", "claude cli"]
+          "role tests", "forge credentials", "database", "claude code", "claude cli"]
 
 
 def _checks(stdout: str) -> dict[str, dict[str, object]]:
@@ -41,7 +41,32 @@ def test_check_only_reports_every_check_and_changes_nothing(
     assert checks["claude code"]["ok"] is False and checks["claude code"]["required"] is False
     assert checks["claude cli"]["required"] is False
     assert "will be created" in str(checks["database"]["detail"])
+    tests = str(checks["role tests"]["detail"])
+    assert tests.startswith(f"the harness's own environment {sys.prefix} (default;")
+    for tool in ("pytest ", "pytest-testinfra ", "molecule ", "ansible-core "):
+        assert tool in tests, tool
     assert snapshot(project, home) == before
+
+
+def test_check_only_reports_the_repositorys_declared_environment_for_role_tests(
+        project: Path, harness: Harness) -> None:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(project / "tenv")],
+                   check=True)
+    (project / "harness.yml").write_text("tests:\n  environment: tenv\n")
+    proc = harness("bootstrap", "--check-only", "--json")
+    tests = _checks(proc.stdout)["role tests"]
+    assert tests["ok"] is True and tests["required"] is False
+    assert str(tests["detail"]).startswith(
+        f"the repository's environment {project / 'tenv'} (tests.environment in harness.yml)")
+    assert ("not there, so taken from the harness's environment: pytest, pytest-testinfra, "
+            "molecule, ansible-core") in str(tests["detail"])
+
+    (project / "harness.yml").write_text("tests:\n  environment: nowhere\n")
+    proc = harness("bootstrap", "--check-only", "--json")
+    assert proc.returncode == 1
+    tests = _checks(proc.stdout)["role tests"]
+    assert tests["ok"] is False and "tests.environment" in str(tests["detail"])
+    assert "remove the key" in str(tests["detail"])
 
 
 def test_check_only_fails_on_gitlab_without_a_token_and_names_the_fix(

@@ -27,12 +27,13 @@ log = logging.getLogger(__name__)
 
 
 def _start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), None when it is gone."""
+    """When ``pid`` started (psutil: Linux, macOS), None when it is gone or not ours to see."""
+    import psutil
+
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except (psutil.Error, ValueError):
         return None
-    return fields[19] if len(fields) > 19 else None
 
 
 class ChildRegistry:

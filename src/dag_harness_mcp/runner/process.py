@@ -47,13 +47,15 @@ class ProcessResult:
         return self.returncode == 0 and not self.timed_out
 
 
-def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for tool subprocesses: ours, the venv's bin first on PATH, no colours."""
+def tool_env(extra: Mapping[str, str] | None = None,
+             bin_dirs: Sequence[str] | None = None) -> dict[str, str]:
+    """The environment for tool subprocesses: ours, ``bin_dirs`` (default: the running
+    interpreter's, so the venv's ``molecule`` and ``ansible-playbook`` are found) first on
+    PATH, no colours."""
     env = dict(os.environ)
-    bin_dir = str(Path(sys.executable).parent)
-    path = env.get("PATH", "")
-    if bin_dir not in path.split(os.pathsep):
-        env["PATH"] = bin_dir + (os.pathsep + path if path else "")
+    first = list(bin_dirs) if bin_dirs else [str(Path(sys.executable).parent)]
+    rest = [p for p in env.get("PATH", "").split(os.pathsep) if p and p not in first]
+    env["PATH"] = os.pathsep.join(first + rest)
     env.setdefault("NO_COLOR", "1")
     env.setdefault("ANSIBLE_NOCOLOR", "1")
     env.setdefault("PY_COLORS", "0")

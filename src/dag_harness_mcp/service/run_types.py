@@ -4,10 +4,8 @@ breakpoint resolution and process liveness. No LangGraph import at module level.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dag_harness_mcp.config import Settings
@@ -126,21 +124,17 @@ def resolve_breakpoints(
 
 
 def pid_alive(pid: int | None) -> bool:
-    """Whether process ``pid`` exists and is not a zombie."""
+    """Whether process ``pid`` exists and is not a zombie (psutil: Linux and macOS)."""
     if pid is None or pid <= 0:
         return False
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.Error:  # exists, but not ours to inspect
         return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return True
-    return not fields or fields[0] not in ("Z", "X")
 
 
 def _loads(text: Any, default: Any) -> Any:

@@ -111,6 +111,28 @@ def _tool_check(name: str, dist: str, exe: str, fix: str) -> Check:
     return Check(name, True, f"{dist} {version} ({found})")
 
 
+def _toolchain_check(settings: Settings) -> Check:
+    """Which environment a role's tests run in, and what it has of pytest/molecule/ansible."""
+    from dag_harness_mcp.errors import ConfigError
+    from dag_harness_mcp.runner.toolchain import role_toolchain
+
+    try:
+        chain = role_toolchain(settings.repo_root, settings.tests.environment)
+    except ConfigError as exc:
+        return Check("role tests", False, str(exc), "fix tests.environment in harness.yml")
+    versions = chain.versions()
+    found = ", ".join(f"{name} {v}" for name, v in versions.items() if v)
+    missing = [name for name, v in versions.items() if v is None]
+    detail = f"{chain.describe()}: {found or 'none of the test tools'}"
+    if not missing:
+        return Check("role tests", True, detail)
+    if chain.source == "repository":
+        # Missing executables come from the harness's environment, later on PATH.
+        return Check("role tests", True, f"{detail}; not there, so taken from the harness's "
+                     f"environment: {', '.join(missing)}", required=False)
+    return Check("role tests", False, f"{detail}; missing: {', '.join(missing)}", _ENV_FIX)
+
+
 def _git_check() -> Check:
     git = shutil.which("git")
     if git is None:
@@ -197,6 +219,7 @@ def check_environment(settings: Settings, *, project: Path, home: Path | None = 
         _git_check(),
         _tool_check("ansible-core", "ansible-core", "ansible-playbook", _ENV_FIX),
         _tool_check("molecule", "molecule", "molecule", _ENV_FIX),
+        _toolchain_check(settings),
         _credentials_check(settings),
         _database_check(settings),
         _claude_state(project, home or Path.home()),

@@ -30,6 +30,7 @@ from dag_harness_mcp.runner.results import (
     parse_pytest_summary,
     summarize,
 )
+from dag_harness_mcp.runner.toolchain import role_toolchain
 
 __all__ = ["merge_test_results", "recovery", "run_molecule", "run_pytest", "test_command"]
 
@@ -37,12 +38,13 @@ _PARSE_TAIL = 256 * 1024  # molecule's step report sits at the end of its output
 _MAX_FAILING_LISTED = 50
 
 
-def test_command(template: list[str], *, role: str, role_dir: Path, worktree: Path) -> list[str]:
+def test_command(template: list[str], *, role: str, role_dir: Path, worktree: Path,
+                 python: Path | None = None) -> list[str]:
     """The configured command with ``{role}``, ``{role_dir}``, ``{worktree}``, ``{python}``
-    substituted."""
+    (the toolchain's interpreter, default the harness's) substituted."""
     values = {
         "role": role, "role_dir": str(role_dir), "worktree": str(worktree),
-        "python": sys.executable,
+        "python": str(python or sys.executable),
     }
     return [part.format(**values) for part in template]
 
@@ -69,9 +71,13 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     worktree = Path(state["worktree_path"])
     role_dir = Path(state["worktree_role_path"])
     template = cfg.molecule if kind == "molecule" else cfg.pytest
-    argv = test_command(template, role=state["role_name"], role_dir=role_dir, worktree=worktree)
+    toolchain = role_toolchain(settings.repo_root, cfg.environment)
+    argv = test_command(template, role=state["role_name"], role_dir=role_dir, worktree=worktree,
+                        python=toolchain.python)
     timeout = cfg.molecule_timeout if kind == "molecule" else cfg.pytest_timeout
     extra = {"ANSIBLE_ROLES_PATH": str(worktree / settings.roles_path)}
+    if toolchain.source == "repository":
+        extra["VIRTUAL_ENV"] = str(toolchain.prefix)
     # Per run scratch: pytest's JUnit file, and molecule's ephemeral directory (by default
     # keyed on the role directory's name only, so two runs of one role would share it).
     children = children_of(ctx)
@@ -84,7 +90,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         argv.append(f"--junitxml={junit}")
     try:
         result = await run_process(
-            argv, cwd=role_dir, timeout=timeout, env=tool_env(extra),
+            argv, cwd=role_dir, timeout=timeout, env=tool_env(extra, toolchain.bin_dirs),
             tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL), children=children,
         )
         if kind == "molecule":
