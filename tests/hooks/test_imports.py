@@ -11,7 +11,7 @@ from dag_harness_mcp.service.capabilities import grant_capabilities
 
 ALLOWED_PACKAGE_MODULES = ("dag_harness_mcp", "dag_harness_mcp.hooks", "dag_harness_mcp.db",
                            "dag_harness_mcp.names", "dag_harness_mcp.clock",
-                           "dag_harness_mcp.errors")
+                           "dag_harness_mcp.errors", "dag_harness_mcp.statedir")
 FORBIDDEN = ("pydantic", "langgraph", "mcp", "yaml", "typer", "rich", "gitlab", "typing",
              "pathlib", "dataclasses", "dag_harness_mcp.config", "dag_harness_mcp.service",
              "dag_harness_mcp.db.state")

@@ -29,6 +29,7 @@ HOT_PATH = [
     "src/dag_harness_mcp/errors.py",
     "src/dag_harness_mcp/names.py",
     "src/dag_harness_mcp/sandbox.py",
+    "src/dag_harness_mcp/statedir.py",
     "src/dag_harness_mcp/hooks",
     "src/dag_harness_mcp/db/__init__.py",
     "src/dag_harness_mcp/db/migrate.py",

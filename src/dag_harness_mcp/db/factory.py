@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dag_harness_mcp.db.state import StateDB
+from dag_harness_mcp.statedir import hide_state_dir
 
 if TYPE_CHECKING:
     from dag_harness_mcp.config import Settings
@@ -13,13 +14,20 @@ __all__ = ["open_state_db"]
 
 
 def open_state_db(settings: Settings, *, migrate: bool = True) -> StateDB:
-    """The application database for ``settings`` (migrated unless told otherwise)."""
+    """The application database for ``settings`` (migrated unless told otherwise).
+
+    Opening it also lists ``<repo>/.harness`` in the repository's ``.git/info/exclude``
+    when that directory exists (idempotent; covers one made by an older version too).
+    """
     if settings.postgres_url is not None:
         from dag_harness_mcp.db.postgres import PostgresStateDB
 
-        return PostgresStateDB(
+        db: StateDB = PostgresStateDB(
             settings.postgres_url.get_secret_value(),
             schema=settings.postgres_schema,
             migrate=migrate,
         )
-    return StateDB(settings.database_path, migrate=migrate)
+    else:
+        db = StateDB(settings.database_path, migrate=migrate)
+    hide_state_dir(settings.state_dir)
+    return db

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from dag_harness_mcp.statedir import make_state_dir
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,7 +67,7 @@ class HookDB:
         except OSError:
             existed = False
         try:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            make_state_dir(os.path.dirname(os.path.abspath(path)))
             self.conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000,
                                         isolation_level=None, check_same_thread=False)
             self.conn.row_factory = sqlite3.Row

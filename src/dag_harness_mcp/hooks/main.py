@@ -17,6 +17,7 @@ import sys
 from dag_harness_mcp.db.spool import is_busy
 from dag_harness_mcp.hooks import events, policy
 from dag_harness_mcp.hooks.fastdb import HOOK_BUSY_TIMEOUT_MS, HookDB, UnreadableDB
+from dag_harness_mcp.statedir import make_state_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class _Log:
         from dag_harness_mcp.clock import utc_now
 
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            make_state_dir(os.path.dirname(self.path))
             if os.path.exists(self.path) and os.path.getsize(self.path) > _LOG_MAX_BYTES:
                 os.replace(self.path, self.path + ".1")
             with open(self.path, "a", encoding="utf-8") as handle:

@@ -11,6 +11,7 @@ from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.names import role_slug
+from dag_harness_mcp.statedir import hide_state_dir
 
 __all__ = ["create_worktree"]
 
@@ -28,6 +29,7 @@ async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
     path = settings.worktrees_dir / slug
     branch = settings.branch_prefix + slug
     info = await ensure_worktree(repo, path, branch, settings.default_branch)
+    hide_state_dir(settings.state_dir)  # worktrees may be its first content (--db elsewhere)
     role_dir = info.path / settings.roles_path / role
     if not role_dir.is_dir():
         raise WorkflowError(
