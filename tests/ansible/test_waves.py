@@ -145,17 +145,34 @@ def test_mermaid_groups_roles_by_wave_and_draws_dependency_to_dependants() -> No
     assert text == (
         "flowchart TD\n"
         'subgraph wave_0["Wave 0"]\n'
-        'r0["common"]\n'
+        "common\n"
         "end\n"
         'subgraph wave_1["Wave 1"]\n'
-        'r1["api"]\n'
-        'r2["web"]\n'
+        "api\n"
+        "web\n"
         "end\n"
         'subgraph no_wave["No wave (dependency cycle)"]\n'
-        'r3["loop"]\n'
+        "loop\n"
         "end\n"
-        "r0 --> r1 & r2\n"
+        "common --> api & web\n"
     )
+
+
+def test_mermaid_edges_name_the_roles_and_odd_names_get_a_readable_id_and_quoted_label() -> None:
+    text = render_mermaid(
+        [("kubernetes/control-plane", 1), ("end", 0), ("wave_0", 0), ("kubernetes_control_plane", 0),
+         ("container-engine/cri-o", 1)],
+        [("kubernetes/control-plane", "end"), ("kubernetes/control-plane", "wave_0"),
+         ("container-engine/cri-o", "kubernetes_control_plane")],
+    )
+    lines = text.splitlines()
+    assert 'kubernetes_control_plane_["kubernetes/control-plane"]' in lines
+    assert 'container_engine_cri_o["container-engine/cri-o"]' in lines
+    assert 'end_["end"]' in lines and 'wave_0_["wave_0"]' in lines
+    assert "end_ --> kubernetes_control_plane_" in lines
+    assert "wave_0_ --> kubernetes_control_plane_" in lines
+    assert "kubernetes_control_plane --> container_engine_cri_o" in lines
+    assert not any(line.startswith("r") and " --> " in line for line in lines)
 
 
 def test_dot_output_has_one_cluster_per_wave() -> None:

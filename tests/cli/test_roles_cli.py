@@ -187,3 +187,26 @@ def test_the_installed_console_script_keeps_stdout_for_json(
         check=True,
     )
     assert json.loads(waves.stdout)[0] == {"wave": 0, "roles": ["broken", "common"]}
+
+
+def test_the_deps_table_shows_brackets_in_references_as_written(tmp_path: Path) -> None:
+    tree = RoleTree(tmp_path / "repo")
+    tree.role("app", deps=["acme.tools[red]"], tasks=[
+        {"include_role": {"name": "{{ platform_roles[bold] }}"}}])
+    base = ["--repo", str(tree.root), "--db", str(tmp_path / "h.db")]
+    _json([*base, "sync", "--json"])
+    table = runner.invoke(app, [*base, "deps", "app"], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    assert "acme.tools[red]" in table.stdout
+    assert "{{ platform_roles[bold] }}" in table.stdout
+
+
+def test_the_mermaid_graph_draws_edges_between_role_names(
+    repo: tuple[RoleTree, list[str]],
+) -> None:
+    _, base = repo
+    _json([*base, "sync", "--json"])
+    lines = runner.invoke(app, [*base, "graph"]).stdout.splitlines()
+    assert 'kubernetes_control_plane["kubernetes/control-plane"]' in lines
+    assert "common --> kubernetes_control_plane & web" in lines
+    assert "web --> app" in lines

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from dag_harness_mcp.errors import (
     ConfigError,
@@ -28,6 +29,7 @@ __all__ = [
     "emit_json",
     "err_console",
     "open_app",
+    "plain",
     "run_async",
     "run_cli",
 ]
@@ -44,6 +46,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 STATUS_STYLE = {"completed": "green", "paused": "yellow", "failed": "red", "blocked": "red",
                 "rejected": "red", "skipped": "magenta", "cancelled": "magenta",
                 "running": "cyan", "pending": "white"}
+
+
+def plain(value: object) -> str:
+    """A data value for a Rich table cell or message: ``[...]`` in role names, references
+    and errors is shown as written, never read as markup (``x[red]`` stays ``x[red]``)."""
+    return escape("" if value is None else str(value))
 
 
 def open_app(ctx: typer.Context) -> HarnessApp:

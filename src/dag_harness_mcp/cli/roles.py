@@ -12,7 +12,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import JsonFlag, console, emit_json, err_console, open_app, run_cli
+from dag_harness_mcp.cli.common import (
+    JsonFlag,
+    console,
+    emit_json,
+    err_console,
+    open_app,
+    plain,
+    run_cli,
+)
 from dag_harness_mcp.service import roles as service
 
 __all__ = ["register"]
@@ -40,10 +48,12 @@ def sync(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Scan the roles path and record roles, dependencies and waves in the StateDB."""
     report = run_cli(lambda: service.sync_roles(open_app(ctx)))
     for error in report.errors:
-        err_console.print(f"[yellow]warning:[/] {error['role']}: {error['error']}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {plain(error['role'])}: {plain(error['error'])}",
+                          highlight=False)
     for cycle in report.cycles:
         err_console.print(
-            f"[yellow]warning:[/] dependency cycle {' -> '.join(cycle)}; its roles get no wave",
+            f"[yellow]warning:[/] dependency cycle {plain(' -> '.join(cycle))}; its roles get no "
+            "wave",
             highlight=False,
         )
     if as_json:
@@ -81,8 +91,8 @@ def list_roles(
         if row["wave_pinned"]:
             wave_text += " (pinned)"
         table.add_row(
-            row["name"], wave_text, _yes(row["has_molecule"]), _yes(row["has_pytest"]),
-            row["parse_error"] or "",
+            plain(row["name"]), wave_text, _yes(row["has_molecule"]), _yes(row["has_pytest"]),
+            plain(row["parse_error"]),
         )
     console.print(table)
 
@@ -107,20 +117,20 @@ def deps(
     if as_json:
         emit_json(rows)
         return
-    title = f"{'dependants' if reverse else 'dependencies'} of {role}"
+    title = f"{'dependants' if reverse else 'dependencies'} of {plain(role)}"
     table = Table(title=title)
     if transitive:
         table.add_column("role")
         table.add_column("depth", justify="right")
         for row in rows:
-            table.add_row(row["role"], str(row["depth"]))
+            table.add_row(plain(row["role"]), str(row["depth"]))
     else:
         for column in ("role", "kind", "source", "file"):
             table.add_column(column)
         for row in rows:
-            table.add_row(row["role"], row["kind"], row["source"], row["source_file"])
+            table.add_row(*(plain(row[k]) for k in ("role", "kind", "source", "source_file")))
     if not rows:
-        err_console.print(f"{role} has no {'dependants' if reverse else 'dependencies'}")
+        err_console.print(f"{plain(role)} has no {'dependants' if reverse else 'dependencies'}")
     console.print(table)
 
 
@@ -137,7 +147,7 @@ def waves(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     table.add_column("roles")
     for group in groups:
         mode = "parallel" if group["parallel"] else "serial"
-        table.add_row(str(group["wave"]), mode, ", ".join(group["roles"]))
+        table.add_row(str(group["wave"]), mode, plain(", ".join(group["roles"])))
     console.print(table)
 
 
@@ -153,7 +163,7 @@ def status(
         if as_json:
             emit_json(detail)
             return
-        table = Table(title=f"role {role}", show_header=False)
+        table = Table(title=f"role {plain(role)}", show_header=False)
         table.add_column("field")
         table.add_column("value")
         for key, value in detail.items():
@@ -165,7 +175,7 @@ def status(
                 value = ", ".join(f"#{t['id']} {t['kind']} {t['status']}" for t in value)
             elif key == "worktree" and value:
                 value = f"{value['path']} ({value['branch']})"
-            table.add_row(key, "" if value is None else str(value))
+            table.add_row(key, plain(value))
         console.print(table)
         return
     rows = run_cli(lambda: service.roles_status(open_app(ctx)))
@@ -179,9 +189,9 @@ def status(
     for row in rows:
         last = row["last_execution_status"]
         table.add_row(
-            row["role"],
+            plain(row["role"]),
             "-" if row["wave"] is None else str(row["wave"]),
-            row["worktree"] or "",
+            plain(row["worktree"]),
             row["mr_state"] or "",
             f"{row['tests_passed']}/{row['test_runs']} passed" if row["test_runs"] else "",
             f"#{row['last_execution_id']} {last}" if last else "",
