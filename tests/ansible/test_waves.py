@@ -160,8 +160,8 @@ def test_mermaid_groups_roles_by_wave_and_draws_dependency_to_dependants() -> No
 
 def test_mermaid_edges_name_the_roles_and_odd_names_get_a_readable_id_and_quoted_label() -> None:
     text = render_mermaid(
-        [("kubernetes/control-plane", 1), ("end", 0), ("wave_0", 0), ("kubernetes_control_plane", 0),
-         ("container-engine/cri-o", 1)],
+        [("kubernetes/control-plane", 1), ("end", 0), ("wave_0", 0),
+         ("kubernetes_control_plane", 0), ("container-engine/cri-o", 1)],
         [("kubernetes/control-plane", "end"), ("kubernetes/control-plane", "wave_0"),
          ("container-engine/cri-o", "kubernetes_control_plane")],
     )
