@@ -49,6 +49,26 @@ def test_b():
     assert not (MARKS / "fail-test_b").exists()
 '''
 
+# A role whose pytest fails until its defaults are fixed (the repair loop's tests).
+BROKEN_DEFAULTS = "---\nbroken_port: 80\n"
+FIXED_DEFAULTS = "---\nbroken_port: 8080\n"
+_BROKEN_TESTS = '''\
+from pathlib import Path
+
+import yaml
+
+ROLE = Path(__file__).resolve().parents[1]
+
+
+def test_port_is_the_application_port():
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    assert defaults["broken_port"] == 8080, "the application listens on 8080"
+
+
+def test_role_has_tasks():
+    assert (ROLE / "tasks" / "main.yml").is_file()
+'''
+
 _HOLD = '''\
 if [ -f "{marks}/hold-{point}" ]; then
   touch "{marks}/at-{point}"
@@ -104,6 +124,19 @@ class BoxUpRepo:
             f'cat >> "{repo.marks}/pushes.log"\n' + _HOLD.format(marks=repo.marks, point="push"),
         )
         return repo
+
+    def add_broken_role(self, name: str = "broken") -> Path:
+        """Add role ``name`` (molecule + pytest) whose pytest fails until
+        ``defaults/main.yml`` says ``broken_port: 8080`` (:data:`FIXED_DEFAULTS`), commit and
+        push it. Its molecule stand-in fails while ``molecule-fails`` exists in the role."""
+        role = RoleTree(self.root).role(name, molecule=True, pytest=True)
+        (role / "defaults").mkdir(exist_ok=True)
+        (role / "defaults" / "main.yml").write_text(BROKEN_DEFAULTS, encoding="utf-8")
+        (role / "tests" / "test_role.py").write_text(_BROKEN_TESTS, encoding="utf-8")
+        for args in (("add", "-A"), ("commit", "-q", "-m", f"role {name}"),
+                     ("push", "-q", "origin", "main")):
+            subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True)
+        return role
 
     # -- settings ---------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """A fast stand-in for ``molecule test``: prints molecule's step report, steered by files.
 
-``python _fake_molecule.py MARKS``: takes ~0.6 s; ``MARKS/fail-molecule`` fails the
-verify step (exit 1); ``MARKS/hold-molecule`` is taken by one run, which writes its pid to
-``MARKS/at-molecule`` and waits while ``MARKS/held-<pid>`` exists.
+``python _fake_molecule.py MARKS``: takes ~0.6 s; ``MARKS/fail-molecule`` (or a file
+``molecule-fails`` in the role, its working directory) fails the verify step (exit 1);
+``MARKS/hold-molecule`` is taken by one run, which writes its pid to ``MARKS/at-molecule``
+and waits while ``MARKS/held-<pid>`` exists.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ else:
         time.sleep(0.05)
     (marks / "done-molecule").write_text("1")
 time.sleep(0.6)
-verify = "Failed" if (marks / "fail-molecule").exists() else "Successful"
+failing = (marks / "fail-molecule").exists() or Path("molecule-fails").exists()
+verify = "Failed" if failing else "Successful"
 for step, state in (("converge", "Successful"), ("idempotence", "Successful"), ("verify", verify)):
     print(f"INFO     [default > {step}] Executed: {state}", flush=True)
 sys.exit(1 if verify == "Failed" else 0)

@@ -119,6 +119,9 @@ class Settings(BaseModel):
     # A box-up run started from the MCP tools or the CLI opens a capability context
     # limiting the project's Claude Code sessions to the role's worktree (docs/hooks.md).
     role_context: bool = True
+    # Rounds a run whose tests still fail after the recovery round pauses for the agent to
+    # repair the role in its worktree (the ``repair`` interrupt); 0 fails at once.
+    repair_rounds: int = Field(default=2, ge=0, le=10)
 
     @field_validator("branch_prefix")
     @classmethod
@@ -201,6 +204,7 @@ ENV_VARS: Mapping[str, str] = {
     "HARNESS_BREAKPOINTS": "breakpoints_enabled",
     "HARNESS_CONCURRENCY": "concurrency",
     "HARNESS_ROLE_CONTEXT": "role_context",
+    "HARNESS_REPAIR_ROUNDS": "repair_rounds",
 }
 
 _PATH_KEYS = ("db_path", "worktree_root")

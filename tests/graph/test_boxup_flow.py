@@ -129,7 +129,7 @@ async def test_a_failing_test_gets_one_recovery_round_then_notify_failure(
 ) -> None:
     boxup.mark("fail-molecule")
 
-    result = await box_runner.start("common")
+    result = await box_runner.start("common", repair_rounds=0)
 
     assert result.status == "failed"
     assert result.summary["status"] == "failed" and result.summary["tests_passed"] is False
@@ -191,7 +191,7 @@ async def test_a_test_that_passed_last_run_and_fails_now_is_a_regression(
     assert first.status == "completed"
     boxup.mark("fail-test_b")
 
-    second = await box_runner.start("common", auto_approve=True)
+    second = await box_runner.start("common", auto_approve=True, repair_rounds=0)
 
     assert second.status == "failed"
     assert [r for r in second.summary["regressions"] if r.endswith("test_b")]

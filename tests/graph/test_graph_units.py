@@ -105,6 +105,26 @@ def test_after_tests_passes_on_or_recovers_once_then_gives_up() -> None:
     assert route_after_tests({"tests_passed": False, "test_retry_limit": 0}) == "notify_failure"
 
 
+def test_after_the_recovery_round_failing_tests_pause_for_repair_while_rounds_remain() -> None:
+    failing = {"tests_passed": False, "test_retry_limit": 1, "test_retries": 1,
+               "repair_round_limit": 2}
+    assert route_after_tests({**failing, "repair_round": 0}) == "repair"
+    assert route_after_tests({**failing, "repair_round": 1}) == "repair"
+    assert route_after_tests({**failing, "repair_round": 2}) == "notify_failure"
+    assert route_after_tests({**failing, "repair_round_limit": 0}) == "notify_failure"
+    assert route_after_tests({**failing, "tests_repairable": False}) == "notify_failure"
+    # a run from before the repair loop (no limit in its state) fails as it did
+    assert route_after_tests({"tests_passed": False, "test_retry_limit": 0}) == "notify_failure"
+
+
+def test_a_passing_retest_of_the_failed_kinds_runs_every_kind_once_more() -> None:
+    both = {"has_molecule_tests": True, "has_pytest_tests": True, "tests_passed": True}
+    sends = route_after_tests({**both, "retest": "all"})
+    assert isinstance(sends, list)
+    assert sorted(s.node for s in sends) == ["run_molecule", "run_pytest"]
+    assert route_after_tests({**both, "retest": None}) == "validate_deploy"
+
+
 def test_recovery_reruns_only_the_failed_kinds() -> None:
     state: Any = {"has_molecule_tests": True, "has_pytest_tests": True}
     assert _targets(route_recovery({**state, "failed_kinds": ["pytest"]})) == ["run_pytest"]

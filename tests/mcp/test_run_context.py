@@ -101,7 +101,7 @@ async def test_a_failed_run_and_a_failed_retry_each_give_their_context_back(
     settings_for: Callable[..., Settings], role_repo: Path
 ) -> None:
     failing = [sys.executable, "-c", "import sys; sys.exit(1)"]
-    settings = settings_for(role_repo, forge="local",
+    settings = settings_for(role_repo, forge="local", repair_rounds=0,
                             tests={**FAST_TESTS, "pytest": failing, "retry_failed_tests": 0})
     async with Client(_synced(settings)) as client:
         first = await client.call_tool("box_up_role", {"role": "packages"})

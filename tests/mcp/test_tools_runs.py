@@ -128,7 +128,7 @@ async def test_a_failing_role_is_a_tool_error_naming_the_execution_and_next_step
     settings_for: Callable[..., Settings], role_repo: Path
 ) -> None:
     failing = [sys.executable, "-c", "import sys; print('boom'); sys.exit(1)"]
-    settings = settings_for(role_repo, forge="local",
+    settings = settings_for(role_repo, forge="local", repair_rounds=0,
                             tests={**FAST_TESTS, "pytest": failing, "retry_failed_tests": 0})
     with HarnessApp.open(settings) as app:
         sync_roles(app)

@@ -107,7 +107,9 @@ def _render_result(result: RunResult, as_json: bool) -> None:
             console.print("  [yellow]untested[/]: no molecule scenario and no pytest suite; "
                           "only the syntax check ran", highlight=False)
         if result.status == "paused":
-            if result.interrupt is not None:
+            if result.interrupt is not None and result.interrupt.get("kind") == "repair":
+                _render_repair(result.execution_id, result.interrupt)
+            elif result.interrupt is not None:
                 question = result.interrupt.get("question", "waiting for a decision")
                 console.print(f"  {question}", highlight=False)
                 console.print(
@@ -126,6 +128,20 @@ def _render_result(result: RunResult, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
+def _render_repair(execution_id: int, request: dict[str, Any]) -> None:
+    """A run paused for repair: what failed, where to fix it, how to re-test."""
+    console.print(
+        f"  tests failed ({', '.join(request.get('failed_kinds') or [])}); repair round "
+        f"{request.get('round')} of {request.get('rounds')}", highlight=False)
+    for failure in (request.get("digest") or {}).get("failures") or []:
+        where = f" at {failure['where']}" if failure.get("where") else ""
+        console.print(f"  - {failure.get('kind')} {failure.get('test')}{where}: "
+                      f"{failure.get('message')}", highlight=False, markup=False)
+    console.print(
+        f"  fix the role in {request.get('role_dir')}, then re-test with "
+        f"`harness resume {execution_id}`", highlight=False)
+
+
 def box_up_role(
     ctx: typer.Context,
     role: Annotated[str, typer.Argument(help="Role name, e.g. 'common'.")],
@@ -140,6 +156,12 @@ def box_up_role(
         bool, typer.Option("--allow-untested",
                            help="Let --auto-approve merge a role that has no tests.")
     ] = False,
+    repair_rounds: Annotated[
+        int | None,
+        typer.Option("--repair-rounds", min=0, help=(
+            "Pauses for a repair when tests fail (default: the repair_rounds setting); "
+            "0 fails at once.")),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Box up one role: validate, test, commit, push, open issue and MR, await approval."""
@@ -148,7 +170,7 @@ def box_up_role(
 
     result = _run(ctx, f"box-up-role {role}", lambda runner, view: start_run(
         runner, role, breakpoints=requested, auto_approve=auto_approve,
-        allow_untested=allow_untested, on_progress=view))
+        allow_untested=allow_untested, on_progress=view, repair_rounds=repair_rounds))
     _render_result(result, as_json)
 
 

@@ -4,7 +4,9 @@
 
     validate_role → analyze_deps → check_reverse_deps → create_worktree
       ⇉ run_molecule ‖ run_pytest (Send, the kinds the role has) → merge_test_results
-      → validate_deploy | recovery (⇉ the failed kinds again, once) | notify_failure
+      → validate_deploy | recovery (⇉ the failed kinds again, once) | repair | notify_failure
+    repair (interrupt: the agent fixes the role in the worktree) ⇉ the failed kinds
+      → merge_test_results ⇉ every kind once more → merge_test_results → validate_deploy
     validate_deploy → create_commit → push_branch → create_issue → create_mr
       → human_approval → add_to_merge_train | report_summary (rejected)
     add_to_merge_train → report_summary
@@ -31,6 +33,7 @@ from dag_harness_mcp.graph.routing import (
     route_after_approval,
     route_after_tests,
     route_recovery,
+    route_repair,
     route_to_tests,
 )
 from dag_harness_mcp.graph.state import BoxUpRoleState
@@ -47,6 +50,7 @@ _NODES: tuple[tuple[str, Any, bool], ...] = (
     ("run_pytest", n.run_pytest, False),
     ("merge_test_results", n.merge_test_results, False),
     ("recovery", n.recovery, False),
+    ("repair", n.repair, False),
     ("validate_deploy", n.validate_deploy, False),
     ("create_commit", n.create_commit, False),
     ("push_branch", n.push_branch, True),
@@ -90,9 +94,11 @@ def build_graph() -> StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, Box
     graph.add_edge("run_molecule", "merge_test_results")
     graph.add_edge("run_pytest", "merge_test_results")
     graph.add_conditional_edges(
-        "merge_test_results", route_after_tests, ["validate_deploy", "recovery", FAILURE]
+        "merge_test_results", route_after_tests,
+        ["validate_deploy", "recovery", "repair", "run_molecule", "run_pytest", FAILURE],
     )
     graph.add_conditional_edges("recovery", route_recovery, ["run_molecule", "run_pytest", FAILURE])
+    graph.add_conditional_edges("repair", route_repair, ["run_molecule", "run_pytest", FAILURE])
     graph.add_conditional_edges(
         "human_approval", route_after_approval, ["add_to_merge_train", "report_summary", FAILURE]
     )

@@ -21,6 +21,7 @@ __all__ = [
     "route_after_approval",
     "route_after_tests",
     "route_recovery",
+    "route_repair",
     "route_to_tests",
 ]
 
@@ -65,14 +66,22 @@ def route_to_tests(state: BoxUpRoleState) -> list[Send] | str:
     return _sends(state, kinds) if kinds else "merge_test_results"
 
 
-def route_after_tests(state: BoxUpRoleState) -> str:
-    """On to the deploy check; or one bounded recovery round; or the failure report."""
+def route_after_tests(state: BoxUpRoleState) -> list[Send] | str:
+    """On to the deploy check, or (after a repair) every kind once more; when tests fail,
+    one bounded recovery round (flakiness), then a repair pause while rounds remain, then
+    the failure report."""
     if failed(state):
         return FAILURE
     if state.get("tests_passed"):
+        if state.get("retest") == "all":
+            return _sends(state, kinds_of(state)) or "validate_deploy"
         return "validate_deploy"
     if int(state.get("test_retries", 0)) < int(state.get("test_retry_limit", 0)):
         return "recovery"
+    if state.get("tests_repairable", True) and (
+        int(state.get("repair_round", 0)) < int(state.get("repair_round_limit", 0))
+    ):
+        return "repair"
     return FAILURE
 
 
@@ -82,6 +91,11 @@ def route_recovery(state: BoxUpRoleState) -> list[Send] | str:
         return FAILURE
     kinds = [k for k in kinds_of(state) if k in (state.get("failed_kinds") or [])]
     return _sends(state, kinds) if kinds else FAILURE
+
+
+def route_repair(state: BoxUpRoleState) -> list[Send] | str:
+    """After the agent's repair: re-test the kinds that failed."""
+    return route_recovery(state)
 
 
 def route_after_approval(state: BoxUpRoleState) -> str:

@@ -67,6 +67,7 @@ class BoxUpRoleState(TypedDict, total=False):
     test_retry_limit: int
     # run options (initial_state)
     allow_untested: bool  # auto-approve may merge an untested role
+    repair_round_limit: int  # repair pauses allowed (set per run, else settings.repair_rounds)
     # analyze_deps / check_reverse_deps
     dependencies: list[str]
     transitive_dependencies: list[str]
@@ -88,6 +89,10 @@ class BoxUpRoleState(TypedDict, total=False):
     test_retries: int
     test_summary: list[dict[str, Any]]
     regressions: list[str]
+    # the repair loop: rounds the agent has had, and the re-test stage now running
+    repair_round: int
+    retest: str | None  # 'failed' (the kinds that failed) | 'all' (everything once more)
+    tests_repairable: bool  # False when a test command could not even start
     # validate_deploy, create_commit, push_branch
     deploy_validated: bool
     manifest_path: str

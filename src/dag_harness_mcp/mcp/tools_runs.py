@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -43,6 +44,11 @@ class RunOutcome(BaseModel):
 
 def _next_step(result: RunResult) -> str:
     eid = result.execution_id
+    if result.status == "paused" and result.interrupt is not None and (
+        result.interrupt.get("kind") == "repair"
+    ):
+        return str(result.interrupt.get("next_step") or f"fix the role in interrupt.role_dir, "
+                   f"then resume_execution(execution_id={eid}) with no decision")
     if result.status == "paused" and result.interrupt is not None:
         return (f"show the human the interrupt and ask; then resume_execution(execution_id={eid},"
                 " approved=true|false, comment=...)")
@@ -96,9 +102,11 @@ def _settled(result: RunResult) -> RunOutcome:
     if out.status == "failed":
         node = (out.summary or {}).get("failed_node")
         where = f" at {node}" if node else ""
+        digest = (out.summary or {}).get("failure_digest")
+        last = f" Last failure digest: {json.dumps(digest)}." if digest else ""
         raise ToolError(
             f"WorkflowFailed: execution {out.execution_id} (role {out.role!r}) failed{where}: "
-            f"{'; '.join((out.errors or [])[-5:]) or 'see get_execution'}. "
+            f"{'; '.join((out.errors or [])[-5:]) or 'see get_execution'}.{last} "
             f"Next: {out.next_step}")
     return out
 
@@ -113,13 +121,18 @@ async def box_up_role(
     allow_untested: Annotated[
         bool, Field(description="let auto_approve merge a role without tests")
     ] = False,
+    repair_rounds: Annotated[
+        int | None, Field(ge=0, le=10, description="repair pauses when tests fail (default 2)")
+    ] = None,
 ) -> RunOutcome:
     """Box up a role: validate, molecule/pytest, commit, push, issue and MR, human
-    approval. Returns at a pause, a failure (tool error with the next step) or the end, with
-    execution_id and next_step."""
+    approval. Failing tests pause it for repair (interrupt kind 'repair'). Returns at a
+    pause, a failure (tool error with the next step) or the end, with execution_id and
+    next_step."""
     runner = await state_of(ctx).open_runner()
     result = await start_run(runner, role, breakpoints=breakpoints, auto_approve=auto_approve,
-                             allow_untested=allow_untested, on_progress=ProgressReporter(ctx))
+                             allow_untested=allow_untested, on_progress=ProgressReporter(ctx),
+                             repair_rounds=repair_rounds)
     return _settled(result)
 
 
@@ -132,7 +145,8 @@ async def resume_execution(
     comment: Annotated[str | None, Field(max_length=2000)] = None,
 ) -> RunOutcome:
     """Continue a paused, failed or crashed run; at the approval interrupt pass the human's
-    decision (approved, comment). Returns like box_up_role."""
+    decision (approved, comment); at a repair pause none (it re-tests). Returns like
+    box_up_role."""
     runner = await state_of(ctx).open_runner()
     result = await resume_run(runner, execution_id, approved=approved, comment=comment,
                               on_progress=ProgressReporter(ctx))

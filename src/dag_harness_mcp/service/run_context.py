@@ -9,7 +9,7 @@ repository root), so every Claude Code session working there may only:
   built-in denials, plus ``bash_deny`` patterns naming the configured branch);
 - call the harness's own MCP tools; push the role's branch (``gitlab_write``).
 
-The context stays while the run pauses (approval interrupt, breakpoint) and is
+The context stays while the run pauses (approval or repair interrupt, breakpoint) and is
 revoked when the run ends (completed, failed, rejected, cancelled) or its caller
 stops driving it (the run stays resumable; resuming opens a new one). It expires
 after :data:`DEFAULT_ROLE_TTL_SECONDS` whatever happens, so a crashed process
@@ -101,9 +101,10 @@ async def start_run(
     auto_approve: bool = False,
     allow_untested: bool = False,
     on_progress: OnProgress | None = None,
+    repair_rounds: int | None = None,
 ) -> RunResult:
     """:meth:`Runner.start` holding the run's context from its first node to its pause
-    or end."""
+    (approval, repair, breakpoint) or end."""
     app = runner.app
     opened: dict[int, int | None] = {}
 
@@ -114,7 +115,7 @@ async def start_run(
     try:
         return await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
                                   allow_untested=allow_untested, on_progress=on_progress,
-                                  on_created=created)
+                                  on_created=created, repair_rounds=repair_rounds)
     finally:
         for execution_id, context_id in opened.items():
             release_run_context(app, execution_id, context_id)

@@ -87,8 +87,8 @@ class WorkflowSpec:
             compile=compile_,
             initial_state=initial_state,
             make_context=NodeContext,
-            # the happy path: every node but recovery and notify_failure
-            expected_steps=len(NODE_NAMES) - 2,
+            # the happy path: every node but recovery, repair and notify_failure
+            expected_steps=len(NODE_NAMES) - 3,
         )
 
 

@@ -119,11 +119,13 @@ class Runner:
         on_progress: OnProgress | None = None,
         wave_run_id: int | None = None,
         on_created: Callable[[int], None] | None = None,
+        repair_rounds: int | None = None,
     ) -> RunResult:
         """Start a run of ``role``; returns at the first pause, failure or the end.
         ``on_created(execution_id)`` is called once the execution row exists, before any
         node runs. ``auto_approve`` merges a role without tests only with
-        ``allow_untested``; otherwise that run waits at the approval question."""
+        ``allow_untested``; otherwise that run waits at the approval question.
+        ``repair_rounds`` overrides ``settings.repair_rounds`` for this run."""
         self._require_saver()
         validate_role_name(role)
         self.app.db.roles.require(role)
@@ -150,6 +152,10 @@ class Runner:
         ))
         if allow_untested:
             first["allow_untested"] = True
+        if repair_rounds is not None:
+            if repair_rounds < 0:
+                raise WorkflowError(f"repair_rounds must be 0 or more, got {repair_rounds}")
+            first["repair_round_limit"] = repair_rounds
         return await self._drive(execution_id, first, None, on_progress)
 
     async def resume(
@@ -206,7 +212,17 @@ class Runner:
             decision = {"approved": approved, "comment": comment or ""}
         waiting = _pending_interrupt(snapshot)
         payload: Any = None
-        if waiting is not None:
+        if waiting is not None and waiting.get("kind") == "repair":
+            if decision is not None:
+                self.app.db.executions.release(execution_id, os.getpid())
+                self.app.db.executions.set_status(execution_id, "paused", unless=("cancelled",))
+                raise WorkflowError(
+                    f"execution {execution_id} waits for a repair, not a decision: fix the "
+                    f"role in {waiting.get('role_dir')}, then resume without approve/reject "
+                    f"(`harness resume {execution_id}`) to re-test"
+                )
+            payload = Command(resume="retest")
+        elif waiting is not None:
             if decision is None:
                 self.app.db.executions.release(execution_id, os.getpid())
                 self.app.db.executions.set_status(execution_id, "paused", unless=("cancelled",))
@@ -259,9 +275,13 @@ class Runner:
         return self._result_from_row(execution_id)
 
     def get(self, execution_id: int) -> dict[str, Any]:
-        """The execution row (JSON fields parsed) and its node records."""
+        """The execution row (JSON fields parsed) and its node records; a run paused for
+        repair adds ``repair`` (what the agent is asked to fix, as its pause said)."""
         out = execution_dict(self.app.db.executions.require(execution_id))
         out["nodes"] = self.app.db.executions.nodes(execution_id)
+        repair = repair_of(out)
+        if repair is not None:
+            out["repair"] = repair
         return out
 
     def list(
@@ -418,6 +438,8 @@ class Runner:
                 step += 1
                 if chunk.get("error") is not None:
                     status, message = "failed", f"{name} failed: {chunk['error']!r}"
+                elif chunk.get("interrupts") and name == "repair":
+                    status, message = "interrupted", "repair: fix the role, then resume"
                 elif chunk.get("interrupts"):
                     status, message = "interrupted", f"{name} waits for a decision"
                 else:
@@ -519,6 +541,16 @@ class Runner:
             untested=bool(state.get("untested") or summary.get("untested")),
             notes=[str(n) for n in state.get("notes") or []],
         )
+
+
+def repair_of(execution: dict[str, Any]) -> dict[str, Any] | None:
+    """The repair request of an execution paused at ``repair`` (from its stored state)."""
+    from dag_harness_mcp.runner.repair import repair_request
+
+    if execution.get("status") != "paused" or "repair" not in (execution.get("next_nodes") or []):
+        return None
+    values = (execution.get("checkpoint_data") or {}).get("values")
+    return repair_request(values) if isinstance(values, dict) else None
 
 
 def _pending_interrupt(snapshot: Any) -> dict[str, Any] | None:

@@ -78,6 +78,8 @@ class WavePolicy:
     for a person (``harness resume N --approve``). HOTL subclasses it."""
 
     mode = "manual"
+    # A wave run has no agent to repair a role at a ``repair`` pause: its roles fail fast.
+    repair_rounds = 0
 
     def __init__(self, *, auto_approve: bool = False, allow_untested: bool = False) -> None:
         self.auto_approve = auto_approve

@@ -278,7 +278,8 @@ class WaveExecutor:
         if last is None or last["status"] == "cancelled":
             result = await runner.start(role, auto_approve=self.policy.auto_approve,
                                         allow_untested=self.policy.allow_untested,
-                                        wave_run_id=run_id, on_progress=progress)
+                                        wave_run_id=run_id, on_progress=progress,
+                                        repair_rounds=self.policy.repair_rounds)
         else:
             eid, status = int(last["id"]), str(last["status"])
             if status in ("completed", "rejected"):

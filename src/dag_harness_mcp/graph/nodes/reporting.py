@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.runner.repair import failure_digest
 
 __all__ = ["build_summary", "notify_failure", "report_summary", "tests_failed_message"]
 
@@ -31,8 +32,17 @@ def build_summary(state: BoxUpRoleState, status: str) -> dict[str, Any]:
         "approval_comment": state.get("approval_comment"),
         "failed_node": state.get("failed_node"),
         "errors": list(state.get("errors") or []),
+        **_digest_of(state, status),
         "durations": {"nodes_ms": durations, "total_ms": round(sum(durations.values()), 3)},
     }
+
+
+def _digest_of(state: BoxUpRoleState, status: str) -> dict[str, Any]:
+    """A run that failed on its tests reports the last failure digest and its rounds."""
+    if status != "failed" or state.get("tests_passed") is not False or state.get("failed_node"):
+        return {}
+    return {"failure_digest": failure_digest(state),
+            "repair_rounds": int(state.get("repair_round") or 0)}
 
 
 async def _remember(runtime: Runtime[NodeContext], summary: dict[str, Any]) -> None:
@@ -59,6 +69,9 @@ def tests_failed_message(state: BoxUpRoleState) -> str:
         parts.append(f"{kind} {status}" + (f" ({shown})" if shown else ""))
     rounds = int(state.get("test_retries", 0))
     after = f" after {rounds} recovery round{'s' if rounds != 1 else ''}" if rounds else ""
+    repairs = int(state.get("repair_round") or 0)
+    if repairs:
+        after += f"{' and' if after else ' after'} {repairs} repair round{'s' * (repairs != 1)}"
     return (
         f"tests failed{after}: {'; '.join(parts) or 'no test results'}; fix the role and "
         f"start a new run (`harness box-up-role {state.get('role_name')}`)"

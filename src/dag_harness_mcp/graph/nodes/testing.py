@@ -1,5 +1,8 @@
 """run_molecule ‖ run_pytest, merge_test_results and the bounded recovery round.
 
+A failing kind also carries a bounded failure digest (:mod:`dag_harness_mcp.runner.digest`)
+that the repair pause hands the agent.
+
 Each test node runs one configured command in the role's directory inside the
 worktree, parses its per-test outcomes, and records the run (with regression
 tracking) in the StateDB. A failing test is a result, not a node failure: the
@@ -22,7 +25,15 @@ from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
 from dag_harness_mcp.graph.routing import kinds_of
 from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.runner.digest import (
+    Failure,
+    bound_digest,
+    molecule_failures,
+    output_failure,
+    pytest_failures,
+)
 from dag_harness_mcp.runner.process import ProcessResult, run_process, tool_env
+from dag_harness_mcp.runner.repair import logs_hint
 from dag_harness_mcp.runner.results import (
     TestCaseResult,
     parse_junit_xml,
@@ -47,6 +58,13 @@ def test_command(template: list[str], *, role: str, role_dir: Path, worktree: Pa
         "python": str(python or sys.executable),
     }
     return [part.format(**values) for part in template]
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _is_pytest(argv: list[str]) -> bool:
@@ -83,6 +101,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     children = children_of(ctx)
     scratch = await in_thread(children[0].scratch, children[1], kind)
     junit: Path | None = None
+    junit_text: str | None = None
     if kind == "molecule":
         extra["MOLECULE_EPHEMERAL_DIRECTORY"] = str(scratch / "molecule")
     elif _is_pytest(argv) and not any("--junitxml" in a for a in argv):
@@ -97,6 +116,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
             cases = parse_molecule_output(result.output_tail)
         elif junit is not None:
             cases = parse_junit_xml(junit)
+            junit_text = await in_thread(_read_text, junit)
         else:
             cases = parse_pytest_summary(result.output_tail)
     finally:
@@ -124,9 +144,26 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         "failing": failing[:_MAX_FAILING_LISTED], "regressions": recorded.regressions,
         "flaky": recorded.flaky,
     }
+    if result.not_found:
+        outcome["cannot_start"] = True  # the environment's problem: no repair of the role helps
     if status != "passed":
         outcome["output_tail"] = result.output_tail[-2000:]
+        outcome["digest"] = bound_digest(
+            _failures(kind, result.output_tail, junit_text, role_dir),
+            more=logs_hint(ctx.execution_id, kind),
+        )
     return {f"{kind}_result": outcome, f"{kind}_passed": status == "passed"}
+
+
+def _failures(kind: str, output: str, junit_text: str | None, role_dir: Path) -> list[Failure]:
+    """What failed, as finely as the output tells: JUnit cases, molecule tasks, or the
+    command's last lines."""
+    found: list[Failure] = []
+    if junit_text:
+        found = pytest_failures(junit_text, kind=kind)
+    elif kind == "molecule":
+        found = molecule_failures(output, role_dir=str(role_dir), kind=kind)
+    return found or [output_failure(kind, output)]
 
 
 @node("run_molecule")
@@ -149,11 +186,15 @@ async def merge_test_results(state: BoxUpRoleState, runtime: Runtime[NodeContext
     # Kept over recovery rounds: a re-run that fails again is no new regression, but the
     # first round's regression still is one.
     regressions: list[str] = list(state.get("regressions") or [])
+    repairable = True
     for kind in kinds_of(state):
         result = state.get("molecule_result" if kind == "molecule" else "pytest_result")
         if not isinstance(result, dict):
             failed_kinds.append(kind)
+            repairable = False
             continue
+        if result.get("status") != "passed" and result.get("cannot_start"):
+            repairable = False
         summary.append({k: result.get(k) for k in (
             "kind", "status", "passed", "failed", "skipped", "duration_ms", "run_id",
             "started_at", "finished_at",
@@ -163,11 +204,16 @@ async def merge_test_results(state: BoxUpRoleState, runtime: Runtime[NodeContext
                 regressions.append(f"{kind}: {name}")
         if result.get("status") != "passed":
             failed_kinds.append(kind)
+    # After a repair: the kinds that failed pass -> every kind once more -> on.
+    stage = state.get("retest")
+    retest = "all" if not failed_kinds and stage == "failed" else None
     return {
         "tests_passed": not failed_kinds,
         "failed_kinds": failed_kinds,
         "test_summary": summary,
         "regressions": regressions,
+        "retest": retest,
+        "tests_repairable": repairable,
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
@@ -66,7 +67,14 @@ async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
         "untested": not (has_molecule or has_pytest),
         "test_retry_limit": settings.tests.retry_failed_tests,
         "test_retries": 0,
+        # per run (box_up_role(repair_rounds=...)) or the setting
+        "repair_round_limit": _repair_rounds(state.get("repair_round_limit"), settings),
+        "repair_round": 0,
     }
+
+
+def _repair_rounds(requested: int | None, settings: Settings) -> int:
+    return settings.repair_rounds if requested is None else max(0, int(requested))
 
 
 def _missing(edge: dict[str, Any]) -> bool:

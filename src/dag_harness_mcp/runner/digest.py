@@ -1,0 +1,322 @@
+"""A failure digest an agent can act on, built from a test run's stored output.
+
+Pure functions of text: the JUnit XML pytest wrote (failing test ids, assertion
+messages, ``file:line``), molecule's output (the failing task, its module's
+error, the scenario step), or, for any other command, its last lines. Each
+failure becomes one small dict; :func:`bound_digest` keeps every failure under
+:data:`PER_FAILURE_BYTES` and the whole digest under :data:`TOTAL_BYTES` (sizes
+of the UTF-8 JSON encoding) and says where the rest is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "PER_FAILURE_BYTES",
+    "TOTAL_BYTES",
+    "Failure",
+    "bound_digest",
+    "digest_size",
+    "molecule_failures",
+    "output_failure",
+    "pytest_failures",
+]
+
+PER_FAILURE_BYTES = 2048
+TOTAL_BYTES = 8192
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_LOCATION = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+): ")
+_STEP = re.compile(r"\[(?P<scenario>[\w.\-]+)\s+(?:➜|>)\s+(?P<step>[\w\-]+)\]\s+Executing\b")
+_TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<task>.*)\] \**\s*$")
+_FATAL = re.compile(
+    r"^(?:fatal|failed): \[(?P<host>[^\]]+)\](?: \(item=(?P<item>.*?)\))?"
+    r":? (?:(?:FAILED|UNREACHABLE)! )?=> (?P<rest>.*)$"
+)
+_ANSIBLE_ERROR = re.compile(r"^(?:\[ERROR\]: |ERROR! )(?P<message>.*)$")
+_ORIGIN = re.compile(r"^Origin: (?P<path>.+?):(?P<line>\d+)(?::\d+)?\s*$")
+_IDEMPOTENCE = "Idempotence test failed because of the following tasks:"
+_CHANGED_TASK = re.compile(r"^\*\s+=>\s+(?P<task>.+)$")
+_NOISE = re.compile(r"^(?:INFO|WARNING|DEBUG)\s")
+_RESULT_KEYS = ("msg", "assertion", "evaluated_to", "rc", "cmd", "stderr", "stdout", "reason")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failing test (pytest) or failing task/step (molecule)."""
+
+    kind: str  # pytest | molecule | the test kind of another command
+    test: str  # test id, or molecule's <scenario>:<step>
+    message: str  # assertion message / the module's error
+    where: str | None = None  # file:line of the failure
+    task: str | None = None  # molecule: the failing task
+    excerpt: str = ""  # the lines that show it (pytest: > and E lines; molecule: the result)
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"kind": self.kind, "test": self.test}
+        if self.task:
+            out["task"] = self.task
+        if self.where:
+            out["where"] = self.where
+        out["message"] = self.message
+        if self.excerpt:
+            out["excerpt"] = self.excerpt
+        return out
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+
+
+def digest_size(digest: Any) -> int:
+    """Bytes of ``digest`` as UTF-8 JSON (the measure the bounds use)."""
+    return _size(digest)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` shortened to at most ``limit`` UTF-8 bytes, marked where it was cut."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    marker = " [...]"
+    budget = max(0, limit - len(marker))
+    cut = text.encode("utf-8")[:budget].decode("utf-8", "ignore")
+    return cut + marker
+
+
+def _relative(path: str, base: str | None) -> str:
+    if base and path.startswith(base.rstrip("/") + "/"):
+        return path[len(base.rstrip("/")) + 1 :]
+    return path
+
+
+# -- pytest -----------------------------------------------------------------------
+
+
+def _pytest_excerpt(text: str) -> tuple[str, str | None]:
+    """The failing frame's source and ``E`` lines, and the crash location ``file:line``."""
+    lines = text.splitlines()
+    where = None
+    for line in reversed(lines):
+        match = _LOCATION.match(line)
+        if match:
+            where = f"{match['file']}:{match['line']}"
+            break
+    e_rows = [i for i, line in enumerate(lines) if line.startswith("E ")]
+    if not e_rows:
+        tail = [ln for ln in lines if ln.strip()][-8:]
+        return "\n".join(tail), where
+    end = e_rows[-1]
+    start = end
+    while start > 0 and lines[start - 1].startswith("E "):
+        start -= 1
+    frame_start = start
+    while frame_start > 0 and lines[frame_start - 1].strip() and start - frame_start < 6:
+        frame_start -= 1
+    shown = [ln.rstrip() for ln in lines[frame_start : end + 1]]
+    return "\n".join(ln for ln in shown if ln.strip()), where
+
+
+def _node_id(classname: str, name: str, where: str | None) -> str:
+    """pytest's node id (``tests/test_x.py::TestY::test_z``) when the failure's file is the
+    test's module, so the agent can re-run just that test; else ``classname::name``."""
+    path = where.rsplit(":", 1)[0] if where else ""
+    if path.endswith(".py") and classname:
+        parts, module = classname.split("."), path[:-3].split("/")
+        for i in range(len(parts) - len(module), -1, -1):  # the rightmost match
+            if parts[i : i + len(module)] == module:
+                return "::".join([path, *parts[i + len(module) :], name])
+    return f"{classname}::{name}" if classname else name
+
+
+def pytest_failures(junit_xml: str, *, kind: str = "pytest") -> list[Failure]:
+    """Every failing or erroring ``<testcase>`` of pytest's JUnit XML, in file order."""
+    try:
+        root = ET.fromstring(junit_xml)  # a file our own pytest child wrote
+    except ET.ParseError:
+        return []
+    out: list[Failure] = []
+    for case in root.iter("testcase"):
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is None:
+            continue
+        text = bad.text or ""
+        excerpt, where = _pytest_excerpt(text)
+        if where is None and case.get("file"):
+            where = f"{case.get('file')}:{case.get('line', '?')}"
+        test = _node_id(case.get("classname", ""), case.get("name", ""), where)
+        message = (bad.get("message") or "").strip() or (excerpt.splitlines() or [""])[-1]
+        message = message.splitlines()[0] if message else "failed"
+        if bad.tag == "error" and not message.lower().startswith("error"):
+            message = f"error: {message}"
+        out.append(Failure(kind, test, message, where, None, excerpt))
+    return out
+
+
+# -- molecule -----------------------------------------------------------------------
+
+
+def _result_message(raw: str) -> tuple[str, str]:
+    """A module result (JSON, maybe not) as (its error message, a compact excerpt)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw.strip(), ""
+    if not isinstance(data, dict):
+        return raw.strip(), ""
+    message = str(data.get("msg") or data.get("reason") or "").strip()
+    if data.get("assertion"):
+        message = f"{message or 'Assertion failed'}: {data['assertion']}"
+    stderr = str(data.get("stderr") or "").strip()
+    if stderr and stderr not in message:
+        message = f"{message}; stderr: {stderr.splitlines()[-1]}" if message else stderr
+    kept = {k: data[k] for k in _RESULT_KEYS if data.get(k) not in (None, "", [])}
+    kept.pop("msg", None)  # in the message already
+    kept.pop("assertion", None)
+    return message or "task failed", json.dumps(kept, ensure_ascii=False) if kept else ""
+
+
+def _json_block(lines: Sequence[str], start: int, first: str) -> tuple[str, int]:
+    """A module result starting on the ``FAILED! =>`` line (index ``start``) that may span
+    more lines; returns it and the index of its last line."""
+    if _parses(first):
+        return first, start
+    block = [first]
+    end = start
+    for end in range(start + 1, min(len(lines), start + 400)):
+        block.append(lines[end])
+        if lines[end].rstrip() == "}" and _parses("\n".join(block)):
+            break
+    return "\n".join(block), end
+
+
+def _parses(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def molecule_failures(
+    output: str, *, role_dir: str | None = None, kind: str = "molecule"
+) -> list[Failure]:
+    """The failing tasks of molecule's output: task name, the module's error, the scenario
+    step it ran in, and the task's ``Origin`` (relative to ``role_dir``) when Ansible gives
+    it. Ignored failures (``...ignoring``) are left out; an idempotence failure names the
+    tasks that changed; an Ansible error outside any task (syntax, a missing role) is one
+    failure of its step."""
+    lines = _ANSI.sub("", output).splitlines()
+    step = "molecule"
+    task: str | None = None
+    origin: str | None = None
+    out: list[Failure] = []
+    index = -1
+    while index + 1 < len(lines):
+        index += 1
+        line = lines[index]
+        if (m := _STEP.search(line)) is not None:
+            step = f"{m['scenario']}:{m['step']}"
+            task, origin = None, None
+            continue
+        if (m := _TASK.match(line)) is not None:
+            task, origin = m["task"].strip(), None
+            continue
+        if (m := _ANSIBLE_ERROR.match(line)) is not None:
+            if task is None:  # not about a task: a syntax error, a missing role, ...
+                out.append(Failure(kind, step, m["message"].strip()))
+            continue
+        if (m := _ORIGIN.match(line)) is not None:
+            origin = f"{_relative(m['path'], role_dir)}:{m['line']}"
+            continue
+        if (m := _FATAL.match(line)) is not None:
+            block, index = _json_block(lines, index, m["rest"])
+            following = next((ln for ln in lines[index + 1 :] if ln.strip()), "")
+            if following.startswith("...ignoring"):
+                continue
+            message, excerpt = _result_message(block)
+            if m["item"]:
+                message = f"(item={m['item']}) {message}"
+            out.append(Failure(kind, step, message, origin, task, excerpt))
+            continue
+        if _IDEMPOTENCE in line:
+            changed = []
+            for follow in lines[index + 1 :]:
+                c = _CHANGED_TASK.match(follow.strip())
+                if c is None:
+                    break
+                changed.append(c["task"].strip())
+            if not any(f.message.startswith("not idempotent") for f in out):  # (repeated
+                # in molecule's closing summary)
+                out.append(Failure(
+                    kind, step, "not idempotent: these tasks report a change on the second run",
+                    None, ", ".join(changed) or None, "",
+                ))
+    return out
+
+
+# -- any command ------------------------------------------------------------------
+
+
+def output_failure(kind: str, output: str, *, lines: int = 15) -> Failure:
+    """When nothing finer can be read: the command's last meaningful lines."""
+    kept = [
+        ln.rstrip() for ln in _ANSI.sub("", output).splitlines()
+        if ln.strip() and not _NOISE.match(ln)
+    ][-lines:]
+    message = kept[-1] if kept else "the command failed without output"
+    return Failure(kind, kind, message, None, None, "\n".join(kept[:-1]))
+
+
+# -- bounding -------------------------------------------------------------------------
+
+
+def _bounded_entry(failure: Failure | Mapping[str, str], limit: int) -> dict[str, str]:
+    """The failure as a dict of at most ``limit`` bytes: its longest texts cut first."""
+    entry = failure.as_dict() if isinstance(failure, Failure) else {
+        str(k): str(v) for k, v in failure.items()
+    }
+    while (over := _size(entry) - limit) > 0:
+        key = max(
+            ("excerpt", "message", "task", "test", "where"),
+            key=lambda k: len(entry.get(k, "").encode("utf-8")),
+        )
+        length = len(entry[key].encode("utf-8"))
+        if length <= 16:
+            entry.pop("excerpt", None)
+            break
+        # JSON escapes make the encoded text at least as long as the raw text, so cutting
+        # ``over`` raw bytes (plus the marker) removes at least ``over`` encoded bytes.
+        entry[key] = _cut(entry[key], max(16, length - over - 8))
+    return entry
+
+
+def bound_digest(
+    failures: Sequence[Failure | Mapping[str, str]],
+    *,
+    more: str,
+    per_failure: int = PER_FAILURE_BYTES,
+    total: int = TOTAL_BYTES,
+) -> dict[str, Any]:
+    """``{"failures": [...], "omitted": n, "more": ...}``: each failure at most
+    ``per_failure`` bytes, the whole at most ``total`` bytes; failures that do not fit
+    are counted in ``omitted`` and ``more`` says where their full output is."""
+    digest: dict[str, Any] = {"failures": [], "omitted": 0, "more": _cut(more, 256)}
+    kept: list[dict[str, str]] = digest["failures"]
+    for failure in failures:
+        entry = _bounded_entry(failure, per_failure)
+        kept.append(entry)
+        if _size(digest) > total:
+            kept.pop()
+            digest["omitted"] += 1
+    if digest["omitted"] and _size(digest) > total:  # the count's digits tipped it over
+        kept.pop()
+        digest["omitted"] += 1
+    return digest

@@ -1,0 +1,61 @@
+"""What a run paused for repair asks of the agent: pure functions of the run's state.
+
+The ``repair`` interrupt's payload, ``get_execution``'s ``repair`` field and the
+failure report all come from :func:`repair_request`, so they say the same thing.
+No LangGraph here: the MCP server reads it from the stored state without loading it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dag_harness_mcp.runner.digest import TOTAL_BYTES, bound_digest
+
+__all__ = ["failure_digest", "logs_hint", "repair_request"]
+
+
+def logs_hint(execution_id: int | None, kind: str | None = None) -> str:
+    """Where the full output of a run's tests is."""
+    which = f" (the {kind} output)" if kind else ""
+    return f"full output: `harness logs {execution_id}`{which}"
+
+
+def failure_digest(state: Mapping[str, Any], *, total: int = TOTAL_BYTES) -> dict[str, Any]:
+    """The digests of the kinds that failed, merged under one bound of ``total`` bytes."""
+    entries: list[dict[str, str]] = []
+    omitted = 0
+    for kind in state.get("failed_kinds") or []:
+        result = state.get(f"{kind}_result")
+        digest = result.get("digest") if isinstance(result, Mapping) else None
+        if not isinstance(digest, Mapping):  # (a run paused before digests existed)
+            tail = str(result.get("output_tail") or "") if isinstance(result, Mapping) else ""
+            entries.append({"kind": kind, "test": kind, "message": tail[-1500:] or "failed"})
+            continue
+        entries.extend(dict(e) for e in digest.get("failures") or [])
+        omitted += int(digest.get("omitted") or 0)
+    merged = bound_digest(entries, more=logs_hint(state.get("execution_id")), total=total)
+    merged["omitted"] += omitted
+    return merged
+
+
+def repair_request(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The repair pause: where to edit, what failed, which round, and the next step."""
+    execution_id = state.get("execution_id")
+    done = int(state.get("repair_round") or 0)
+    limit = int(state.get("repair_round_limit") or 0)
+    return {
+        "kind": "repair",
+        "role": state.get("role_name"),
+        "round": done + 1,
+        "rounds": limit,
+        "worktree": state.get("worktree_path"),
+        "role_dir": state.get("worktree_role_path"),
+        "failed_kinds": list(state.get("failed_kinds") or []),
+        "digest": failure_digest(state),
+        "next_step": (
+            "fix the role by editing files inside role_dir only (run its tests there if "
+            f"useful), then resume_execution(execution_id={execution_id}) with no decision "
+            "to re-test; never approve"
+        ),
+    }
