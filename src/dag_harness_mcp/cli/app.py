@@ -3,19 +3,72 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from dag_harness_mcp import __version__
 
-__all__ = ["app", "main"]
+__all__ = ["GLOBAL_OPTION_EXCLUDES", "HarnessGroup", "app", "hoist_options", "main"]
+
+# Root options that stay where they are: `harness sync --help` is sync's help.
+GLOBAL_OPTION_EXCLUDES = frozenset({"--help", "--install-completion", "--show-completion"})
+
+
+class HarnessGroup(TyperGroup):
+    """The root group: its global options are accepted after the command too.
+
+    ``harness sync --repo X`` and ``harness --repo X sync`` mean the same: before the
+    root parses, every root option found after the command (up to a ``--``) is moved
+    to the front, with its value. No command defines an option of the same name
+    (tests/cli/test_global_options.py checks every command), so nothing is taken
+    from a command.
+    """
+
+    def global_options(self, ctx: Any) -> dict[str, bool]:
+        """``{option name: takes a value}`` for every root option that may follow a command."""
+        found: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            names = [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
+            takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+            for name in names:
+                if name.startswith("--") and name not in GLOBAL_OPTION_EXCLUDES:
+                    found[name] = takes_value
+        return found
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_options(args, self.global_options(ctx)))
+
+
+def hoist_options(args: list[str], options: dict[str, bool]) -> list[str]:
+    """``args`` with the named options (and their values) moved to the front, order kept."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            rest.extend(args[index:])
+            break
+        name = token.split("=", 1)[0]
+        if name in options:
+            front.append(token)
+            if options[name] and "=" not in token and index + 1 < len(args):
+                index += 1
+                front.append(args[index])
+        else:
+            rest.append(token)
+        index += 1
+    return front + rest
+
 
 app = typer.Typer(
     name="harness",
-    help="Box up Ansible roles through a checkpointed LangGraph workflow.",
+    help="Box up Ansible roles through a checkpointed LangGraph workflow. Global options "
+    "(--repo, --db, --roles-path, --version) go before or after the command.",
+    cls=HarnessGroup,
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 
