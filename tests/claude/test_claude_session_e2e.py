@@ -174,7 +174,7 @@ def test_fresh_install_bootstraps_the_mcp_server_environment_offline(session: Se
         "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}"})
 
     synced = tool_json(endpoint.tool_results()["tu_sync"])
-    assert (synced["added"], synced["total"], synced["errors"]) == (1, 1, []), synced
+    assert synced == {"added": 1, "total": 1}, synced
     stamps = list(session.home.rglob("venv/.harness-lock"))
     assert len(stamps) == 1, "the plugin environment lives in CLAUDE_PLUGIN_DATA under HOME"
     assert stamps[0].read_text().split()[1] == str(ROOT)
