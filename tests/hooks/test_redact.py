@@ -26,6 +26,18 @@ SECRETS = {
     "cli flag": ("mysql --password s3cret -u root", "s3cret"),
     "cli flag equals": ("tool --api-key=k-123456", "k-123456"),
     "anthropic key": ("ANTHROPIC=sk-ant-api03-abcdefghijklmnopqrstuv", "sk-ant-api03"),
+    "camel-case key": ("SessionToken=9f8e7d6c5b4a", "9f8e7d6c5b4a"),
+    "upper-case key": ('{"SESSION_TOKEN": "9f8e7d6c5b4a"}', "9f8e7d6c5b4a"),
+    "curl -u": ("curl -u admin:S3cretPass https://x", "S3cretPass"),
+    "curl --user": ("curl --user=admin:S3cretPass https://x", "S3cretPass"),
+    "mysql -p": ("mysql -u root -pS3cretPass app", "S3cretPass"),
+    "sshpass -p": ("sshpass -p S3cretPass ssh host", "S3cretPass"),
+    "stripe live key": ("STRIPE=sk_live_4eC39HqLyjWDarjtT1zdp7dc", "4eC39HqLyjWD"),
+    "stripe restricted key": ("use rk_live_4eC39HqLyjWDarjtT1zdp7dc", "4eC39HqLyjWD"),
+    "url password with slash": ("git clone https://bot:ab/cd+ef@gitlab.example.com/g/r.git",
+                                "ab/cd+ef"),
+    "walrus assignment": ("db_password := 'hunter2x'", "hunter2x"),
+    "key containing a secret word": ('password_hash = "a1b2c3d4e5"', "a1b2c3d4e5"),
 }
 
 
@@ -53,6 +65,10 @@ def test_private_key_blocks_are_redacted_even_when_cut_off() -> None:
     "def tokenize(text): return text.split()",
     "https://gitlab.com/group/project/-/merge_requests/1",
     "max_tokens: 4096",
+    "git push -u origin main && sort -u list.txt",
+    "mysql -u root -p app",
+    "https://registry.npmjs.org:443/@types/node",
+    "curl http://host:8080/path/a@b.txt",
 ])
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact(text) == text
@@ -71,6 +87,27 @@ def test_redact_json_replaces_secret_named_keys_and_walks_nesting() -> None:
     assert out["headers"]["Accept"] == "json"  # type: ignore[index]
     assert out["input_tokens"] == 7 and out["token_count"] == 5  # type: ignore[index]
     assert out["items"][0]["name"] == "n"  # type: ignore[index]
+
+
+def test_secret_named_keys_of_any_case_hide_values_of_any_type() -> None:
+    value = {"SessionToken": "t1", "sessionToken": "t2", "X-Api-Key": "k1", "PGPASSWORD": "p1",
+             "password": 123456, "ApiKey": ["a1", "a2"], "client_secret": {"v": "s1"},
+             "password_required": True, "auth": None, "token_count": 5, "max_tokens": 9}
+    out = redact_json(value)
+    assert isinstance(out, dict)
+    for key in ("SessionToken", "sessionToken", "X-Api-Key", "PGPASSWORD", "password",
+                "ApiKey", "client_secret"):
+        assert out[key] == MARK, key
+    assert out["password_required"] is True and out["auth"] is None
+    assert out["token_count"] == 5 and out["max_tokens"] == 9
+
+
+def test_secrets_used_as_keys_are_redacted_without_losing_entries() -> None:
+    first, second = "ghp_" + "a" * 36, "glpat-" + "b" * 20
+    out = redact_json({first: 1, second: 2, "plain": 3})
+    assert isinstance(out, dict)
+    assert first not in str(out) and second not in str(out)
+    assert sorted(out.values()) == [1, 2, 3]  # type: ignore[type-var]
 
 
 def test_truncate_caps_utf8_bytes_and_names_the_original_size() -> None:

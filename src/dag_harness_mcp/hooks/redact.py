@@ -2,17 +2,24 @@
 
 Pure functions. :func:`redact` replaces, in any text:
 
-- GitLab tokens (``glpat-``, ``gldt-``, ``glrt-``, ``glptt-``, ``gloas-`` ...), GitHub
-  tokens (``ghp_``, ``github_pat_`` ...), Slack tokens, Anthropic/OpenAI style ``sk-`` keys;
+- vendor token formats: GitLab (``glpat-`` ...), GitHub, Slack (tokens and webhooks),
+  ``sk-`` keys (Anthropic, OpenAI), Stripe (``sk_live_``/``rk_live_``), JSON web tokens,
+  SendGrid, npm, PyPI, Square, Twilio, Telegram, Mailchimp, Discord, Artifactory,
+  AWS access key ids;
 - ``Authorization:`` header values and ``Bearer``/``Basic``/``token`` credentials;
-- AWS access key ids (``AKIA``/``ASIA``...) and secret access keys;
 - ``-----BEGIN ... PRIVATE KEY-----`` blocks (also when cut off before their END line);
-- passwords in URLs (``scheme://user:password@host``);
-- generic assignments: ``password=``, ``token=``, ``secret:``, ``api_key``, ``"passwd": "..."``,
-  ``--password value`` ...
+- passwords in URLs (``scheme://user:pass/word@host``) and on command lines:
+  ``curl -u user:pass``, ``mysql -ppass``, ``sshpass -p pass``;
+- generic assignments whose key names a secret, in any case and style:
+  ``password=``, ``SessionToken:``, ``"db_pass": "..."``, ``--api-key value`` ...
 
-:func:`redact_json` walks a decoded JSON value, redacting strings and replacing
-the values of secret-named keys; :func:`truncate` caps a field with a marker.
+:func:`redact_json` walks a decoded JSON value: strings are redacted, keys too (a
+secret used as a key), and the value under a secret-named key is replaced whatever
+its type. :func:`truncate` caps a field with a marker.
+
+Speed: every rule has cheap substring triggers and is compiled and run only when
+one occurs (compiling them all costs ≈ 5 ms, paid by every hook process); no pattern
+backtracks over a long word (assignments are found from the secret word outwards).
 """
 
 from __future__ import annotations
@@ -24,23 +31,32 @@ __all__ = ["MARK", "MAX_FIELD_BYTES", "redact", "redact_json", "truncate"]
 MARK = "[REDACTED]"
 MAX_FIELD_BYTES = 16 * 1024
 
+# Words that make a key name a secret (matched case-insensitively, longest first where
+# one is the start of another).
 _SECRET_WORD = (
-    r"(?:pass(?:word|wd|phrase)?|pwd|secret(?:[_-]?key)?|client[_-]?secret|token|"
-    r"access[_-]?token|refresh[_-]?token|auth[_-]?token|private[_-]?token|api[_-]?key|"
-    r"apikey|access[_-]?key|secret[_-]?access[_-]?key|credentials?|authorization|cookie|auth)"
+    r"(?:pass(?:word|wd|phrase)?|pwd|contrase(?:ñ|n)a|"
+    r"client[_-]?secret|secret[_-]?access[_-]?key|secret(?:[_-]?key)?|"
+    r"(?:access|refresh|auth|private|session|id|bot|csrf|xsrf)[_-]?token|token|"
+    r"(?:api|auth|access|service|account|db|database|priv|private|client|encryption|"
+    r"signing|master)[_-]?key|apikey|(?:db|database|key)[_-]?pass(?:word|wd)?|"
+    r"(?:cloudant|clou|cl|softlayer|sl|ibm|iam|cloud|cos)[_-]?(?:api[_-]?)?(?:key|pw)|"
+    r"credentials?|authorization|cookie|auth)"
 )
-_SECRET_KEY_SOURCE = r"(?i)(?:^|[_-])" + _SECRET_WORD + r"\Z|\A" + _SECRET_WORD + r"(?:[_-]|\Z)"
-
-# (cheap lower-case triggers, pattern, replacement): a rule is compiled and run only
-# when one of its triggers occurs in the text, so a plain ``ls -la`` costs almost nothing
-# (compiling every rule up front costs ≈ 5 ms, paid by every hook process).
+# Words that make any key containing them a secret (``my_secret_value``, ``password_hash``).
+_STRONG_WORD = (
+    r"(?:password|passwd|pwd|secret|contrase(?:ñ|n)a|(?:db|database|key)[_-]?pass|"
+    r"(?:api|auth|service|account|db|database|priv|private|client)[_-]?key)"
+)
+# Cheap lower-case triggers for the assignment scan.
 _SECRET_TRIGGERS = (
-    "password", "passwd", "passphrase", "pass=", "pass:", "pass ", 'pass"', "pass'", "pwd",
-    "secret", "token", "api_key", "api-key", "apikey", "access_key", "access-key", "accesskey",
-    "credential", "auth", "cookie",
+    "pass", "pwd", "contrase", "secret", "token", "key", "credential", "auth", "cookie",
 )
 _GL = tuple(f"gl{p}-" for p in ("pat", "dt", "rt", "ptt", "oas", "cbt", "imt", "ft", "soat",
                                  "agent", "ffct"))
+_WORD_START = r"(?<![A-Za-z0-9_\-])"
+
+# (triggers, pattern, replacement). A trigger with an upper-case letter is looked for in
+# the text as it is, any other in the lower-cased text.
 _RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     # Private key blocks, with or without their END line.
     (("private key",),
@@ -49,29 +65,62 @@ _RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
      "-----BEGIN PRIVATE KEY-----" + MARK + "-----END PRIVATE KEY-----"),
     # Vendor token formats.
     (_GL, r"\bgl(?:pat|dt|rt|ptt|oas|cbt|imt|ft|soat|agent|ffct)-[A-Za-z0-9_\-.]{8,}", MARK),
+    (("GR1348941",), r"GR1348941[A-Za-z0-9_\-]{8,}", MARK),
     (("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-     r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})", MARK),
-    (("xox",), r"\bxox[abprs]-[A-Za-z0-9-]{10,}", MARK),
+     r"\b(?:gh[pousr]_[A-Za-z0-9_]{20,}|github_pat_[A-Za-z0-9_]{20,})", MARK),
+    (("xox",), r"(?i)\bxox[abposr]-[A-Za-z0-9-]{6,}", MARK),
+    (("softlayer.com",), r"(api\.softlayer\.com/soap/v3(?:\.1)?/)[a-z0-9]{64}", r"\1" + MARK),
+    (("hooks.slack.com",), r"https://hooks\.slack\.com/services/[A-Za-z0-9_/]+", MARK),
     (("sk-",), r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,}", MARK),
-    (("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa"),
-     r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b", MARK),
+    (("k_live_", "k_test_"), r"\b[rs]k_(?:live|test)_[0-9a-zA-Z]{10,}", MARK),
+    (("whsec_",), r"\bwhsec_[0-9a-zA-Z]{16,}", MARK),
+    (("eyJ",), r"\beyJ[A-Za-z0-9_\-]{6,}\.[A-Za-z0-9_\-]{2,}\.?[A-Za-z0-9_\-+/=]*", MARK),
+    (("SG.",), r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}", MARK),
+    (("npm_",), r"\bnpm_[A-Za-z0-9]{20,}", MARK),
+    (("pypi-",), r"\bpypi-[A-Za-z0-9_\-]{50,}", MARK),
+    (("sq0",), r"\bsq0(?:csp|atp)-[0-9A-Za-z\\\-_]{20,}", MARK),
+    (("AC", "SK"), r"\b(?:AC|SK)[a-z0-9]{32}\b", MARK),
+    ((":",), r"\b\d{8,10}:[0-9A-Za-z_\-]{35}\b", MARK),
+    (("-us",), r"\b[0-9a-z]{32}-us[0-9]{1,2}\b", MARK),
+    ((".",), r"(?<![A-Za-z0-9_\-])[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\."
+             r"[A-Za-z0-9_\-]{27}", MARK),
+    (("AKC", "AP"), r"(?:(?<=[\s=:\"])|^)(?:AKC[a-zA-Z0-9]{10,}|AP[0-9A-F][a-zA-Z0-9]{8,})"
+                    r"(?=[\s\"]|$)", MARK),
+    (("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "A3T", "ABIA", "ACCA"),
+     r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|A3T[A-Z0-9]|ABIA|ACCA)[A-Z0-9]{16}\b",
+     MARK),
     # Authorization headers and bearer credentials.
     (("authorization",), r"(?i)(\bauthorization\s*[:=]\s*[\"']?)"
      r"(?:(?:bearer|basic|token|digest)\s+)?[^\s\"',;]+", r"\1" + MARK),
     (("bearer",), r"(?i)\b(bearer)(\s+)[A-Za-z0-9_\-.=+/~]{8,}", r"\1\2" + MARK),
     (("private-token",), r"(?i)(private-token\s*[:=]\s*[\"']?)[^\s\"',;]+", r"\1" + MARK),
-    # Passwords in URLs.
-    (("://",), r"([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@\"']*:)[^\s@/\"']+@", r"\1" + MARK + "@"),
-    # AWS secret access keys by name.
-    (("secret",), r"(?i)(aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{20,}",
+    # Passwords in URLs (may hold '/'; ``host:8080/path@x`` is a port, not a password).
+    (("://",), r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s:/@\"'<>{}]*:)"
+               r"(?!\d{1,5}(?:[/?#\s\"']|$))[^\s@\"'<>{}]+@", r"\1" + MARK + "@"),
+    # Command-line credentials: curl -u user:pass, mysql -ppass, sshpass -p pass.
+    (("curl", "--user", "--proxy-user"),
+     r"((?:^|\s)(?:-u|-U|--user|--proxy-user)(?:\s+|=)?[\"']?[^\s:\"']*:)[^\s\"']+",
      r"\1" + MARK),
-    # Generic assignments: key=value, key: value, "key": "value", --key value.
-    (_SECRET_TRIGGERS, r"(?i)([\"']?[A-Za-z0-9_.\-]*" + _SECRET_WORD + r"[\"']?\s*[:=]\s*)"
-     r"(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}]+)", r"\1" + MARK),
-    (_SECRET_TRIGGERS, r"(?i)(--?" + _SECRET_WORD + r"[A-Za-z_\-]*(?:\s+|=))(?!-)"
-     r"(\"[^\"]*\"|'[^']*'|\S+)", r"\1" + MARK),
+    (("mysql", "mariadb"), r"(\bmysql\w*|\bmariadb\w*)((?:\s+(?!-p)\S+)*?\s+-p)"
+                           r"(?!\s)(\"[^\"]*\"|'[^']*'|\S+)", r"\1\2" + MARK),
+    (("sshpass",), r"(\bsshpass(?:\s+-[a-oq-zA-Z]\S*)*\s+-p\s*)(\"[^\"]*\"|'[^']*'|\S+)",
+     r"\1" + MARK),
+    # AWS secret access keys by name.
+    (("aws",), r"(?i)(aws\w{0,20}?(?:key|pwd|pw|password|pass|token)[\"']?\s*[:=]\s*[\"']?)"
+               r"[A-Za-z0-9/+=]{40}", r"\1" + MARK),
 )
 _compiled: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(source: str) -> re.Pattern[str]:
+    pattern = _compiled.get(source)
+    if pattern is None:
+        pattern = _compiled[source] = re.compile(source)
+    return pattern
+
+
+def _triggered(triggers: tuple[str, ...], text: str, lowered: str) -> bool:
+    return any(t in (text if t != t.lower() else lowered) for t in triggers)
 
 
 def redact(text: str) -> str:
@@ -80,42 +129,122 @@ def redact(text: str) -> str:
         return text
     lowered = text.lower()
     for triggers, source, replacement in _RULES:
-        if not any(t in lowered for t in triggers):
-            continue
-        pattern = _compiled.get(source)
-        if pattern is None:
-            pattern = _compiled[source] = re.compile(source)
-        text = pattern.sub(replacement, text)
-        lowered = text.lower()
+        if _triggered(triggers, text, lowered):
+            changed = _pattern(source).sub(replacement, text)
+            if changed != text:
+                text, lowered = changed, changed.lower()
+    if any(t in lowered for t in _SECRET_TRIGGERS):
+        text = _assignments(text)
     return text
 
 
+# Around a secret word: the key it belongs to, the assignment and the value.
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-ñ")
+_KEY_MAX = 60
+_ASSIGN = (r"[\"']?(?:\s*(?::=|=>|[:=])\s*(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}<]+)|"
+           r"\s+(\"[^\"]*\"|'[^']*'))")
+_OPTION = r"(?:\s+|=)(?!-)(\"[^\"]*\"|'[^']*'|\S+)"
+
+
+def _assignments(text: str) -> str:
+    """Values assigned to keys that end with a secret word: ``key=v``, ``key: v``,
+    ``"key": "v"``, ``--key v``. Keys are found around each trigger with ``str.find``
+    and checked with anchored matches, so the cost is linear in the text."""
+    lowered = text.lower()
+    size = len(text)
+    keys: set[tuple[int, int]] = set()
+    for trigger in _SECRET_TRIGGERS:
+        hit = lowered.find(trigger)
+        while hit != -1:
+            start, end = hit, hit + len(trigger)
+            while start > 0 and hit - start < _KEY_MAX and lowered[start - 1] in _KEY_CHARS:
+                start -= 1
+            while end < size and end - hit < _KEY_MAX and lowered[end] in _KEY_CHARS:
+                end += 1
+            keys.add((start, end))
+            hit = lowered.find(trigger, end)
+    secret_key = _pattern(r"(?i)" + _SECRET_WORD + r"\Z")
+    strong = _pattern(r"(?i)" + _STRONG_WORD)
+    assign, option = _pattern(_ASSIGN), _pattern(_OPTION)
+    out: list[str] = []
+    done = 0
+    for start, end in sorted(keys):
+        if start < done or (secret_key.search(text, start, end) is None
+                            and strong.search(text, start, end) is None):
+            continue
+        tail = assign.match(text, end)
+        if tail is None and text.startswith("-", start):
+            tail = option.match(text, end)
+        if tail is None:
+            continue
+        group = 1 if tail.start(1) != -1 else 2
+        out.append(text[done:tail.start(group)])
+        out.append(MARK)
+        done = tail.end(group)
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
+
+
 def redact_json(value: object) -> object:
-    """A copy of a decoded JSON value with secret-named keys and secret strings redacted."""
+    """A copy of a decoded JSON value with secrets redacted: in strings, in keys, and
+    whatever stands under a secret-named key (strings; numbers, lists and objects when
+    the key ends with the secret word, as in ``SessionToken``; booleans and null stay)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
         out: dict[str, object] = {}
         for key, item in value.items():
             name = str(key)
-            if isinstance(item, str) and item and _secret_key(name):
-                out[name] = MARK
+            clean = redact(name)
+            if clean != name:
+                clean = _unique(clean, out)
+            if _hidden(name, item):
+                out[clean] = MARK
             else:
-                out[name] = redact_json(item)
+                out[clean] = redact_json(item)
         return out
     if isinstance(value, list):
         return [redact_json(item) for item in value]
     return value
 
 
-def _secret_key(name: str) -> bool:
-    lowered = name.lower() + "="  # a key is an assignment target: "pass" -> "pass="
+def _unique(key: str, taken: dict[str, object]) -> str:
+    candidate, n = key, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{key}#{n}"
+    return candidate
+
+
+def _hidden(name: str, item: object) -> bool:
+    """Whether the value ``item`` under the key ``name`` is replaced whole."""
+    if item is None or isinstance(item, bool) or item == "":
+        return False
+    lowered = name.lower()
     if not any(t in lowered for t in _SECRET_TRIGGERS):
         return False
-    pattern = _compiled.get(_SECRET_KEY_SOURCE)
-    if pattern is None:
-        pattern = _compiled[_SECRET_KEY_SOURCE] = re.compile(_SECRET_KEY_SOURCE)
-    return pattern.search(name) is not None
+    words = _key_words(name)
+    if _pattern(_KEY_TAIL).search(words) is not None:
+        return True
+    return isinstance(item, str) and (_pattern(_KEY_HEAD).search(words) is not None
+                                      or _pattern(_KEY_STRONG).search(words) is not None)
+
+
+# On a key split into words (``SessionToken`` -> ``session_token``): the secret word
+# at its end (``db_password``, ``x-api-key``, ``PGPASSWORD``) or, for strings, at its
+# start (``token_type``).
+_KEY_TAIL = _SECRET_WORD.replace("[_-]?", "_?") + r"$"
+_KEY_HEAD = r"^" + _SECRET_WORD.replace("[_-]?", "_?") + r"(?:_|$)"
+_KEY_STRONG = _STRONG_WORD.replace("[_-]?", "_?")
+
+
+def _key_words(name: str) -> str:
+    """``SessionToken``, ``x-api-key``, ``db.Password`` -> ``session_token``, ``x_api_key``,
+    ``db_password``: lower case, words joined by ``_``."""
+    spaced = _pattern(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])").sub("_", name)
+    return _pattern(r"[^a-z0-9ñ]+").sub("_", spaced.lower()).strip("_")
 
 
 def truncate(text: str, limit: int = MAX_FIELD_BYTES) -> str:
