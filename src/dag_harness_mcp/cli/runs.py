@@ -24,6 +24,7 @@ from dag_harness_mcp.cli.common import (
     emit_json,
     err_console,
     open_app,
+    plain,
     run_async,
 )
 from dag_harness_mcp.errors import WorkflowError
@@ -54,6 +55,8 @@ class NodeView:
         if self.started:
             self.live.stop()
             self.started = False
+            if not err_console.is_terminal:  # Live ends a piped table without a newline
+                err_console.line()
 
     def render(self) -> Table:
         table = Table(title=self.title, expand=False)
@@ -62,7 +65,7 @@ class NodeView:
         now = time.monotonic()
         for node, (status, started, ended, message) in self.rows.items():
             seconds = (ended if ended is not None else now) - started
-            table.add_row(node, _ICONS.get(status, status), f"{seconds:.1f}", message)
+            table.add_row(node, _ICONS.get(status, status), f"{seconds:.1f}", plain(message))
         return table
 
     async def __call__(self, event: ProgressEvent) -> None:
@@ -246,10 +249,12 @@ def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False
         emit_json(items)
         return
     table = Table(title=f"history of execution {execution_id}")
-    for column in ("step", "ran", "next", "time", "checkpoint"):
+    for column in ("step", "ran", "result", "next", "time", "checkpoint"):
         table.add_column(column)
     for item in items:
-        table.add_row(str(item["step"]), ", ".join(item["nodes"]) or "-",
+        result = (f"[red]failed[/]: {plain(item['outcome'])}" if item["failed"]
+                  else ("ok" if item["nodes"] else "-"))
+        table.add_row(str(item["step"]), ", ".join(item["nodes"]) or "-", result,
                       ", ".join(item["next"]) or "-", str(item["created_at"]),
                       item["checkpoint_id"])
     console.print(table)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.names import validate_role_name
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.node_outcome import node_outcome
 from dag_harness_mcp.service.run_types import (
     ProgressEvent,
     RunResult,
@@ -310,10 +311,15 @@ class Runner:
             if item.config["configurable"].get("checkpoint_ns", ""):
                 continue
             upcoming = next_nodes_of(item.checkpoint)
+            values = item.checkpoint.get("channel_values") or {}
+            outcomes = [node_outcome(node, values) for node in previous_next]
             out.append({
                 "step": item.metadata.get("step"),
                 "source": item.metadata.get("source"),
                 "nodes": previous_next,
+                "failed": [n for n, (s, _m) in zip(previous_next, outcomes, strict=True)
+                           if s == "failed"],
+                "outcome": "; ".join(m for s, m in outcomes if s == "failed"),
                 "next": upcoming,
                 "created_at": item.checkpoint.get("ts"),
                 "checkpoint_id": item.checkpoint["id"],
@@ -443,7 +449,7 @@ class Runner:
                 elif chunk.get("interrupts"):
                     status, message = "interrupted", f"{name} waits for a decision"
                 else:
-                    status, message = "completed", f"{name} completed"
+                    status, message = node_outcome(name, chunk.get("result") or {})
                 await on_progress(ProgressEvent(execution_id, name, status, step, total, message))
             if decision is None:
                 return
@@ -504,8 +510,7 @@ class Runner:
             "execution.error", entity_type="execution", entity_id=execution_id,
             details={"error": f"{type(exc).__name__}: {exc}"[:2000]},
         )
-        result = self._result_from_row(execution_id)
-        result.errors.append(message)
+        result = self._result_from_row(execution_id)  # its errors end with the row's
         return result
 
     def _abandon(self, execution_id: int) -> None:
@@ -525,8 +530,13 @@ class Runner:
         state = values if values is not None else dict(data.get("values") or {})
         summary = row["result"] if isinstance(row["result"], dict) else {}
         errors = [str(e) for e in state.get("errors") or []]
-        if row["status"] == "failed" and row.get("error") and row["error"] not in errors:
-            errors.append(str(row["error"]))
+        # The row's error is the state's last errors joined (said already), or an
+        # exception's message the state never saw (said here, once).
+        error = str(row.get("error") or "")
+        if row["status"] == "failed" and error and error not in errors and (
+            error != "; ".join(errors[-3:])
+        ):
+            errors.append(error)
         return RunResult(
             execution_id=execution_id,
             thread_id=str(row["thread_id"]),
