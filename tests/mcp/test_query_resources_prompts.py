@@ -117,6 +117,10 @@ async def test_box_up_role_prompt_walks_through_status_run_report_and_approval(
     for step in ('get_role(name="nginx")', 'box_up_role(role="nginx")', "resume_execution",
                  "Never decide for them"):
         assert step in text
+    repair = text[text.index("Repair:"):text.index("Approval:")]
+    for step in ('kind "repair"', "digest", "only inside its\n   role_dir", "no decision",
+                 "Never approve at a repair pause", "last round fails"):
+        assert step in repair
 
 
 async def test_the_server_introduces_itself_with_instructions(server: Server) -> None:

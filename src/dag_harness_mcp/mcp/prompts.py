@@ -27,7 +27,13 @@ def box_up_role_prompt(role: str) -> str:
 3. Report: give the execution id, the status, the test results and the issue/MR links.
    On failure, read get_execution and test_history, explain the cause and propose a fix;
    after the fix, resume_execution retries the failed node.
-4. Approval: when the run waits for approval, show the human the question, the tests,
+4. Repair: when the run pauses with interrupt kind "repair" (tests failed), read its digest
+   (test ids, file:line, messages; molecule task, error, step), edit files only inside its
+   role_dir (the run's worktree), run the role's tests there if useful, then call
+   resume_execution(execution_id=<id>) with no decision: it re-tests the failed kinds, then
+   everything. Never approve at a repair pause. After the last round fails the run ends
+   failed with the last digest: report what you tried and what still fails.
+5. Approval: when the run waits for approval, show the human the question, the tests,
    regressions and dependants from the interrupt, and ask them to approve or reject.
    Never decide for them. Then call resume_execution(execution_id=<id>, approved=<their
    answer>, comment=<their words>) and report the final status."""
