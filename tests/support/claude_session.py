@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.app import HarnessApp
 
 from .claude_cli import CLAUDE, ROOT, ClaudeRun, claude_env, run_claude
-from .fake_anthropic import FakeAnthropic, Turn
+from .fake_anthropic import FakeAnthropic, Scripted, Turn
 
 __all__ = ["MODEL", "Session"]
 
@@ -27,7 +28,8 @@ class Session:
     db_path: Path
     session_id: str
 
-    def run(self, turns: list[Turn], *, allowed: list[str], extra_env: dict[str, str] | None = None,
+    def run(self, turns: Sequence[Scripted], *, allowed: list[str],
+            extra_env: dict[str, str] | None = None,
             threads: dict[str, list[Turn]] | None = None, plugin: bool = True,
             cli: Path = CLAUDE) -> tuple[ClaudeRun, FakeAnthropic]:
         """Run ``claude -p`` with this repository loaded as a plugin (or, with

@@ -8,18 +8,22 @@ probes, anything without tools) get a short text answer and consume nothing.
 Every request body is kept so tests can read what the client sent back
 (``tool_result`` blocks). Subagents run concurrently with the main conversation,
 so their turns are scripted apart: ``threads`` maps a marker found in a
-conversation's first user message (the subagent's prompt) to its own turns.
+conversation's first user message (the subagent's prompt) to its own turns. A turn
+may also be a function of the request it answers (``Reply``), for a model that acts on
+what a tool just returned (:func:`last_tool_results`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeAnthropic", "Turn", "text", "tool_json", "tool_use"]
+__all__ = ["FakeAnthropic", "Reply", "Turn", "last_tool_results", "text", "tool_json",
+           "tool_use"]
 
 
 def text(value: str) -> dict[str, Any]:
@@ -52,6 +56,22 @@ class Turn:
     @property
     def stop_reason(self) -> str:
         return "tool_use" if any(b["type"] == "tool_use" for b in self.blocks) else "end_turn"
+
+
+# A turn computed from the request it answers (the conversation so far).
+Reply = Callable[[dict[str, Any]], Turn]
+Scripted = Turn | Reply
+
+
+def last_tool_results(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON of every tool answer in the request's last user message, by tool_use_id."""
+    last = (body.get("messages") or [{}])[-1]
+    content = last.get("content")
+    return {
+        str(block["tool_use_id"]): tool_json(block)
+        for block in (content if isinstance(content, list) else [])
+        if isinstance(block, dict) and block.get("type") == "tool_result"
+    }
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:
@@ -103,7 +123,7 @@ def _first_user_text(body: dict[str, Any]) -> str:
 
 @dataclass
 class _Script:
-    turns: list[Turn]
+    turns: list[Scripted]
     threads: dict[str, list[Turn]] = field(default_factory=dict)
     next_turn: int = 0
     next_in_thread: dict[str, int] = field(default_factory=dict)
@@ -132,7 +152,8 @@ class _Script:
             return None
         index, self.next_turn = self.next_turn, self.next_turn + 1
         self.requests.append(body)
-        turn = self.turns[index]
+        scripted = self.turns[index]
+        turn = scripted if isinstance(scripted, Turn) else scripted(body)
         return turn, turn.message_id or f"msg_scripted_{index:03d}"
 
 
@@ -202,7 +223,7 @@ class _Server(ThreadingHTTPServer):
 class FakeAnthropic:
     """Serve ``turns`` in order; use as a context manager; ``url`` is the base URL."""
 
-    def __init__(self, turns: list[Turn], threads: dict[str, list[Turn]] | None = None
+    def __init__(self, turns: Sequence[Scripted], threads: dict[str, list[Turn]] | None = None
                  ) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.script = _Script(list(turns), dict(threads or {}))
