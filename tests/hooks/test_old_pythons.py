@@ -9,6 +9,7 @@ same modules statically for anything newer than 3.9.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,11 @@ import pytest
 
 from _hookrunner import ROOT, HookRunner, denial, sandboxed
 from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db.migrate import discover
 from support.interpreters import HOOK_PYTHONS, pyenv_python
 
 SONNET = "claude-sonnet-4-5-20250929"
+UPGRADE_FIXTURE = ROOT / "tests" / "fixtures" / "upgrade" / "v0.1.0-8ec8bb4"
 
 # Every module the hook can import (tests/hooks/test_imports.py checks nothing else is).
 HOT_PATH = [
@@ -111,6 +114,29 @@ def test_a_whole_session_is_recorded_by_the_hook_under_an_old_python3(
     finally:
         database.close()
     assert "Traceback" not in hook.log() and "failed open" not in hook.log(), hook.log()
+
+
+@pytest.mark.parametrize("minor", ["3.9"])
+def test_the_hook_migrates_a_released_versions_database_under_python_3_9(
+    minor: str, project: Path, tmp_path: Path
+) -> None:
+    """A StateDB written by 0.1.0 (tests/fixtures/upgrade) is behind: the hook migrates it."""
+    db_path = tmp_path / "state" / "harness.db"
+    db_path.parent.mkdir()
+    shutil.copy2(UPGRADE_FIXTURE / "harness.db", db_path)
+    hook = HookRunner(project, db_path, python=pyenv_python(minor))
+    _clean(hook.run("SessionStart", session="upgraded", source="startup"))
+    assert hook.pre("Read", {"file_path": str(project / "x")}, "r1", session="upgraded") is None
+    database = StateDB(db_path, migrate=False)
+    try:
+        applied = {r["version"] for r in database.fetchall("SELECT version FROM schema_migrations")}
+        assert applied == {m.version for m in discover()}
+        assert database.fetchone("SELECT COUNT(*) AS n FROM workflow_executions") == {"n": 3}
+        assert database.fetchone("SELECT status FROM agent_sessions"
+                                 " WHERE session_id = 'upgraded'") == {"status": "active"}
+    finally:
+        database.close()
+    assert "Traceback" not in hook.log(), hook.log()
 
 
 @pytest.mark.parametrize("minor", HOOK_PYTHONS)
