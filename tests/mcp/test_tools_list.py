@@ -71,12 +71,13 @@ async def test_every_tool_has_a_short_description_annotations_and_an_output_sche
             assert set(hints) >= {"destructiveHint", "idempotentHint"}, tool["name"]
 
 
-async def test_schemas_carry_no_titles_null_arms_or_default_keywords(server: Server) -> None:
+async def test_schemas_carry_no_titles_null_arms_default_keywords_or_defs(server: Server) -> None:
     text = json.dumps(await _tools(server))
 
     assert '"title"' not in text
     assert '{"type": "null"}' not in text
     assert '"additionalProperties": true' not in text
+    assert "$defs" not in text  # the SDK would repeat a shared model in every tool using it
 
 
 async def test_list_tools_page_with_limit_and_cursor(server: Server) -> None:
