@@ -35,8 +35,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["INSTALL_HINT", "MARK", "Plan", "find_bwrap", "make_plan", "probe", "unwrap",
-           "wrap_shell"]
+__all__ = ["INSTALL_HINT", "MARK", "PRIVATE_REFS", "Plan", "find_bwrap", "make_plan", "probe",
+           "read_ref", "stage_refs", "sync_refs", "unwrap", "wrap_shell"]
 
 MARK = "HARNESS_SANDBOX"
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; "
@@ -47,6 +47,7 @@ _PRIVATE_HOME = "/tmp/.home"
 _BASE = ("--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
          "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc")
 _CACHE = "sandbox-probe.json"
+PRIVATE_REFS = "harness-refs"  # in a worktree's admin dir: its branch ref as the sandbox sees it
 _PROBE_TIMEOUT = 10.0
 
 
@@ -133,12 +134,14 @@ def _run_probe(bwrap: str) -> tuple[bool, str]:
 class Plan:
     """The bind mounts of one sandbox, in the order bwrap applies them."""
 
-    __slots__ = ("network", "protect", "readonly", "writable")
+    __slots__ = ("network", "private", "protect", "readonly", "syncs", "writable")
 
     def __init__(self) -> None:
         self.readonly: list[str] = []  # re-exposed read-only under a hidden directory
         self.writable: list[str] = []
+        self.private: list[tuple[str, str]] = []  # (private dir, where it is seen)
         self.protect: list[str] = []  # pinned read-only inside a writable bind
+        self.syncs: list[tuple[str, str, str]] = []  # (git dir, branch ref, private dir)
         self.network = False
 
     def __repr__(self) -> str:
@@ -188,44 +191,32 @@ def _admin_dir(worktree: str, writable: list[str]) -> str | None:
     return admin
 
 
-def _ref_dir(common: str, ref: str, root: str) -> str | None:
-    """The existing directory under ``common/root`` that will hold ``ref``'s file: its own
-    parent, never ``refs/heads`` itself (whose other entries include the default branch)."""
-    parent = os.path.dirname(os.path.join(common, root, ref))
-    heads = os.path.join(common, root, "refs", "heads")
-    if not _inside(parent, heads) or parent == heads or not os.path.isdir(parent):
-        return None
-    return parent
-
-
-def _packed_elsewhere(common: str, ref: str) -> bool:
-    """Whether ``packed-refs`` holds another ref in ``ref``'s directory (a loose file
-    written there would shadow it)."""
-    prefix = ref.rsplit("/", 1)[0] + "/"
+def read_ref(common: str, ref: str) -> str:
+    """The object id ``ref`` names in the git directory ``common`` (loose or packed), or ""."""
+    value = _read(os.path.join(common, ref))
+    if value:
+        return value
     try:
         with open(os.path.join(common, "packed-refs"), encoding="utf-8") as handle:
             for line in handle:
-                name = line.rstrip("\n").partition(" ")[2]
-                if name.startswith(prefix) and name != ref:
-                    return True
+                sha, _, name = line.rstrip("\n").partition(" ")
+                if name == ref:
+                    return sha
     except (OSError, UnicodeDecodeError):
-        return False
-    return False
-
-
-def _pin_siblings(plan: Plan, directory: str, keep: str) -> None:
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return
-    for name in names:
-        if name not in (keep, keep + ".lock"):
-            _add(plan.protect, os.path.join(directory, name))
+        pass
+    return ""
 
 
 def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | None:
     """Make committing in ``worktree`` possible, and nothing else in its repository;
-    returns the repository's git directory."""
+    returns the repository's git directory.
+
+    The branch's ref directory is replaced, inside the sandbox, by a private one in the
+    worktree's admin dir: the other refs there are bound read-only into it, the
+    branch's own ref is a copy (:func:`stage_refs`), and a commit renames a new copy
+    into place. :func:`sync_refs` then moves the real ref, outside the sandbox. New
+    refs the agent makes there stay private, so it cannot plant another role's branch.
+    """
     dotgit = os.path.join(worktree, ".git")
     if os.path.isdir(dotgit) and not os.path.islink(dotgit):
         return None  # a repository of its own, inside the writable directory already
@@ -234,27 +225,83 @@ def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | No
         return None
     _add(plan.protect, dotgit)
     common = os.path.dirname(os.path.dirname(admin))
-    _add(plan.writable, os.path.join(common, "objects"))
-    info = os.path.join(common, "objects", "info")
-    if os.path.isdir(info):
-        _add(plan.protect, info)  # alternates: the repository must not borrow from the worktree
+    objects = os.path.join(common, "objects")
+    _add(plan.writable, objects)
+    for sub in ("info", "pack"):
+        pinned = os.path.join(objects, sub)
+        if os.path.isdir(pinned):
+            _add(plan.protect, pinned)  # alternates, and the packs holding most of history
     _add(plan.writable, admin)
     for name in ("HEAD", "commondir", "gitdir", "config.worktree"):
         if os.path.exists(os.path.join(admin, name)):
             _add(plan.protect, os.path.join(admin, name))
     head = _read(os.path.join(admin, "HEAD"))
     ref = head[len("ref: "):] if head.startswith("ref: refs/heads/") else ""
-    branch = ref[len("refs/heads/"):]
-    if not ref or branch in set(default_branches) or ".." in ref.split("/") \
-            or _packed_elsewhere(common, ref):
+    refdir = os.path.dirname(os.path.join(common, ref))
+    if not ref or ref[len("refs/heads/"):] in set(default_branches) \
+            or ".." in ref.split("/") or not os.path.isdir(refdir):
         return common
     leaf = os.path.basename(ref)
-    for root in ("", "logs"):
-        directory = _ref_dir(common, ref, root)
-        if directory is not None:
-            _add(plan.writable, directory)
-            _pin_siblings(plan, directory, leaf)
+    private = os.path.join(admin, PRIVATE_REFS)
+    plan.private.append((private, refdir))
+    plan.syncs.append((common, ref, private))
+    try:
+        names = sorted(os.listdir(refdir))
+    except OSError:
+        names = []
+    for name in names:
+        if name not in (leaf, leaf + ".lock"):
+            _add(plan.protect, os.path.join(refdir, name))
+    log = os.path.join(common, "logs", ref)
+    if os.path.isfile(log):
+        _add(plan.writable, log)
     return common
+
+
+def stage_refs(plan: Plan) -> None:
+    """Bring the branches' private ref copies up to date (after :func:`sync_refs`)."""
+    sync_refs(plan)
+    for common, ref, private in plan.syncs:
+        os.makedirs(private, exist_ok=True)
+        value = read_ref(common, ref)
+        for name in (os.path.basename(ref), ".base"):
+            target = os.path.join(private, name)
+            if value:
+                _write(target, value + "\n")
+            elif os.path.lexists(target):
+                os.unlink(target)
+
+
+def sync_refs(plan: Plan) -> list[str]:
+    """Move each real branch ref to what a sandboxed command committed; returns the refs
+    moved. Compare-and-swap against the staged base, so a ref the workflow moved in the
+    meantime is kept (the sandbox's commit is then dropped)."""
+    import subprocess
+
+    moved: list[str] = []
+    for common, ref, private in plan.syncs:
+        base = _read(os.path.join(private, ".base"))
+        new = _read(os.path.join(private, os.path.basename(ref)))
+        if not base or not new or new == base or not _is_sha(new):
+            continue
+        done = subprocess.run(
+            ["git", "--git-dir", common, "update-ref", "-m", "dag-harness: sandbox commit",
+             ref, new, base], stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        if done.returncode == 0:
+            moved.append(ref)
+            _write(os.path.join(private, ".base"), new + "\n")
+    return moved
+
+
+def _is_sha(value: str) -> bool:
+    return len(value) in (40, 64) and all(c in "0123456789abcdef" for c in value)
+
+
+def _write(path: str, text: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
 
 
 def make_plan(writable: Iterable[str], *, project_dir: str | None, db_path: str | None,
@@ -306,6 +353,11 @@ def _env_args(environ: Mapping[str, str]) -> list[str]:
         # no automatic gc (it would rewrite packed-refs) and no new reflog files
         env.update(GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="gc.auto", GIT_CONFIG_VALUE_0="0",
                    GIT_CONFIG_KEY_1="core.logAllRefUpdates", GIT_CONFIG_VALUE_1="false")
+    # Ansible's remote temp dir `~/.ansible/tmp` is expanded against the passwd entry's home
+    # for a local connection, which stays read-only; point it into the private home.
+    for key in ("ANSIBLE_REMOTE_TMP", "ANSIBLE_LOCAL_TEMP"):
+        if key not in environ:
+            env[key] = f"{_PRIVATE_HOME}/.ansible/tmp"
     if "ANSIBLE_COLLECTIONS_PATH" not in environ:
         env["ANSIBLE_COLLECTIONS_PATH"] = (f"{home}/.ansible/collections:"
                                            "/usr/share/ansible/collections")
@@ -328,6 +380,8 @@ def bwrap_args(bwrap: str, plan: Plan, environ: Mapping[str, str] | None = None)
         args += ["--ro-bind", path, path]
     for path in plan.writable:
         args += ["--bind", path, path]
+    for source, seen in plan.private:
+        args += ["--bind", source, seen]
     for path in plan.protect:
         args += ["--ro-bind", path, path]
     args += ["--dir", _PRIVATE_HOME, *_env_args(env)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -54,14 +56,36 @@ def plain(value: object) -> str:
     return escape("" if value is None else str(value))
 
 
+# Said when the CLI finds itself in the sandbox the hooks run an agent's commands in.
+_SANDBOXED = (
+    "inside dag-harness's sandbox (where the agent's commands run while a capability context "
+    "is active) the harness's state is read-only: approving or rejecting a run, cancelling it "
+    "and granting or revoking capabilities are a person's decisions. A person runs "
+    "`harness resume N --approve` (or `--reject`), `harness cancel N` or "
+    "`harness capabilities grant|revoke ...` in their own terminal; the agent reads state "
+    "with the MCP tools (get_execution, query_state)")
+
+
+def _read_only_db(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "readonly" in text or "read-only" in text or "unable to open database" in text
+
+
 def open_app(ctx: typer.Context) -> HarnessApp:
-    """The HarnessApp for this invocation, built from the global options once."""
+    """The HarnessApp for this invocation, built from the global options once.
+
+    Refused inside the hooks' sandbox (``HARNESS_SANDBOX`` set), with who decides instead.
+    """
+    if os.environ.get("HARNESS_SANDBOX"):
+        err_console.print(f"[bold red]error:[/] {_SANDBOXED}", highlight=False)
+        raise typer.Exit(2)
     root = ctx.find_root()
     obj: dict[str, Any] = root.obj if isinstance(root.obj, dict) else {}
     app = obj.get("app")
     if isinstance(app, HarnessApp):
         return app
-    app = HarnessApp.open(overrides=obj.get("overrides", {}))
+    with cli_errors():
+        app = HarnessApp.open(overrides=obj.get("overrides", {}))
     obj["app"] = app
     root.obj = obj
     root.call_on_close(app.close)
@@ -84,6 +108,12 @@ def cli_errors() -> Iterator[None]:
         raise typer.Exit(2) from exc
     except HarnessError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    except sqlite3.OperationalError as exc:
+        if not _read_only_db(exc):
+            raise
+        err_console.print(f"[bold red]error:[/] the StateDB cannot be written here ({exc}). "
+                          f"If this runs in the agent's sandbox: {_SANDBOXED}", highlight=False)
         raise typer.Exit(1) from exc
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from dag_harness_mcp import sandbox
     from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
     from dag_harness_mcp.hooks.bash import Command
     from dag_harness_mcp.hooks.fastdb import HookDB
@@ -190,16 +191,44 @@ def decide_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any]
         return policy.Decision(False, f"commands run only in a sandbox while a capability "
                                       f"context is active, and none can be made here: {why}",
                                decision.contexts), contexts, None
-    ctx = decision.context
-    writable = [policy.sandbox_dir(p, ctx.get("project_dir") or h.cwd)
-                for c, p in ctx["capabilities"] if c == "file_write"]
-    plan = sandbox.make_plan(
-        writable, project_dir=ctx.get("project_dir") or h.project_dir, db_path=h.db_path,
-        network=any(c == "network" for c, _ in ctx["capabilities"]),
-        default_branches=branches, home=os.environ.get("HOME"))
+    plan = _plan(h, decision.context, branches)
+    try:
+        sandbox.stage_refs(plan)
+    except OSError as exc:
+        h.log(f"could not stage the branch ref for the sandbox: {exc!r}")
     updated = dict(tool_input)
     updated["command"] = sandbox.wrap_shell(command, bwrap, plan)
     return decision, contexts, updated
+
+
+def _plan(h: Hook, ctx: dict[str, Any], branches: set[str]) -> sandbox.Plan:
+    """The sandbox of context ``ctx``: its ``file_write`` directories writable."""
+    from dag_harness_mcp import sandbox
+
+    base = ctx.get("project_dir") or h.cwd
+    writable = [policy.sandbox_dir(p, base) for c, p in ctx["capabilities"] if c == "file_write"]
+    return sandbox.make_plan(
+        writable, project_dir=ctx.get("project_dir") or h.project_dir, db_path=h.db_path,
+        network=any(c == "network" for c, _ in ctx["capabilities"]),
+        default_branches=branches, home=os.environ.get("HOME"))
+
+
+def _sync_sandbox_commits(h: Hook, tool_name: str, tool_input: dict[str, Any]) -> None:
+    """After a command (run in the sandbox while a context is active): move the real
+    branch refs to what it committed."""
+    from dag_harness_mcp import sandbox
+
+    if policy.command_of(tool_name, tool_input) is None:
+        return
+    branches = _default_branches()
+    for ctx in h.contexts():
+        try:
+            moved = sandbox.sync_refs(_plan(h, ctx, branches))
+        except OSError as exc:
+            h.log(f"could not bring a sandbox commit to its branch: {exc!r}")
+            continue
+        for ref in moved:
+            h.log(f"{ref} moved to the sandbox's commit")
 
 
 def record_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id: str,
@@ -283,6 +312,7 @@ def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_u
     duration_ms = float(duration) if isinstance(duration, (int, float)) and \
         not isinstance(duration, bool) else None
     error = p.get("error") if failed else None
+    _sync_sandbox_commits(h, tool_name, tool_input)
     commands = _bash_commands(tool_input) if tool_name == "Bash" else []
     changes = [] if failed else _file_changes(h, tool_name, tool_input, commands)
     status = "failed" if failed else "succeeded"
