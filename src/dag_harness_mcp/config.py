@@ -85,6 +85,12 @@ class HotlSettings(BaseModel):
     webhook_url: str | None = None
     log_file: str | None = None
     webhook_timeout: float = Field(default=5.0, gt=0)
+    # A HOTL run has no agent: a role whose tests fail fails at once, unless this names a
+    # command that repairs it headless in its worktree (e.g. ["claude", "-p",
+    # "/box-up-role {role}"]); run at each repair pause, then the run re-tests. ``{role}``,
+    # ``{role_dir}``, ``{worktree}``, ``{execution_id}`` are substituted.
+    repair_command: list[str] | None = None
+    repair_timeout: float = Field(default=1800.0, gt=0)
 
 
 class Settings(BaseModel):

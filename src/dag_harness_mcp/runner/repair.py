@@ -46,6 +46,7 @@ def repair_request(state: Mapping[str, Any]) -> dict[str, Any]:
     limit = int(state.get("repair_round_limit") or 0)
     return {
         "kind": "repair",
+        "execution_id": execution_id,
         "role": state.get("role_name"),
         "round": done + 1,
         "rounds": limit,

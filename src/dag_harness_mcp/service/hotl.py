@@ -96,6 +96,17 @@ class HotlPolicy(WavePolicy):
         self.limit_hit: str | None = None
         self.stop_requested: str | None = None
         self._paused_why: dict[str, str] = {}
+        if limits.repair_command:  # a headless repair: the repair rounds of the settings
+            self.repair_rounds = app.settings.repair_rounds
+            self.repair_timeout = limits.repair_timeout
+
+    def repair_argv(self, request: dict[str, Any]) -> list[str] | None:
+        if not self.limits.repair_command:
+            return None
+        values = {k: str(request.get(v) or "") for k, v in (
+            ("role", "role"), ("role_dir", "role_dir"), ("worktree", "worktree"),
+            ("execution_id", "execution_id"))}
+        return [part.format(**values) for part in self.limits.repair_command]
 
     def cost(self) -> float:
         return float(self.app.db.costs.total_cost(since=self.started_at))

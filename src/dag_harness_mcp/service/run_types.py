@@ -17,6 +17,7 @@ __all__ = [
     "WorkflowSpec",
     "execution_dict",
     "pid_alive",
+    "repair_of",
     "resolve_breakpoints",
 ]
 
@@ -158,3 +159,13 @@ def execution_dict(row: Mapping[str, Any], *, with_data: bool = True) -> dict[st
     else:
         out.pop("checkpoint_data", None)
     return out
+
+
+def repair_of(execution: dict[str, Any]) -> dict[str, Any] | None:
+    """The repair request of an execution paused at ``repair`` (from its stored state)."""
+    from dag_harness_mcp.runner.repair import repair_request
+
+    if execution.get("status") != "paused" or "repair" not in (execution.get("next_nodes") or []):
+        return None
+    values = (execution.get("checkpoint_data") or {}).get("values")
+    return repair_request(values) if isinstance(values, dict) else None

@@ -27,6 +27,7 @@ from dag_harness_mcp.service.run_types import (
     WorkflowSpec,
     execution_dict,
     pid_alive,
+    repair_of,
     resolve_breakpoints,
 )
 
@@ -551,16 +552,6 @@ class Runner:
             untested=bool(state.get("untested") or summary.get("untested")),
             notes=[str(n) for n in state.get("notes") or []],
         )
-
-
-def repair_of(execution: dict[str, Any]) -> dict[str, Any] | None:
-    """The repair request of an execution paused at ``repair`` (from its stored state)."""
-    from dag_harness_mcp.runner.repair import repair_request
-
-    if execution.get("status") != "paused" or "repair" not in (execution.get("next_nodes") or []):
-        return None
-    values = (execution.get("checkpoint_data") or {}).get("values")
-    return repair_request(values) if isinstance(values, dict) else None
 
 
 def _pending_interrupt(snapshot: Any) -> dict[str, Any] | None:

@@ -78,8 +78,10 @@ class WavePolicy:
     for a person (``harness resume N --approve``). HOTL subclasses it."""
 
     mode = "manual"
-    # A wave run has no agent to repair a role at a ``repair`` pause: its roles fail fast.
+    # A wave run has no agent to repair a role at a ``repair`` pause: its roles fail fast
+    # (``repair_rounds`` 0), unless the policy names a headless repair command.
     repair_rounds = 0
+    repair_timeout = 1800.0
 
     def __init__(self, *, auto_approve: bool = False, allow_untested: bool = False) -> None:
         self.auto_approve = auto_approve
@@ -102,6 +104,11 @@ class WavePolicy:
         if not self.auto_approve or (facts.get("untested") and not self.allow_untested):
             return None
         return True, "auto-approved" + (" (untested, allowed)" if facts.get("untested") else "")
+
+    def repair_argv(self, request: dict[str, Any]) -> list[str] | None:
+        """For a run paused for repair (``request`` is its repair request): the command that
+        repairs the role headless in its worktree, or None (the manual policy has none)."""
+        return None
 
     async def role_finished(self, outcome: RoleOutcome) -> None:
         """After each role settles (completed, failed, blocked, paused, ...)."""

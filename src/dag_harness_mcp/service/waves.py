@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.errors import ConfigError, HarnessError, NotFoundError, WorkflowError
 from dag_harness_mcp.service.roles import plan_waves
-from dag_harness_mcp.service.run_types import ProgressEvent, RunResult, pid_alive
+from dag_harness_mcp.service.run_types import ProgressEvent, RunResult, pid_alive, repair_of
 from dag_harness_mcp.service.store import record_wave
 from dag_harness_mcp.service.wave_types import (
     OnWaveEvent,
@@ -284,7 +285,12 @@ class WaveExecutor:
             eid, status = int(last["id"]), str(last["status"])
             if status in ("completed", "rejected"):
                 return _result_of(runner.get(eid))
-            if status == "paused":
+            request = repair_of(runner.get(eid)) if status == "paused" else None
+            if request is not None:
+                if self.policy.repair_argv(request) is None:
+                    return _result_of(runner.get(eid))  # waits for a repair
+                await self._repair_headless(eid, role, request)
+            elif status == "paused":
                 facts = _facts(runner.get(eid))
                 decision = self.policy.decide(role, facts) if facts is not None else None
                 if decision is not None:
@@ -293,11 +299,36 @@ class WaveExecutor:
                     return _result_of(runner.get(eid))
             result = await runner.resume(eid, on_progress=progress)
         while result.status == "paused" and result.interrupt is not None:
-            decision = self.policy.decide(role, result.interrupt)
+            asked = result.interrupt
+            if asked.get("kind") == "repair":
+                if self.policy.repair_argv(asked) is None:
+                    break
+                await self._repair_headless(result.execution_id, role, asked)
+                result = await runner.resume(result.execution_id, on_progress=progress)
+                continue
+            decision = self.policy.decide(role, asked)
             if decision is None:
                 break
             result = await self._decided(result.execution_id, role, decision, progress)
         return result
+
+    async def _repair_headless(
+        self, execution_id: int, role: str, request: dict[str, Any]
+    ) -> None:
+        """Run the policy's repair command in the role's worktree (the run re-tests after)."""
+        from dag_harness_mcp.runner.process import run_process
+
+        argv = self.policy.repair_argv(request) or []
+        result = await run_process(
+            argv, cwd=Path(str(request.get("worktree") or self.app.settings.repo_root)),
+            timeout=self.policy.repair_timeout, tail_bytes=4000,
+        )
+        self.app.audit(
+            "wave_run.repair_command", entity_type="execution", entity_id=execution_id,
+            details={"role": role, "round": request.get("round"), "command": argv,
+                     "exit_code": result.returncode, "timed_out": result.timed_out,
+                     "output_tail": result.output_tail[-1000:]},
+        )
 
     async def _decided(
         self, execution_id: int, role: str, decision: tuple[bool, str], progress: Any
@@ -371,7 +402,11 @@ def _outcome(result: RunResult, wave: int) -> RoleOutcome:
     status = _ROLE_STATUS.get(result.status, "failed")
     reason: str | None = None
     if status == "paused":
-        if result.interrupt is not None:
+        if result.interrupt is not None and result.interrupt.get("kind") == "repair":
+            reason = (f"waits for a repair of its failing tests in "
+                      f"{result.interrupt.get('role_dir')}: then `harness resume "
+                      f"{result.execution_id}`")
+        elif result.interrupt is not None:
             reason = (f"waits for a decision: `harness resume {result.execution_id} --approve` "
                       "or `--reject`")
         else:
