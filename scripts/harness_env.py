@@ -4,18 +4,21 @@
     python3 scripts/harness_env.py harness resume 3 --approve
 
 The environment is built from ``uv.lock`` with ``uv sync --frozen --no-dev
---no-editable`` on first use, and again when ``uv.lock`` or the plugin root changes
-(a plugin update). Then the command starts at once while a low-priority background
-process byte-compiles the whole environment (``<data>/venv/.compiled`` when done,
-``<data>/compile.log`` on failure): compiling 4000 files first would cost several
-seconds, and a server that starts slower than about 10 s leaves a ``claude -p``
-session without its tools. It lives in ``${CLAUDE_PLUGIN_DATA}/venv``,
-kept across updates, never in the plugin root. Without ``CLAUDE_PLUGIN_DATA`` (a
-terminal) it is the directory Claude Code gives this plugin when the plugin root
-sits in Claude Code's plugin cache, else ``~/.local/share/dag-harness`` (macOS:
-``~/Library/Application Support/dag-harness``). uv is taken from PATH, else
-installed once into ``<data>/tools`` with ``python3 -m venv`` and pip. uv's own
-variables pass through (``UV_OFFLINE=1``, ``UV_CACHE_DIR``).
+--no-editable`` on first use, and again when ``uv.lock`` or the project's sources
+change (a plugin update; compared by content digest, as Claude Code runs one plugin
+version from more than one root). Then the command starts at once while a
+low-priority background process byte-compiles the whole environment
+(``<data>/venv/.compiled`` when done, ``<data>/compile.log`` on failure): compiling
+its 4000 files first would cost seconds, and a server that starts slower than about
+10 s leaves a ``claude -p`` session without its tools.
+
+The environment lives in ``${CLAUDE_PLUGIN_DATA}/venv``, kept across updates, never
+in the plugin root. Without ``CLAUDE_PLUGIN_DATA`` (a terminal) it is the directory
+Claude Code gives this plugin when the plugin root sits in Claude Code's plugin
+cache (``~/.claude/plugins/data/dag-harness-dag-harness``), else
+``~/.local/share/dag-harness`` (macOS: ``~/Library/Application Support/dag-harness``).
+uv is taken from PATH, else installed once into ``<data>/tools`` with ``python3 -m
+venv`` and pip. uv's own variables pass through (``UV_OFFLINE=1``, ``UV_CACHE_DIR``).
 
 ``HARNESS_PYTHON_ENV=/path/to/venv`` skips all of this and runs that environment's
 script (a developer checkout's ``.venv`` or a site-managed environment).
@@ -66,9 +69,25 @@ def data_dir(root: Path) -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "dag-harness"
 
 
+# What the environment is built from: the lock and everything the wheel of the project
+# holds (pyproject.toml's packages and force-includes).
+BUILT_FROM = ("uv.lock", "pyproject.toml", "README.md", "src", "hooks", "skills",
+              "examples/ansible-repo")
+
+
 def wanted_stamp(root: Path) -> str:
-    digest = hashlib.sha256((root / "uv.lock").read_bytes()).hexdigest()
-    return f"{digest} {root}"
+    """A digest of what the environment is built from; a new one means a rebuild. By
+    content, not by path: Claude Code runs one plugin version from more than one root."""
+    digest = hashlib.sha256()
+    for name in BUILT_FROM:
+        top = root / name
+        files = [top] if top.is_file() else sorted(
+            p for p in top.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+        for path in files:
+            digest.update(f"{path.relative_to(root)}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def _ready(venv: Path, script: str, want: str) -> bool:

@@ -21,6 +21,7 @@ from dag_harness_mcp.service.capabilities import grant_capabilities
 from support.claude_cli import CLIS, ROOT, require_claude
 from support.claude_session import MODEL, Session
 from support.fake_anthropic import Turn, text, tool_json, tool_use
+from support.launcher import launcher_module
 
 pytestmark = pytest.mark.slow
 
@@ -177,7 +178,7 @@ def test_fresh_install_bootstraps_the_mcp_server_environment_offline(session: Se
     assert synced == {"added": 1, "total": 1}, synced
     stamps = list(session.home.rglob("venv/.harness-lock"))
     assert len(stamps) == 1, "the plugin environment lives in CLAUDE_PLUGIN_DATA under HOME"
-    assert stamps[0].read_text().split()[1] == str(ROOT)
+    assert stamps[0].read_text().strip() == launcher_module().wanted_stamp(ROOT)
     assert run.result["is_error"] is False
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 import select
 import shutil
@@ -11,14 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from dag_harness_mcp import __version__
 from support.claude_cli import ROOT
-
-LAUNCHER = ROOT / "scripts" / "harness_env.py"
+from support.launcher import LAUNCHER, launcher_module
 
 
 def _uv() -> Path:
@@ -51,8 +47,7 @@ def test_fresh_plugin_environment_bootstraps_offline_from_the_uv_cache(tmp_path:
     assert "installing its Python environment" in first.stderr
     assert "environment ready in" in first.stderr
     venv = tmp_path / "plugin-data" / "venv"
-    lock_hash = hashlib.sha256((ROOT / "uv.lock").read_bytes()).hexdigest()
-    assert (venv / ".harness-lock").read_text().strip() == f"{lock_hash} {ROOT}"
+    assert (venv / ".harness-lock").read_text().strip() == launcher_module().wanted_stamp(ROOT)
     assert (venv / "bin" / "dag-harness-mcp").exists()
     # Byte-compiled in the background right after the install, the project itself
     # included (installed as a package, not an editable link).
@@ -70,7 +65,7 @@ def test_fresh_plugin_environment_bootstraps_offline_from_the_uv_cache(tmp_path:
     again = _launch(env, "harness", "--version")
     assert (again.returncode, again.stdout.strip(), again.stderr) == (0, __version__, "")
 
-    (venv / ".harness-lock").write_text("stale /old/root\n")
+    (venv / ".harness-lock").write_text("digest-of-an-older-version\n")
     rebuilt = _launch(env, "harness", "--version")
     assert rebuilt.returncode == 0 and "installing its Python environment" in rebuilt.stderr
 
@@ -90,17 +85,9 @@ def test_harness_python_env_without_the_script_fails_with_a_clear_message(
     assert "has no bin/dag-harness-mcp" in proc.stderr
 
 
-def _launcher_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("harness_env", LAUNCHER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_from_a_terminal_the_launcher_finds_the_data_directory_claude_code_gave_the_plugin(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    launcher = _launcher_module()
+    launcher = launcher_module()
     monkeypatch.delenv("CLAUDE_PLUGIN_DATA", raising=False)
     root = tmp_path / ".claude" / "plugins" / "cache" / "dag-harness" / "dag-harness" / "0.1.0"
     assert launcher.data_dir(root) == (
