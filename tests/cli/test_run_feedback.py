@@ -17,7 +17,9 @@ from support.cli import harness_json as _json
 def synced(tmp_path: Path) -> tuple[BoxUpRepo, list[str]]:
     repo = BoxUpRepo.create(tmp_path)
     values = repo.overrides()
-    config = {"worktree_root": values["worktree_root"], "tests": values["tests"]}
+    # repair_rounds 0: a failing role fails at once instead of pausing for an agent's repair
+    config = {"worktree_root": values["worktree_root"], "tests": values["tests"],
+              "repair_rounds": 0}
     (repo.root / "harness.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
     repo.commit_main("harness.yml")
     args = ["--repo", str(repo.root), "--db", values["db_path"]]
@@ -66,3 +68,41 @@ def test_a_successful_test_node_says_what_passed(synced: tuple[BoxUpRepo, list[s
     assert run.exit_code == 0, run.output
     rows = [line for line in run.stderr.splitlines() if "run_pytest" in line]
     assert rows and "done" in rows[0] and "pytest passed: 2 passed" in rows[0]
+
+
+def test_harness_logs_shows_what_pytest_printed_for_a_failing_run(
+    synced: tuple[BoxUpRepo, list[str]],
+) -> None:
+    repo, args = synced
+    repo.mark("fail-test_a")
+    assert _invoke([*args, "box-up-role", "web"]).exit_code == 1
+
+    shown = _invoke([*args, "logs", "1", "--node", "run_pytest"])
+    assert shown.exit_code == 0, shown.output
+    assert "run_pytest (test run 1): failed, exit 1" in shown.stdout
+    assert "def test_a():" in shown.stdout and "AssertionError" in shown.stdout
+    entries = _json([*args, "logs", "1", "--json"])
+    outputs = [e for e in entries if e["kind"] == "output"]
+    assert {e["node"] for e in outputs} == {"run_pytest"} and len(outputs) >= 1
+    assert all("FAILED" in e["output"] and e["status"] == "failed" for e in outputs)
+    run_error = [e for e in entries if e["kind"] == "error"]
+    assert len(run_error) == 1 and "tests failed" in run_error[0]["output"]
+    assert _json([*args, "logs", "1", "--node", "pytest", "--json"]) == outputs
+    assert _json([*args, "logs", "1", "--node", "run_molecule", "--json"]) == []
+    bogus = _invoke([*args, "logs", "1", "--node", "deploy"])
+    assert bogus.exit_code == 2 and "no node 'deploy'" in bogus.stderr
+    missing = _invoke([*args, "logs", "99"])
+    assert missing.exit_code == 2 and "execution 99 does not exist" in missing.stderr
+
+
+def test_harness_logs_shows_the_error_a_node_stopped_with(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    (root / "ansible" / "roles" / "web" / "tasks").mkdir(parents=True)
+    (root / "ansible" / "roles" / "web" / "tasks" / "main.yml").write_text("- debug: {msg: hi}\n")
+    (root / "harness.yml").write_text("role_context: false\n")
+    args = ["--repo", str(root), "--db", str(tmp_path / "h.db")]
+    subprocess_free = _invoke([*args, "sync"])
+    assert subprocess_free.exit_code == 0
+    _invoke([*args, "box-up-role", "web"])
+    entries = _json([*args, "logs", "1", "--node", "create_worktree", "--json"])
+    assert len(entries) == 1 and "not a git repository" in entries[0]["output"]

@@ -112,6 +112,7 @@ def _register() -> None:
         database,
         distributed,
         hotl,
+        logs,
         observe,
         roles,
         runs,
@@ -122,8 +123,8 @@ def _register() -> None:
     )
 
     for module in (
-        roles, runs, waves, hotl, capabilities, observe, setup, database, distributed, serve,
-        trains,
+        roles, runs, logs, waves, hotl, capabilities, observe, setup, database, distributed,
+        serve, trains,
     ):
         module.register(app)
 
