@@ -161,3 +161,15 @@ def test_vermin_finds_nothing_newer_than_python_3_9_in_the_hooks_hot_path() -> N
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Target versions not met" not in proc.stdout
     assert "Minimum required versions: 3.9" in proc.stdout  # it did analyse the files
+
+
+def test_a_missing_interpreter_fails_in_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))  # an empty pyenv root
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"pyenv install 3\.9"):
+        pyenv_python("3.9")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"no Python 3\.9 under"):
+        pyenv_python("3.9")
