@@ -87,3 +87,16 @@ async def test_grant_list_and_revoke_a_capability_context(server: Server) -> Non
     assert revoked["id"] == granted["id"] and after["items"] == []
     assert "session" in unbound and "ConfigError" in unbound
     assert "NotFoundError" in unknown
+
+
+async def test_cost_report_shows_the_newest_30_days_and_the_total_of_all(
+    synced_server: Server, mcp_settings: Settings
+) -> None:
+    with HarnessApp.open(mcp_settings) as app:
+        app.db.costs.record(("s-1", f"m-{day}", "claude-sonnet-4-5", 100, 10, 0, 0, 0.5,
+                             f"2026-10-{day:02d}T10:00:00.000Z") for day in range(1, 32))
+    async with Client(synced_server) as client:
+        report = structured(await client.call_tool("cost_report", {}))
+
+    assert [r["day"] for r in report["rows"]][:2] == ["2026-10-31", "2026-10-30"]
+    assert (len(report["rows"]), report["rows_total"], report["total_cost_usd"]) == (30, 31, 15.5)

@@ -76,7 +76,8 @@ def _structured(result: Any) -> dict[str, Any]:
 
 
 async def lived_in(client: Client, settings: Settings) -> None:
-    """Sync, three box-ups, 25 earlier test runs of one role and 30 agent sessions."""
+    """Sync, three box-ups, 25 earlier test runs of one role, 30 agent sessions and 60 days
+of token usage on two models."""
     _structured(await client.call_tool("sync_roles", {}))
     first, second, third = BOXED
     _structured(await client.call_tool("box_up_role", {"role": first}))
@@ -101,6 +102,10 @@ async def lived_in(client: Client, settings: Settings) -> None:
                 sessions.start_tool_call(sid, f"toolu_{s:03d}_{c:02d}", "Bash",
                                          json.dumps({"command": "molecule test"}))
             sessions.end(sid, "prompt_input_exit")
+        app.db.costs.record(
+            (f"5e55{day % 30:04d}-0000-4000-8000-{day % 30:012d}", f"msg_{day}_{model}", model,
+             12_000, 900, 0, 40_000, 0.0525, f"2026-{10 + day // 30:02d}-{day % 30 + 1:02d}T12:00Z")
+            for day in range(60) for model in ("claude-sonnet-4-5", "claude-haiku-4-5"))
 
 
 async def _most_depended_on(client: Client) -> str:

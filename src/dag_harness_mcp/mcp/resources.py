@@ -15,7 +15,7 @@ from dag_harness_mcp.errors import HarnessError, NotFoundError
 from dag_harness_mcp.mcp.answers import compact_json, drop_nones
 from dag_harness_mcp.mcp.context import Ctx, app_of, state_of
 from dag_harness_mcp.mcp.state import ServerState
-from dag_harness_mcp.mcp.views import execution_view, role_view
+from dag_harness_mcp.mcp.views import cost_view, execution_view, role_view
 from dag_harness_mcp.service import memory, observability, roles
 
 __all__ = ["ROLE_TEMPLATE", "StateSlot", "register_resources"]
@@ -111,6 +111,6 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
 
     @server.resource("harness://costs/daily", mime_type=JSON, title="Daily costs")
     def daily_costs() -> str:
-        """Token usage and cost per day and model, with the total (JSON)."""
-        return _json(observability.cost_report(slot.require().app, by="day"))
+        """Token usage and cost per day and model, the newest 30 rows and the total (JSON)."""
+        return _json(cost_view(observability.cost_report(slot.require().app, by="day")))
 

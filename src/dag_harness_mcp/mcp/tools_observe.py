@@ -11,7 +11,13 @@ from dag_harness_mcp.mcp.annotations import READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.registry import ToolSpec
-from dag_harness_mcp.mcp.views import audit_item, session_item, test_run_item
+from dag_harness_mcp.mcp.views import (
+    audit_item,
+    cost_view,
+    regression_item,
+    session_item,
+    test_run_item,
+)
 from dag_harness_mcp.service import observability, quality
 
 __all__ = ["TOOLS"]
@@ -39,7 +45,7 @@ def list_regressions(
     cursor: Cursor = None,
 ) -> Page:
     """Tests that passed before and fail now (or flip), per role. Check before approving."""
-    rows = quality.list_regressions(app_of(ctx), role)
+    rows = [regression_item(r) for r in quality.list_regressions(app_of(ctx), role)]
     return fetch_page(cursor, limit, lambda offset, count: rows[offset:offset + count])
 
 
@@ -48,9 +54,9 @@ def cost_report(
     by: Literal["day", "session", "model"] = "day",
     days: Annotated[float | None, Field(gt=0, description="only the last N days")] = None,
 ) -> dict[str, Any]:
-    """Token usage and cost (USD) recorded by the hooks, by day, session or model, with the
-    total."""
-    return observability.cost_report(app_of(ctx), by=by, days=days)
+    """Token usage and cost (USD) recorded by the hooks, by day, session or model, newest 30
+    rows and the total."""
+    return cost_view(observability.cost_report(app_of(ctx), by=by, days=days))
 
 
 def audit_log(

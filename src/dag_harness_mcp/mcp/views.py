@@ -12,8 +12,10 @@ from typing import Any
 from dag_harness_mcp.mcp.answers import compact_json
 
 __all__ = [
-    "DEPENDANTS_SHOWN", "audit_item", "capability_item", "checkpoint_item", "edge_item",
-    "execution_item", "execution_view", "role_item", "role_view", "session_item",
+    "COST_ROWS_SHOWN", "DEPENDANTS_SHOWN", "audit_item", "capability_item", "checkpoint_item",
+    "cost_view", "edge_item",
+    "execution_item", "execution_view", "regression_item", "role_item", "role_view",
+    "session_item",
     "test_run_item",
 ]
 
@@ -161,6 +163,30 @@ def session_item(row: Mapping[str, Any]) -> dict[str, Any]:
     out = _without(row, ("id", "transcript_path", "updated_at", "permission_mode", "source",
                          "cwd", "ended_at"))
     return {k: v for k, v in out.items() if v != 0}
+
+
+def regression_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A regression: which test of which role, active or flaky, how often it failed or
+    flipped, and the test run that last failed (test_history shows it)."""
+    return {
+        "role": row.get("role_name"), "kind": row.get("kind"), "test_name": row.get("test_name"),
+        "status": row.get("status"), "failures": row.get("failure_count"),
+        "flips": row.get("flip_count"), "last_failed_run": row.get("last_failed_run_id"),
+    }
+
+
+COST_ROWS_SHOWN = 30  # cost_report's newest rows; days narrows, query_state reads the rest
+
+
+def cost_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A cost report with its newest :data:`COST_ROWS_SHOWN` rows (``rows_total`` says how
+    many there are when more) and the total over all of them."""
+    rows = list(report.get("rows") or [])
+    out = _without(report, ("rows",))
+    out["rows"] = rows[:COST_ROWS_SHOWN]
+    if len(rows) > COST_ROWS_SHOWN:
+        out["rows_total"] = len(rows)
+    return out
 
 
 def capability_item(row: Mapping[str, Any]) -> dict[str, Any]:
