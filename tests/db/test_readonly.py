@@ -4,6 +4,7 @@ runaway query is stopped."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,52 @@ def test_a_setting_may_be_read_but_not_set(filled: Path) -> None:
     result = run_read_only(filled, "PRAGMA user_version")
 
     assert result.columns == ["user_version"] and isinstance(result.rows[0][0], int)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT randomblob(1e8)",
+    "SELECT zeroblob(1e9)",
+    "SELECT replace(hex(zeroblob(500000)), '0', 'aaaaaaaa')",
+])
+def test_one_call_making_a_huge_value_stops_at_the_length_limit(filled: Path, sql: str) -> None:
+    with pytest.raises(StateDBError, match=r"would pass 1048576 bytes.*substr\(col"):
+        run_read_only(filled, sql)
+
+
+@pytest.mark.parametrize("sql", ["SELECT printf('%.*c', 2000000000, 'x')",
+                                 "SELECT format('%d', 1)"])
+def test_printf_which_loops_inside_one_call_is_refused_with_the_alternative(
+    filled: Path, sql: str
+) -> None:
+    with pytest.raises(StateDBError, match=r"not available in query_state.*format them yourself"):
+        run_read_only(filled, sql)
+
+
+def test_cells_rows_and_the_whole_result_are_cut_to_their_byte_bounds(filled: Path) -> None:
+    from dag_harness_mcp.db.readonly import CELL_BYTES, RESULT_BYTES, ROW_BYTES
+
+    text = run_read_only(filled, "SELECT hex(zeroblob(50000)) AS h")
+    cell = text.rows[0][0]
+    assert cell.startswith("0" * CELL_BYTES) and "[cut: 100000 bytes; select substr(h, " in cell
+    assert text.cut_cells == 1 and text.truncated is False
+    blob = run_read_only(filled, "SELECT randomblob(100000)").rows[0][0]
+    assert blob["cut"] == f"100000 bytes, {CELL_BYTES * 3 // 4} shown"
+    wide = run_read_only(filled, "SELECT " + ", ".join(["hex(zeroblob(5000))"] * 10))
+    assert len(json.dumps(wide.rows[0])) < ROW_BYTES + 2048 and wide.cut_cells > 0
+    many = run_read_only(filled, "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c"
+                                 " LIMIT 900) SELECT n, hex(zeroblob(2000)) FROM c",
+                         row_limit=1000)
+    assert many.truncated is True and 0 < len(many.rows) < 900
+    assert len(json.dumps(many.rows)) <= RESULT_BYTES
+
+
+def test_an_integer_parameter_beyond_64_bits_is_an_input_error(filled: Path) -> None:
+    with pytest.raises(StateDBError, match=r"parameter 1 .* outside SQLite's 64-bit integer"):
+        run_read_only(filled, "SELECT ?", [2**70])
+
+
+def test_a_refusal_names_the_operation_and_the_tools_that_change_state(filled: Path) -> None:
+    with pytest.raises(StateDBError) as caught:
+        run_read_only(filled, "DELETE FROM audit_log")
+    assert "delete from audit_log not allowed" in str(caught.value)
+    assert "`cancel_execution`" in str(caught.value)

@@ -160,3 +160,23 @@ async def test_role_arguments_complete_from_the_synced_roles(synced_server: Serv
         "common", "monitoring/exporter", "packages", "web"]
     assert template.completion.total == 4 and template.completion.has_more is False
     assert other.completion.values == []
+
+
+async def test_query_state_input_errors_and_huge_values_are_tool_errors_naming_the_fix(
+    server: Server
+) -> None:
+    async with Client(server) as client:
+        big_int = error_text(await client.call_tool(
+            "query_state", {"sql": "SELECT ?", "params": [2**70]}))
+        write = error_text(await client.call_tool("query_state", {"sql": "DELETE FROM roles"}))
+        blob = error_text(await client.call_tool(
+            "query_state", {"sql": "SELECT randomblob(1e8)"}))
+        cut = structured(await client.call_tool(
+            "query_state", {"sql": "SELECT hex(zeroblob(100000)) AS h"}))
+
+    assert "outside SQLite's 64-bit integer range" in big_int
+    assert "delete from roles not allowed" in write and "`sync_roles`" in write
+    assert "substr(col" in blob
+    for text in (big_int, write, blob):
+        assert "HARNESS_DB_PATH" not in text  # the generic database hint is not the fix here
+    assert cut["cut_cells"] == 1 and len(json.dumps(cut)) < 10_000

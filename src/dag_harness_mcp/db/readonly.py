@@ -3,8 +3,13 @@
 Refusal is the database's job, not string matching: the file is opened through a
 ``mode=ro`` URI (SQLite refuses every write), and an authorizer denies anything
 but reading tables and calling functions, so ``ATTACH``, ``PRAGMA`` changes,
-temp tables and ``load_extension`` are refused at prepare time. A progress
-handler aborts queries that run past their time budget; results are row-limited.
+temp tables and ``load_extension`` are refused at prepare time.
+
+Bounds: a progress handler aborts queries that run past their time budget, and
+``SQLITE_LIMIT_LENGTH`` caps every string or blob at :data:`MAX_VALUE_BYTES`, so a
+single function call (``randomblob(1e9)``, ``zeroblob``, ``printf('%.*c', ...)``),
+which the progress handler cannot interrupt, stays short. Results are limited in
+rows, in bytes per cell, per row and in all; what is cut is marked where it was cut.
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from typing import Any
 from dag_harness_mcp.db.connection import connect_sqlite
 from dag_harness_mcp.errors import StateDBError
 
-__all__ = ["QueryResult", "run_read_only"]
+__all__ = ["CELL_BYTES", "MAX_VALUE_BYTES", "RESULT_BYTES", "ROW_BYTES", "QueryResult",
+           "run_read_only"]
+
+MAX_VALUE_BYTES = 1 << 20  # no string or blob beyond 1 MiB is ever made or read
+CELL_BYTES = 8 * 1024
+ROW_BYTES = 32 * 1024
+RESULT_BYTES = 256 * 1024
+_INT64 = (-(1 << 63), (1 << 63) - 1)
 
 # Pragmas that only read (their argument names a table or index) ...
 _READ_PRAGMAS = frozenset({
@@ -33,14 +45,42 @@ _SETTING_PRAGMAS = frozenset({
 })
 _ALLOWED = frozenset({sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE})
 _DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"})
+# One call of these can run far past the time budget (``printf('%.*c', 2e9, 'x')`` took
+# 19 s: it loops inside the call, where neither the progress handler nor the length
+# limit reaches).
+_UNBOUNDED_FUNCTIONS = frozenset({"printf", "format"})
+# What an authorizer action code means (several SQLITE_* constants share these numbers,
+# e.g. SQLITE_DELETE and SQLITE_LIMIT_VARIABLE_NUMBER are both 9).
+_ACTIONS = {
+    sqlite3.SQLITE_CREATE_INDEX: "create index", sqlite3.SQLITE_CREATE_TABLE: "create table",
+    sqlite3.SQLITE_CREATE_TEMP_INDEX: "create temp index",
+    sqlite3.SQLITE_CREATE_TEMP_TABLE: "create temp table",
+    sqlite3.SQLITE_CREATE_TEMP_TRIGGER: "create temp trigger",
+    sqlite3.SQLITE_CREATE_TEMP_VIEW: "create temp view",
+    sqlite3.SQLITE_CREATE_TRIGGER: "create trigger", sqlite3.SQLITE_CREATE_VIEW: "create view",
+    sqlite3.SQLITE_DELETE: "delete from", sqlite3.SQLITE_DROP_INDEX: "drop index",
+    sqlite3.SQLITE_DROP_TABLE: "drop table", sqlite3.SQLITE_DROP_TEMP_INDEX: "drop temp index",
+    sqlite3.SQLITE_DROP_TEMP_TABLE: "drop temp table",
+    sqlite3.SQLITE_DROP_TEMP_TRIGGER: "drop temp trigger",
+    sqlite3.SQLITE_DROP_TEMP_VIEW: "drop temp view", sqlite3.SQLITE_DROP_TRIGGER: "drop trigger",
+    sqlite3.SQLITE_DROP_VIEW: "drop view", sqlite3.SQLITE_INSERT: "insert into",
+    sqlite3.SQLITE_PRAGMA: "pragma", sqlite3.SQLITE_TRANSACTION: "transaction",
+    sqlite3.SQLITE_UPDATE: "update", sqlite3.SQLITE_ATTACH: "attach",
+    sqlite3.SQLITE_DETACH: "detach", sqlite3.SQLITE_ALTER_TABLE: "alter table",
+    sqlite3.SQLITE_REINDEX: "reindex", sqlite3.SQLITE_ANALYZE: "analyze",
+    sqlite3.SQLITE_CREATE_VTABLE: "create virtual table",
+    sqlite3.SQLITE_DROP_VTABLE: "drop virtual table", sqlite3.SQLITE_SAVEPOINT: "savepoint",
+}
 
 
 @dataclass
 class QueryResult:
     columns: list[str]
     rows: list[list[Any]]
-    truncated: bool
+    truncated: bool  # rows left out: past row_limit or RESULT_BYTES
     row_limit: int
+    cut_cells: int = 0  # cells shortened to their byte bound (marked in the cell)
+    result_bytes: int = 0
     refused: list[str] = field(default_factory=list)
 
 
@@ -51,7 +91,7 @@ def _authorizer(refused: list[str]) -> Any:
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_FUNCTION:
             name = (arg2 or "").lower()
-            if name in _DENIED_FUNCTIONS:
+            if name in _DENIED_FUNCTIONS or name in _UNBOUNDED_FUNCTIONS:
                 refused.append(f"function {name}()")
                 return sqlite3.SQLITE_DENY
             return sqlite3.SQLITE_OK
@@ -66,17 +106,60 @@ def _authorizer(refused: list[str]) -> Any:
 
 
 def _describe(action: int, arg1: str | None) -> str:
-    names = {getattr(sqlite3, n): n.removeprefix("SQLITE_") for n in dir(sqlite3)
-             if n.startswith("SQLITE_") and n not in ("SQLITE_OK", "SQLITE_DENY",
-                                                      "SQLITE_IGNORE")}
-    label = names.get(action, str(action)).lower().replace("_", " ")
+    label = _ACTIONS.get(action, f"operation {action}")
     return f"{label} {arg1}" if arg1 else label
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return {"base64": base64.b64encode(value).decode("ascii")}
-    return value
+class _Shaper:
+    """Cuts cells, rows and the whole result to their byte bounds, marking each cut."""
+
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+        self.total = 0
+        self.cut_cells = 0
+
+    def row(self, values: tuple[Any, ...]) -> list[Any] | None:
+        """The row ready for JSON, or None when it would pass the result's bound."""
+        out: list[Any] = []
+        size = 0
+        for name, value in zip(self.columns, values, strict=False):
+            cell, cost = self._cell(name, value, min(CELL_BYTES, max(ROW_BYTES - size, 64)))
+            out.append(cell)
+            size += cost
+        if self.total + size > RESULT_BYTES:
+            return None
+        self.total += size
+        return out
+
+    def _cell(self, name: str, value: Any, room: int) -> tuple[Any, int]:
+        if isinstance(value, str):
+            data = value.encode("utf-8", "replace")
+            if len(data) <= room:
+                return value, len(data) + 2
+            self.cut_cells += 1
+            head = data[:room].decode("utf-8", "ignore")
+            more = (f"...[cut: {len(data)} bytes; select substr({name}, {len(head) + 1}, "
+                    f"{CELL_BYTES}) for more]")
+            return head + more, room + len(more)
+        if isinstance(value, bytes):
+            keep = value[: room * 3 // 4]
+            encoded = base64.b64encode(keep).decode("ascii")
+            if len(keep) == len(value):
+                return {"base64": encoded}, len(encoded) + 12
+            self.cut_cells += 1
+            return {"base64": encoded, "cut": f"{len(value)} bytes, {len(keep)} shown"}, \
+                len(encoded) + 40
+        return value, 24
+
+
+def _check_params(params: Sequence[Any]) -> None:
+    for i, value in enumerate(params, 1):
+        if isinstance(value, int) and not isinstance(value, bool) \
+                and not _INT64[0] <= value <= _INT64[1]:
+            raise StateDBError(
+                f"query parameter {i} ({value}) is outside SQLite's 64-bit integer range "
+                f"({_INT64[0]}..{_INT64[1]}): your input; pass it as a string (`\"{value}\"`) "
+                "to compare it as text")
 
 
 def run_read_only(
@@ -90,40 +173,61 @@ def run_read_only(
     """Run one SELECT (or reading PRAGMA) on the SQLite file at ``path``."""
     if not path.is_file():
         raise StateDBError(f"no StateDB at {path}; run `harness sync` first to create it")
+    _check_params(params)
     refused: list[str] = []
     conn = connect_sqlite(path, read_only=True)
     try:
         conn.set_authorizer(_authorizer(refused))
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
         deadline = time.monotonic() + time_budget_s
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1_000)
+        rows: list[list[Any]] = []
+        truncated = False
         try:
             cursor = conn.execute(sql, tuple(params))
-            rows = cursor.fetchmany(row_limit + 1)
+            shaper = _Shaper([d[0] for d in cursor.description or ()])
+            while (values := cursor.fetchone()) is not None:
+                if len(rows) == row_limit:
+                    truncated = True
+                    break
+                row = shaper.row(tuple(values))
+                if row is None:
+                    truncated = True
+                    break
+                rows.append(row)
         except sqlite3.ProgrammingError as exc:
             raise StateDBError(f"query rejected: {exc}; send exactly one SELECT statement, "
                                "with one parameter per '?'") from exc
         except sqlite3.DatabaseError as exc:
             raise StateDBError(_explain(exc, refused, time.monotonic() > deadline,
                                         time_budget_s)) from exc
-        columns = [d[0] for d in cursor.description or ()]
-        return QueryResult(
-            columns=columns,
-            rows=[[_jsonable(v) for v in tuple(r)] for r in rows[:row_limit]],
-            truncated=len(rows) > row_limit,
-            row_limit=row_limit,
-        )
+        except OverflowError as exc:  # a value SQLite cannot take, past _check_params
+            raise StateDBError(f"query rejected: {exc}; pass large numbers as strings") from exc
+        return QueryResult(columns=shaper.columns, rows=rows, truncated=truncated,
+                           row_limit=row_limit, cut_cells=shaper.cut_cells,
+                           result_bytes=shaper.total)
     finally:
         conn.close()
 
 
 def _explain(exc: sqlite3.DatabaseError, refused: list[str], late: bool, budget: float) -> str:
+    unbounded = [r for r in refused if r[len("function "):-2] in _UNBOUNDED_FUNCTIONS]
+    if unbounded:
+        return (f"query refused: {', '.join(unbounded)} is not available in query_state (one "
+                "call can run past the time budget); select the values and format them "
+                "yourself, or use `||`, `substr()` and `round()`")
     if refused:
-        return (f"query refused: the StateDB is read-only here ({', '.join(refused)} not "
-                "allowed); only SELECT and reading PRAGMAs run. Change state through the "
-                "harness tools instead")
+        return (f"query refused: query_state reads only ({', '.join(refused)} not allowed; "
+                "SELECT and reading PRAGMAs run). Change state with the tool that owns it "
+                "(e.g. `sync_roles`, `cancel_execution`, `revoke_capabilities`)")
     if "readonly" in str(exc).lower():
-        return ("query refused: the StateDB is opened read-only; change state through "
-                "the harness tools instead")
+        return ("query refused: the StateDB is opened read-only for query_state; change state "
+                "with the tool that owns it (e.g. `sync_roles`, `cancel_execution`)")
+    if "too big" in str(exc).lower():
+        return (f"query stopped: a string or blob would pass {MAX_VALUE_BYTES} bytes, "
+                "query_state's limit; select `length(col)` or `substr(col, 1, 8192)` instead")
     if late or "interrupted" in str(exc).lower():
-        return f"query stopped after {budget:g} s; add a WHERE clause or a LIMIT"
-    return f"query failed: {exc}; the tables and views are listed in sqlite_master"
+        return (f"query stopped after {budget:g} s, its time budget; narrow it with `WHERE` "
+                "or `LIMIT`")
+    return (f"query failed: {exc}; the tables and views are the rows of `sqlite_master` "
+            "(columns `name`, `type`)")
