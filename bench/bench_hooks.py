@@ -8,6 +8,12 @@ audit row) as separate ``python3 -S hooks/harness_hook.py`` processes, the way
 Claude Code spawns them, and prints median/p99 per event beside the bare
 interpreter start (``-c pass`` with and without ``-S``).
 Targets: ≤ 35 ms median, ≤ 80 ms p99 per hook process.
+
+Then, with the sandbox on (a role context as a box-up run opens it, on a real git
+worktree): the PreToolUse that decides and wraps a Bash call in bubblewrap, and the
+wrapped command's own extra start cost (``bash -c <wrapped true>`` against
+``bash -c true``), each as median/p99 and as a ratio to the bare interpreter start
+measured in the same rounds.
 """
 
 from __future__ import annotations
@@ -52,6 +58,85 @@ def _summary(label: str, samples: list[float]) -> str:
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return (f"{label:<42} median {statistics.median(samples):6.1f} ms   p99 {p99:6.1f} ms"
             f"   max {ordered[-1]:6.1f} ms   (n={len(samples)})")
+
+
+def _p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True)
+
+
+def sandbox(rounds: int) -> None:
+    """The sandboxed hot path: hook deciding + wrapping, and the wrapped command's start."""
+    from dag_harness_mcp.config import load_settings
+    from dag_harness_mcp.sandbox import find_bwrap
+    from dag_harness_mcp.service.app import HarnessApp
+    from dag_harness_mcp.service.capabilities import open_role_context
+
+    if find_bwrap() is None:
+        print("sandbox: bubblewrap not installed, skipped (./dev setup installs it)")
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
+    try:
+        repo = (tmp / "repo").resolve()
+        repo.mkdir()
+        _git(repo, "init", "-q", "-b", "main")
+        _git(repo, "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q",
+             "--allow-empty", "-m", "init")
+        worktree = repo / ".harness" / "worktrees" / "common"
+        _git(repo, "worktree", "add", "-q", "-b", "box-up/common", str(worktree))
+        db_path = repo / ".harness" / "harness.db"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
+        env.update(HARNESS_DB_PATH=str(db_path), CLAUDE_PROJECT_DIR=str(repo))
+        settings = load_settings({"repo_root": repo, "db_path": db_path}, environ={})
+        with HarnessApp.open(settings) as app:
+            open_role_context(app, "common", str(worktree), project_dir=str(repo))
+        base = {"session_id": "bench", "cwd": str(worktree), "permission_mode": "default",
+                "hook_event_name": "PreToolUse", "tool_name": "Bash",
+                "tool_input": {"command": "git status --short && pytest -q tests > out.log"}}
+        hook = [PYTHON, "-S", str(SCRIPT), "PreToolUse"]
+        answer = subprocess.run(hook, input=json.dumps({**base, "tool_use_id": "w"}).encode(),
+                                capture_output=True, env=env, check=True).stdout
+        out = json.loads(answer)["hookSpecificOutput"]
+        if "updatedInput" not in out:
+            raise SystemExit(f"the hook did not wrap the command: {out}")
+        true_input = {**base, "tool_input": {"command": "true"}, "tool_use_id": "t"}
+        wrapped_true = json.loads(subprocess.run(
+            hook, input=json.dumps(true_input).encode(), capture_output=True, env=env,
+            check=True).stdout)["hookSpecificOutput"]["updatedInput"]["command"]
+        write = {**base, "tool_name": "Write",
+                 "tool_input": {"file_path": str(worktree / "x.yml"), "content": "x"}}
+        bare, pre, unboxed, plain, boxed = [], [], [], [], []
+        for i in range(rounds):
+            bare.append(_time([PYTHON, "-S", "-c", "pass"], b"", env))
+            pre.append(_time(hook, json.dumps({**base, "tool_use_id": f"s{i}"}).encode(), env))
+            unboxed.append(_time(hook, json.dumps({**write, "tool_use_id": f"w{i}"}).encode(),
+                                 env))
+            plain.append(_time(["bash", "-c", "true"], b"", env))
+            boxed.append(_time(["bash", "-c", wrapped_true], b"", env))
+        floor = statistics.median(bare)
+        print(f"sandbox: {find_bwrap()}; role context on a git worktree; {rounds} rounds")
+        print(_summary("python3 -S -c pass (floor)", bare))
+        print(_summary("hook PreToolUse, decide + wrap in bwrap", pre))
+        print(_summary("hook PreToolUse, Write in the worktree", unboxed))
+        print(_summary("bash -c true", plain))
+        print(_summary("bash -c <true wrapped in bwrap>", boxed))
+        extra = [b - p for b, p in zip(boxed, plain, strict=False)]
+        print(_summary("wrapped command's extra start (paired)", extra))
+        print(f"ratios to the floor (median): hook {statistics.median(pre) / floor:.2f}x "
+              f"(Write, no sandbox: {statistics.median(unboxed) / floor:.2f}x), "
+              f"sandbox start extra {statistics.median(extra) / floor:.2f}x")
+        record("sandbox: hook decide+wrap, median", statistics.median(pre), "ms",
+               note=f"{statistics.median(pre) / floor:.2f}x python3 -S floor")
+        record("sandbox: hook decide+wrap, p99", _p99(pre), "ms")
+        record("sandbox: bwrap start extra, median", statistics.median(extra), "ms",
+               note=f"{statistics.median(extra) / floor:.2f}x python3 -S floor")
+        record("sandbox: bwrap start extra, p99", _p99(extra), "ms")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(rounds: int = 200) -> None:
@@ -121,4 +206,6 @@ def main(rounds: int = 200) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    main(n)
+    sandbox(max(20, n // 2))

@@ -266,9 +266,9 @@ def stage_refs(plan: Plan) -> None:
         value = read_ref(common, ref)
         for name in (os.path.basename(ref), ".base"):
             target = os.path.join(private, name)
-            if value:
+            if value and _read(target) != value:
                 _write(target, value + "\n")
-            elif os.path.lexists(target):
+            elif not value and os.path.lexists(target):
                 os.unlink(target)
 
 
@@ -276,14 +276,14 @@ def sync_refs(plan: Plan) -> list[str]:
     """Move each real branch ref to what a sandboxed command committed; returns the refs
     moved. Compare-and-swap against the staged base, so a ref the workflow moved in the
     meantime is kept (the sandbox's commit is then dropped)."""
-    import subprocess
-
     moved: list[str] = []
     for common, ref, private in plan.syncs:
         base = _read(os.path.join(private, ".base"))
         new = _read(os.path.join(private, os.path.basename(ref)))
         if not base or not new or new == base or not _is_sha(new):
             continue
+        import subprocess  # only now: importing it costs more than the rest of this module
+
         done = subprocess.run(
             ["git", "--git-dir", common, "update-ref", "-m", "dag-harness: sandbox commit",
              ref, new, base], stdin=subprocess.DEVNULL, capture_output=True, check=False)

@@ -57,6 +57,8 @@ def grant(
         "--mcp-tool", help="MCP tool name glob (or 're:<regex>') allowed (repeat).")] = None,
     gitlab_write: Annotated[bool, typer.Option(
         "--gitlab-write", help="Allow GitLab writes (git push, MRs, merge train).")] = False,
+    network: Annotated[bool, typer.Option(
+        "--network", help="Let sandboxed commands use the network (off by default).")] = False,
     role: Annotated[str | None, typer.Option("--role", help="Role this context is for.")] = None,
     ttl: Annotated[float | None, typer.Option(
         "--ttl", help="Seconds until it expires (default: never).")] = None,
@@ -68,6 +70,7 @@ def grant(
         open_app(ctx), session_id=session, project_dir=project, role=role,
         file_write=file_write or [], bash_allow=bash_allow or [], bash_deny=bash_deny or [],
         mcp_tools=mcp_tool or [], gitlab_write=gitlab_write, ttl_seconds=ttl, name=name,
+        network=network,
     ))
     if as_json:
         emit_json(context)

@@ -77,8 +77,12 @@ def grant_capabilities(
     ttl_seconds: float | None,
     name: str,
     execution_id: int | None = None,
+    network: bool = False,
 ) -> dict[str, Any]:
-    """Open a capability context and return it (id, binding, expiry, capabilities)."""
+    """Open a capability context and return it (id, binding, expiry, capabilities).
+
+    ``network``: commands the hooks run in the sandbox for this context may use the
+    network (off by default; docs/hooks.md, "The fence")."""
     if not session_id and not project_dir:
         raise ConfigError("session_id/project_dir", None,
                           "bind the context to a session (--session ID) or a project "
@@ -95,6 +99,8 @@ def grant_capabilities(
     caps += [("mcp_tool", _check_mcp(p)) for p in mcp_tools]
     if gitlab_write:
         caps.append(("gitlab_write", "*"))
+    if network:
+        caps.append(("network", "*"))
     expires = utc_after(ttl_seconds) if ttl_seconds is not None else None
     with app.db.transaction():
         context_id = app.db.capabilities.create(
@@ -138,6 +144,7 @@ def open_role_context(
     bash_deny: list[str] | None = None,
     mcp_tools: list[str] | None = None,
     gitlab_write: bool = False,
+    network: bool = False,
 ) -> dict[str, Any]:
     """The context a box-up run opens for a role: writes only inside its worktree.
 
@@ -159,6 +166,7 @@ def open_role_context(
         ttl_seconds=ttl_seconds,
         name=f"box-up {role}",
         execution_id=execution_id,
+        network=network,
     )
 
 

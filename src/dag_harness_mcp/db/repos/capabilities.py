@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CAPABILITIES", "CapabilityRepository"]
 
-CAPABILITIES = ("file_write", "bash_allow", "bash_deny", "mcp_tool", "gitlab_write")
+CAPABILITIES = ("file_write", "bash_allow", "bash_deny", "mcp_tool", "gitlab_write", "network")
 
 _ACTIVE = "c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?)"
 

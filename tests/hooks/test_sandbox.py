@@ -1,0 +1,89 @@
+"""The sandbox the hook wraps commands in: network only when granted, the bwrap probe and
+its cache, and what happens when no sandbox can be made."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _hookrunner import HookRunner, denial, sandboxed
+from dag_harness_mcp import sandbox
+from dag_harness_mcp.service.capabilities import grant_capabilities
+from support.fence import Listener
+
+pytestmark = pytest.mark.skipif(sandbox.find_bwrap({}) is None,
+                                reason="bubblewrap is not installed (./dev setup installs it)")
+
+
+def _grant(app: Any, session: str, **kw: Any) -> None:
+    grant_capabilities(app, session_id=session, project_dir=None, bash_allow=["*"], bash_deny=[],
+                       mcp_tools=[], gitlab_write=False, ttl_seconds=600, name=session,
+                       file_write=[str(app.settings.repo_root / "wt") + "/**"], **kw)
+
+
+def test_sandboxed_commands_reach_the_network_only_when_the_context_grants_it(
+    hook: HookRunner, app: Any
+) -> None:
+    (hook.project / "wt").mkdir()
+    _grant(app, "offline")
+    _grant(app, "online", network=True)
+    listener = Listener()
+    try:
+        connect = (f"{sys.executable} -c \"import socket; "
+                   f"socket.create_connection(('127.0.0.1', {listener.port}), 5)\"")
+        ran = {}
+        for session in ("offline", "online"):
+            wrapped = sandboxed(hook.pre("Bash", {"command": connect}, session, session=session))
+            ran[session] = subprocess.run(["bash", "-c", wrapped], cwd=hook.project,
+                                          capture_output=True, text=True, check=False)
+    finally:
+        listener.close()
+
+    # Offline, 127.0.0.1 is the sandbox's own loopback: nothing listens there.
+    assert ran["offline"].returncode != 0 and "Connection refused" in ran["offline"].stderr
+    assert ran["online"].returncode == 0, ran["online"].stderr
+    assert listener.accepted == 1
+    assert "--share-net" in sandboxed(hook.pre("Bash", {"command": "true"}, "x", session="online"))
+
+
+def test_the_probe_is_cached_beside_the_database_and_redone_when_bwrap_changes(
+    tmp_path: Path
+) -> None:
+    cache = tmp_path / "state"
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'no namespaces here' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    real = sandbox.find_bwrap({})
+    assert real is not None
+
+    assert sandbox.probe(str(cache), {"HARNESS_BWRAP": real}) == (real, "")
+    first = json.loads((cache / "sandbox-probe.json").read_text())
+    assert first["ok"] is True and first["key"].startswith(real + "|")
+    found, why = sandbox.probe(str(cache), {"HARNESS_BWRAP": str(fake)})
+    assert found is None and "fails its probe" in why and "no namespaces here" in why
+    # A cached failure is answered without running bwrap again, until bwrap changes.
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    os.utime(fake, ns=(1, 1))
+    assert sandbox.probe(str(cache), {"HARNESS_BWRAP": str(fake)}) == (str(fake), "")
+    assert sandbox.probe(str(cache), {"HARNESS_BWRAP": ""})[1].startswith(
+        "bubblewrap (bwrap) is not installed")
+
+
+def test_a_bwrap_that_fails_its_probe_refuses_commands_under_a_context_only(
+    hook: HookRunner, app: Any, tmp_path: Path
+) -> None:
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    hook.env["HARNESS_BWRAP"] = str(fake)
+    assert hook.pre("Bash", {"command": "ls"}, "free") is None  # no context: not our call
+    (hook.project / "wt").mkdir()
+    _grant(app, "sess-1")
+    reason = denial(hook.pre("Bash", {"command": "ls"}, "boxed"))
+    assert "none can be made here" in reason and "fails its probe" in reason
