@@ -84,6 +84,20 @@ def test_installed_plugin_boxes_up_a_tested_role_to_approval_and_the_cli_approva
         assert not any(k.startswith("HARNESS_") for k in env)
         _claude(env, project, "plugin", "marketplace", "add", str(clone))
         _claude(env, project, "plugin", "install", "dag-harness@dag-harness")
+        # The README's next step: the installed launcher builds the plugin environment
+        # (so the first session's server starts within Claude Code's ~10 s) and bootstrap
+        # reports which toolchain the role tests will use.
+        [launcher] = (home / ".claude" / "plugins" / "cache").glob(
+            "dag-harness/dag-harness/*/scripts/harness_env.py")
+        terminal = {k: v for k, v in env.items() if not k.startswith(("ANTHROPIC_", "CLAUDE"))}
+        check = subprocess.run(["python3", str(launcher), "harness", "bootstrap", "--check-only",
+                                "--json"], cwd=project, env=terminal, capture_output=True,
+                               text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
+        assert "installing its Python environment" in check.stderr, check.stderr
+        toolchain = {c["name"]: c for c in json.loads(check.stdout)["checks"]}["role tests"]
+        venv = home / ".claude" / "plugins" / "data" / "dag-harness-dag-harness" / "venv"
+        assert toolchain["ok"] and str(toolchain["detail"]).startswith(
+            f"the harness's own environment {venv} (default;"), toolchain
         run = run_claude("/box-up-role common", cwd=project, env=env, timeout=600, args=[
             "--model", MODEL, "--allowedTools", GET_ROLE, SYNC_ROLES, BOX_UP])
     assert run.proc.returncode == 0 and endpoint.unscripted == 0, run
@@ -101,10 +115,8 @@ def test_installed_plugin_boxes_up_a_tested_role_to_approval_and_the_cli_approva
     assert outcome["interrupt"] and not outcome.get("untested")
     execution_id = int(outcome["execution_id"])
 
-    # The plugin's environment, built by the launcher in the data directory Claude Code
-    # gave the plugin, with the role test toolchain in it.
-    data = home / ".claude" / "plugins" / "data" / "dag-harness-dag-harness"
-    venv = data / "venv"
+    # The session's server used that environment (built from the same sources: the
+    # clone Claude Code runs it from and its cache copy have one digest).
     assert (venv / ".harness-lock").read_text().strip() == launcher_module(
         clone / "scripts" / "harness_env.py").wanted_stamp(clone)
     db = StateDB(project / ".harness" / "harness.db")
@@ -119,9 +131,6 @@ def test_installed_plugin_boxes_up_a_tested_role_to_approval_and_the_cli_approva
 
     # The person approves from a terminal: the installed plugin's launcher runs its
     # environment's `harness` (no CLAUDE_PLUGIN_* there; it finds the data directory).
-    [launcher] = (home / ".claude" / "plugins" / "cache").glob(
-        "dag-harness/dag-harness/*/scripts/harness_env.py")
-    terminal = {k: v for k, v in env.items() if not k.startswith(("ANTHROPIC_", "CLAUDE"))}
     approved = subprocess.run(
         ["python3", str(launcher), "harness", "resume", str(execution_id), "--approve",
          "--comment", "looks good", "--json"], cwd=project, env=terminal, capture_output=True,
