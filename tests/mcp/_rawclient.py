@@ -42,6 +42,19 @@ class RawStdioClient:
                 self.notifications.append(message)
         self._inbox.put(None)
 
+    def send_raw(self, data: bytes) -> None:
+        """Write ``data`` as it is (a test of how the server takes malformed input)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def next_answer(self, timeout: float = 30) -> dict[str, Any]:
+        """The next response or error the server sends, whatever its id."""
+        message = self._inbox.get(timeout=timeout)
+        if message is None:
+            raise EOFError("server closed stdout")
+        return message
+
     def _send(self, message: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write((json.dumps(message) + "\n").encode("utf-8"))

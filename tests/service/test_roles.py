@@ -154,6 +154,31 @@ def test_a_missing_roles_path_is_an_error_not_a_mass_removal(
     assert len(list_roles(app)) == 4
 
 
+def test_a_roles_path_that_is_a_symlink_out_of_the_repository_is_refused(
+    settings_for: MakeSettings, tmp_path: Path
+) -> None:
+    outside = RoleTree(tmp_path / "elsewhere")
+    outside.role("stray")
+    repo = tmp_path / "linked"
+    (repo / "ansible").mkdir(parents=True)
+    (repo / "ansible" / "roles").symlink_to(outside.root / "ansible" / "roles")
+    with HarnessApp.open(settings_for(repo)) as linked:
+        with pytest.raises(ConfigError, match=r"ansible/roles is a symlink to .*outside the "
+                                              r"repository.*--roles-path"):
+            sync_roles(linked)
+        assert list_roles(linked) == []
+
+
+def test_a_roles_path_linked_within_the_repository_syncs(
+    settings_for: MakeSettings, tmp_path: Path
+) -> None:
+    inner = RoleTree(tmp_path / "repo2")
+    inner.role("kept")
+    (inner.root / "roles").symlink_to(inner.root / "ansible" / "roles")
+    with HarnessApp.open(settings_for(inner.root, roles_path="roles")) as linked:
+        assert sync_roles(linked).total == 1
+
+
 def test_cycles_are_reported_and_their_roles_get_no_wave(app: HarnessApp, tree: RoleTree) -> None:
     tree.role("x", deps=["y"])
     tree.role("y", tasks=[{"import_role": {"name": "x"}}])

@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, GetPromptResult, InputRequiredResult
 
 from dag_harness_mcp import __version__
 from dag_harness_mcp.config import Settings
+from dag_harness_mcp.errors import HarnessError
 from dag_harness_mcp.mcp import (
     query,
     tools_capabilities,
@@ -42,6 +45,29 @@ plan_waves orders roles by dependency; query_state answers what no tool does."""
 _MODULES = (tools_roles, tools_runs, tools_store, tools_observe, tools_capabilities, query)
 
 
+class HarnessServer(MCPServer[ServerState]):
+    """The SDK's server, except that ``prompts/get`` for an unknown prompt or with bad
+    arguments is an ``INVALID_PARAMS`` error naming the fix (the SDK answers code 0 and
+    logs a traceback on stderr)."""
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None,
+        context: Context[ServerState, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        known = [prompt.name for prompt in await self.list_prompts()]
+        if name not in known:
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}: the prompts are "
+                                           f"{', '.join(known)} (prompts/list describes them)")
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:  # the SDK's wrapping of argument and rendering errors
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, HarnessError):
+                cause = cause.__cause__
+            raise MCPError(INVALID_PARAMS, f"prompt {name!r}: {cause or exc}; prompts/list "
+                                           "shows its arguments") from exc
+
+
 def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
     """The server over ``settings`` (default: environment and harness.yml, read at start)."""
     slot = StateSlot()
@@ -56,7 +82,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
             finally:
                 slot.state = None
 
-    server: MCPServer[ServerState] = MCPServer(
+    server: MCPServer[ServerState] = HarnessServer(
         "dag-harness",
         title="dag-harness",
         version=__version__,
@@ -77,7 +103,6 @@ def preflight(overrides: Mapping[str, Any] | None = None) -> Settings:
     import sqlite3
 
     from dag_harness_mcp.config import load_settings
-    from dag_harness_mcp.errors import HarnessError
     from dag_harness_mcp.service.app import HarnessApp
 
     try:

@@ -8,6 +8,12 @@ first SIGINT/SIGTERM, closes that pipe; the SDK sees EOF, cancels the requests i
 flight (a box-up run stops driving: its node's child processes are killed and the
 run stays resumable from its last checkpoint), closes the lifespan and returns. A
 second signal stops waiting for that clean-up.
+
+Malformed input: the SDK's stdio reader turns a line that is not JSON, or not a
+JSON-RPC message, into an exception on the read stream, which its dispatcher only logs
+at debug level, so the client waits forever. :class:`AnsweringReader` sits on that
+stream and answers such lines itself: ``-32700`` Parse error or ``-32600`` Invalid
+Request, with the request's id when one can be read, else ``null`` (JSON-RPC 2.0).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from types import FrameType
 from typing import Any, NoReturn
 
 import anyio
+from mcp.shared.message import SessionMessage
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 
-__all__ = ["InputRelay", "exit_quietly_on_signals", "serve_stdio"]
+__all__ = ["AnsweringReader", "InputRelay", "exit_quietly_on_signals", "serve_stdio"]
 
 _CHUNK = 1 << 16
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -99,6 +107,77 @@ class InputRelay:
         return True
 
 
+def protocol_error(exc: Exception) -> JSONRPCError:
+    """The JSON-RPC error answering a line the transport could not read as a message."""
+    errors: list[Any] = []
+    with contextlib.suppress(Exception):
+        errors = list(exc.errors())  # type: ignore[attr-defined]  # pydantic ValidationError
+    if not errors or any(e.get("type") == "json_invalid" for e in errors):
+        return JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(
+            code=PARSE_ERROR, message="Parse error: the line is not JSON; send one JSON-RPC "
+                                      "message per line"))
+    request_id = None
+    for error in errors:
+        given = error.get("input")
+        if isinstance(given, dict):
+            candidate = given.get("id")
+            if isinstance(candidate, (str, int)) and not isinstance(candidate, bool):
+                request_id = candidate
+                break
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(
+        code=INVALID_REQUEST, message="Invalid Request: not a JSON-RPC 2.0 request, "
+                                      "notification or response (one object per line)"))
+
+
+class AnsweringReader:
+    """The server's read stream, minus unreadable lines, which it answers on ``out``."""
+
+    def __init__(self, inner: Any, out: Any) -> None:
+        self._inner = inner
+        self._out = out
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> Any:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return item
+            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await self._out.send(SessionMessage(protocol_error(item)))
+
+    def __aiter__(self) -> AnsweringReader:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> AnsweringReader:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+async def _run_stdio(server: Any) -> None:
+    """``server.run_stdio_async()`` with :class:`AnsweringReader` on the read stream (the
+    SDK offers no seam for it, so this repeats its three lines over the low-level server)."""
+    from mcp.server.stdio import stdio_server
+
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        await lowlevel.run(AnsweringReader(read_stream, write_stream), write_stream,
+                           lowlevel.create_initialization_options())
+
+
 async def _watch_signals(relay: InputRelay | None, scope: anyio.CancelScope) -> None:
     with anyio.open_signal_receiver(*_SIGNALS) as received:
         async for _signum in received:
@@ -118,7 +197,7 @@ async def _serve(server: Any) -> None:
             if relay is not None:
                 group.start_soon(relay.pump)
             group.start_soon(_watch_signals, relay, group.cancel_scope)
-            await server.run_stdio_async()
+            await _run_stdio(server)
             group.cancel_scope.cancel()
         await _settle_orphans()
     finally:

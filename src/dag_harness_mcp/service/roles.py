@@ -73,6 +73,25 @@ def _pins(app: HarnessApp) -> dict[str, int]:
     return collect_pins((p.wave, p.roles) for p in app.settings.waves)
 
 
+def _inside_repository(repo_root: Path, roles_path: str) -> None:
+    """Refuse a roles path that leaves the repository through a symlink: the harness
+    commits, tests and pushes what the repository holds, not what a link points at."""
+    real = (repo_root / roles_path).resolve()
+    top = repo_root.resolve()
+    if real == top or top in real.parents:
+        return
+    link = repo_root
+    for part in Path(roles_path).parts:
+        link = link / part
+        if link.is_symlink():
+            break
+    raise ConfigError(
+        "roles_path", roles_path,
+        f"{link} is a symlink to {real}, outside the repository {top} (the repository's "
+        "layout, not the harness's): point --roles-path (HARNESS_ROLES_PATH) at the roles "
+        "inside the repository, or put the roles themselves there in place of the link")
+
+
 def sync_roles(app: HarnessApp) -> SyncReport:
     """Scan the roles path and make the StateDB match it, in one transaction.
 
@@ -90,6 +109,7 @@ def sync_roles(app: HarnessApp) -> SyncReport:
             f"roles path {settings.roles_path!r} does not exist under {settings.repo_root}; "
             "pass --repo/--roles-path (or set HARNESS_REPO_ROOT/HARNESS_ROLES_PATH)"
         )
+    _inside_repository(settings.repo_root, settings.roles_path)
     pins = _pins(app)
     found = discover_roles(roles_dir)
     report = SyncReport()
