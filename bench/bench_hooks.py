@@ -111,12 +111,13 @@ def sandbox(rounds: int) -> None:
                  "tool_input": {"file_path": str(worktree / "x.yml"), "content": "x"}}
         bare, pre, unboxed, plain, boxed = [], [], [], [], []
         for i in range(rounds):
-            bare.append(_time([PYTHON, "-S", "-c", "pass"], b"", env))
-            pre.append(_time(hook, json.dumps({**base, "tool_use_id": f"s{i}"}).encode(), env))
+            bare.append(_time([PYTHON, "-S", "-c", "pass"], b"", env, "sbx floor"))
+            pre.append(_time(hook, json.dumps({**base, "tool_use_id": f"s{i}"}).encode(), env,
+                             "sbx hook"))
             unboxed.append(_time(hook, json.dumps({**write, "tool_use_id": f"w{i}"}).encode(),
-                                 env))
-            plain.append(_time(["bash", "-c", "true"], b"", env))
-            boxed.append(_time(["bash", "-c", wrapped_true], b"", env))
+                                 env, "sbx write"))
+            plain.append(_time(["bash", "-c", "true"], b"", env, "sbx bash"))
+            boxed.append(_time(["bash", "-c", wrapped_true], b"", env, "sbx bwrap"))
         floor = statistics.median(bare)
         print(f"sandbox: {find_bwrap()}; role context on a git worktree; {rounds} rounds")
         print(_summary("python3 -S -c pass (floor)", bare))
@@ -129,6 +130,12 @@ def sandbox(rounds: int) -> None:
         print(f"ratios to the floor (median): hook {statistics.median(pre) / floor:.2f}x "
               f"(Write, no sandbox: {statistics.median(unboxed) / floor:.2f}x), "
               f"sandbox start extra {statistics.median(extra) / floor:.2f}x")
+        print(f"load average {os.getloadavg()[0]:.1f}; CPU time per process (user+system):")
+        for label in ("sbx floor", "sbx hook", "sbx write", "sbx bash", "sbx bwrap"):
+            print(_summary(f"  cpu: {label}", CPU[label]))
+        cpu_floor = statistics.median(CPU["sbx floor"])
+        record("sandbox: hook decide+wrap CPU time, median", statistics.median(CPU["sbx hook"]),
+               "ms", note=f"{statistics.median(CPU['sbx hook']) / cpu_floor:.2f}x floor's CPU")
         record("sandbox: hook decide+wrap, median", statistics.median(pre), "ms",
                note=f"{statistics.median(pre) / floor:.2f}x python3 -S floor")
         record("sandbox: hook decide+wrap, p99", _p99(pre), "ms")

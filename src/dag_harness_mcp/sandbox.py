@@ -212,10 +212,11 @@ def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | No
     returns the repository's git directory.
 
     The branch's ref directory is replaced, inside the sandbox, by a private one in the
-    worktree's admin dir: the other refs there are bound read-only into it, the
-    branch's own ref is a copy (:func:`stage_refs`), and a commit renames a new copy
-    into place. :func:`sync_refs` then moves the real ref, outside the sandbox. New
-    refs the agent makes there stay private, so it cannot plant another role's branch.
+    worktree's admin dir holding a copy of the branch's own ref (:func:`stage_refs`;
+    other loose refs there are hidden, or bound read-only when the directory is
+    ``refs/heads`` itself), and a commit renames a new copy into place.
+    :func:`sync_refs` then moves the real ref, outside the sandbox. New refs the agent
+    makes there stay private, so it cannot plant another role's branch.
     """
     dotgit = os.path.join(worktree, ".git")
     if os.path.isdir(dotgit) and not os.path.islink(dotgit):
@@ -245,13 +246,16 @@ def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | No
     private = os.path.join(admin, PRIVATE_REFS)
     plan.private.append((private, refdir))
     plan.syncs.append((common, ref, private))
-    try:
-        names = sorted(os.listdir(refdir))
-    except OSError:
-        names = []
-    for name in names:
-        if name not in (leaf, leaf + ".lock"):
-            _add(plan.protect, os.path.join(refdir, name))
+    if refdir == os.path.join(common, "refs", "heads"):
+        # A branch without a prefix: the default branch and the other heads stay in view,
+        # read-only. Under a prefix (box-up/) the other roles' branches are simply hidden.
+        try:
+            names = sorted(os.listdir(refdir))
+        except OSError:
+            names = []
+        for name in names:
+            if name not in (leaf, leaf + ".lock"):
+                _add(plan.protect, os.path.join(refdir, name))
     log = os.path.join(common, "logs", ref)
     if os.path.isfile(log):
         _add(plan.writable, log)
@@ -399,7 +403,7 @@ def wrap_shell(command: str, bwrap: str, plan: Plan,
 
 def unwrap(command: str) -> str:
     """The agent's own command inside a line made by :func:`wrap_shell` (else ``command``)."""
-    if f" {MARK} 1 " not in command or not command.endswith("'"):
+    if f" {MARK} 1 " not in command:
         return command
     try:
         argv = shlex.split(command)

@@ -64,8 +64,12 @@ def test_claude_runs_bash_in_the_sandbox_and_refuses_the_agents_own_approval(
         rows = database.fetchall("SELECT tool_use_id, decision FROM tool_calls ORDER BY id")
         states = database.fetchall("SELECT state FROM v_context_capabilities "
                                    "WHERE context_id = ?", (context["id"],))
+        changes = database.fetchall("SELECT tool_use_id, path FROM file_changes")
     finally:
         database.close()
     assert [(r["tool_use_id"], r["decision"]) for r in rows] == [
         ("tu_bash", "sandbox"), ("tu_approve", "ask")]
     assert {s["state"] for s in states} == {"active"}
+    # Recorded as the agent wrote it, not as the sandbox wrapper it ran in.
+    assert [(c["tool_use_id"], c["path"]) for c in changes] == [
+        ("tu_bash", str(worktree / "inside.txt"))]

@@ -159,3 +159,34 @@ def test_other_sessions_are_not_bound_by_a_session_context(hook: HookRunner, app
     assert hook.pre("Write", {"file_path": "x"}, "o2", session="sess-2") is None
     # A subagent of the bound session is bound too.
     assert denial(hook.pre("Write", {"file_path": "x"}, "o3", agent_id="ag-1"))
+
+
+def test_other_servers_write_tools_get_the_file_write_check_on_the_real_path(
+    hook: HookRunner, app: Any
+) -> None:
+    worktree = hook.project / "wt"
+    (worktree / "sub").mkdir(parents=True)
+    (worktree / "out").symlink_to("/etc")
+    _grant(app, file_write=[f"{worktree}/**"], mcp_tools=["mcp__fs__*"])
+    assert hook.pre("mcp__fs__write_file", {"path": str(worktree / "sub/a.txt")}, "f1") is None
+    assert hook.pre("mcp__fs__read_file", {"path": "/etc/passwd"}, "f2") is None  # reads pass
+    for i, path in enumerate(["/etc/x", str(worktree / "out/x"), "wt/sub/../../x"]):
+        reason = denial(hook.pre("mcp__fs__edit_file", {"path": path}, f"g{i}"))
+        assert "outside the file_write globs" in reason
+    reason = denial(hook.pre("mcp__fs__move_file", {"source": str(worktree / "sub/a.txt"),
+                                                    "destination": "/tmp/a"}, "g9"))
+    assert "to /tmp/a is outside" in reason
+    reason = denial(hook.pre("mcp__fs__run", {"command": "ls"}, "g10"))
+    assert "outside the dag-harness sandbox" in reason
+
+
+def test_file_tools_may_not_write_gits_own_files_even_inside_the_worktree(
+    hook: HookRunner, app: Any
+) -> None:
+    worktree = hook.project / "wt"
+    worktree.mkdir()
+    _grant(app, file_write=[f"{worktree}/**"])
+    for i, name in enumerate([".git", ".git/hooks/post-commit", "sub/.git/config"]):
+        reason = denial(hook.pre("Write", {"file_path": str(worktree / name)}, f"g{i}"))
+        assert "git's own files" in reason
+    assert hook.pre("Write", {"file_path": str(worktree / ".gitignore")}, "ok") is None

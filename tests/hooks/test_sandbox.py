@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,21 @@ def test_a_bwrap_that_fails_its_probe_refuses_commands_under_a_context_only(
     _grant(app, "sess-1")
     reason = denial(hook.pre("Bash", {"command": "ls"}, "boxed"))
     assert "none can be made here" in reason and "fails its probe" in reason
+
+
+@pytest.mark.parametrize("command", [
+    "ls", "echo 'a b' > x; cat <<EOF\nhi $HOME\nEOF", "printf '%s' \"$(date)\" | tee -a log",
+    "it's `quoted` \\ and $'\\x41'",
+])
+def test_the_wrapped_command_runs_unchanged_and_is_recorded_without_its_wrapper(
+    command: str
+) -> None:
+    wrapped = sandbox.wrap_shell(command, "/usr/bin/bwrap", sandbox.Plan())
+    assert sandbox.unwrap(wrapped) == command
+    assert sandbox.unwrap(command) == command
+    # Through both shells (Claude Code's and the sandbox's), byte for byte.
+    echo = sandbox.wrap_shell(f"printf %s {shlex.quote(command)}", "/usr/bin/bwrap",
+                              sandbox.Plan())
+    echoed = subprocess.run(["bash", "-c", echo], cwd="/", capture_output=True,
+                            text=True, check=False)
+    assert echoed.stdout == command, echoed.stderr
