@@ -9,6 +9,7 @@ from pathlib import Path
 
 from _hookrunner import SCRIPT, HookRunner
 from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db.spool import Spool
 
 WORKERS = 8
 CALLS = 6  # per worker: SessionStart + CALLS x (PreToolUse + PostToolUse) + Stop = 14 processes
@@ -61,10 +62,15 @@ def test_eight_parallel_sessions_lose_no_row(hook: HookRunner, tmp_path: Path) -
     for proc, (out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert out.strip() == "done"
+    # A hook that found the database busy past its bound kept its event in the spool; the
+    # next hook applies it, as the next tool call would.
+    assert hook.run("SessionStart", session="late", source="startup").returncode == 0
+    assert Spool(str(hook.db_path)).pending() == []
     database = StateDB(hook.db_path)
     try:
         sessions = database.fetchall("SELECT session_id, tool_calls, file_changes"
-                                     " FROM v_agent_sessions ORDER BY session_id")
+                                     " FROM v_agent_sessions WHERE session_id <> 'late'"
+                                     " ORDER BY session_id")
         statuses = database.fetchall("SELECT status, COUNT(*) AS n FROM tool_calls GROUP BY status")
         audits = database.fetchone("SELECT COUNT(*) AS n FROM audit_log")
         migrations = database.fetchall("SELECT version FROM schema_migrations")
