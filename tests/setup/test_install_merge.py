@@ -202,3 +202,33 @@ def test_install_from_a_moved_checkout_replaces_its_own_old_entries(
     uninstall_integration(project)
     assert _json(project / ".claude" / "settings.json") == USER_SETTINGS
     assert not (project / ".mcp.json").exists()
+
+
+def test_install_adds_the_skills_with_the_project_servers_tool_names_and_keeps_yours(
+        project: Path) -> None:
+    mine = project / ".claude" / "skills" / "harness-status" / "SKILL.md"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("my own status skill\n")
+    before = snapshot(project)
+    report = install_integration(project, ROOT)
+    assert sorted(report["added_skills"]) == [
+        f".claude/skills/{name}/SKILL.md" for name in ("box-up-role", "harness-observe",
+                                                      "harness-waves")]
+    assert ".claude/skills/harness-status/SKILL.md (yours, left as it is)" in report["kept"]
+    box_up = (project / ".claude" / "skills" / "box-up-role" / "SKILL.md").read_text()
+    assert "mcp__dag-harness__box_up_role" in box_up and "mcp__plugin_" not in box_up
+    assert mine.read_text() == "my own status skill\n"
+
+    uninstall_integration(project)
+    assert snapshot(project) == before
+
+
+def test_uninstall_keeps_a_skill_the_user_edited_after_the_install(project: Path) -> None:
+    install_integration(project, ROOT)
+    edited = project / ".claude" / "skills" / "box-up-role" / "SKILL.md"
+    edited.write_text(edited.read_text() + "\nAlways ask twice.\n")
+    report = uninstall_integration(project)
+    assert ".claude/skills/box-up-role/SKILL.md (changed since install)" in report["kept"]
+    assert edited.read_text().endswith("Always ask twice.\n")
+    assert not (project / ".claude" / "skills" / "harness-waves").exists()
+

@@ -117,6 +117,8 @@ def test_harness_install_from_the_wheel_installs_hooks_that_run_from_its_package
     server = json.loads((project / ".mcp.json").read_text())["mcpServers"]["dag-harness"]
     assert server["args"] == [] and Path(server["command"]).name == "dag-harness-mcp"
     assert Path(server["command"]).exists()
+    skill = (project / ".claude" / "skills" / "box-up-role" / "SKILL.md").read_text()
+    assert "mcp__dag-harness__box_up_role" in skill  # from the wheel's package data
 
     db_path = tmp_path / "state" / "harness.db"
     event = {"session_id": "wheel-1", "cwd": str(project), "hook_event_name": "SessionStart",

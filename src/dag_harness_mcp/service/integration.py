@@ -1,16 +1,19 @@
 """Install the Claude Code integration into a project without the plugin system, and remove it.
 
 ``install_integration`` merges the plugin's hooks (``hooks/hooks.json`` with the
-plugin root made absolute) into ``<project>/.claude/settings.json`` and the MCP
-server into ``<project>/.mcp.json``. It never overwrites what is there: a hook
-whose command is already present is not added again, a ``dag-harness`` MCP
-server the user configured differently is kept. What it added is recorded in
+plugin root made absolute) into ``<project>/.claude/settings.json``, the MCP
+server into ``<project>/.mcp.json`` and the skills into ``<project>/.claude/skills``
+(with the project server's tool names). The plugin root is a checkout or, from a
+wheel, the package data ``dag_harness_mcp/_plugin``. It never overwrites what is
+there: a hook whose command is already present is not added again, a
+``dag-harness`` MCP server or a skill file the user has is kept. What it added is recorded in
 ``<project>/.claude/dag-harness.installed.json``; ``uninstall_integration``
 removes exactly that (and files it created that are empty again), nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -157,6 +160,74 @@ def _merge_server(mcp: dict[str, Any], server: dict[str, Any], manifest: dict[st
     mcp["mcpServers"] = servers
 
 
+SKILLS = Path(".claude") / "skills"
+# The plugin's MCP tools are named for the plugin; a project's .mcp.json server is not.
+_PLUGIN_TOOL_PREFIX = f"mcp__plugin_{SERVER_NAME}_{SERVER_NAME}__"
+_PROJECT_TOOL_PREFIX = f"mcp__{SERVER_NAME}__"
+
+
+def project_skills(plugin_root: Path) -> dict[str, str]:
+    """``.claude/skills/<name>/SKILL.md`` -> its text for a project install (the plugin's
+    skills with the project server's tool names)."""
+    found: dict[str, str] = {}
+    for skill in sorted((plugin_root / "skills").glob("*/SKILL.md")):
+        text = skill.read_text(encoding="utf-8")
+        found[str(SKILLS / skill.parent.name / "SKILL.md")] = text.replace(
+            _PLUGIN_TOOL_PREFIX, _PROJECT_TOOL_PREFIX)
+    return found
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _add_skills(project: Path, plugin_root: Path, manifest: dict[str, Any],
+                report: dict[str, Any]) -> bool:
+    """Write the skills that are not there; a file of that name the user has is kept."""
+    ours: dict[str, str] = manifest.setdefault("skills", {})
+    changed = False
+    for rel, text in project_skills(plugin_root).items():
+        target = project / rel
+        if target.exists():
+            current = target.read_text(encoding="utf-8", errors="replace")
+            if current == text:
+                report["kept"].append(f"{rel} (already present)")
+                continue
+            if ours.get(rel) != _digest(current):
+                report["kept"].append(f"{rel} (yours, left as it is)")
+                continue
+        for parent in reversed(Path(rel).parents):
+            if str(parent) not in (".", ".claude") and not (project / parent).exists():
+                manifest["created"].append(f"{parent}/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        ours[rel] = _digest(text)
+        report["added_skills"].append(rel)
+        changed = True
+    return changed
+
+
+def _remove_skills(project: Path, manifest: dict[str, Any], report: dict[str, Any]) -> None:
+    """Delete the skills the install wrote and nobody changed since; then the directories
+    it created, when empty."""
+    for rel, digest in sorted(manifest.get("skills", {}).items()):
+        target = project / rel
+        try:
+            current = target.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if _digest(current) == digest:
+            target.unlink()
+            report["deleted_files"].append(str(target))
+        else:
+            report["kept"].append(f"{rel} (changed since install)")
+    created = [c for c in manifest.get("created", []) if c.endswith("/") and c != ".claude/"]
+    for rel in sorted(created, key=len, reverse=True):
+        directory = project / rel
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+
+
 def install_integration(project: Path, plugin_root: Path) -> dict[str, Any]:
     """Merge hooks and the MCP server into ``project``; returns what was added and kept."""
     project = project.resolve()
@@ -167,14 +238,15 @@ def install_integration(project: Path, plugin_root: Path) -> dict[str, Any]:
                                               project / MANIFEST)
     settings, mcp = _read_object(settings_path), _read_object(mcp_path)
     manifest = _read_object(manifest_path) or {"hooks": [], "mcp_server": None, "created": []}
-    report: dict[str, Any] = {"project": str(project), "added_hooks": [], "kept": [],
+    report: dict[str, Any] = {"project": str(project), "added_hooks": [], "added_skills": [],
+                              "kept": [],
                               "added_mcp_server": False, "replaced_hooks": 0}
     claude_dir_existed = (project / ".claude").is_dir()
     merged_settings, merged_mcp = json.loads(json.dumps(settings or {})), dict(mcp or {})
     _merge_hooks(merged_settings, hook_groups, manifest, report)
     _merge_server(merged_mcp, server, manifest, report)
+    changed = _add_skills(project, plugin_root, manifest, report)
 
-    changed = False
     if report["added_hooks"] or report["replaced_hooks"]:
         if settings is None:
             manifest["created"].append(str(SETTINGS))
@@ -254,6 +326,7 @@ def uninstall_integration(project: Path) -> dict[str, Any]:
         elif isinstance(servers, dict) and SERVER_NAME in servers:
             report["kept"].append(f"mcpServers.{SERVER_NAME} (changed since install)")
         _finish(mcp_path, mcp, original, str(MCP_JSON) in created, report)
+    _remove_skills(project, manifest, report)
     manifest_path.unlink()
     claude_dir = project / ".claude"
     if ".claude/" in created and claude_dir.is_dir() and not any(claude_dir.iterdir()):
