@@ -233,6 +233,14 @@ def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | No
         if os.path.isdir(pinned):
             _add(plan.protect, pinned)  # alternates, and the packs holding most of history
     _add(plan.writable, admin)
+    worktree_config = os.path.join(admin, "config.worktree")
+    if not os.path.exists(worktree_config):
+        # Read by git outside the sandbox when extensions.worktreeConfig is on (core.fsmonitor,
+        # core.hooksPath ...): made empty here so that it can be pinned like the others.
+        try:  # noqa: SIM105 (contextlib is one more import on the hooks' hot path)
+            open(worktree_config, "a", encoding="utf-8").close()
+        except OSError:
+            pass
     for name in ("HEAD", "commondir", "gitdir", "config.worktree"):
         if os.path.exists(os.path.join(admin, name)):
             _add(plan.protect, os.path.join(admin, name))
