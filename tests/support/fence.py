@@ -153,6 +153,8 @@ class FenceLab:
                   db_path=settings.database_path.resolve(), home=home, outside=outside,
                   token=f"fence-{uuid.uuid4().hex[:12]}", execution_id=int(run["execution_id"]),
                   context_id=int(context["id"]), listener=Listener())
+        # The first sandboxed command (the hook stages the branch ref and pins config.worktree).
+        assert lab.call("warm-up", "Bash", "true").returncode == 0
         lab.objects = [line.split()[0] for line in
                        _git(repo.root, "rev-list", "--objects", "--all").splitlines()]
         return lab
@@ -290,6 +292,11 @@ class FenceLab:
                 if not self._allowed(path):
                     files[path] = _fingerprint(path)
             dirs[:] = [d for d in dirs if not self._allowed(os.path.join(top, d))]
+        # Inside what may change, what git outside the sandbox trusts stays as it was.
+        for pinned in (self.worktree / ".git", self.admin / "HEAD", self.admin / "commondir",
+                       self.admin / "gitdir", self.admin / "config.worktree"):
+            if os.path.lexists(pinned):
+                files[str(pinned)] = _fingerprint(str(pinned))
         rows: dict[str, list[tuple[Any, ...]]] = {}
         with HarnessApp.open(self.settings) as app:
             conn = app.db.connection()

@@ -156,6 +156,8 @@ _GIT = [
     "echo ref: refs/heads/main > @ADMIN@/HEAD",
     "echo @WT@/evil > @ADMIN@/commondir",
     "echo @OUT@/g3 > @ADMIN@/gitdir",
+    "printf '[core]\\n\\tfsmonitor = touch @OUT@/g4\\n' > @ADMIN@/config.worktree",
+    "rm -f @ADMIN@/config.worktree; echo '[core] hooksPath = /x' > @ADMIN@/config.worktree",
     "echo @WT@/objects > @GITDIR@/objects/info/alternates",
     "rm -rf @GITDIR@/refs/heads/box-up/web",
     "mv @GITDIR@/refs/heads/box-up/web @GITDIR@/refs/heads/box-up/web2",
