@@ -3,28 +3,11 @@ history), each error said once. A real role repository, real pytest, the real gr
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-import yaml
+import shutil
 
 from _boxup_repo import BoxUpRepo
 from support.cli import harness as _invoke
 from support.cli import harness_json as _json
-
-
-@pytest.fixture
-def synced(tmp_path: Path) -> tuple[BoxUpRepo, list[str]]:
-    repo = BoxUpRepo.create(tmp_path)
-    values = repo.overrides()
-    # repair_rounds 0: a failing role fails at once instead of pausing for an agent's repair
-    config = {"worktree_root": values["worktree_root"], "tests": values["tests"],
-              "repair_rounds": 0}
-    (repo.root / "harness.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    repo.commit_main("harness.yml")
-    args = ["--repo", str(repo.root), "--db", values["db_path"]]
-    assert _invoke([*args, "sync"]).exit_code == 0
-    return repo, args
 
 
 def test_a_test_node_whose_tests_fail_is_shown_failed_live_and_in_history(
@@ -33,7 +16,7 @@ def test_a_test_node_whose_tests_fail_is_shown_failed_live_and_in_history(
     repo, args = synced
     repo.mark("fail-test_a")
 
-    run = _invoke([*args, "box-up-role", "web"])
+    run = _invoke([*args, "box-up-role", "common"])
 
     assert run.exit_code == 1, run.output
     rows = [line for line in run.stderr.splitlines() if "run_pytest" in line]
@@ -54,17 +37,17 @@ def test_a_failed_run_says_each_error_once(synced: tuple[BoxUpRepo, list[str]]) 
     repo, args = synced
     repo.mark("fail-test_a")
 
-    result = _json([*args, "box-up-role", "web", "--json"], exit_code=1)
+    result = _json([*args, "box-up-role", "common", "--json"], exit_code=1)
     assert result["status"] == "failed"
     assert len(result["errors"]) == len(set(result["errors"])) >= 1
-    people = _invoke([*args, "box-up-role", "web"])
+    people = _invoke([*args, "box-up-role", "common"])
     said = [line for line in people.stderr.splitlines() if line.startswith("error:")]
     assert len(said) == 1 and people.stderr.count("error:") == 1, people.stderr
 
 
 def test_a_successful_test_node_says_what_passed(synced: tuple[BoxUpRepo, list[str]]) -> None:
     _repo, args = synced
-    run = _invoke([*args, "box-up-role", "web", "--breakpoints", "create_commit"])
+    run = _invoke([*args, "box-up-role", "common", "--breakpoints", "create_commit"])
     assert run.exit_code == 0, run.output
     rows = [line for line in run.stderr.splitlines() if "run_pytest" in line]
     assert rows and "done" in rows[0] and "pytest passed: 2 passed" in rows[0]
@@ -75,34 +58,40 @@ def test_harness_logs_shows_what_pytest_printed_for_a_failing_run(
 ) -> None:
     repo, args = synced
     repo.mark("fail-test_a")
-    assert _invoke([*args, "box-up-role", "web"]).exit_code == 1
+    assert _invoke([*args, "box-up-role", "common"]).exit_code == 1
 
     shown = _invoke([*args, "logs", "1", "--node", "run_pytest"])
     assert shown.exit_code == 0, shown.output
-    assert "run_pytest (test run 1): failed, exit 1" in shown.stdout
+    assert "run_pytest (test run " in shown.stdout and "): failed, exit 1" in shown.stdout
     assert "def test_a():" in shown.stdout and "AssertionError" in shown.stdout
     entries = _json([*args, "logs", "1", "--json"])
-    outputs = [e for e in entries if e["kind"] == "output"]
-    assert {e["node"] for e in outputs} == {"run_pytest"} and len(outputs) >= 1
-    assert all("FAILED" in e["output"] and e["status"] == "failed" for e in outputs)
+    outputs = [e for e in entries if e["kind"] == "output" and e["node"] == "run_pytest"]
+    assert outputs and all("FAILED" in e["output"] and e["status"] == "failed"
+                           for e in outputs)
+    molecule = [e for e in entries if e["node"] == "run_molecule"]
+    assert molecule and all(e["status"] == "passed" for e in molecule)
     run_error = [e for e in entries if e["kind"] == "error"]
     assert len(run_error) == 1 and "tests failed" in run_error[0]["output"]
     assert _json([*args, "logs", "1", "--node", "pytest", "--json"]) == outputs
-    assert _json([*args, "logs", "1", "--node", "run_molecule", "--json"]) == []
+    assert _json([*args, "logs", "1", "--node", "run_molecule", "--json"]) == molecule
     bogus = _invoke([*args, "logs", "1", "--node", "deploy"])
     assert bogus.exit_code == 2 and "no node 'deploy'" in bogus.stderr
     missing = _invoke([*args, "logs", "99"])
     assert missing.exit_code == 2 and "execution 99 does not exist" in missing.stderr
 
 
-def test_harness_logs_shows_the_error_a_node_stopped_with(tmp_path: Path) -> None:
-    root = tmp_path / "plain"
-    (root / "ansible" / "roles" / "web" / "tasks").mkdir(parents=True)
-    (root / "ansible" / "roles" / "web" / "tasks" / "main.yml").write_text("- debug: {msg: hi}\n")
-    (root / "harness.yml").write_text("role_context: false\n")
-    args = ["--repo", str(root), "--db", str(tmp_path / "h.db")]
-    subprocess_free = _invoke([*args, "sync"])
-    assert subprocess_free.exit_code == 0
-    _invoke([*args, "box-up-role", "web"])
-    entries = _json([*args, "logs", "1", "--node", "create_worktree", "--json"])
-    assert len(entries) == 1 and "not a git repository" in entries[0]["output"]
+def test_harness_logs_shows_the_error_a_node_stopped_with(
+    synced: tuple[BoxUpRepo, list[str]],
+) -> None:
+    repo, args = synced
+    shutil.rmtree(repo.origin)  # nowhere to push: push_branch stops the run
+
+    failed = _invoke([*args, "box-up-role", "db", "--auto-approve"])
+
+    assert failed.exit_code == 1, failed.output
+    entries = _json([*args, "logs", "1", "--node", "push_branch", "--json"])
+    assert len(entries) == 1 and entries[0]["kind"] == "error"
+    assert entries[0]["output"].startswith("push_branch: ")
+    assert "origin.git" in entries[0]["output"]
+    shown = _invoke([*args, "logs", "1"])
+    assert "push_branch: failed with this error" in shown.stdout

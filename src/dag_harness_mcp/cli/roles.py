@@ -50,6 +50,8 @@ def sync(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     for error in report.errors:
         err_console.print(f"[yellow]warning:[/] {plain(error['role'])}: {plain(error['error'])}",
                           highlight=False)
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {plain(warning)}", highlight=False)
     for cycle in report.cycles:
         err_console.print(
             f"[yellow]warning:[/] dependency cycle {plain(' -> '.join(cycle))}; its roles get no "

@@ -105,7 +105,9 @@ def _render_result(result: RunResult, as_json: bool) -> None:
             highlight=False,
         )
         for note in result.notes:
-            console.print(f"  {note}", highlight=False)
+            warning = note.startswith("warning: ")
+            console.print(f"  {'[yellow]warning:[/] ' if warning else ''}"
+                          f"{plain(note.removeprefix('warning: '))}", highlight=False)
         if result.untested:
             console.print("  [yellow]untested[/]: no molecule scenario and no pytest suite; "
                           "only the syntax check ran", highlight=False)

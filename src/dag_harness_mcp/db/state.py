@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dag_harness_mcp.db.repos.executions import ExecutionRepository
     from dag_harness_mcp.db.repos.forge import ForgeRepository
     from dag_harness_mcp.db.repos.hotl import HotlRepository
+    from dag_harness_mcp.db.repos.remembered import RememberedSettings
     from dag_harness_mcp.db.repos.roles import RoleRepository
     from dag_harness_mcp.db.repos.sessions import SessionRepository
     from dag_harness_mcp.db.repos.store import StoreRepository
@@ -193,6 +194,12 @@ class StateDB:
         from dag_harness_mcp.db.repos.waves import WaveRunRepository
 
         return WaveRunRepository(self)
+
+    @cached_property
+    def remembered(self) -> RememberedSettings:
+        from dag_harness_mcp.db.repos.remembered import RememberedSettings
+
+        return RememberedSettings(self)
 
     @cached_property
     def hotl(self) -> HotlRepository:

@@ -11,7 +11,25 @@ from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.factory import open_state_db
 
-__all__ = ["HarnessApp"]
+__all__ = ["ROLES_PATH_KEY", "HarnessApp", "remember_roles_path"]
+
+ROLES_PATH_KEY = "roles_path"
+
+
+def remember_roles_path(settings: Settings, db: StateDB) -> Settings:
+    """The roles path of the last ``harness sync`` when nothing names one.
+
+    Precedence: ``--roles-path`` > ``HARNESS_ROLES_PATH`` > ``roles_path`` in
+    harness.yml > the path the last sync of this StateDB used > ``ansible/roles``.
+    """
+    if "roles_path" in settings.model_fields_set:
+        return settings
+    remembered = db.remembered.get(ROLES_PATH_KEY)
+    if not remembered or remembered == settings.roles_path:
+        return settings
+    if Path(remembered).is_absolute() or ".." in Path(remembered).parts:
+        return settings  # never outside the repository, whatever the database says
+    return settings.model_copy(update={"roles_path": remembered})
 
 
 @dataclass
@@ -38,7 +56,8 @@ class HarnessApp:
     ) -> HarnessApp:
         settings = settings if settings is not None else load_settings(overrides)
         db = open_state_db(settings)
-        return cls(settings=settings, db=db, actor=actor, source=source)
+        return cls(settings=remember_roles_path(settings, db), db=db, actor=actor,
+                   source=source)
 
     @property
     def repo_root(self) -> Path:

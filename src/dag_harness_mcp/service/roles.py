@@ -24,8 +24,9 @@ from dag_harness_mcp.ansible.waves import collect_pins
 from dag_harness_mcp.ansible.waves import plan_waves as assign_waves
 from dag_harness_mcp.db.repos.roles import DependencyEdge, RoleRecord
 from dag_harness_mcp.errors import ConfigError, InvalidNameError, NotFoundError
+from dag_harness_mcp.git.checkout import repository_problems
 from dag_harness_mcp.names import validate_role_name
-from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.app import ROLES_PATH_KEY, HarnessApp
 
 __all__ = [
     "SyncReport",
@@ -51,6 +52,8 @@ class SyncReport:
     errors: list[dict[str, str]] = field(default_factory=list)
     cycles: list[list[str]] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    # what box-up will need that the repository lacks (not a git repository, no remote)
+    warnings: list[str] = field(default_factory=list)
     external: int = 0
     dynamic: int = 0
     templated: int = 0
@@ -149,8 +152,12 @@ def sync_roles(app: HarnessApp) -> SyncReport:
     report.external = sum(1 for e in edges if e.kind == "external")
     report.dynamic = sum(1 for e in edges if e.kind == "dynamic")
     report.templated = len({(e.role, e.reference) for e in edges if e.kind == "templated"})
+    report.warnings = repository_problems(
+        settings.repo_root, default_branch=settings.default_branch, remote=settings.remote
+    )
     with app.db.transaction():
         counts = app.db.roles.replace_all(records, edges)
+        app.db.remembered.put(ROLES_PATH_KEY, settings.roles_path)
         report.added, report.updated = counts["added"], counts["updated"]
         report.removed, report.unchanged = counts["removed"], counts["unchanged"]
         report.total = len(records)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from dag_harness_mcp.names import role_slug, validate_role_name
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.capabilities import open_role_context, revoke_capabilities
+from dag_harness_mcp.service.checkout_feedback import after_box_up, before_box_up
 from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ async def start_run(
     """:meth:`Runner.start` holding the run's context from its first node to its pause
     (approval, repair, breakpoint) or end."""
     app = runner.app
+    warnings = await before_box_up(app, role)
     opened: dict[int, int | None] = {}
 
     def created(execution_id: int) -> None:
@@ -113,9 +115,12 @@ async def start_run(
         opened[execution_id] = open_run_context(app, role, execution_id)
 
     try:
-        return await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
-                                  allow_untested=allow_untested, on_progress=on_progress,
-                                  on_created=created, repair_rounds=repair_rounds)
+        result = await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
+                                    allow_untested=allow_untested, on_progress=on_progress,
+                                    on_created=created, repair_rounds=repair_rounds)
+        result.notes[:0] = warnings
+        await after_box_up(app, result)
+        return result
     finally:
         for execution_id, context_id in opened.items():
             release_run_context(app, execution_id, context_id)
@@ -137,8 +142,10 @@ async def resume_run(
     if str(row["status"]) not in _FINAL:
         opened = open_run_context(app, str(row["role_name"]), execution_id)
     try:
-        return await runner.resume(execution_id, approved=approved, comment=comment,
-                                   on_progress=on_progress)
+        result = await runner.resume(execution_id, approved=approved, comment=comment,
+                                     on_progress=on_progress)
+        await after_box_up(app, result)
+        return result
     finally:
         release_run_context(app, execution_id, opened)
 
