@@ -16,6 +16,7 @@ from dag_harness_mcp.git.checkout import (
     repository_problems,
     uncommitted_changes,
 )
+from dag_harness_mcp.names import validate_role_name
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.run_types import RunResult
 
@@ -30,12 +31,12 @@ async def before_box_up(app: HarnessApp, role: str) -> list[str]:
     otherwise the warnings for this run: edits of the role that are not committed."""
     settings = app.settings
     root = settings.repo_root
+    path = str(app.db.roles.require(validate_role_name(role))["path"])
     if not await asyncio.to_thread(is_git_repository, root):
         problems = await asyncio.to_thread(
             repository_problems, root, default_branch=settings.default_branch,
             remote=settings.remote)
         raise WorkflowError(f"cannot box up {role!r}: {problems[0]}")
-    path = str(app.db.roles.require(role)["path"])
     changes = await asyncio.to_thread(uncommitted_changes, root, path)
     if not changes:
         return []
