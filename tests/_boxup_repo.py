@@ -133,10 +133,20 @@ class BoxUpRepo:
         (role / "defaults").mkdir(exist_ok=True)
         (role / "defaults" / "main.yml").write_text(BROKEN_DEFAULTS, encoding="utf-8")
         (role / "tests" / "test_role.py").write_text(_BROKEN_TESTS, encoding="utf-8")
-        for args in (("add", "-A"), ("commit", "-q", "-m", f"role {name}"),
+        self.publish(f"role {name}")
+        return role
+
+    def add_untested_role(self, name: str = "bare") -> Path:
+        """Add role ``name`` with neither a molecule scenario nor a pytest suite; push it."""
+        role = RoleTree(self.root).role(name)
+        self.publish(f"role {name}")
+        return role
+
+    def publish(self, message: str) -> None:
+        """Commit everything in the checkout on main and push it to origin."""
+        for args in (("add", "-A"), ("commit", "-q", "-m", message),
                      ("push", "-q", "origin", "main")):
             subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True)
-        return role
 
     # -- settings ---------------------------------------------------------------
 

@@ -128,6 +128,9 @@ class Settings(BaseModel):
     # Rounds a run whose tests still fail after the recovery round pauses for the agent to
     # repair the role in its worktree (the ``repair`` interrupt); 0 fails at once.
     repair_rounds: int = Field(default=2, ge=0, le=10)
+    # A role with neither a molecule scenario nor a pytest suite: 'ask' pauses the run (the
+    # ``scaffold_tests`` interrupt) so the agent can add one in the worktree; 'never' goes on.
+    scaffold_tests: Literal["ask", "never"] = "never"
 
     @field_validator("branch_prefix")
     @classmethod
@@ -211,6 +214,7 @@ ENV_VARS: Mapping[str, str] = {
     "HARNESS_CONCURRENCY": "concurrency",
     "HARNESS_ROLE_CONTEXT": "role_context",
     "HARNESS_REPAIR_ROUNDS": "repair_rounds",
+    "HARNESS_SCAFFOLD_TESTS": "scaffold_tests",
 }
 
 _PATH_KEYS = ("db_path", "worktree_root")

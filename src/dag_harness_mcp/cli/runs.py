@@ -114,6 +114,12 @@ def _render_result(result: RunResult, as_json: bool) -> None:
         if result.status == "paused":
             if result.interrupt is not None and result.interrupt.get("kind") == "repair":
                 _render_repair(result.execution_id, result.interrupt)
+            elif result.interrupt is not None and result.interrupt.get("kind") == "scaffold_tests":
+                console.print(
+                    f"  the role has no tests: add {result.interrupt.get('missing')} in "
+                    f"{result.interrupt.get('role_dir')}, then `harness resume "
+                    f"{result.execution_id}` (without any, it goes on untested)",
+                    highlight=False, markup=False)
             elif result.interrupt is not None:
                 question = result.interrupt.get("question", "waiting for a decision")
                 console.print(f"  {question}", highlight=False)

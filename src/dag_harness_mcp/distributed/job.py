@@ -133,7 +133,8 @@ async def box_up_for_wave_run(
         waves.set_role(wave_run_id, role, "running")
         result = await runner.start(
             role, breakpoints=[], auto_approve=True, wave_run_id=wave_run_id,
-            on_progress=on_progress, repair_rounds=0,  # no agent here to repair: fail fast
+            on_progress=on_progress,
+            repair_rounds=0, scaffold_tests="never",  # no agent here to repair: fail fast
         )
     _record(app, wave_run_id, role, result)
     return result

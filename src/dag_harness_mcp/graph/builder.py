@@ -4,6 +4,7 @@
 
     validate_role → analyze_deps → check_reverse_deps → create_worktree
       ⇉ run_molecule ‖ run_pytest (Send, the kinds the role has) → merge_test_results
+        (an untested role with scaffold_tests 'ask': scaffold_tests, an interrupt, first)
       → validate_deploy | recovery (⇉ the failed kinds again, once) | repair | notify_failure
     repair (interrupt: the agent fixes the role in the worktree) ⇉ the failed kinds
       → merge_test_results ⇉ every kind once more → merge_test_results → validate_deploy
@@ -51,6 +52,7 @@ _NODES: tuple[tuple[str, Any, bool], ...] = (
     ("merge_test_results", n.merge_test_results, False),
     ("recovery", n.recovery, False),
     ("repair", n.repair, False),
+    ("scaffold_tests", n.scaffold_tests, False),
     ("validate_deploy", n.validate_deploy, False),
     ("create_commit", n.create_commit, False),
     ("push_branch", n.push_branch, True),
@@ -78,6 +80,7 @@ _CHAIN = (
     ("add_to_merge_train", "report_summary"),
 )
 _TEST_TARGETS = ["run_molecule", "run_pytest", "merge_test_results", FAILURE]
+_TO_TESTS = [*_TEST_TARGETS, "scaffold_tests"]
 
 
 def build_graph() -> StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, BoxUpRoleState]:
@@ -90,7 +93,8 @@ def build_graph() -> StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, Box
     graph.add_edge(START, "validate_role")
     for source, target in _CHAIN:
         graph.add_conditional_edges(source, after(target), [target, FAILURE])
-    graph.add_conditional_edges("create_worktree", route_to_tests, _TEST_TARGETS)
+    graph.add_conditional_edges("create_worktree", route_to_tests, _TO_TESTS)
+    graph.add_conditional_edges("scaffold_tests", route_to_tests, _TEST_TARGETS)
     graph.add_edge("run_molecule", "merge_test_results")
     graph.add_edge("run_pytest", "merge_test_results")
     graph.add_conditional_edges(

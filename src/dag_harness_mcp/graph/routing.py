@@ -59,11 +59,16 @@ def _sends(state: BoxUpRoleState, kinds: list[str]) -> list[Send]:
 
 
 def route_to_tests(state: BoxUpRoleState) -> list[Send] | str:
-    """Both test nodes in parallel, one, or none (straight to the merge)."""
+    """Both test nodes in parallel, one, or none (straight to the merge); an untested role
+    first pauses once for the agent to add tests when ``scaffold_tests`` is 'ask'."""
     if failed(state):
         return FAILURE
     kinds = kinds_of(state)
-    return _sends(state, kinds) if kinds else "merge_test_results"
+    if kinds:
+        return _sends(state, kinds)
+    if state.get("scaffold_tests") == "ask" and not state.get("scaffold_asked"):
+        return "scaffold_tests"
+    return "merge_test_results"
 
 
 def route_after_tests(state: BoxUpRoleState) -> list[Send] | str:

@@ -93,6 +93,8 @@ class BoxUpRoleState(TypedDict, total=False):
     repair_round: int
     retest: str | None  # 'failed' (the kinds that failed) | 'all' (everything once more)
     tests_repairable: bool  # False when a test command could not even start
+    scaffold_tests: str  # 'ask': an untested role pauses once for tests | 'never'
+    scaffold_asked: bool
     # validate_deploy, create_commit, push_branch
     deploy_validated: bool
     manifest_path: str

@@ -32,7 +32,9 @@ def box_up_role_prompt(role: str) -> str:
    role_dir (the run's worktree), run the role's tests there if useful, then call
    resume_execution(execution_id=<id>) with no decision: it re-tests the failed kinds, then
    everything. Never approve at a repair pause. After the last round fails the run ends
-   failed with the last digest: report what you tried and what still fails.
+   failed with the last digest: report what you tried and what still fails. At kind
+   "scaffold_tests" (the role has no tests) add a molecule scenario or a pytest suite
+   inside role_dir, then resume the same way.
 5. Approval: when the run waits for approval, show the human the question, the tests,
    regressions and dependants from the interrupt, and ask them to approve or reject.
    Never decide for them. Then call resume_execution(execution_id=<id>, approved=<their

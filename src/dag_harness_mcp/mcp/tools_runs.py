@@ -45,7 +45,7 @@ class RunOutcome(BaseModel):
 def _next_step(result: RunResult) -> str:
     eid = result.execution_id
     if result.status == "paused" and result.interrupt is not None and (
-        result.interrupt.get("kind") == "repair"
+        result.interrupt.get("kind") in ("repair", "scaffold_tests")
     ):
         return str(result.interrupt.get("next_step") or f"fix the role in interrupt.role_dir, "
                    f"then resume_execution(execution_id={eid}) with no decision")

@@ -12,7 +12,10 @@ from typing import Any
 
 from dag_harness_mcp.runner.digest import TOTAL_BYTES, bound_digest
 
-__all__ = ["failure_digest", "logs_hint", "repair_request"]
+__all__ = ["NO_DECISION", "failure_digest", "logs_hint", "repair_request", "scaffold_request"]
+
+# Interrupts resumed without a decision: the agent's edits in the worktree are the answer.
+NO_DECISION = ("repair", "scaffold_tests")
 
 
 def logs_hint(execution_id: int | None, kind: str | None = None) -> str:
@@ -58,5 +61,24 @@ def repair_request(state: Mapping[str, Any]) -> dict[str, Any]:
             "fix the role by editing files inside role_dir only (run its tests there if "
             f"useful), then resume_execution(execution_id={execution_id}) with no decision "
             "to re-test; never approve"
+        ),
+    }
+
+
+def scaffold_request(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The pause of an untested role (``scaffold_tests: ask``): where to add tests."""
+    execution_id = state.get("execution_id")
+    return {
+        "kind": "scaffold_tests",
+        "execution_id": execution_id,
+        "role": state.get("role_name"),
+        "worktree": state.get("worktree_path"),
+        "role_dir": state.get("worktree_role_path"),
+        "missing": "a molecule scenario (molecule/<name>/molecule.yml) or a pytest suite "
+                   "(tests/test_*.py)",
+        "next_step": (
+            "add a molecule scenario or a pytest suite inside role_dir only (run it there if "
+            f"useful), then resume_execution(execution_id={execution_id}) with no decision; "
+            "resuming without adding any goes on untested"
         ),
     }

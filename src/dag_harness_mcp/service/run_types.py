@@ -88,8 +88,8 @@ class WorkflowSpec:
             compile=compile_,
             initial_state=initial_state,
             make_context=NodeContext,
-            # the happy path: every node but recovery, repair and notify_failure
-            expected_steps=len(NODE_NAMES) - 3,
+            # the happy path: every node but recovery, repair, scaffold_tests, notify_failure
+            expected_steps=len(NODE_NAMES) - 4,
         )
 
 
@@ -162,10 +162,16 @@ def execution_dict(row: Mapping[str, Any], *, with_data: bool = True) -> dict[st
 
 
 def repair_of(execution: dict[str, Any]) -> dict[str, Any] | None:
-    """The repair request of an execution paused at ``repair`` (from its stored state)."""
-    from dag_harness_mcp.runner.repair import repair_request
+    """What an execution paused at ``repair`` or ``scaffold_tests`` asks the agent (from its
+    stored state), else None."""
+    from dag_harness_mcp.runner.repair import repair_request, scaffold_request
 
-    if execution.get("status") != "paused" or "repair" not in (execution.get("next_nodes") or []):
-        return None
+    nodes = execution.get("next_nodes") or []
     values = (execution.get("checkpoint_data") or {}).get("values")
-    return repair_request(values) if isinstance(values, dict) else None
+    if execution.get("status") != "paused" or not isinstance(values, dict):
+        return None
+    if "repair" in nodes:
+        return repair_request(values)
+    if "scaffold_tests" in nodes:
+        return scaffold_request(values)
+    return None

@@ -122,12 +122,13 @@ class Runner:
         wave_run_id: int | None = None,
         on_created: Callable[[int], None] | None = None,
         repair_rounds: int | None = None,
+        scaffold_tests: str | None = None,
     ) -> RunResult:
         """Start a run of ``role``; returns at the first pause, failure or the end.
         ``on_created(execution_id)`` is called once the execution row exists, before any
         node runs. ``auto_approve`` merges a role without tests only with
         ``allow_untested``; otherwise that run waits at the approval question.
-        ``repair_rounds`` overrides ``settings.repair_rounds`` for this run."""
+        ``repair_rounds`` and ``scaffold_tests`` override the settings for this run."""
         self._require_saver()
         validate_role_name(role)
         self.app.db.roles.require(role)
@@ -158,6 +159,11 @@ class Runner:
             if repair_rounds < 0:
                 raise WorkflowError(f"repair_rounds must be 0 or more, got {repair_rounds}")
             first["repair_round_limit"] = repair_rounds
+        if scaffold_tests is not None:
+            if scaffold_tests not in ("ask", "never"):
+                raise WorkflowError(
+                    f"scaffold_tests must be 'ask' or 'never', got {scaffold_tests!r}")
+            first["scaffold_tests"] = scaffold_tests
         return await self._drive(execution_id, first, None, on_progress)
 
     async def resume(
@@ -170,6 +176,8 @@ class Runner:
     ) -> RunResult:
         """Continue a paused, failed or crashed run (with a human decision if it waits)."""
         from langgraph.types import Command
+
+        from dag_harness_mcp.runner.repair import NO_DECISION
 
         saver = self._require_saver()
         row = self.app.db.executions.require(execution_id)
@@ -214,14 +222,15 @@ class Runner:
             decision = {"approved": approved, "comment": comment or ""}
         waiting = _pending_interrupt(snapshot)
         payload: Any = None
-        if waiting is not None and waiting.get("kind") == "repair":
+        if waiting is not None and waiting.get("kind") in NO_DECISION:
             if decision is not None:
                 self.app.db.executions.release(execution_id, os.getpid())
                 self.app.db.executions.set_status(execution_id, "paused", unless=("cancelled",))
+                what = "a repair" if waiting.get("kind") == "repair" else "tests to be added"
                 raise WorkflowError(
-                    f"execution {execution_id} waits for a repair, not a decision: fix the "
+                    f"execution {execution_id} waits for {what}, not a decision: edit the "
                     f"role in {waiting.get('role_dir')}, then resume without approve/reject "
-                    f"(`harness resume {execution_id}`) to re-test"
+                    f"(`harness resume {execution_id}`) to test it"
                 )
             payload = Command(resume="retest")
         elif waiting is not None:
@@ -278,7 +287,8 @@ class Runner:
 
     def get(self, execution_id: int) -> dict[str, Any]:
         """The execution row (JSON fields parsed) and its node records; a run paused for
-        repair adds ``repair`` (what the agent is asked to fix, as its pause said)."""
+        repair (or for tests) adds ``repair`` (what the agent is asked to do, as its pause
+        said)."""
         out = execution_dict(self.app.db.executions.require(execution_id))
         out["nodes"] = self.app.db.executions.nodes(execution_id)
         repair = repair_of(out)
@@ -445,8 +455,8 @@ class Runner:
                 step += 1
                 if chunk.get("error") is not None:
                     status, message = "failed", f"{name} failed: {chunk['error']!r}"
-                elif chunk.get("interrupts") and name == "repair":
-                    status, message = "interrupted", "repair: fix the role, then resume"
+                elif chunk.get("interrupts") and name in ("repair", "scaffold_tests"):
+                    status, message = "interrupted", f"{name}: edit the role, then resume"
                 elif chunk.get("interrupts"):
                     status, message = "interrupted", f"{name} waits for a decision"
                 else:

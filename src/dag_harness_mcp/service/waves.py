@@ -280,13 +280,14 @@ class WaveExecutor:
             result = await runner.start(role, auto_approve=self.policy.auto_approve,
                                         allow_untested=self.policy.allow_untested,
                                         wave_run_id=run_id, on_progress=progress,
-                                        repair_rounds=self.policy.repair_rounds)
+                                        repair_rounds=self.policy.repair_rounds,
+                                        scaffold_tests="never")
         else:
             eid, status = int(last["id"]), str(last["status"])
             if status in ("completed", "rejected"):
                 return _result_of(runner.get(eid))
             request = repair_of(runner.get(eid)) if status == "paused" else None
-            if request is not None:
+            if request is not None and request["kind"] == "repair":
                 if self.policy.repair_argv(request) is None:
                     return _result_of(runner.get(eid))  # waits for a repair
                 await self._repair_headless(eid, role, request)

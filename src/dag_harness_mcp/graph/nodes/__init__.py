@@ -2,7 +2,7 @@
 
 from dag_harness_mcp.graph.nodes.approval import human_approval
 from dag_harness_mcp.graph.nodes.forge_nodes import add_to_merge_train, create_issue, create_mr
-from dag_harness_mcp.graph.nodes.repair import repair
+from dag_harness_mcp.graph.nodes.repair import repair, scaffold_tests
 from dag_harness_mcp.graph.nodes.reporting import notify_failure, report_summary
 from dag_harness_mcp.graph.nodes.testing import (
     merge_test_results,
@@ -36,6 +36,7 @@ __all__ = [
     "report_summary",
     "run_molecule",
     "run_pytest",
+    "scaffold_tests",
     "validate_deploy",
     "validate_role",
 ]

@@ -1,4 +1,5 @@
-"""repair: pause so the agent can fix the role in its worktree, then re-test.
+"""repair and scaffold_tests: pause so the agent can fix the role, or give an untested
+role tests, in its worktree; then (re-)test.
 
 Reached when tests still fail after the recovery round and repair rounds remain.
 The run keeps its worktree and its capability context while it waits. Resuming
@@ -8,6 +9,7 @@ that failed, then every kind once more (``retest`` in the state), then goes on.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -15,11 +17,12 @@ from langgraph.types import interrupt
 
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.nodes.validation import probe_tests
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.runner.digest import digest_size
-from dag_harness_mcp.runner.repair import repair_request
+from dag_harness_mcp.runner.repair import repair_request, scaffold_request
 
-__all__ = ["repair"]
+__all__ = ["repair", "scaffold_tests"]
 
 
 @node("repair")
@@ -35,3 +38,19 @@ async def repair(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update
                  "digest_bytes": digest_size(request["digest"])},
     )
     return {"repair_round": request["round"], "retest": "failed"}
+
+
+@node("scaffold_tests")
+async def scaffold_tests(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """Interrupt once for an untested role; on resume, look again for the tests the agent
+    added in the worktree (none: the run goes on untested)."""
+    interrupt(scaffold_request(state))
+    has_molecule, has_pytest = await in_thread(
+        probe_tests, Path(state["worktree_role_path"]))
+    await in_thread(
+        runtime.context.app.audit, "workflow.scaffold_tests", entity_type="execution",
+        entity_id=runtime.context.execution_id,
+        details={"role": state["role_name"], "molecule": has_molecule, "pytest": has_pytest},
+    )
+    return {"has_molecule_tests": has_molecule, "has_pytest_tests": has_pytest,
+            "untested": not (has_molecule or has_pytest), "scaffold_asked": True}

@@ -16,7 +16,9 @@ from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.names import resolve_role_dir, validate_role_name
 from dag_harness_mcp.runner.process import run_process, tool_env
 
-__all__ = ["analyze_deps", "check_reverse_deps", "validate_deploy", "validate_role"]
+__all__ = [
+    "analyze_deps", "check_reverse_deps", "probe_tests", "validate_deploy", "validate_role",
+]
 
 
 def _has_molecule(role_dir: Path) -> bool:
@@ -31,6 +33,11 @@ def _has_pytest(role_dir: Path) -> bool:
 
 def _probe(role_dir: Path) -> tuple[bool, bool, bool]:
     return role_dir.is_dir(), _has_molecule(role_dir), _has_pytest(role_dir)
+
+
+def probe_tests(role_dir: Path) -> tuple[bool, bool]:
+    """Whether the role has a molecule scenario, and a pytest suite."""
+    return _has_molecule(role_dir), _has_pytest(role_dir)
 
 
 @node("validate_role")
@@ -70,6 +77,7 @@ async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
         # per run (box_up_role(repair_rounds=...)) or the setting
         "repair_round_limit": _repair_rounds(state.get("repair_round_limit"), settings),
         "repair_round": 0,
+        "scaffold_tests": state.get("scaffold_tests") or settings.scaffold_tests,
     }
 
 
