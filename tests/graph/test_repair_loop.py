@@ -177,12 +177,18 @@ def test_kill_9_during_the_retest_then_resume_commits_the_fix_once(
 _ADDED_TEST = "def test_the_role_has_tasks():\n    assert True\n"
 
 
-async def test_an_untested_role_pauses_for_tests_when_asked_and_runs_the_ones_added(
-    boxup: BoxUpRepo, repair_app: HarnessApp
-) -> None:
+@pytest.fixture
+def bare_app(boxup: BoxUpRepo, repair_app: HarnessApp) -> HarnessApp:
+    """``repair_app`` with role ``bare`` (no tests) synced too."""
     boxup.add_untested_role("bare")
     sync_roles(repair_app)
-    async with Runner(repair_app) as runner:
+    return repair_app
+
+
+async def test_an_untested_role_pauses_for_tests_when_asked_and_runs_the_ones_added(
+    boxup: BoxUpRepo, bare_app: HarnessApp
+) -> None:
+    async with Runner(bare_app) as runner:
         paused = await runner.start("bare", scaffold_tests="ask")
 
         assert (paused.status, paused.next_nodes) == ("paused", ["scaffold_tests"])
@@ -197,7 +203,7 @@ async def test_an_untested_role_pauses_for_tests_when_asked_and_runs_the_ones_ad
 
     assert (approval.status, approval.next_nodes) == ("paused", ["human_approval"])
     assert approval.interrupt is not None and not approval.interrupt.get("untested")
-    runs = repair_app.db.tests.for_execution(paused.execution_id)
+    runs = bare_app.db.tests.for_execution(paused.execution_id)
     assert [(r["kind"], r["status"], r["passed"]) for r in runs] == [("pytest", "passed", 1)]
     worktree = boxup.base / "worktrees" / "bare"
     assert git(worktree, "show", "HEAD:ansible/roles/bare/tests/test_role.py") + "\n" == \
@@ -205,11 +211,9 @@ async def test_an_untested_role_pauses_for_tests_when_asked_and_runs_the_ones_ad
 
 
 async def test_an_untested_role_resumed_without_tests_goes_on_untested(
-    boxup: BoxUpRepo, repair_app: HarnessApp
+    bare_app: HarnessApp,
 ) -> None:
-    boxup.add_untested_role("bare")
-    sync_roles(repair_app)
-    async with Runner(repair_app) as runner:
+    async with Runner(bare_app) as runner:
         paused = await runner.start("bare", scaffold_tests="ask")
         approval = await runner.resume(paused.execution_id)
         never = await runner.cancel(approval.execution_id)
@@ -218,4 +222,4 @@ async def test_an_untested_role_resumed_without_tests_goes_on_untested(
 
     assert approval.interrupt is not None and approval.interrupt.get("untested") is True
     assert direct.next_nodes == ["human_approval"]  # no pause for tests
-    assert "scaffold_tests" not in _ran(repair_app, direct.execution_id)
+    assert "scaffold_tests" not in _ran(bare_app, direct.execution_id)
