@@ -16,7 +16,6 @@ from typing import Any, TypeVar, cast
 from mcp.server.mcpserver.exceptions import ToolError
 
 from dag_harness_mcp.errors import (
-    ConfigError,
     ForgeError,
     GitError,
     HarnessError,
@@ -33,7 +32,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _NEXT: tuple[tuple[type[HarnessError], str], ...] = (
     (InvalidNameError, "pass a name such as 'common' or 'parent/child' (list_roles shows them)"),
     (NotFoundError, "check the name or id with list_roles / list_executions"),
-    (ConfigError, "fix the argument and call again"),
     (WorkflowError, "see get_execution for the run's state"),
     (GitError, "fix the repository state, then resume_execution"),
     (ForgeError, "check the forge settings and network, then resume_execution"),
@@ -50,6 +48,7 @@ _TOOL_FOR_COMMAND: tuple[tuple[str, str], ...] = (
     (r"harness cancel (\d+)", "cancel_execution(execution_id={})"),
     (r"harness history (\d+)", "execution_history(execution_id={})"),
     (r"harness box-up-role ([\w./-]+)", 'box_up_role(role="{}")'),
+    (r"harness capabilities list --all", "list_capabilities(active_only=false)"),
     (r"harness capabilities list", "list_capabilities"),
     (r"harness sessions(?: list)?", "agent_sessions"),
 )
@@ -85,8 +84,12 @@ def as_tool_error(exc: HarnessError) -> ToolError:
     return ToolError(f"{type(exc).__name__}: {text}")
 
 
+# A message that says what is allowed already names the fix (a ConfigError always does).
+_STATES_THE_FIX = re.compile(r"\b(?:valid|one of|must be|the next_cursor)\b")
+
+
 def _names_a_step(text: str) -> bool:
-    return "`" in text or " tool" in text or any(
+    return "`" in text or " tool" in text or bool(_STATES_THE_FIX.search(text)) or any(
         re.search(rf"\b{tool.split('(')[0]}\b", text) for _, tool in _TOOL_FOR_COMMAND)
 
 
