@@ -53,10 +53,11 @@ _SECRET_TRIGGERS = (
 )
 _GL = tuple(f"gl{p}-" for p in ("pat", "dt", "rt", "ptt", "oas", "cbt", "imt", "ft", "soat",
                                  "agent", "ffct"))
-_WORD_START = r"(?<![A-Za-z0-9_\-])"
+_LONG = "\0long>="  # a trigger that holds when some whitespace-free run is at least this long
 
 # (triggers, pattern, replacement). A trigger with an upper-case letter is looked for in
-# the text as it is, any other in the lower-cased text.
+# the text as it is, any other in the lower-cased text; a rule whose triggers end with a
+# ``_LONG`` length also needs a whitespace-free run of that length.
 _RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     # Private key blocks, with or without their END line.
     (("private key",),
@@ -79,13 +80,15 @@ _RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("npm_",), r"\bnpm_[A-Za-z0-9]{20,}", MARK),
     (("pypi-",), r"\bpypi-[A-Za-z0-9_\-]{50,}", MARK),
     (("sq0",), r"\bsq0(?:csp|atp)-[0-9A-Za-z\\\-_]{20,}", MARK),
-    (("AC", "SK"), r"\b(?:AC|SK)[a-z0-9]{32}\b", MARK),
-    ((":",), r"\b\d{8,10}:[0-9A-Za-z_\-]{35}\b", MARK),
-    (("-us",), r"\b[0-9a-z]{32}-us[0-9]{1,2}\b", MARK),
-    ((".",), r"(?<![A-Za-z0-9_\-])[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\."
-             r"[A-Za-z0-9_\-]{27}", MARK),
-    (("AKC", "AP"), r"(?:(?<=[\s=:\"])|^)(?:AKC[a-zA-Z0-9]{10,}|AP[0-9A-F][a-zA-Z0-9]{8,})"
-                    r"(?=[\s\"]|$)", MARK),
+    # Formats without a distinctive prefix: only where some word is long enough to hold one.
+    (("AC", "SK", _LONG + "34"), r"\b(?:AC|SK)[a-z0-9]{32}\b", MARK),
+    ((":", _LONG + "44"), r"\b\d{8,10}:[0-9A-Za-z_\-]{35}\b", MARK),
+    (("-us", _LONG + "36"), r"\b[0-9a-z]{32}-us[0-9]{1,2}\b", MARK),
+    ((".", _LONG + "59"), r"(?<![A-Za-z0-9_\-])[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\."
+                          r"[A-Za-z0-9_\-]{27}", MARK),
+    (("AKC", "AP", _LONG + "11"),
+     r"(?:(?<=[\s=:\"])|^)(?:AKC[a-zA-Z0-9]{10,}|AP[0-9A-F][a-zA-Z0-9]{8,})(?=[\s\"]|$)",
+     MARK),
     (("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "A3T", "ABIA", "ACCA"),
      r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|A3T[A-Z0-9]|ABIA|ACCA)[A-Z0-9]{16}\b",
      MARK),
@@ -119,8 +122,20 @@ def _pattern(source: str) -> re.Pattern[str]:
     return pattern
 
 
-def _triggered(triggers: tuple[str, ...], text: str, lowered: str) -> bool:
-    return any(t in (text if t != t.lower() else lowered) for t in triggers)
+def _split_triggers() -> list[tuple[tuple[str, ...], tuple[str, ...], int, str, str]]:
+    """The rules with their triggers sorted once: (lower-case, exact, longest run, ...)."""
+    out = []
+    for triggers, source, replacement in _RULES:
+        longest = 0
+        if triggers[-1].startswith(_LONG):
+            longest, triggers = int(triggers[-1][len(_LONG):]), triggers[:-1]
+        lower = tuple(t for t in triggers if t == t.lower())
+        exact = tuple(t for t in triggers if t != t.lower())
+        out.append((lower, exact, longest, source, replacement))
+    return out
+
+
+_PLAN = _split_triggers()
 
 
 def redact(text: str) -> str:
@@ -128,8 +143,14 @@ def redact(text: str) -> str:
     if not text:
         return text
     lowered = text.lower()
-    for triggers, source, replacement in _RULES:
-        if _triggered(triggers, text, lowered):
+    longest = -1  # the longest whitespace-free run, measured when first needed
+    for lower, exact, needs, source, replacement in _PLAN:
+        if needs:
+            if longest < 0:
+                longest = max(map(len, text.split()), default=0)
+            if longest < needs:
+                continue
+        if any(t in lowered for t in lower) or any(t in text for t in exact):
             changed = _pattern(source).sub(replacement, text)
             if changed != text:
                 text, lowered = changed, changed.lower()
@@ -141,6 +162,7 @@ def redact(text: str) -> str:
 # Around a secret word: the key it belongs to, the assignment and the value.
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.-ñ")
 _KEY_MAX = 60
+_AFTER_KEY = frozenset("\"':= \t\n")  # what can follow a key that is assigned to
 _ASSIGN = (r"[\"']?(?:\s*(?::=|=>|[:=])\s*(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}<]+)|"
            r"\s+(\"[^\"]*\"|'[^']*'))")
 _OPTION = r"(?:\s+|=)(?!-)(\"[^\"]*\"|'[^']*'|\S+)"
@@ -163,19 +185,24 @@ def _assignments(text: str) -> str:
                 end += 1
             keys.add((start, end))
             hit = lowered.find(trigger, end)
-    secret_key = _pattern(r"(?i)" + _SECRET_WORD + r"\Z")
-    strong = _pattern(r"(?i)" + _STRONG_WORD)
-    assign, option = _pattern(_ASSIGN), _pattern(_OPTION)
     out: list[str] = []
     done = 0
+    verdicts: dict[str, bool] = {}  # keys repeat (YAML, JSON): judge each once
     for start, end in sorted(keys):
-        if start < done or (secret_key.search(text, start, end) is None
-                            and strong.search(text, start, end) is None):
+        if start < done or text[end:end + 1] not in _AFTER_KEY:
             continue
-        tail = assign.match(text, end)
+        tail = _pattern(_ASSIGN).match(text, end)  # first: most words are not assigned to
         if tail is None and text.startswith("-", start):
-            tail = option.match(text, end)
+            tail = _pattern(_OPTION).match(text, end)
         if tail is None:
+            continue
+        key = lowered[start:end]
+        secret = verdicts.get(key)
+        if secret is None:
+            secret = verdicts[key] = (
+                _pattern(r"(?i)" + _SECRET_WORD + r"\Z").search(key) is not None
+                or _pattern(r"(?i)" + _STRONG_WORD).search(key) is not None)
+        if not secret:
             continue
         group = 1 if tail.start(1) != -1 else 2
         out.append(text[done:tail.start(group)])
