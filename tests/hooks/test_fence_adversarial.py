@@ -20,12 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from support.fence import EXAMPLE_ROLE, FenceLab, Outcome, damage
+from support.fence import EXAMPLE_ROLE, FenceLab, Outcome, damage, require_bwrap
 from support.fence_corpus import CLASSES, CORPUS
-
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None and not
-                                __import__("os").path.exists("/usr/bin/bwrap"),
-                                reason="bubblewrap is not installed (./dev setup installs it)")
 
 ISSUE_CLASSES = {
     "write outside the worktree (shell tricks)",
@@ -40,6 +36,7 @@ ISSUE_CLASSES = {
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[FenceLab]:
+    require_bwrap()
     made = FenceLab.create()
     yield made
     made.close()

@@ -16,10 +16,12 @@ import pytest
 from _hookrunner import HookRunner, denial, sandboxed
 from dag_harness_mcp import sandbox
 from dag_harness_mcp.service.capabilities import grant_capabilities
-from support.fence import Listener
+from support.fence import Listener, require_bwrap
 
-pytestmark = pytest.mark.skipif(sandbox.find_bwrap({}) is None,
-                                reason="bubblewrap is not installed (./dev setup installs it)")
+
+@pytest.fixture(autouse=True)
+def _bwrap() -> None:
+    require_bwrap()
 
 
 def _grant(app: Any, session: str, **kw: Any) -> None:
@@ -97,12 +99,12 @@ def test_a_bwrap_that_fails_its_probe_refuses_commands_under_a_context_only(
 def test_the_wrapped_command_runs_unchanged_and_is_recorded_without_its_wrapper(
     command: str
 ) -> None:
-    wrapped = sandbox.wrap_shell(command, "/usr/bin/bwrap", sandbox.Plan())
+    bwrap = require_bwrap()
+    wrapped = sandbox.wrap_shell(command, bwrap, sandbox.Plan())
     assert sandbox.unwrap(wrapped) == command
     assert sandbox.unwrap(command) == command
     # Through both shells (Claude Code's and the sandbox's), byte for byte.
-    echo = sandbox.wrap_shell(f"printf %s {shlex.quote(command)}", "/usr/bin/bwrap",
-                              sandbox.Plan())
+    echo = sandbox.wrap_shell(f"printf %s {shlex.quote(command)}", bwrap, sandbox.Plan())
     echoed = subprocess.run(["bash", "-c", echo], cwd="/", capture_output=True,
                             text=True, check=False)
     assert echoed.stdout == command, echoed.stderr

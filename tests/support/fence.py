@@ -39,7 +39,7 @@ from dag_harness_mcp.mcp.server import create_server
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 
-__all__ = ["FenceLab", "Listener", "Outcome", "Snapshot", "damage"]
+__all__ = ["FenceLab", "Listener", "Outcome", "Snapshot", "damage", "require_bwrap"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "hooks" / "harness_hook.py"
@@ -48,6 +48,22 @@ EXAMPLE_ROLE = ROOT / "examples" / "ansible-repo" / "ansible" / "roles" / "commo
 # Rows an approval, a cancel or a changed grant would touch.
 _DB_TABLES = ("execution_contexts", "context_capabilities", "workflow_executions",
               "merge_requests", "merge_train_entries", "issues")
+
+
+def require_bwrap() -> str:
+    """bwrap's path; skips the test outside CI when bubblewrap is missing, fails in CI
+    (``CI`` set), where ``./dev setup`` installs it."""
+    import pytest
+
+    from dag_harness_mcp.sandbox import find_bwrap
+
+    found = find_bwrap({})
+    if found is None:
+        message = "bubblewrap is not installed: run ./dev setup (apt-get install bubblewrap)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
 
 
 class Listener:
