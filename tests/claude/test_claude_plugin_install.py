@@ -1,9 +1,11 @@
 """The real install flow: `claude plugin marketplace add` + `claude plugin install`, then a session.
 
 The marketplace is a copy of the repository's tracked files (what a clone holds,
-without .venv or node_modules). Nothing is prepared: the installed plugin's hooks
-run from its root, and its MCP server's environment is created on first start by
-scripts/harness_env.py, offline from the uv cache.
+without .venv or node_modules). Nothing else is prepared: the installed plugin's hooks
+run from its root, and its MCP server's environment is created by
+scripts/harness_env.py, offline from the uv cache, in the README's shell step after
+the install (a first start inside a ``claude -p`` session must finish in about 10 s,
+which a loaded machine misses; test_claude_session_e2e covers that path).
 """
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ def test_marketplace_install_then_a_session_records_and_serves_mcp(
             assert proc.returncode == 0, proc.stdout + proc.stderr
         settings = json.loads((session.home / ".claude" / "settings.json").read_text())
         assert settings["enabledPlugins"] == {"dag-harness@dag-harness": True}
+        [launcher] = (session.home / ".claude" / "plugins" / "cache").glob(
+            "dag-harness/dag-harness/*/scripts/harness_env.py")
+        built = subprocess.run(["python3", str(launcher), "harness", "--version"],
+                               env={k: v for k, v in env.items() if not k.startswith("CLAUDE")},
+                               capture_output=True, text=True, timeout=600, check=False)
+        assert built.returncode == 0 and "environment ready" in built.stderr, built.stderr
         run = run_claude("go", cwd=session.project, env=env, args=[
             "--model", "claude-sonnet-4-5", "--session-id", session.session_id,
             "--allowedTools", SYNC_ROLES])

@@ -32,6 +32,12 @@ def _uv() -> str:
     return found
 
 
+def _uvx() -> list[str]:
+    """``uvx`` (installed beside uv), as the README and users call it."""
+    uvx = Path(_uv()).with_name("uvx")
+    return [str(uvx)] if uvx.exists() else [_uv(), "tool", "run"]
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
@@ -83,11 +89,11 @@ def test_the_wheel_carries_the_plugin_files_migrations_license_and_honest_metada
 
 def test_uvx_runs_the_wheels_cli_and_mcp_server(dist: Path, tmp_path: Path) -> None:
     wheel, env = str(_wheel(dist)), _env()
-    version = subprocess.run([_uv(), "tool", "run", "--from", wheel, "harness", "--version"],
+    version = subprocess.run([*_uvx(), "--from", wheel, "harness", "--version"],
                              env=env, capture_output=True, text=True, timeout=300, check=False)
     assert (version.returncode, version.stdout.strip()) == (0, __version__), version.stderr
     env.update(HARNESS_REPO_ROOT=str(tmp_path), HARNESS_DB_PATH=str(tmp_path / "h.db"))
-    server = subprocess.Popen([_uv(), "tool", "run", "--from", wheel, "dag-harness-mcp"],
+    server = subprocess.Popen([*_uvx(), "--from", wheel, "dag-harness-mcp"],
                               cwd=tmp_path, env=env, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -107,7 +113,7 @@ def test_harness_install_from_the_wheel_installs_hooks_that_run_from_its_package
         dist: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    proc = subprocess.run([_uv(), "tool", "run", "--from", str(_wheel(dist)), "harness",
+    proc = subprocess.run([*_uvx(), "--from", str(_wheel(dist)), "harness",
                            "install", "--project", str(project), "--json"], env=_env(),
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
