@@ -71,7 +71,7 @@ def main(sessions: int = 8, calls: int = 25) -> None:
         took = time.perf_counter() - started
         spooled = sum(1 for n in os.listdir(str(db_path) + ".spool") if n.endswith(".json")) \
             if os.path.isdir(str(db_path) + ".spool") else 0
-        # Events kept in the spool (database busy past the hooks' 1 s bound) are the next
+        # Events kept in the spool (database busy past the hooks' 100 ms write bound) are the next
         # hook's to apply: run one, as the next tool call would.
         subprocess.run([PYTHON, "-S", str(SCRIPT), "SessionStart"], env=env, check=True,
                        input=json.dumps({"session_id": "late", "cwd": str(project),

@@ -103,9 +103,11 @@ class Hook:
         """
         from dag_harness_mcp.db.repos.hook_events import apply_event
         from dag_harness_mcp.db.spool import Spool, is_busy
+        from dag_harness_mcp.hooks.fastdb import HOOK_WRITE_WAIT_MS
 
         spool = Spool(self.db_path)
         try:
+            self.db.wait_for_writes(HOOK_WRITE_WAIT_MS)
             if spool.replay(self.db, apply_event, self.log):
                 apply_event(self.db, event)
                 return

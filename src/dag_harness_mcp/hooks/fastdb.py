@@ -21,11 +21,12 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-__all__ = ["HOOK_BUSY_TIMEOUT_MS", "HookDB", "UnreadableDB"]
+__all__ = ["HOOK_BUSY_TIMEOUT_MS", "HOOK_WRITE_WAIT_MS", "HookDB", "UnreadableDB"]
 
-# How long a hook waits for a lock, reading or writing: past it, a write goes to the spool
-# (db/spool.py) and an unreadable capability check fails closed (docs/hooks.md).
+# How long a hook waits for a lock to read (the capability check; past it, it fails closed)
+# and to write (past it, the event goes to the spool, db/spool.py): docs/hooks.md.
 HOOK_BUSY_TIMEOUT_MS = 1_000
+HOOK_WRITE_WAIT_MS = 100
 _CREATE_ATTEMPTS = 200
 _MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "db", "migrations")
@@ -130,6 +131,10 @@ class HookDB:
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.conn)
+
+    def wait_for_writes(self, milliseconds: int) -> None:
+        """Wait at most ``milliseconds`` for the write lock from now on."""
+        self.conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
     def close(self) -> None:
         self.conn.close()
