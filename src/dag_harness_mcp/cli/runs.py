@@ -49,6 +49,7 @@ class NodeView:
         self.live = Live(self.render(), console=err_console, refresh_per_second=8,
                          transient=False)
         self.started = False
+        self.execution_id: int | None = None  # known once the run exists
 
     def stop(self) -> None:
         """End the live view (drawn only once a node started: a refused run shows no table)."""
@@ -68,7 +69,11 @@ class NodeView:
             table.add_row(node, _ICONS.get(status, status), f"{seconds:.1f}", plain(message))
         return table
 
+    def created(self, execution_id: int) -> None:
+        self.execution_id = execution_id
+
     async def __call__(self, event: ProgressEvent) -> None:
+        self.execution_id = event.execution_id
         previous = self.rows.get(event.node)
         started = previous[1] if previous and event.status != "started" else time.monotonic()
         ended = None if event.status == "started" else time.monotonic()
@@ -79,11 +84,13 @@ class NodeView:
         self.live.update(self.render())
 
 
-def _run(ctx: typer.Context, title: str, op: Callable[[Any, NodeView], Awaitable[T]]) -> T:
+def _run(ctx: typer.Context, title: str, op: Callable[[Any, NodeView], Awaitable[T]],
+         execution_id: int | None = None) -> T:
     from dag_harness_mcp.service.runs import Runner
 
     app: HarnessApp = open_app(ctx)
     view = NodeView(title)
+    view.execution_id = execution_id
 
     async def go() -> T:
         async with Runner(app) as runner:
@@ -92,7 +99,26 @@ def _run(ctx: typer.Context, title: str, op: Callable[[Any, NodeView], Awaitable
             finally:
                 view.stop()
 
-    return run_async(go)
+    try:
+        return run_async(go)
+    except KeyboardInterrupt:
+        _interrupted(app, view.execution_id)
+        raise typer.Exit(130) from None
+
+
+def _interrupted(app: HarnessApp, execution_id: int | None) -> None:
+    """Ctrl-C: the run stays resumable; say so, and how."""
+    from dag_harness_mcp.service.interrupts import mark_interrupted
+
+    if execution_id is None:
+        err_console.print("interrupted before a run started; nothing to resume")
+        return
+    row = mark_interrupted(app, execution_id, reason="SIGINT (Ctrl-C) in the CLI")
+    where = ", ".join(row.get("next_nodes") or []) or "its next node"
+    err_console.print(
+        f"[yellow]interrupted[/]: execution {execution_id} ({plain(row['role_name'])}) is "
+        f"{row['status']} before {plain(where)}; continue with "
+        f"`harness resume {execution_id}`", highlight=False)
 
 
 def _render_result(result: RunResult, as_json: bool) -> None:
@@ -181,7 +207,8 @@ def box_up_role(
 
     result = _run(ctx, f"box-up-role {role}", lambda runner, view: start_run(
         runner, role, breakpoints=requested, auto_approve=auto_approve,
-        allow_untested=allow_untested, on_progress=view, repair_rounds=repair_rounds))
+        allow_untested=allow_untested, on_progress=view, repair_rounds=repair_rounds,
+        on_created=view.created))
     _render_result(result, as_json)
 
 
@@ -203,7 +230,8 @@ def resume(
     from dag_harness_mcp.service.run_context import resume_run
 
     result = _run(ctx, f"resume {execution_id}", lambda runner, view: resume_run(
-        runner, execution_id, approved=approved, comment=comment, on_progress=view))
+        runner, execution_id, approved=approved, comment=comment, on_progress=view),
+        execution_id=execution_id)
     _render_result(result, as_json)
 
 

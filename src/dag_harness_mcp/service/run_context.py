@@ -103,15 +103,18 @@ async def start_run(
     allow_untested: bool = False,
     on_progress: OnProgress | None = None,
     repair_rounds: int | None = None,
+    on_created: Callable[[int], None] | None = None,
 ) -> RunResult:
     """:meth:`Runner.start` holding the run's context from its first node to its pause
-    (approval, repair, breakpoint) or end."""
+    (approval, repair, breakpoint) or end. ``on_created(execution_id)`` as the runner's."""
     app = runner.app
     warnings = await before_box_up(app, role)
     opened: dict[int, int | None] = {}
 
     def created(execution_id: int) -> None:
         opened[execution_id] = None
+        if on_created is not None:
+            on_created(execution_id)
         opened[execution_id] = open_run_context(app, role, execution_id)
 
     try:
