@@ -271,17 +271,25 @@ def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | No
 
 
 def stage_refs(plan: Plan) -> None:
-    """Bring the branches' private ref copies up to date (after :func:`sync_refs`)."""
+    """Bring the branches' private ref copies up to date (after :func:`sync_refs`).
+
+    A copy that cannot be made is dropped from the plan: its ref directory then stays
+    read-only in the sandbox (a commit fails there, nothing else does)."""
     sync_refs(plan)
-    for common, ref, private in plan.syncs:
-        os.makedirs(private, exist_ok=True)
-        value = read_ref(common, ref)
-        for name in (os.path.basename(ref), ".base"):
-            target = os.path.join(private, name)
-            if value and _read(target) != value:
-                _write(target, value + "\n")
-            elif not value and os.path.lexists(target):
-                os.unlink(target)
+    for entry in list(plan.syncs):
+        common, ref, private = entry
+        try:
+            os.makedirs(private, exist_ok=True)
+            value = read_ref(common, ref)
+            for name in (os.path.basename(ref), ".base"):
+                target = os.path.join(private, name)
+                if value and _read(target) != value:
+                    _write(target, value + "\n")
+                elif not value and os.path.lexists(target):
+                    os.unlink(target)
+        except OSError:
+            plan.syncs.remove(entry)
+            plan.private[:] = [p for p in plan.private if p[0] != private]
 
 
 def sync_refs(plan: Plan) -> list[str]:
@@ -296,9 +304,12 @@ def sync_refs(plan: Plan) -> list[str]:
             continue
         import subprocess  # only now: importing it costs more than the rest of this module
 
-        done = subprocess.run(
-            ["git", "--git-dir", common, "update-ref", "-m", "dag-harness: sandbox commit",
-             ref, new, base], stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        try:
+            done = subprocess.run(
+                ["git", "--git-dir", common, "update-ref", "-m", "dag-harness: sandbox commit",
+                 ref, new, base], stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        except OSError:  # no git here: the commit stays private until one can move the ref
+            continue
         if done.returncode == 0:
             moved.append(ref)
             _write(os.path.join(private, ".base"), new + "\n")

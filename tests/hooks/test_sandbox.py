@@ -108,3 +108,47 @@ def test_the_wrapped_command_runs_unchanged_and_is_recorded_without_its_wrapper(
     echoed = subprocess.run(["bash", "-c", echo], cwd="/", capture_output=True,
                             text=True, check=False)
     assert echoed.stdout == command, echoed.stderr
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@t",
+                           *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_sandbox_commit_reaches_the_branch_but_never_undoes_a_move_made_outside(
+    tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "init")
+    worktree = repo / ".harness" / "worktrees" / "common"
+    _git(repo, "worktree", "add", "-q", "-b", "box-up/common", str(worktree))
+    _git(repo, "branch", "box-up/web")
+    gitdir = repo / ".git"
+    plan = sandbox.make_plan([str(worktree)], project_dir=str(repo), db_path=None)
+    private = gitdir / "worktrees" / "common" / sandbox.PRIVATE_REFS
+    assert plan.private == [(str(private), str(gitdir / "refs" / "heads" / "box-up"))]
+    start = _git(repo, "rev-parse", "box-up/common")
+    sandbox.stage_refs(plan)
+    assert (private / "common").read_text().strip() == start
+    assert not (private / "web").exists()  # other roles' branches are not in the sandbox's view
+
+    # What a commit inside the sandbox leaves: a new object, the private ref moved.
+    made = _git(repo, "commit-tree", "-p", start, "-m", "agent", start + "^{tree}")
+    (private / "common").write_text(made + "\n")
+    (private / "web").write_text(made + "\n")  # planted: stays private
+    assert sandbox.sync_refs(plan) == ["refs/heads/box-up/common"]
+    assert _git(repo, "rev-parse", "box-up/common") == made
+    assert _git(repo, "rev-parse", "box-up/web") == start
+
+    # The workflow moves the branch outside; a stale private copy must not undo it.
+    sandbox.stage_refs(plan)
+    outside = _git(repo, "commit-tree", "-p", made, "-m", "workflow", made + "^{tree}")
+    _git(repo, "update-ref", "refs/heads/box-up/common", outside)
+    other = _git(repo, "commit-tree", "-p", made, "-m", "late agent", made + "^{tree}")
+    (private / "common").write_text(other + "\n")
+    assert sandbox.sync_refs(plan) == []
+    assert _git(repo, "rev-parse", "box-up/common") == outside
+    sandbox.stage_refs(plan)
+    assert (private / "common").read_text().strip() == outside

@@ -314,7 +314,10 @@ def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_u
     duration_ms = float(duration) if isinstance(duration, (int, float)) and \
         not isinstance(duration, bool) else None
     error = p.get("error") if failed else None
-    _sync_sandbox_commits(h, tool_name, tool_input)
+    try:
+        _sync_sandbox_commits(h, tool_name, tool_input)
+    except Exception as exc:  # the record below matters more; the next PreToolUse syncs again
+        h.log(f"could not bring a sandbox commit to its branch: {exc!r}")
     commands = _bash_commands(tool_input) if tool_name == "Bash" else []
     changes = [] if failed else _file_changes(h, tool_name, tool_input, commands)
     status = "failed" if failed else "succeeded"
