@@ -95,11 +95,16 @@ async def test_role_dependencies_direct_reverse_and_transitive(synced_server: Se
 async def test_plan_waves_groups_roles_by_dependency_order(synced_server: Server) -> None:
     async with Client(synced_server) as synced:
         waves = structured(await synced.call_tool("plan_waves", {}))["items"]
-        first = structured(await synced.call_tool("plan_waves", {"limit": 1}))
+        first = structured(await synced.call_tool("plan_waves", {"limit": 3}))
+        rest = structured(await synced.call_tool(
+            "plan_waves", {"limit": 3, "cursor": first["next_cursor"]}))
 
         assert [(w["wave"], w["roles"]) for w in waves] == [
             (0, ["common", "packages"]), (1, ["monitoring/exporter", "web"])]
-        assert first["next_cursor"] == "1" and len(first["items"]) == 1
+        # A page holds at most `limit` roles; a wave goes on on the next page.
+        assert [(w["wave"], w["roles"]) for w in first["items"] + rest["items"]] == [
+            (0, ["common", "packages"]), (1, ["monitoring/exporter"]), (1, ["web"])]
+        assert first["next_cursor"] == "3" and "next_cursor" not in rest
 
 
 async def test_role_dependencies_page_with_a_cursor(synced_server: Server) -> None:

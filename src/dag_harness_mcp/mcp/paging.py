@@ -34,7 +34,7 @@ def _offset(cursor: str | None) -> int:
 
 
 def fetch_page(
-    cursor: str | None, limit: int, fetch: Callable[[int, int], list[dict[str, Any]]]
+    cursor: str | None, limit: int, fetch: Callable[[int, int], list[Any]]
 ) -> Page:
     """``fetch(offset, count)`` one row more than asked, to know whether a next page exists."""
     offset = _offset(cursor)

@@ -53,12 +53,26 @@ def role_dependencies(
     return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
 
 
-def plan_waves(ctx: Ctx, limit: PageSize = 20, cursor: Cursor = None) -> Page:
+RolesPerPage = Annotated[int, Field(ge=1, le=1000, description="roles per page")]
+
+
+def _regroup(entries: list[tuple[dict[str, Any], str]]) -> list[dict[str, Any]]:
+    """``(wave, role)`` pairs in order as one item per wave."""
+    items: list[dict[str, Any]] = []
+    for wave, role in entries:
+        if not items or items[-1]["wave"] != wave["wave"]:
+            items.append({"wave": wave["wave"], "roles": [],
+                          "parallel": None if wave["parallel"] else False})
+        items[-1]["roles"].append(role)
+    return items
+
+
+def plan_waves(ctx: Ctx, limit: RolesPerPage = 250, cursor: Cursor = None) -> Page:
     """Waves of the last sync: a wave's roles depend only on earlier waves and run in
-    parallel unless parallel is false. Orders box-ups."""
-    waves = [{**w, "parallel": None if w["parallel"] else False}
-             for w in service.plan_waves(app_of(ctx))]
-    return fetch_page(cursor, limit, lambda offset, count: waves[offset:offset + count])
+    parallel unless parallel is false; a wave may go on on the next page. Orders box-ups."""
+    flat = [(w, role) for w in service.plan_waves(app_of(ctx)) for role in w["roles"]]
+    page = fetch_page(cursor, limit, lambda offset, count: flat[offset:offset + count])
+    return Page(items=_regroup(page.items), next_cursor=page.next_cursor)
 
 
 def sync_roles(ctx: Ctx) -> dict[str, Any]:
