@@ -33,6 +33,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HARNESS_", "CLAUDE_", "UV_", "VIRTUAL_ENV"))}
     env.update(CLAUDE_PLUGIN_ROOT=str(ROOT), CLAUDE_PLUGIN_DATA=str(tmp_path / "plugin-data"))
+    if os.environ.get("UV_CACHE_DIR"):  # the cache ./dev setup filled (CI: .tools/uv-cache)
+        env["UV_CACHE_DIR"] = os.environ["UV_CACHE_DIR"]
     env.update(extra)
     return env
 
@@ -119,3 +121,18 @@ def test_the_launcher_runs_on_python_3_9_with_the_standard_library_only(tmp_path
          "--no-tips", "--eval-annotations", str(LAUNCHER)],
         capture_output=True, text=True, check=False)
     assert vermin.returncode == 0 and "Target versions not met" not in vermin.stdout, vermin
+
+
+@pytest.mark.slow
+def test_the_launcher_needs_no_flock_or_sha256sum_only_python3_and_uv(tmp_path: Path) -> None:
+    """PATH holds nothing but uv (no coreutils, no util-linux): as on a bare macOS."""
+    only_uv = tmp_path / "only-uv"
+    only_uv.mkdir()
+    (only_uv / "uv").symlink_to(_uv().resolve())
+    python3 = Path(sys.executable).resolve()
+    env = _env(tmp_path, UV_OFFLINE="1", PATH=str(only_uv), UV_PYTHON=str(python3))
+    proc = subprocess.run([str(python3), str(LAUNCHER), "harness", "--version"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert (proc.returncode, proc.stdout.strip()) == (0, __version__), proc.stderr
+    assert "environment ready" in proc.stderr
+    assert shutil.which("flock", path=str(only_uv)) is None
