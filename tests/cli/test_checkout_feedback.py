@@ -125,3 +125,16 @@ def test_the_roles_path_of_the_last_sync_is_remembered_until_something_names_ano
     assert harness_json([*args, "sync", "--json"])["total"] == 2
     (root / "harness.yml").unlink()
     assert [r["name"] for r in harness_json([*args, "list-roles", "--json"])] == ["db", "web"]
+
+
+def test_after_a_wave_run_merges_locally_a_clean_checkout_main_is_fast_forwarded(
+    synced: tuple[BoxUpRepo, list[str]],
+) -> None:
+    repo, args = synced
+    before = git(repo.root, "rev-parse", "main")
+
+    run = harness([*args, "run-waves", "--to", "0", "--auto-approve"])
+
+    assert run.exit_code == 0, run.output
+    assert git(repo.root, "rev-parse", "main") == git(repo.origin, "rev-parse", "main") != before
+    assert "your main was fast-forwarded to origin/main" in " ".join(run.stderr.split())

@@ -23,6 +23,7 @@ from dag_harness_mcp.cli.common import (
     emit_json,
     err_console,
     open_app,
+    plain,
     run_async,
     run_cli,
 )
@@ -116,7 +117,23 @@ def run_waves(
     report = _execute(ctx, "run-waves", from_wave=from_wave, to_wave=to_wave,
                       concurrency=concurrency, auto_approve=auto_approve,
                       allow_untested=allow_untested, resume=resume, wave_run=wave_run)
+    _catch_up(ctx, report)
     render_report(report, as_json)
+
+
+def _catch_up(ctx: typer.Context, report: WaveRunReport) -> None:
+    """Roles merged on the local forge moved the remote's default branch: bring the
+    checkout's up (fast-forward when clean) or say to pull. On stderr: --json stays one
+    document."""
+    if not report.counts.get("completed"):
+        return
+    from dag_harness_mcp.service.checkout_feedback import WARNING, catch_up_checkout
+
+    note = run_async(lambda: catch_up_checkout(open_app(ctx)))
+    if note is not None:
+        text = plain(note.removeprefix(WARNING))
+        err_console.print(f"[yellow]warning:[/] {text}" if note.startswith(WARNING) else text,
+                          highlight=False)
 
 
 def box_up_wave(
@@ -131,6 +148,7 @@ def box_up_wave(
     report = _execute(ctx, f"box-up-wave {wave}", from_wave=wave, to_wave=wave,
                       concurrency=concurrency, auto_approve=auto_approve,
                       allow_untested=allow_untested)
+    _catch_up(ctx, report)
     render_report(report, as_json)
 
 

@@ -51,18 +51,28 @@ async def before_box_up(app: HarnessApp, role: str) -> list[str]:
 async def after_box_up(app: HarnessApp, result: RunResult) -> None:
     """After a completed run on the local forge (its merge train merged into the remote's
     default branch): fast-forward the checkout's default branch, or say to pull."""
+    if result.status == "completed":
+        note = await catch_up_checkout(app)
+        if note is not None:
+            result.notes.append(note)
+
+
+async def catch_up_checkout(app: HarnessApp) -> str | None:
+    """On the local forge: fast-forward the checkout's default branch to the remote's when
+    it is clean, else say to pull; a note, or None when nothing was behind (or on GitLab,
+    whose merges land later)."""
     settings = app.settings
-    if result.status != "completed" or settings.forge_kind != "local":
-        return
+    if settings.forge_kind != "local":
+        return None
     done = await asyncio.to_thread(
         fast_forward_default_branch, settings.repo_root,
         default_branch=settings.default_branch, remote=settings.remote)
     branch, remote = settings.default_branch, settings.remote
     if done.moved:
-        result.notes.append(f"your {branch} was fast-forwarded to {remote}/{branch} "
-                            f"({done.sha[:12]}, {done.behind} commit(s))")
-    elif done.reason:
-        result.notes.append(
-            f"{WARNING}your {branch} is behind {remote}/{branch}"
-            f"{f' by {done.behind} commit(s)' if done.behind else ''} and was left alone: "
-            f"{done.reason}; run `git pull {remote} {branch}` when ready")
+        return (f"your {branch} was fast-forwarded to {remote}/{branch} "
+                f"({done.sha[:12]}, {done.behind} commit(s))")
+    if done.reason:
+        return (f"{WARNING}your {branch} is behind {remote}/{branch}"
+                f"{f' by {done.behind} commit(s)' if done.behind else ''} and was left alone: "
+                f"{done.reason}; run `git pull {remote} {branch}` when ready")
+    return None
