@@ -143,10 +143,10 @@ class BoxUpRepo:
         return role
 
     def publish(self, message: str) -> None:
-        """Commit everything in the checkout on main and push it to origin."""
-        for args in (("add", "-A"), ("commit", "-q", "-m", message),
-                     ("push", "-q", "origin", "main")):
-            subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True)
+        """Commit everything in the checkout on main (:meth:`commit_main`) and push it."""
+        self.commit_main(message)
+        subprocess.run(["git", "push", "-q", "origin", "main"], cwd=self.root, check=True,
+                       capture_output=True)
 
     # -- settings ---------------------------------------------------------------
 

@@ -112,6 +112,22 @@ def test_a_failing_run_exits_1_and_prints_its_errors(base: tuple[BoxUpRepo, list
     assert result["summary"]["failed_node"] is None and result["summary"]["tests_passed"] is False
 
 
+def test_a_failing_run_pauses_for_repair_and_says_what_failed_and_how_to_retest(
+    base: tuple[BoxUpRepo, list[str]],
+) -> None:
+    repo, args = base
+    repo.mark("fail-molecule")
+
+    paused = _invoke([*args, "box-up-role", "db"])
+    refused = _invoke([*args, "resume", "1", "--approve"])
+
+    assert paused.exit_code == 0, paused.stderr
+    assert "paused" in paused.stdout and "repair round 1 of 2" in paused.stdout
+    assert "- molecule default:verify: the step failed" in paused.stdout
+    assert "`harness resume 1`" in paused.stdout
+    assert refused.exit_code == 2 and "waits for a repair, not a decision" in refused.stderr
+
+
 def test_cancel_a_paused_run_then_resume_is_refused(base: tuple[BoxUpRepo, list[str]]) -> None:
     _, args = base
     eid = _json([*args, "box-up-role", "web", "--breakpoints", "create_worktree", "--json"])[

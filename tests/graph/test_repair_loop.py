@@ -131,7 +131,7 @@ async def test_a_fix_that_breaks_the_other_suite_is_caught_by_the_full_retest(
     assert again.interrupt is not None
     assert (again.interrupt["round"], again.interrupt["failed_kinds"]) == (2, ["molecule"])
     [failure] = again.interrupt["digest"]["failures"]
-    assert (failure["kind"], failure["test"]) == ("molecule", "molecule")
+    assert (failure["kind"], failure["test"]) == ("molecule", "default:verify")
 
 
 async def test_zero_repair_rounds_fails_fast_as_before(repair_app: HarnessApp) -> None:

@@ -126,14 +126,22 @@ async def test_run_tool_errors_name_the_next_step(synced_server: Server) -> None
     assert "paused" in bad_status
 
 
-async def test_a_failing_role_is_a_tool_error_naming_the_execution_and_next_step(
-    settings_for: Callable[..., Settings], role_repo: Path
-) -> None:
-    failing = [sys.executable, "-c", "import sys; print('boom'); sys.exit(1)"]
-    settings = settings_for(role_repo, forge="local", repair_rounds=0,
+def _failing_pytest(
+    settings_for: Callable[..., Settings], role_repo: Path, printed: str, repair_rounds: int
+) -> Settings:
+    """Synced settings whose pytest prints ``printed`` and fails (no flaky re-run)."""
+    failing = [sys.executable, "-c", f"import sys; print({printed!r}); sys.exit(1)"]
+    settings = settings_for(role_repo, forge="local", repair_rounds=repair_rounds,
                             tests={**FAST_TESTS, "pytest": failing, "retry_failed_tests": 0})
     with HarnessApp.open(settings) as app:
         sync_roles(app)
+    return settings
+
+
+async def test_a_failing_role_is_a_tool_error_naming_the_execution_and_next_step(
+    settings_for: Callable[..., Settings], role_repo: Path
+) -> None:
+    settings = _failing_pytest(settings_for, role_repo, "boom", repair_rounds=0)
     async with Client(create_server(settings)) as client:
         text = error_text(await client.call_tool("box_up_role", {"role": "packages"}))
         row = structured(await client.call_tool("get_execution", {"execution_id": 1}))
@@ -218,3 +226,29 @@ async def test_an_untested_role_comes_back_marked_untested_and_a_tested_one_unma
     assert untested["interrupt"]["untested"] is True
     assert "UNTESTED" in untested["interrupt"]["question"]
     assert tested["status"] == "paused" and "untested" not in tested
+
+
+async def test_failing_tests_pause_for_repair_and_get_execution_shows_the_same_request(
+    settings_for: Callable[..., Settings], role_repo: Path
+) -> None:
+    settings = _failing_pytest(settings_for, role_repo, "AssertionError: port is 80",
+                               repair_rounds=1)
+    async with Client(create_server(settings)) as client:
+        paused = structured(await client.call_tool("box_up_role", {"role": "packages"}))
+        row = structured(await client.call_tool("get_execution", {"execution_id": 1}))
+        decided = error_text(await client.call_tool(
+            "resume_execution", {"execution_id": 1, "approved": True}))
+        last = error_text(await client.call_tool("resume_execution", {"execution_id": 1}))
+
+    assert (paused["status"], paused["next_nodes"]) == ("paused", ["repair"])
+    request = paused["interrupt"]
+    assert (request["kind"], request["round"], request["rounds"]) == ("repair", 1, 1)
+    assert request["role_dir"].endswith("/worktrees/packages/ansible/roles/packages")
+    [failure] = request["digest"]["failures"]
+    assert failure["message"] == "AssertionError: port is 80"
+    assert paused["next_step"] == request["next_step"]
+    assert "resume_execution(execution_id=1) with no decision" in paused["next_step"]
+    assert row["repair"] == request
+    assert "waits for a repair, not a decision" in decided
+    # the one round failed again: the run ends with the last digest in the tool error
+    assert "failed" in last and "Last failure digest" in last and "port is 80" in last

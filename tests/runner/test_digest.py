@@ -205,3 +205,19 @@ def test_the_repair_request_merges_the_failed_kinds_digests_under_one_bound() ->
     assert digest_size(request["digest"]) <= TOTAL_BYTES
     assert request["digest"]["omitted"] == 2 + 6 - len(request["digest"]["failures"])
     assert failure_digest(state) == request["digest"]
+
+
+def test_a_failed_step_without_a_failing_task_is_still_named() -> None:
+    output = ("INFO     [default > converge] Executed: Successful\n"
+              "INFO     [default > verify] Executed: Failed\n")
+
+    [failure] = molecule_failures(output)
+
+    assert (failure.test, failure.message) == (
+        "default:verify", "the step failed; no failing task in its output")
+
+
+def test_output_of_only_log_lines_is_kept_rather_than_lost() -> None:
+    failure = output_failure("molecule", "INFO     one\nWARNING  two\n")
+
+    assert (failure.message, failure.excerpt) == ("WARNING  two", "INFO     one")

@@ -34,6 +34,9 @@ TOTAL_BYTES = 8192
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _LOCATION = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+): ")
 _STEP = re.compile(r"\[(?P<scenario>[\w.\-]+)\s+(?:➜|>)\s+(?P<step>[\w\-]+)\]\s+Executing\b")
+_STEP_FAILED = re.compile(
+    r"(?P<scenario>[\w.\-]+)\s+(?:➜|>)\s+(?P<step>[\w\-]+)(?::|\])\s+Executed:\s+Failed"
+)
 _TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<task>.*)\] \**\s*$")
 _FATAL = re.compile(
     r"^(?:fatal|failed): \[(?P<host>[^\]]+)\](?: \(item=(?P<item>.*?)\))?"
@@ -246,6 +249,12 @@ def molecule_failures(
                 message = f"(item={m['item']}) {message}"
             out.append(Failure(kind, step, message, origin, task, excerpt))
             continue
+        if (m := _STEP_FAILED.search(line)) is not None:
+            failed_step = f"{m['scenario']}:{m['step']}"
+            if not any(f.test == failed_step for f in out):  # no failing task was shown
+                out.append(Failure(kind, failed_step, "the step failed; no failing task in "
+                                   "its output"))
+            continue
         if _IDEMPOTENCE in line:
             changed = []
             for follow in lines[index + 1 :]:
@@ -267,10 +276,8 @@ def molecule_failures(
 
 def output_failure(kind: str, output: str, *, lines: int = 15) -> Failure:
     """When nothing finer can be read: the command's last meaningful lines."""
-    kept = [
-        ln.rstrip() for ln in _ANSI.sub("", output).splitlines()
-        if ln.strip() and not _NOISE.match(ln)
-    ][-lines:]
+    every = [ln.rstrip() for ln in _ANSI.sub("", output).splitlines() if ln.strip()]
+    kept = [ln for ln in every if not _NOISE.match(ln)][-lines:] or every[-lines:]
     message = kept[-1] if kept else "the command failed without output"
     return Failure(kind, kind, message, None, None, "\n".join(kept[:-1]))
 
