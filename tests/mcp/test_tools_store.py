@@ -74,3 +74,13 @@ async def test_invalid_namespaces_keys_and_filters_are_tool_errors(server: Serve
     assert "namespace" in empty
     assert "value" in not_object
     assert "invalid store key" in control
+
+
+async def test_a_stored_value_reads_back_exactly_nulls_included(server: Server) -> None:
+    value = {"note": None, "steps": [None, {"skip": None}], "ok": True}
+    async with Client(server) as client:
+        await client.call_tool("store_put", {"namespace": ["n"], "key": "k", "value": value})
+        got = structured(await client.call_tool("store_get", {"namespace": ["n"], "key": "k"}))
+        found = structured(await client.call_tool("store_search", {"namespace_prefix": ["n"]}))
+
+    assert got["item"]["value"] == value and found["items"][0]["value"] == value

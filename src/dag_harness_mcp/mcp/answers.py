@@ -24,9 +24,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def drop_nones(value: Any) -> Any:
     """``value`` with every ``None`` member of a mapping left out, at any depth (list
-    members stay: a row's position can matter)."""
+    members stay: a row's position can matter). A HarnessStore item's ``value`` is the
+    user's own JSON and stays as stored, nulls included."""
     if isinstance(value, dict):
-        return {k: drop_nones(v) for k, v in value.items() if v is not None}
+        item = "namespace" in value and "key" in value
+        return {k: v if item and k == "value" else drop_nones(v)
+                for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [drop_nones(v) for v in value]
     return value
