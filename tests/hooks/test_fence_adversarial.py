@@ -87,8 +87,11 @@ def test_ordinary_work_in_the_worktree_passes_through_the_hook_and_sandbox(
         lab.call(work, "Write", {"file_path": str(task), "content": "---\n# added\n"}),
         lab.call(work, "Edit", {"file_path": str(task), "old_string": "# added",
                                 "new_string": "# edited by the agent"}),
-        lab.call(work, "Bash", f"cd {role} && python -m pytest -q -p no:cacheprovider tests"),
-        lab.call(work, "Bash", f"cd {role} && molecule test"),
+    ]
+    steps += _run_all(lab, [  # the role's tests, side by side as an agent may run them
+        (work, "Bash", f"cd {role} && python -m pytest -q -p no:cacheprovider tests"),
+        (work, "Bash", f"cd {role} && molecule test")])
+    steps += [
         lab.call(work, "Bash", "git add -A ansible && git -c user.name=agent "
                                "-c user.email=agent@example.invalid commit -qm 'agent fix' "
                                "&& git log -1 --format=%s"),

@@ -251,7 +251,8 @@ class FenceLab:
         if decision in ("none", "allow", "sandbox"):
             outcome.executed = True
             outcome.returncode, outcome.output = self._execute(tool, run_input, env)
-            if "command" in run_input:  # its PostToolUse brings a sandbox commit to the branch
+            if "git" in str(run_input.get("command", "")):
+                # Its PostToolUse brings a sandbox commit to the branch (only git commits).
                 event = "PostToolUse" if outcome.returncode == 0 else "PostToolUseFailure"
                 post = self._hook_process(event, tool, run_input, use_id, env,
                                           tool_response={"stdout": outcome.output[-2000:]})
