@@ -73,7 +73,7 @@ def test_box_up_json_pauses_then_resume_in_a_new_process_approves_and_merges(
 
 def test_reject_exits_1_with_status_rejected(base: tuple[BoxUpRepo, list[str]]) -> None:
     _, args = base
-    eid = _json([*args, "box-up-role", "web", "--json"])["execution_id"]
+    eid = _json([*args, "box-up-role", "web", "--ignore-deps", "--json"])["execution_id"]
     undecided = _invoke([*args, "resume", str(eid)])
     assert undecided.exit_code == 2
     assert f"harness resume {eid} --approve` or `--reject`" in " ".join(undecided.stderr.split())
@@ -130,8 +130,8 @@ def test_a_failing_run_pauses_for_repair_and_says_what_failed_and_how_to_retest(
 
 def test_cancel_a_paused_run_then_resume_is_refused(base: tuple[BoxUpRepo, list[str]]) -> None:
     _, args = base
-    eid = _json([*args, "box-up-role", "web", "--breakpoints", "create_worktree", "--json"])[
-        "execution_id"]
+    eid = _json([*args, "box-up-role", "web", "--ignore-deps", "--breakpoints", "create_worktree",
+                 "--json"])["execution_id"]
 
     cancelled = _json([*args, "cancel", str(eid), "--json"])
 
@@ -214,3 +214,33 @@ def test_box_up_of_a_role_without_tests_says_untested_and_auto_approve_waits(
     done = _json([*args, "box-up-role", "notes", "--auto-approve", "--allow-untested",
                   "--json"])
     assert (done["status"], done["untested"]) == ("completed", True)
+
+
+def test_a_role_whose_dependency_is_not_boxed_up_is_refused_naming_it_unless_ignored(
+    base: tuple[BoxUpRepo, list[str]],
+) -> None:
+    _, args = base
+    refused = _invoke([*args, "box-up-role", "web"])
+    message = " ".join(refused.stderr.split())
+    assert refused.exit_code == 2
+    assert "role 'web' depends on roles that are not boxed up yet: common (wave 0)" in message
+    assert "in this order: `harness box-up-role common`" in message and "--ignore-deps" in message
+    assert _json([*args, "executions", "--json"]) == []  # refused before any run
+
+    assert _json([*args, "box-up-role", "common", "--auto-approve", "--json"])["status"] == (
+        "completed")
+    assert _json([*args, "box-up-role", "web", "--json"])["status"] == "paused"
+
+
+def test_a_second_box_up_of_a_merged_unchanged_role_says_so_and_opens_nothing(
+    base: tuple[BoxUpRepo, list[str]],
+) -> None:
+    _, args = base
+    first = _json([*args, "box-up-role", "db", "--auto-approve", "--json"])
+    text = _invoke([*args, "box-up-role", "db", "--auto-approve"])
+    assert first["status"] == "completed" and text.exit_code == 0, text.stderr
+    sha = first["summary"]["commit_sha"]
+    assert f"already boxed up at {sha[:12]}, nothing changed" in text.stdout
+    again = _json([*args, "box-up-role", "db", "--json"])
+    assert again["status"] == "completed" and again["summary"]["unchanged"] is True
+    assert again["mr_url"] == first["mr_url"] == "local://repo/-/merge_requests/1"

@@ -65,9 +65,12 @@ async def test_a_broken_role_test_is_retried_once_fails_and_is_a_regression(
 ) -> None:
     status, runs, _main = await _box_up(example_settings, "packages")
     assert status == "completed" and [r["status"] for r in runs] == ["passed"]
-    test_file = tmp_path / "worktrees/packages/ansible/roles/packages/tests/test_packages.py"
+    # broken on main: a new run starts from the default branch as it is now
+    root = example_settings.repo_root
+    test_file = root / "ansible/roles/packages/tests/test_packages.py"
     text = test_file.read_text()
     test_file.write_text(text.replace('" " not in name', '" " in name'))
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "break")
 
     with HarnessApp.open(example_settings) as app:
         async with Runner(app) as runner:

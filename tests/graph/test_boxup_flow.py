@@ -115,7 +115,7 @@ async def test_molecule_and_pytest_run_at_the_same_time(box_runner: Runner) -> N
 async def test_a_role_with_one_kind_of_tests_runs_only_that_kind(
     box_runner: Runner, role: str, kind: str, absent: str
 ) -> None:
-    result = await box_runner.start(role, breakpoints=["create_commit"])
+    result = await box_runner.start(role, breakpoints=["create_commit"], ignore_deps=True)
 
     assert (result.status, result.next_nodes) == ("paused", ["create_commit"])
     kinds = [r["kind"] for r in box_runner.app.db.tests.for_execution(result.execution_id)]
@@ -190,6 +190,9 @@ async def test_a_test_that_passed_last_run_and_fails_now_is_a_regression(
     first = await box_runner.start("common", auto_approve=True)
     assert first.status == "completed"
     boxup.mark("fail-test_b")
+    # changed since its box-up (an unchanged merged role is not boxed up again)
+    (boxup.root / "ansible/roles/common/README.md").write_text("changed\n", encoding="utf-8")
+    boxup.commit_main("change common")
 
     second = await box_runner.start("common", auto_approve=True, repair_rounds=0)
 
@@ -289,21 +292,37 @@ async def test_a_test_command_that_cannot_start_fails_the_run_saying_why(
                               "start 'no-such-molecule-binary'")
 
 
-async def test_boxing_up_a_role_again_adds_one_commit_one_issue_and_one_mr(
+async def test_boxing_up_an_unchanged_merged_role_again_opens_nothing_until_it_changes(
     boxup: BoxUpRepo, box_runner: Runner
 ) -> None:
+    assert (await box_runner.start("common", auto_approve=True)).status == "completed"
     first = await box_runner.start("web", auto_approve=True)
-    second = await box_runner.start("web", auto_approve=True)
+    again = await box_runner.start("web", auto_approve=True)
 
-    assert (first.status, second.status) == ("completed", "completed")
-    assert git(boxup.root, "rev-list", "--count", "main..box-up/web") == "2"
-    assert git(boxup.origin, "rev-parse", "main") == git(boxup.root, "rev-parse", "box-up/web")
-    assert boxup.pushes("box-up/web") == 2
+    assert (first.status, again.status) == ("completed", "completed")
+    boxed = git(boxup.origin, "rev-parse", "box-up/web")
+    assert again.notes == [f"already boxed up at {boxed[:12]}, nothing changed"]
+    assert again.summary["unchanged"] is True and again.summary["boxed_up_sha"] == boxed
+    assert again.mr_url == first.mr_url
+    assert boxup.pushes("box-up/web") == 1
     db = box_runner.app.db
-    # each merge closes its run's issue, so the next run opens a new one
+    assert len(db.forge.issues_for_role("web")) == 1
+    assert len(db.forge.merge_requests_for_role("web")) == 1
+    assert db.executions.nodes(again.execution_id) == []  # no node ran
+
+    (boxup.root / "ansible/roles/web/README.md").write_text("web, changed\n", encoding="utf-8")
+    boxup.commit_main("change web")
+    changed = await box_runner.start("web", auto_approve=True)
+
+    assert changed.status == "completed" and changed.notes[0].startswith(
+        f"branch box-up/web was pushed ({boxed[:12]}) and merged into origin's main, which "
+        "main lacks")
+    head = git(boxup.root, "rev-parse", "box-up/web")
+    assert git(boxup.origin, "merge-base", "--is-ancestor", head, "main") == ""
+    # each merge closes its run's issue, so the changed role's run opens a new one
     assert [i["state"] for i in db.forge.issues_for_role("web")] == ["closed", "closed"]
     assert [m["state"] for m in db.forge.merge_requests_for_role("web")] == ["merged", "merged"]
-    assert first.issue_url != second.issue_url and first.mr_url != second.mr_url
+    assert changed.mr_url != first.mr_url
 
 
 async def test_a_test_run_that_times_out_is_killed_and_the_recovery_round_passes(

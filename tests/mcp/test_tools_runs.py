@@ -220,7 +220,7 @@ async def test_an_untested_role_comes_back_marked_untested_and_a_tested_one_unma
 ) -> None:
     async with Client(synced_server) as client:
         untested = structured(await client.call_tool(
-            "box_up_role", {"role": "monitoring/exporter"}))
+            "box_up_role", {"role": "monitoring/exporter", "ignore_deps": True}))
         tested = structured(await client.call_tool("box_up_role", {"role": "packages"}))
     assert untested["status"] == "paused" and untested["untested"] is True
     assert untested["interrupt"]["untested"] is True
@@ -252,3 +252,22 @@ async def test_failing_tests_pause_for_repair_and_get_execution_shows_the_same_r
     assert "waits for a repair, not a decision" in decided
     # the one round failed again: the run ends with the last digest in the tool error
     assert "failed" in last and "Last failure digest" in last and "port is 80" in last
+
+
+async def test_dependency_order_is_a_tool_error_naming_the_order_and_a_merged_role_is_not_redone(
+    synced_server: Server,
+) -> None:
+    async with Client(synced_server) as client:
+        refused = error_text(await client.call_tool("box_up_role", {"role": "web"}))
+        done = structured(await client.call_tool(
+            "box_up_role", {"role": "common", "auto_approve": True}))
+        again = structured(await client.call_tool("box_up_role", {"role": "common"}))
+        web = structured(await client.call_tool("box_up_role", {"role": "web"}))
+    assert "role 'web' depends on roles that are not boxed up yet: common (wave 0)" in refused
+    assert "in this order: `harness box-up-role common`" in refused
+    assert "ignore_deps=true" in refused and "the box_up_role tool" in refused
+    assert done["status"] == "completed"
+    sha = done["summary"]["commit_sha"]
+    assert again["status"] == "completed" and again["summary"]["unchanged"] is True
+    assert again["notes"] == [f"already boxed up at {sha[:12]}, nothing changed"]
+    assert web["status"] == "paused"

@@ -199,6 +199,10 @@ def box_up_role(
             "Pauses for a repair when tests fail (default: the repair_rounds setting); "
             "0 fails at once.")),
     ] = None,
+    ignore_deps: Annotated[
+        bool, typer.Option("--ignore-deps",
+                           help="Box up even though dependencies are not boxed up yet.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Box up one role: validate, test, commit, push, open issue and MR, await approval."""
@@ -207,8 +211,8 @@ def box_up_role(
 
     result = _run(ctx, f"box-up-role {role}", lambda runner, view: start_run(
         runner, role, breakpoints=requested, auto_approve=auto_approve,
-        allow_untested=allow_untested, on_progress=view, repair_rounds=repair_rounds,
-        on_created=view.created))
+        allow_untested=allow_untested, ignore_deps=ignore_deps, on_progress=view,
+        repair_rounds=repair_rounds, on_created=view.created))
     _render_result(result, as_json)
 
 

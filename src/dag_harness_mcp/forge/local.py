@@ -136,6 +136,10 @@ class LocalForge:
             self._audit("forge.merge_request.created", "merge_request", row["id"],
                         iid=row["iid"], role=role, source_branch=source_branch,
                         web_url=row["web_url"])
+        elif sha is not None and row["sha"] != sha:
+            # an open MR shows its source branch as it is now (a new run pushed to it)
+            self.app.db.forge.set_merge_request_sha(int(row["id"]), sha)
+            row = {**row, "sha": sha}
         if issue_iid is not None:
             await link_issue_to_mr(self, self.app.db.forge, issue_iid, row["web_url"])
         return _mr_ref(row, created)

@@ -124,6 +124,9 @@ async def box_up_role(
     repair_rounds: Annotated[
         int | None, Field(ge=0, le=10, description="repair pauses when tests fail (default 2)")
     ] = None,
+    ignore_deps: Annotated[
+        bool, Field(description="box up although dependencies are not boxed up; ask first")
+    ] = False,
 ) -> RunOutcome:
     """Box up a role: validate, molecule/pytest, commit, push, issue and MR, human
     approval. Failing tests pause it for repair (interrupt kind 'repair'). Returns at a
@@ -131,8 +134,8 @@ async def box_up_role(
     next_step."""
     runner = await state_of(ctx).open_runner()
     result = await start_run(runner, role, breakpoints=breakpoints, auto_approve=auto_approve,
-                             allow_untested=allow_untested, on_progress=ProgressReporter(ctx),
-                             repair_rounds=repair_rounds)
+                             allow_untested=allow_untested, ignore_deps=ignore_deps,
+                             on_progress=ProgressReporter(ctx), repair_rounds=repair_rounds)
     return _settled(result)
 
 

@@ -101,6 +101,7 @@ async def start_run(
     breakpoints: Sequence[str] | None = None,
     auto_approve: bool = False,
     allow_untested: bool = False,
+    ignore_deps: bool = False,
     on_progress: OnProgress | None = None,
     repair_rounds: int | None = None,
     on_created: Callable[[int], None] | None = None,
@@ -119,7 +120,8 @@ async def start_run(
 
     try:
         result = await runner.start(role, breakpoints=breakpoints, auto_approve=auto_approve,
-                                    allow_untested=allow_untested, on_progress=on_progress,
+                                    allow_untested=allow_untested, ignore_deps=ignore_deps,
+                                    on_progress=on_progress,
                                     on_created=created, repair_rounds=repair_rounds)
         result.notes[:0] = warnings
         await after_box_up(app, result)

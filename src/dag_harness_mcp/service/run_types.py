@@ -73,6 +73,8 @@ class WorkflowSpec:
     initial_state: Callable[..., Mapping[str, Any]]
     make_context: Callable[..., Any]
     expected_steps: int | None = None
+    # box-up checks before a run starts: already boxed up and unchanged, dependency order
+    guards_box_ups: bool = False
 
     @classmethod
     def box_up_role(cls) -> WorkflowSpec:
@@ -90,6 +92,7 @@ class WorkflowSpec:
             make_context=NodeContext,
             # the happy path: every node but recovery, repair, scaffold_tests, notify_failure
             expected_steps=len(NODE_NAMES) - 4,
+            guards_box_ups=True,
         )
 
 

@@ -118,6 +118,7 @@ class Runner:
         breakpoints: Sequence[str] | None = None,
         auto_approve: bool = False,
         allow_untested: bool = False,
+        ignore_deps: bool = False,
         on_progress: OnProgress | None = None,
         wave_run_id: int | None = None,
         on_created: Callable[[int], None] | None = None,
@@ -128,7 +129,13 @@ class Runner:
         ``on_created(execution_id)`` is called once the execution row exists, before any
         node runs. ``auto_approve`` merges a role without tests only with
         ``allow_untested``; otherwise that run waits at the approval question.
-        ``repair_rounds`` and ``scaffold_tests`` override the settings for this run."""
+        ``repair_rounds`` and ``scaffold_tests`` override the settings for this run.
+
+        A role merged before and unchanged since is not boxed up again: the run is
+        recorded completed at once, saying so (no issue, no merge request). Outside a
+        wave run, a role whose dependencies are not boxed up is refused
+        (:class:`~dag_harness_mcp.service.boxed_up.DependencyOrderError`) unless
+        ``ignore_deps``."""
         self._require_saver()
         validate_role_name(role)
         self.app.db.roles.require(role)
@@ -136,6 +143,14 @@ class Runner:
             self.app.settings, breakpoints, valid=self.workflow.node_names
         )
         self._refuse_concurrent(role)
+        if self.workflow.guards_box_ups:
+            unchanged = await self._unchanged(role, wave_run_id)
+            if unchanged is not None:
+                return unchanged
+            if wave_run_id is None and not ignore_deps:
+                from dag_harness_mcp.service.boxed_up import refuse_unboxed_dependencies
+
+                refuse_unboxed_dependencies(self.app, role)
         thread_id = f"{self.workflow.name}:{uuid.uuid4()}"
         execution_id = self.app.db.executions.create(
             role, thread_id, workflow=self.workflow.name, breakpoints=bps,
@@ -145,7 +160,8 @@ class Runner:
         self.app.audit(
             "execution.start", entity_type="execution", entity_id=execution_id,
             details={"role": role, "breakpoints": bps, "auto_approve": auto_approve,
-                     "allow_untested": allow_untested, "wave_run_id": wave_run_id},
+                     "allow_untested": allow_untested, "ignore_deps": ignore_deps,
+                     "wave_run_id": wave_run_id},
         )
         if on_created is not None:
             on_created(execution_id)
@@ -339,6 +355,32 @@ class Runner:
         return out
 
     # -- driving one run ----------------------------------------------------------
+
+    async def _unchanged(self, role: str, wave_run_id: int | None) -> RunResult | None:
+        """A completed execution saying "already boxed up at <sha>, nothing changed" when
+        the role's last box-up got in and its files did not change since; else None."""
+        from dag_harness_mcp.service.boxed_up import last_boxed_up, unchanged_since
+
+        boxed = last_boxed_up(self.app, role)
+        if boxed is None or not await unchanged_since(self.app, role, boxed):
+            return None
+        note = f"already boxed up at {boxed.commit_sha[:12]}, nothing changed"
+        summary = {"role": role, "status": "completed", "unchanged": True,
+                   "boxed_up_sha": boxed.commit_sha, "mr_url": boxed.mr_url,
+                   "boxed_up_by": boxed.execution_id, "message": note}
+        thread_id = f"{self.workflow.name}:{uuid.uuid4()}"
+        execution_id = self.app.db.executions.create(
+            role, thread_id, workflow=self.workflow.name, wave_run_id=wave_run_id,
+            status="running",
+        )
+        summary["execution_id"] = execution_id
+        self.app.db.executions.set_status(execution_id, "completed", next_nodes=[],
+                                          result=summary)
+        self.app.audit("execution.unchanged", entity_type="execution", entity_id=execution_id,
+                       details={"role": role, "boxed_up_sha": boxed.commit_sha})
+        return RunResult(execution_id=execution_id, thread_id=thread_id, role=role,
+                         status="completed", summary=summary, mr_url=boxed.mr_url,
+                         notes=[note])
 
     def _refuse_concurrent(self, role: str) -> None:
         for row in self.app.db.executions.active_for_role(role):

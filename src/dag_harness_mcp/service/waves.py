@@ -417,6 +417,8 @@ def _outcome(result: RunResult, wave: int) -> RoleOutcome:
         reason = _failure_reason(result)
     elif status in ("rejected", "cancelled"):
         reason = f"execution {result.execution_id} was {status}"
+    elif result.summary.get("unchanged"):
+        reason = str(result.summary.get("message") or "already boxed up, nothing changed")
     return RoleOutcome(result.role, wave, status, result.execution_id, reason,
                        mr_url=result.mr_url)
 

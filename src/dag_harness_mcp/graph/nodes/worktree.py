@@ -1,4 +1,10 @@
-"""create_worktree: the role's own git worktree and branch, reused on every later run."""
+"""create_worktree: the role's own git worktree and branch, starting from the default branch.
+
+The worktree directory is reused across runs, but a new run never tests what an earlier
+run left: its branch is recreated, rebased or (when it was pushed and not merged) has the
+default branch merged into it (:mod:`dag_harness_mcp.git.branch`); the run's ``notes``
+say which. A run resumed after this node keeps its worktree untouched (the node does not
+run again)."""
 
 from __future__ import annotations
 
@@ -19,7 +25,9 @@ __all__ = ["create_worktree"]
 @node("create_worktree")
 async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """``<worktrees_dir>/<slug>`` on ``<branch_prefix><slug>`` from the default branch."""
+    from dag_harness_mcp.git.branch import pick_base, refresh_branch
     from dag_harness_mcp.git.worktree import ensure_worktree
+    from dag_harness_mcp.graph.nodes.vcs import TRAILER_KEY
 
     app = runtime.context.app
     settings = app.settings
@@ -28,7 +36,17 @@ async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
     repo = Path(state.get("repo_root") or settings.repo_root)
     path = settings.worktrees_dir / slug
     branch = settings.branch_prefix + slug
-    info = await ensure_worktree(repo, path, branch, settings.default_branch)
+    base = await pick_base(repo, settings.remote, settings.default_branch)
+    info = await ensure_worktree(repo, path, branch, base.sha)
+    if info.created and info.head_sha == base.sha:
+        note = f"branch {branch} created from {base.name} ({base.sha[:12]})"
+        head = info.head_sha
+    else:
+        start = await refresh_branch(
+            info.path, branch, base, remote=settings.remote,
+            trailer=(TRAILER_KEY, runtime.context.thread_id),
+        )
+        note, head = start.note, start.head_sha
     hide_state_dir(settings.state_dir)  # worktrees may be its first content (--db elsewhere)
     role_dir = info.path / settings.roles_path / role
     if not role_dir.is_dir():
@@ -38,11 +56,12 @@ async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
         )
     await in_thread(
         app.db.worktrees.record, role, path=str(info.path), branch=branch,
-        base_ref=settings.default_branch, head_sha=info.head_sha,
+        base_ref=settings.default_branch, head_sha=head,
     )
     return {
         "worktree_path": str(info.path),
         "worktree_role_path": str(role_dir),
         "branch": branch,
-        "base_sha": info.head_sha,
+        "base_sha": head,
+        "notes": [note],
     }
