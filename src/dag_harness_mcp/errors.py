@@ -13,6 +13,7 @@ __all__ = [
     "HarnessError",
     "InvalidNameError",
     "MigrationError",
+    "MissingCollectionError",
     "NotFoundError",
     "StateDBError",
     "WavePinError",
@@ -79,6 +80,16 @@ class MigrationError(StateDBError):
 
 class WorkflowError(HarnessError):
     """The box-up workflow could not start, resume or continue."""
+
+
+class MissingCollectionError(HarnessError):
+    """The machine lacks Ansible collections a role uses: the environment's problem, not
+    the role's. ``collections`` lists them (``ns.name``); the message names the command
+    that installs them."""
+
+    def __init__(self, message: str, collections: list[str]) -> None:
+        self.collections = collections
+        super().__init__(message)
 
 
 class GitError(HarnessError):

@@ -24,7 +24,7 @@ async def test_a_role_fixed_on_main_after_a_failed_run_passes_in_the_next_run(
 ) -> None:
     _role_test(boxup, _BROKEN)
     broken = boxup.commit_main("break web")
-    failed = await box_runner.start("web", auto_approve=True, ignore_deps=True)
+    failed = await box_runner.start("web", auto_approve=True, ignore_deps=True, repair_rounds=0)
     assert failed.status == "failed"
     assert any("test_role_file" in e for e in failed.errors)
     assert failed.notes == [f"branch box-up/web created from main ({broken[:12]})"]
@@ -46,7 +46,7 @@ async def test_own_commits_on_an_unpushed_branch_are_rebased_onto_main(
 ) -> None:
     _role_test(boxup, _BROKEN)
     boxup.commit_main("break web")
-    assert (await box_runner.start("web", ignore_deps=True)).status == "failed"
+    assert (await box_runner.start("web", ignore_deps=True, repair_rounds=0)).status == "failed"
     worktree = boxup.base / "worktrees" / "web"
     (worktree / "NOTES.md").write_text("my own work\n", encoding="utf-8")
     git(worktree, "add", "NOTES.md")

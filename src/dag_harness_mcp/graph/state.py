@@ -79,6 +79,7 @@ class BoxUpRoleState(TypedDict, total=False):
     worktree_role_path: str
     branch: str
     base_sha: str
+    collections_path: str  # ANSIBLE_COLLECTIONS_PATH of every ansible/molecule/pytest call
     # tests
     molecule_result: dict[str, Any] | None
     pytest_result: dict[str, Any] | None

@@ -23,6 +23,11 @@ from langgraph.runtime import Runtime
 from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
+from dag_harness_mcp.graph.nodes.collections import (
+    collections_env,
+    missing_collection_error,
+    missing_collections,
+)
 from dag_harness_mcp.graph.routing import kinds_of
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.runner.digest import (
@@ -93,7 +98,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     argv = test_command(template, role=state["role_name"], role_dir=role_dir, worktree=worktree,
                         python=toolchain.python)
     timeout = cfg.molecule_timeout if kind == "molecule" else cfg.pytest_timeout
-    extra = {"ANSIBLE_ROLES_PATH": str(worktree / settings.roles_path)}
+    extra = {"ANSIBLE_ROLES_PATH": str(worktree / settings.roles_path), **collections_env(state)}
     if toolchain.source == "repository":
         extra["VIRTUAL_ENV"] = str(toolchain.prefix)
     # Per run scratch: pytest's JUnit file, and molecule's ephemeral directory (by default
@@ -107,9 +112,10 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     elif _is_pytest(argv) and not any("--junitxml" in a for a in argv):
         junit = scratch / "results.xml"
         argv.append(f"--junitxml={junit}")
+    env = tool_env(extra, toolchain.bin_dirs)
     try:
         result = await run_process(
-            argv, cwd=role_dir, timeout=timeout, env=tool_env(extra, toolchain.bin_dirs),
+            argv, cwd=role_dir, timeout=timeout, env=env,
             tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL), children=children,
         )
         if kind == "molecule":
@@ -135,6 +141,10 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         results=[TestOutcome(c.name, c.outcome, c.duration_ms) for c in cases],
     )
     recorded = await in_thread(ctx.app.db.tests.record, record)
+    if status != "passed":
+        missing = await missing_collections(result.output_tail, env, children)
+        if missing:  # no repair of the role helps: the machine lacks a collection
+            raise missing_collection_error(state["role_name"], missing, kind)
     failing = [c.name for c in cases if c.outcome in ("failed", "error")]
     outcome: dict[str, Any] = {
         "kind": kind, "status": status, "passed": summary.passed, "failed": summary.failed,

@@ -12,6 +12,11 @@ from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
+from dag_harness_mcp.graph.nodes.collections import (
+    collections_env,
+    missing_collection_error,
+    missing_collections,
+)
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.names import resolve_role_dir, validate_role_name
 from dag_harness_mcp.runner.process import run_process, tool_env
@@ -155,15 +160,19 @@ async def validate_deploy(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
         playbook = Path(tmp) / "deploy-check.yml"
         playbook.write_text(_playbook(state["role_name"]), encoding="utf-8")
         argv = [*settings.tests.syntax_check, str(playbook)]
+        env = tool_env({"ANSIBLE_ROLES_PATH": str(roles_dir), **collections_env(state)})
         result = await run_process(
             argv,
             cwd=worktree,
             timeout=settings.tests.syntax_check_timeout,
-            env=tool_env({"ANSIBLE_ROLES_PATH": str(roles_dir)}),
+            env=env,
             tail_bytes=settings.tests.output_tail_bytes,
             children=children_of(runtime.context),
         )
     if not result.ok:
+        missing = await missing_collections(result.output_tail, env, children_of(runtime.context))
+        if missing:
+            raise missing_collection_error(state["role_name"], missing, "the syntax check")
         raise WorkflowError(
             f"the deploy check `{' '.join(argv[:2])}` failed for role {state['role_name']!r} "
             f"(exit {result.returncode}); fix the role's syntax: {result.output_tail[-800:]}"

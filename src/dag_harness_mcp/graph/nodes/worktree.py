@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.names import role_slug
 from dag_harness_mcp.statedir import hide_state_dir
@@ -27,6 +27,7 @@ async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
     """``<worktrees_dir>/<slug>`` on ``<branch_prefix><slug>`` from the default branch."""
     from dag_harness_mcp.git.branch import pick_base, refresh_branch
     from dag_harness_mcp.git.worktree import ensure_worktree
+    from dag_harness_mcp.graph.nodes.collections import prepare_collections
     from dag_harness_mcp.graph.nodes.vcs import TRAILER_KEY
 
     app = runtime.context.app
@@ -58,10 +59,13 @@ async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
         app.db.worktrees.record, role, path=str(info.path), branch=branch,
         base_ref=settings.default_branch, head_sha=head,
     )
+    collections_path, installed = await prepare_collections(
+        settings, info.path, slug, children_of(runtime.context))
     return {
         "worktree_path": str(info.path),
         "worktree_role_path": str(role_dir),
         "branch": branch,
         "base_sha": head,
-        "notes": [note],
+        "collections_path": collections_path,
+        "notes": [note, *installed],
     }
