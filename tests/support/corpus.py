@@ -32,11 +32,14 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 __all__ = [
+    "ANSIBLE_VERSION",
     "DEBOPS_VERSION",
     "CorpusUnavailable",
+    "community_collections",
     "corpus_dir",
     "debops_collection",
     "required_in_ci",
@@ -49,6 +52,33 @@ WHEEL_NAME = f"debops-{DEBOPS_VERSION}-py2.py3-none-any.whl"
 _MEMBER_PREFIX = "debops/_data/ansible/collections/"
 _COLLECTION = PurePosixPath("ansible_collections", "debops", "debops")
 _ROOT = Path(__file__).resolve().parents[2]
+
+# The `ansible` package for ansible-core 2.19 bundles the community collections DebOps
+# roles use; only community.general and ansible.posix are unpacked from it.
+ANSIBLE_VERSION = "12.3.0"
+
+
+@dataclass(frozen=True)
+class _Wheel:
+    requirement: str
+    name: str  # the file pip saves
+    sha256: str
+    members: tuple[str, ...]  # prefixes of the members unpacked
+    strip: str  # removed from the front of every member's name
+    check: PurePosixPath  # a file the unpacked tree must hold
+
+
+_DEBOPS = _Wheel(
+    f"debops=={DEBOPS_VERSION}", WHEEL_NAME,
+    WHEEL_SHA256,
+    (_MEMBER_PREFIX,), _MEMBER_PREFIX, _COLLECTION / "galaxy.yml",
+)
+_ANSIBLE = _Wheel(
+    f"ansible=={ANSIBLE_VERSION}", f"ansible-{ANSIBLE_VERSION}-py3-none-any.whl",
+    "cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414",
+    ("ansible_collections/community/general/", "ansible_collections/ansible/posix/"), "",
+    PurePosixPath("ansible_collections", "community", "general", "MANIFEST.json"),
+)
 
 
 class CorpusUnavailable(RuntimeError):
@@ -84,14 +114,32 @@ def debops_collection(*, download: bool = True) -> Path:
         raise CorpusUnavailable(
             f"the DebOps corpus is not unpacked in {corpus_dir()}: run ./dev setup"
         )
+    _ensure(_DEBOPS, tree)
+    return collection
+
+
+def community_collections(*, download: bool = True) -> Path:
+    """The directory holding ``ansible_collections/{community/general,ansible/posix}``
+    from the ``ansible`` package (what goes on ``ANSIBLE_COLLECTIONS_PATH``)."""
+    tree = corpus_dir() / f"ansible-{ANSIBLE_VERSION}"
+    if (tree / ".complete").is_file():
+        return tree
+    if not download:
+        raise CorpusUnavailable(
+            f"the community collections are not unpacked in {corpus_dir()}: run ./dev setup"
+        )
+    _ensure(_ANSIBLE, tree)
+    return tree
+
+
+def _ensure(spec: _Wheel, tree: Path) -> None:
     corpus_dir().mkdir(parents=True, exist_ok=True)
     with _locked(corpus_dir() / ".lock"):
         if (tree / ".complete").is_file():  # another worker finished while we waited
-            return collection
-        wheel = _fetch_wheel(corpus_dir() / "wheels")
-        _unpack(wheel, tree)
-        print(f"corpus: unpacked {WHEEL_NAME} into {tree}", file=sys.stderr)
-    return collection
+            return
+        wheel = _fetch_wheel(corpus_dir() / "wheels", spec)
+        _unpack(wheel, tree, spec)
+        print(f"corpus: unpacked {spec.name} into {tree}", file=sys.stderr)
 
 
 @contextmanager
@@ -126,9 +174,9 @@ def _pip_commands() -> Iterator[list[str]]:
             yield [str(candidate), "-m", "pip"]
 
 
-def _fetch_wheel(wheels: Path) -> Path:
-    wheel = wheels / WHEEL_NAME
-    if wheel.is_file() and _sha256(wheel) == WHEEL_SHA256:
+def _fetch_wheel(wheels: Path, spec: _Wheel) -> Path:
+    wheel = wheels / spec.name
+    if wheel.is_file() and _sha256(wheel) == spec.sha256:
         return wheel
     wheels.mkdir(parents=True, exist_ok=True)
     wheel.unlink(missing_ok=True)
@@ -136,7 +184,7 @@ def _fetch_wheel(wheels: Path) -> Path:
     for pip in _pip_commands():
         done = subprocess.run(
             [*pip, "download", "--no-deps", "--only-binary=:all:", "--dest", str(wheels),
-             f"debops=={DEBOPS_VERSION}"],
+             spec.requirement],
             capture_output=True,
             text=True,
             check=False,
@@ -148,37 +196,37 @@ def _fetch_wheel(wheels: Path) -> Path:
     else:
         detail = "; ".join(failures) or "no Python interpreter with pip found"
         raise CorpusUnavailable(
-            f"could not download debops=={DEBOPS_VERSION} from PyPI ({detail}); "
+            f"could not download {spec.requirement} from PyPI ({detail}); "
             "run ./dev setup on a machine that reaches PyPI"
         )
     actual = _sha256(wheel)
-    if actual != WHEEL_SHA256:
+    if actual != spec.sha256:
         wheel.unlink()
         raise CorpusUnavailable(
-            f"{WHEEL_NAME} has sha256 {actual}, expected {WHEEL_SHA256}: the index served "
+            f"{spec.name} has sha256 {actual}, expected {spec.sha256}: the index served "
             "a different file; check the package index configured for pip"
         )
     return wheel
 
 
-def _unpack(wheel: Path, tree: Path) -> None:
-    """Unpack the collection's members below ``tree``; only then mark it complete."""
+def _unpack(wheel: Path, tree: Path, spec: _Wheel = _DEBOPS) -> None:
+    """Unpack the wanted members below ``tree``; only then mark it complete."""
     staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=tree.parent))
     try:
         with zipfile.ZipFile(wheel) as archive:
             for member in archive.infolist():
-                if not member.filename.startswith(_MEMBER_PREFIX) or member.is_dir():
+                if not member.filename.startswith(spec.members) or member.is_dir():
                     continue
-                relative = PurePosixPath(member.filename[len(_MEMBER_PREFIX) :])
+                relative = PurePosixPath(member.filename[len(spec.strip) :])
                 if relative.is_absolute() or ".." in relative.parts:
-                    raise CorpusUnavailable(f"{WHEEL_NAME}: unsafe member {member.filename!r}")
+                    raise CorpusUnavailable(f"{spec.name}: unsafe member {member.filename!r}")
                 target = staging.joinpath(*relative.parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(member) as source, target.open("wb") as sink:
                     shutil.copyfileobj(source, sink)
-        if not (staging / _COLLECTION / "galaxy.yml").is_file():
-            raise CorpusUnavailable(f"{WHEEL_NAME} holds no {_COLLECTION}/galaxy.yml")
-        (staging / ".complete").write_text(f"debops {DEBOPS_VERSION} {WHEEL_SHA256}\n")
+        if not staging.joinpath(*spec.check.parts).is_file():
+            raise CorpusUnavailable(f"{spec.name} holds no {spec.check}")
+        (staging / ".complete").write_text(f"{spec.requirement} {spec.sha256}\n")
         if tree.exists():  # a half-unpacked tree left by a killed process
             shutil.rmtree(tree)
         os.replace(staging, tree)
@@ -190,6 +238,8 @@ def _unpack(wheel: Path, tree: Path) -> None:
 if __name__ == "__main__":
     try:
         print(debops_collection())
+        if "--community" in sys.argv[1:]:  # ./dev setup: the community collections too
+            print(community_collections())
     except CorpusUnavailable as exc:
         print(f"corpus: {exc}", file=sys.stderr)
         sys.exit(1)
