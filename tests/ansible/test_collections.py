@@ -2,6 +2,7 @@
 requirements files and entries, the search path, and ansible's own words for a missing
 collection (captured from ansible-core 2.19 runs)."""
 
+# ruff: noqa: E501 (ansible's messages, verbatim)
 from __future__ import annotations
 
 from pathlib import Path
