@@ -65,6 +65,18 @@ async def test_a_collection_nobody_installed_is_an_environment_error_naming_the_
     assert result.summary["failed_node"] == "run_pytest"
 
 
+async def test_the_syntax_check_of_a_role_without_tests_says_the_same_environment_error(
+    collection_app: HarnessApp,
+) -> None:
+    async with Runner(collection_app) as runner:
+        result = await runner.start("bare", auto_approve=True, allow_untested=True)
+    assert (result.status, result.summary["failed_node"]) == ("failed", "validate_deploy")
+    message = " ".join(result.errors)
+    assert "so the syntax check of role 'bare' failed" in message
+    assert "`ansible-galaxy collection install nosuch.coll`" in message
+    assert "fix the role's syntax" not in message
+
+
 async def test_requirements_from_a_local_source_are_installed_into_the_managed_path(
     collection_app: HarnessApp,
 ) -> None:

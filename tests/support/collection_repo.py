@@ -12,12 +12,20 @@ suite sees the environment the harness gives it.
 
 from __future__ import annotations
 
+import shutil
 import textwrap
+from collections.abc import Iterable
 from pathlib import Path
 
 from dag_harness_mcp.service.example import publish_repository
 
-__all__ = ["COLLECTION_ROLES", "collection_repo", "write_collection_source"]
+__all__ = [
+    "COLLECTION_ROLES",
+    "DEBOPS_ROLES",
+    "collection_repo",
+    "debops_repo",
+    "write_collection_source",
+]
 
 COLLECTION_ROLES = "ansible_collections/acme/stack/roles"
 
@@ -80,7 +88,8 @@ def write_collection_source(base: Path) -> Path:
 
 def collection_repo(base: Path) -> Path:
     """``base/repo``: roles ``web`` (calls ``acme.stack.noop``), ``app`` (imports
-    ``acme.stack.web``), ``broken`` (calls ``nosuch.coll.thing``) and ``extra`` (calls
+    ``acme.stack.web``), ``broken`` and ``bare`` (no tests; both call ``nosuch.coll.thing``)
+    and ``extra`` (calls
     ``acme.extra.ping2``, listed in ``requirements.yml`` as a local ``dir`` source);
     committed on main, pushed to ``base/origin.git``."""
     repo = base / "repo"
@@ -104,6 +113,10 @@ def collection_repo(base: Path) -> Path:
           nosuch.coll.thing:
             state: present
         """)
+    _role(roles, "bare", """\
+        - name: The same, in a role without tests (only the syntax check sees it)
+          nosuch.coll.thing:
+        """, tests=False)
     source = write_collection_source(base)
     _role(roles, "extra", """\
         - name: A module of a collection that requirements.yml brings
@@ -112,4 +125,27 @@ def collection_repo(base: Path) -> Path:
     _write(collection / "requirements.yml",
            f"collections:\n  - name: {source}\n    type: dir\n")
     publish_repository(repo, base / "origin.git", message="a collection of roles")
+    return repo
+
+
+DEBOPS_ROLES = "ansible_collections/debops/debops/roles"
+
+
+def debops_repo(
+    base: Path, collection: Path, roles: Iterable[str], *, tested: Iterable[str] = ()
+) -> Path:
+    """``base/repo`` holding the real DebOps collection (``galaxy.yml``, ``meta``,
+    ``plugins``) with only ``roles`` copied; the ``tested`` ones get the syntax-check
+    suite (DebOps ships no tests); committed on main, pushed to ``base/origin.git``."""
+    repo = base / "repo"
+    target = repo / "ansible_collections" / "debops" / "debops"
+    target.mkdir(parents=True)
+    shutil.copy2(collection / "galaxy.yml", target / "galaxy.yml")
+    for part in ("meta", "plugins"):
+        shutil.copytree(collection / part, target / part)
+    for role in roles:
+        shutil.copytree(collection / "roles" / role, target / "roles" / role)
+    for role in tested:
+        _write(target / "roles" / role / "tests" / "test_role.py", _SUITE.replace("{role}", role))
+    publish_repository(repo, base / "origin.git", message="DebOps roles")
     return repo
