@@ -160,8 +160,10 @@ def test_cli_grant_list_revoke_round_trip_with_json(tmp_path: Path) -> None:
         return json.loads(result.stdout) if code == 0 and "--json" in args else result
 
     ctx = invoke("capabilities", "grant", "--session", "abc", "--file-write", "src/**",
-                 "--bash-allow", "pytest *", "--gitlab-write", "--ttl", "60", "--json")
+                 "--bash-allow", "pytest *", "--gitlab-write", "--network", "--ttl", "60",
+                 "--json")
     assert ctx["capabilities"]["gitlab_write"] == ["*"]
+    assert ctx["capabilities"]["network"] == ["*"]
     assert [c["id"] for c in invoke("capabilities", "list", "--json")] == [ctx["id"]]
     assert invoke("capabilities", "revoke", str(ctx["id"]), "--json")["state"] == "revoked"
     assert invoke("capabilities", "list", "--json") == []
