@@ -50,6 +50,16 @@ async def test_the_collections_own_names_resolve_in_the_syntax_check_and_the_rol
     assert link.resolve() == (Path(state["worktree_path"]) / "ansible_collections/acme/stack")
 
 
+async def test_molecule_converges_a_role_calling_the_collections_own_module(
+    collection_app: HarnessApp,
+) -> None:
+    async with Runner(collection_app) as runner:
+        result = await runner.start("molecular", breakpoints=["create_commit"])
+    assert (result.status, result.next_nodes) == ("paused", ["create_commit"]), result.errors
+    runs = collection_app.db.tests.for_execution(result.execution_id)
+    assert [(r["kind"], r["status"]) for r in runs] == [("molecule", "passed")]
+
+
 async def test_a_collection_nobody_installed_is_an_environment_error_naming_the_command(
     collection_app: HarnessApp,
 ) -> None:

@@ -63,6 +63,23 @@ def test_the_role_passes_a_syntax_check_in_the_harness_environment(tmp_path):
 '''
 
 
+# molecule on this machine, no containers (docs: NOTES' recipe); converge only
+_MOLECULE = """\
+driver: {name: default, options: {managed: false}}
+platforms: [{name: localhost}]
+provisioner:
+  name: ansible
+  env: {ANSIBLE_ROLES_PATH: "${MOLECULE_PROJECT_DIRECTORY}/.."}
+  inventory:
+    host_vars:
+      localhost:
+        ansible_connection: local
+        ansible_python_interpreter: "{{ ansible_playbook_python }}"
+role_name_check: 1
+scenario: {test_sequence: [converge]}
+"""
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -88,7 +105,8 @@ def write_collection_source(base: Path) -> Path:
 
 def collection_repo(base: Path) -> Path:
     """``base/repo``: roles ``web`` (calls ``acme.stack.noop``), ``app`` (imports
-    ``acme.stack.web``), ``broken`` and ``bare`` (no tests; both call ``nosuch.coll.thing``)
+    ``acme.stack.web``), ``broken`` and ``bare`` (no tests; both call ``nosuch.coll.thing``),
+    ``molecular`` (a molecule scenario converging ``acme.stack.noop`` on localhost)
     and ``extra`` (calls
     ``acme.extra.ping2``, listed in ``requirements.yml`` as a local ``dir`` source);
     committed on main, pushed to ``base/origin.git``."""
@@ -117,6 +135,13 @@ def collection_repo(base: Path) -> Path:
         - name: The same, in a role without tests (only the syntax check sees it)
           nosuch.coll.thing:
         """, tests=False)
+    _role(roles, "molecular", """\
+        - name: The collection's own module, run for real by molecule on localhost
+          acme.stack.noop:
+        """, tests=False)
+    _write(roles / "molecular" / "molecule" / "default" / "molecule.yml", _MOLECULE)
+    _write(roles / "molecular" / "molecule" / "default" / "converge.yml",
+           "- hosts: all\n  gather_facts: false\n  roles:\n    - role: molecular\n")
     source = write_collection_source(base)
     _role(roles, "extra", """\
         - name: A module of a collection that requirements.yml brings

@@ -130,7 +130,9 @@ async def prepare_collections(
         link_root = _managed(settings) / "links" / slug
         _link(link_root, collection.namespace, collection.name, collection.root)
         paths.append(link_root)
-    paths.append(_managed(settings) / "installed")
+    installed = _managed(settings) / "installed"
+    installed.mkdir(parents=True, exist_ok=True)  # ansible warns about a missing path
+    paths.append(installed)
     value = join_paths(paths, os.environ.get(COLLECTIONS_ENV))
     notes = await _install(settings, worktree, tool_env({COLLECTIONS_ENV: value}), children)
     return value, notes

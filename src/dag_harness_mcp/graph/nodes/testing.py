@@ -13,6 +13,7 @@ one test.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
 from dag_harness_mcp.graph.nodes.collections import (
+    COLLECTIONS_ENV,
     collections_env,
     missing_collection_error,
     missing_collections,
@@ -109,6 +111,11 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     junit_text: str | None = None
     if kind == "molecule":
         extra["MOLECULE_EPHEMERAL_DIRECTORY"] = str(scratch / "molecule")
+        if COLLECTIONS_ENV in extra:
+            # molecule installs a role's enclosing collection (``../../galaxy.yml``) into
+            # the first collections path, with --force: a scratch one, not our link.
+            first = scratch / "collections"
+            extra[COLLECTIONS_ENV] = f"{first}{os.pathsep}{extra[COLLECTIONS_ENV]}"
     elif _is_pytest(argv) and not any("--junitxml" in a for a in argv):
         junit = scratch / "results.xml"
         argv.append(f"--junitxml={junit}")
