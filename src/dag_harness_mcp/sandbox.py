@@ -35,8 +35,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["INSTALL_HINT", "MARK", "PRIVATE_REFS", "Plan", "find_bwrap", "make_plan", "probe",
-           "read_ref", "stage_refs", "sync_refs", "unwrap", "wrap_shell"]
+__all__ = ["INSTALL_HINT", "MARK", "PRIVATE_REFS", "Plan", "find_bwrap", "harness_root",
+           "make_plan", "probe", "read_ref", "stage_refs", "sync_refs", "unwrap", "wrap_shell"]
 
 MARK = "HARNESS_SANDBOX"
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; "
@@ -327,10 +327,34 @@ def _write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def harness_root() -> str:
+    """Where this harness is installed: its checkout or its virtual environment.
+
+    Commands in the sandbox may run the harness's own tools (``harness``, the role
+    test toolchain), so this tree stays readable when it lives under a hidden
+    directory (a checkout or an environment under ``/tmp``).
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    here = package
+    for _ in range(5):
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+        if any(os.path.exists(os.path.join(here, mark))
+               for mark in ("pyvenv.cfg", "pyproject.toml")):
+            return here
+    return os.path.dirname(package)
+
+
 def make_plan(writable: Iterable[str], *, project_dir: str | None, db_path: str | None,
               network: bool = False, default_branches: Iterable[str] = ("main", "master"),
-              home: str | None = None) -> Plan:
-    """The sandbox for a context granting writes under ``writable`` (directories)."""
+              home: str | None = None, installed_at: str | None = None) -> Plan:
+    """The sandbox for a context granting writes under ``writable`` (directories).
+
+    ``installed_at`` is the harness's own tree (default :func:`harness_root`), kept
+    readable like the project and the home directory.
+    """
     plan = Plan()
     plan.network = network
     dirs: list[str] = []
@@ -339,7 +363,7 @@ def make_plan(writable: Iterable[str], *, project_dir: str | None, db_path: str 
         if os.path.isdir(real):
             _add(dirs, real)
     plan.writable.extend(dirs)
-    visible: list[str | None] = [project_dir, home]
+    visible: list[str | None] = [project_dir, home, installed_at or harness_root()]
     for directory in dirs:
         visible.append(_git(plan, directory, default_branches))
     if db_path:

@@ -152,3 +152,36 @@ def test_a_sandbox_commit_reaches_the_branch_but_never_undoes_a_move_made_outsid
     assert _git(repo, "rev-parse", "box-up/common") == outside
     sandbox.stage_refs(plan)
     assert (private / "common").read_text().strip() == outside
+
+
+def test_the_harness_tree_stays_readable_but_not_writable_when_it_lives_under_tmp(
+    tmp_path: Path
+) -> None:
+    # A checkout (or environment) under /tmp would vanish behind the sandbox's private
+    # /tmp, and with it the interpreter and tools the agent's commands run.
+    installed = tmp_path / "harness-checkout"
+    (installed / ".venv" / "bin").mkdir(parents=True)
+    (installed / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    tool = installed / ".venv" / "bin" / "tool"
+    tool.write_text("#!/bin/sh\necho tool ran\n")
+    tool.chmod(0o755)
+    worktree = tmp_path / "wt"
+    worktree.mkdir()
+    assert str(tmp_path).startswith("/tmp/")
+    bwrap = sandbox.find_bwrap()
+    assert bwrap is not None
+    plan = sandbox.make_plan([str(worktree)], project_dir=None, db_path=None,
+                             installed_at=str(installed))
+    assert str(installed) in plan.readonly
+    line = sandbox.wrap_shell(f"{tool}; touch {installed}/planted", bwrap, plan)
+    ran = subprocess.run(["bash", "-c", line], cwd=worktree, capture_output=True, text=True,
+                         check=False)
+    assert "tool ran" in ran.stdout
+    assert ran.returncode != 0 and "Read-only file system" in ran.stderr
+    assert not (installed / "planted").exists()
+
+
+def test_the_harness_root_is_the_checkout_or_environment_holding_the_package() -> None:
+    root = Path(sandbox.harness_root())
+    assert (root / "pyproject.toml").exists() or (root / "pyvenv.cfg").exists()
+    assert Path(sandbox.__file__).resolve().is_relative_to(root.resolve())
