@@ -9,11 +9,11 @@ the machine in which
   the repository, the real ``$HOME`` and the StateDB's directory are re-exposed
   read-only when they live under one of the hidden directories;
 - the granted directories (a role's worktree) are writable, and so is what a
-  commit there needs: the repository's object store, the worktree's admin
-  directory under ``.git/worktrees/`` and the directory of its branch's ref and
-  reflog, with every other entry of those ref directories, the worktree's
-  ``.git`` file and the admin files naming the branch and the repository
-  (``HEAD``, ``commondir``, ``gitdir``) pinned read-only;
+  commit there needs: the worktree's admin directory under ``.git/worktrees/``
+  (its ``HEAD``, ``commondir``, ``gitdir``, ``config.worktree`` and the worktree's
+  ``.git`` file pinned read-only), a private object store and a private copy of
+  the branch's ref there, which the hooks bring into the repository afterwards
+  (:func:`sync_refs`); the repository's own objects and refs stay read-only;
 - the StateDB (and its ``-wal``/``-shm``) stays read-only even inside a granted
   directory;
 - there is no network unless the context grants ``network``, no capability, no
@@ -35,8 +35,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-__all__ = ["INSTALL_HINT", "MARK", "PRIVATE_REFS", "Plan", "find_bwrap", "harness_root",
-           "make_plan", "probe", "read_ref", "stage_refs", "sync_refs", "unwrap", "wrap_shell"]
+__all__ = ["INSTALL_HINT", "MARK", "PRIVATE_OBJECTS", "PRIVATE_REFS", "Plan", "find_bwrap",
+           "harness_root", "import_objects", "make_plan", "probe", "read_ref", "stage_refs",
+           "sync_refs", "unwrap", "wrap_shell"]
 
 MARK = "HARNESS_SANDBOX"
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`; "
@@ -48,6 +49,8 @@ _BASE = ("--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "A
          "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc")
 _CACHE = "sandbox-probe.json"
 PRIVATE_REFS = "harness-refs"  # in a worktree's admin dir: its branch ref as the sandbox sees it
+PRIVATE_OBJECTS = "harness-objects"  # ... and the objects a sandboxed command wrote
+SEEN_OBJECTS = "/tmp/.harness-objects"  # where the sandbox sees the real object store
 _PROBE_TIMEOUT = 10.0
 
 
@@ -134,7 +137,7 @@ def _run_probe(bwrap: str) -> tuple[bool, str]:
 class Plan:
     """The bind mounts of one sandbox, in the order bwrap applies them."""
 
-    __slots__ = ("network", "private", "protect", "readonly", "syncs", "writable")
+    __slots__ = ("network", "private", "protect", "readonly", "stores", "syncs", "writable")
 
     def __init__(self) -> None:
         self.readonly: list[str] = []  # re-exposed read-only under a hidden directory
@@ -142,6 +145,7 @@ class Plan:
         self.private: list[tuple[str, str]] = []  # (private dir, where it is seen)
         self.protect: list[str] = []  # pinned read-only inside a writable bind
         self.syncs: list[tuple[str, str, str]] = []  # (git dir, branch ref, private dir)
+        self.stores: list[tuple[str, str]] = []  # (git dir, private object store)
         self.network = False
 
     def __repr__(self) -> str:
@@ -226,12 +230,11 @@ def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | No
         return None
     _add(plan.protect, dotgit)
     common = os.path.dirname(os.path.dirname(admin))
-    objects = os.path.join(common, "objects")
-    _add(plan.writable, objects)
-    for sub in ("info", "pack"):
-        pinned = os.path.join(objects, sub)
-        if os.path.isdir(pinned):
-            _add(plan.protect, pinned)  # alternates, and the packs holding most of history
+    # New objects go to a private store in the admin dir (imported, checked, by the hooks);
+    # the real store is seen read-only through it (alternates), so none can be deleted.
+    store = os.path.join(admin, PRIVATE_OBJECTS)
+    plan.stores.append((common, store))
+    plan.private.append((store, os.path.join(common, "objects")))
     _add(plan.writable, admin)
     worktree_config = os.path.join(admin, "config.worktree")
     if not os.path.exists(worktree_config):
@@ -276,6 +279,17 @@ def stage_refs(plan: Plan) -> None:
     A copy that cannot be made is dropped from the plan: its ref directory then stays
     read-only in the sandbox (a commit fails there, nothing else does)."""
     sync_refs(plan)
+    for pair in list(plan.stores):
+        store = pair[1]
+        try:
+            os.makedirs(os.path.join(store, "info"), exist_ok=True)
+            os.makedirs(os.path.join(store, "pack"), exist_ok=True)
+            alternates = os.path.join(store, "info", "alternates")
+            if _read(alternates) != SEEN_OBJECTS:
+                _write(alternates, SEEN_OBJECTS + "\n")
+        except OSError:
+            plan.stores.remove(pair)
+            plan.private[:] = [p for p in plan.private if p[0] != store]
     for entry in list(plan.syncs):
         common, ref, private = entry
         try:
@@ -296,6 +310,7 @@ def sync_refs(plan: Plan) -> list[str]:
     """Move each real branch ref to what a sandboxed command committed; returns the refs
     moved. Compare-and-swap against the staged base, so a ref the workflow moved in the
     meantime is kept (the sandbox's commit is then dropped)."""
+    import_objects(plan)
     moved: list[str] = []
     for common, ref, private in plan.syncs:
         base = _read(os.path.join(private, ".base"))
@@ -304,16 +319,80 @@ def sync_refs(plan: Plan) -> list[str]:
             continue
         import subprocess  # only now: importing it costs more than the rest of this module
 
+        git = ["git", "--git-dir", common]
         try:
+            # Every object the new commit needs must be in the real store (not in a pack the
+            # sandbox made, which is never imported).
+            missing = subprocess.run(
+                [*git, "rev-list", "--objects", "--missing=print", new, "--not", base],
+                stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+            if missing.returncode != 0 or any(
+                    line.startswith("?") for line in missing.stdout.splitlines()):
+                continue
             done = subprocess.run(
-                ["git", "--git-dir", common, "update-ref", "-m", "dag-harness: sandbox commit",
-                 ref, new, base], stdin=subprocess.DEVNULL, capture_output=True, check=False)
+                [*git, "update-ref", "-m", "dag-harness: sandbox commit", ref, new, base],
+                stdin=subprocess.DEVNULL, capture_output=True, check=False)
         except OSError:  # no git here: the commit stays private until one can move the ref
             continue
         if done.returncode == 0:
             moved.append(ref)
             _write(os.path.join(private, ".base"), new + "\n")
     return moved
+
+
+def import_objects(plan: Plan) -> int:
+    """Move the loose objects sandboxed commands wrote into the real object store, each
+    checked (its name is the hash of its content); returns how many were added."""
+    added = 0
+    for common, store in plan.stores:
+        try:
+            fans = [d for d in os.listdir(store) if len(d) == 2 and _is_hex(d)]
+        except OSError:
+            continue
+        for fan in fans:
+            directory = os.path.join(store, fan)
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            for name in names:
+                source = os.path.join(directory, name)
+                if _is_hex(name) and len(name) in (38, 62):
+                    added += _import_object(common, fan, name, source)
+                if os.path.isfile(source):
+                    os.unlink(source)
+    return added
+
+
+def _import_object(common: str, fan: str, name: str, source: str) -> int:
+    import hashlib
+    import zlib
+
+    target = os.path.join(common, "objects", fan, name)
+    if os.path.exists(target):
+        return 0
+    try:
+        with open(source, "rb") as handle:
+            packed = handle.read(64 * 1024 * 1024 + 1)
+        data = zlib.decompress(packed)
+    except (OSError, zlib.error):
+        return 0
+    digest = hashlib.sha1 if len(name) == 38 else hashlib.sha256
+    header = data.split(b"\0", 1)[0]
+    if digest(data).hexdigest() != fan + name or header.split(b" ")[0] not in (
+            b"blob", b"tree", b"commit", b"tag"):
+        return 0
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    tmp = f"{target}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(packed)
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, target)
+    return 1
+
+
+def _is_hex(value: str) -> bool:
+    return bool(value) and all(c in "0123456789abcdef" for c in value)
 
 
 def _is_sha(value: str) -> bool:
@@ -429,6 +508,8 @@ def bwrap_args(bwrap: str, plan: Plan, environ: Mapping[str, str] | None = None)
         args += ["--bind", path, path]
     for source, seen in plan.private:
         args += ["--bind", source, seen]
+    for common, _store in plan.stores[:1]:
+        args += ["--ro-bind", os.path.join(common, "objects"), SEEN_OBJECTS]
     for path in plan.protect:
         args += ["--ro-bind", path, path]
     args += ["--dir", _PRIVATE_HOME, *_env_args(env)]

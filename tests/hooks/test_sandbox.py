@@ -8,6 +8,7 @@ import os
 import shlex
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -115,20 +116,30 @@ def _git(cwd: Path, *args: str) -> str:
                            *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def test_a_sandbox_commit_reaches_the_branch_but_never_undoes_a_move_made_outside(
-    tmp_path: Path
-) -> None:
+@pytest.fixture
+def worktree(tmp_path: Path) -> Path:
+    """``repo`` with one commit on main and the worktree of branch box-up/common, as a
+    box-up run makes it (``<repo>/.harness/worktrees/common``)."""
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "init")
-    worktree = repo / ".harness" / "worktrees" / "common"
-    _git(repo, "worktree", "add", "-q", "-b", "box-up/common", str(worktree))
+    (repo / "a.txt").write_text("a\n")
+    _git(repo, "add", "a.txt")
+    _git(repo, "commit", "-q", "-m", "init")
+    path = repo / ".harness" / "worktrees" / "common"
+    _git(repo, "worktree", "add", "-q", "-b", "box-up/common", str(path))
+    return path
+
+
+def test_a_sandbox_commit_reaches_the_branch_but_never_undoes_a_move_made_outside(
+    worktree: Path
+) -> None:
+    repo = worktree.parents[2]
     _git(repo, "branch", "box-up/web")
     gitdir = repo / ".git"
     plan = sandbox.make_plan([str(worktree)], project_dir=str(repo), db_path=None)
     private = gitdir / "worktrees" / "common" / sandbox.PRIVATE_REFS
-    assert plan.private == [(str(private), str(gitdir / "refs" / "heads" / "box-up"))]
+    assert (str(private), str(gitdir / "refs" / "heads" / "box-up")) in plan.private
     start = _git(repo, "rev-parse", "box-up/common")
     sandbox.stage_refs(plan)
     assert (private / "common").read_text().strip() == start
@@ -185,3 +196,42 @@ def test_the_harness_root_is_the_checkout_or_environment_holding_the_package() -
     root = Path(sandbox.harness_root())
     assert (root / "pyproject.toml").exists() or (root / "pyvenv.cfg").exists()
     assert Path(sandbox.__file__).resolve().is_relative_to(root.resolve())
+
+
+def _objects(repo: Path) -> set[str]:
+    return {line.split()[0] for line in _git(repo, "rev-list", "--objects", "--all").splitlines()}
+
+
+def test_objects_a_sandboxed_commit_writes_are_checked_into_the_store_and_none_can_be_deleted(
+    worktree: Path
+) -> None:
+    bwrap = require_bwrap()
+    repo = worktree.parents[2]
+    before = _objects(repo)
+    plan = sandbox.make_plan([str(worktree)], project_dir=str(repo), db_path=None)
+    sandbox.stage_refs(plan)
+    store = repo / ".git" / "worktrees" / "common" / sandbox.PRIVATE_OBJECTS
+    attack = ("find \"$(git rev-parse --git-common-dir)/objects\" -type f -delete; "
+              "rm -rf \"$(git rev-parse --git-common-dir)/objects/pack\"")
+    subprocess.run(["bash", "-c", sandbox.wrap_shell(attack, bwrap, plan)], cwd=worktree,
+                   capture_output=True, check=False)
+    assert before <= _objects(repo)
+    sandbox.stage_refs(plan)  # the next command: the sandbox's own view is whole again
+    commit = ("echo b > b.txt && git add b.txt && git -c user.name=a -c user.email=a@b "
+              "commit -qm agent && git rev-parse HEAD")
+    ran = subprocess.run(["bash", "-c", sandbox.wrap_shell(commit, bwrap, plan)],
+                         cwd=worktree, capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+    made = ran.stdout.split()[-1]
+    assert not (repo / ".git" / "objects" / made[:2] / made[2:]).exists()  # not yet imported
+    # A forged object (name not the hash of its content) waits in the store too.
+    (store / "ab").mkdir(exist_ok=True)
+    (store / "ab" / ("c" * 38)).write_bytes(zlib.compress(b"blob 1\0x"))
+
+    assert sandbox.sync_refs(plan) == ["refs/heads/box-up/common"]
+    assert _git(repo, "rev-parse", "box-up/common") == made
+    assert _git(repo, "cat-file", "-p", f"{made}:b.txt") == "b"
+    assert before <= _objects(repo)
+    _git(repo, "fsck", "--connectivity-only", "--no-progress")
+    assert not (repo / ".git" / "objects" / "ab" / ("c" * 38)).exists()
+    assert [p for p in store.rglob("*") if p.is_file() and len(p.parent.name) == 2] == []

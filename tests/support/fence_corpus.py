@@ -167,6 +167,9 @@ _GIT = [
     "git gc --prune=now -q",
     "echo x > @GITDIR@/config",
     "git reflog expire --expire=now --all",
+    "find @GITDIR@/objects -type f -delete",
+    "rm -rf @GITDIR@/objects/pack @GITDIR@/objects/info",
+    "rm -rf \"$(git rev-parse --git-common-dir)/objects\"/*",
 ]
 
 _MCP: list[tuple[str, dict[str, Any]]] = [
