@@ -128,6 +128,7 @@ async def test_the_server_introduces_itself_with_instructions(server: Server) ->
         instructions = client.instructions or ""
 
     assert "box_up_role" in instructions and "list_roles" in instructions
+    assert "without a decision to re-test" in instructions
 
 
 @pytest.mark.parametrize(("uri", "fragment"), [

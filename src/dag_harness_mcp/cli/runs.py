@@ -226,7 +226,8 @@ def resume(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Continue a paused, failed or interrupted execution (with a decision if it waits)."""
+    """Continue a paused, failed or interrupted execution (with a decision if it waits for
+    approval; without one after a repair, to re-test)."""
     if approve and reject:
         err_console.print("[bold red]error:[/] pass either --approve or --reject, not both")
         raise typer.Exit(2)

@@ -40,6 +40,8 @@ dag-harness boxes up Ansible roles: for one role it validates, runs molecule and
 commits, pushes, opens an issue and a merge request, then pauses for human approval.
 Start with list_roles (sync_roles if empty) and get_role; box_up_role starts a run and
 returns at the approval pause with an execution id; ask the human, then resume_execution.
+When tests fail it pauses for repair instead: fix the role inside the interrupt's role_dir,
+then resume_execution without a decision to re-test; never approve yourself.
 plan_waves orders roles by dependency; query_state answers what no tool does."""
 
 _MODULES = (tools_roles, tools_runs, tools_store, tools_observe, tools_capabilities, query)
