@@ -2,15 +2,22 @@
 
     python3 scripts/harness_env.py dag-harness-mcp      # the MCP server (.mcp.json)
     python3 scripts/harness_env.py harness resume 3 --approve
+    python3 scripts/harness_env.py --prepare            # SessionStart hook (hooks.json)
 
 The environment is built from ``uv.lock`` with ``uv sync --frozen --no-dev
 --no-editable`` on first use, and again when ``uv.lock`` or the project's sources
 change (a plugin update; compared by content digest, as Claude Code runs one plugin
-version from more than one root). Then the command starts at once while a
-low-priority background process byte-compiles the whole environment
-(``<data>/venv/.compiled`` when done, ``<data>/compile.log`` on failure): compiling
-its 4000 files first would cost seconds, and a server that starts slower than about
-10 s leaves a ``claude -p`` session without its tools.
+version from more than one root), then byte-compiled (``<data>/venv/.compiled``).
+
+In a Claude Code session the plugin's SessionStart hook (``--prepare``) does it: Claude
+Code starts the hook and the MCP server together and sends the first model request only
+after the hook ends, but gives the server only about 25 s from its spawn (and, without
+a hook, a ``claude -p`` session only 4-12 s). So ``--prepare`` holds the install lock,
+which the server's start waits on, only for ``uv sync``, and byte-compiles at a lower
+priority while the server starts; when the environment is current it is a stamp check.
+A command started while no hook prepares (a terminal, or a server that takes the lock
+first) starts right after ``uv sync`` while a niced background process byte-compiles
+(``<data>/compile.log``); a prepare waits for that one instead of compiling twice.
 
 The environment lives in ``${CLAUDE_PLUGIN_DATA}/venv``, kept across updates, never
 in the plugin root. Without ``CLAUDE_PLUGIN_DATA`` (a terminal) it is the directory
@@ -25,7 +32,7 @@ script (a developer checkout's ``.venv`` or a site-managed environment).
 
 Standard library only, Python 3.9+, Linux and macOS (``fcntl`` locks concurrent
 starts). Everything but the final ``exec`` writes to stderr: stdout belongs to the
-MCP protocol.
+MCP protocol (and a SessionStart hook's stdout would go into the session's context).
 """
 
 from __future__ import annotations
@@ -38,8 +45,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 STAMP = ".harness-lock"
+# How long the SessionStart hook waits for another start's `uv sync` (hooks.json allows 120 s).
+PREPARE_WAIT = 60.0
 SCRIPTS = ("dag-harness-mcp", "harness")
 
 
@@ -112,23 +122,51 @@ def _uv(data: Path) -> str:
     return str(uv)
 
 
-def _compile_in_background(venv: Path) -> None:
-    """Byte-compile every site-packages file of ``venv`` in a detached, niced process;
-    ``venv/.compiled`` says when it is done."""
-    marker = venv / ".compiled"
-    script = ("import compileall, pathlib, sys\n"
-              "ok = all([compileall.compile_dir(d, quiet=1, workers=1) for d in sys.argv[2:]])\n"
-              "pathlib.Path(sys.argv[1]).write_text('ok\\n' if ok else 'failed\\n')\n")
+COMPILE_SCRIPT = """\
+import compileall, fcntl, pathlib, sys
+marker = pathlib.Path(sys.argv[1])
+with open(marker.parent.parent / ".compile.lock", "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)  # one compiler at a time: a prepare waits for this one
+    if not marker.exists():
+        ok = all([compileall.compile_dir(d, quiet=1, workers=int(sys.argv[2]))
+                  for d in sys.argv[3:]])
+        marker.write_text("ok\\n" if ok else "failed\\n")
+"""
+
+
+def _compile_argv(venv: Path, workers: int) -> list[str]:
+    """Byte-compile every site-packages file of ``venv``; ``venv/.compiled`` when done."""
     dirs = [str(d) for d in sorted(venv.glob("lib/python3*/site-packages"))]
+    return [str(venv / "bin" / "python"), "-c", COMPILE_SCRIPT, str(venv / ".compiled"),
+            str(workers), *dirs]
+
+
+def _compile_in_background(venv: Path) -> None:
+    """Byte-compile ``venv`` in a detached, niced process."""
     with open(venv.parent / "compile.log", "w") as log:
         subprocess.Popen(
-            [str(venv / "bin" / "python"), "-c", script, str(marker), *dirs],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            preexec_fn=lambda: os.nice(10))  # POSIX only, as is fcntl
+            _compile_argv(venv, 1), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True, preexec_fn=lambda: os.nice(10))  # POSIX only, as is fcntl
 
 
-def build(root: Path, venv: Path, want: str) -> None:
-    """``uv sync`` the locked environment into ``venv``; progress on stderr."""
+def _compile_now(venv: Path) -> None:
+    """Byte-compile ``venv`` in the foreground, niced so that a server starting meanwhile
+    goes first (after a background compile, if one runs: it holds the compile lock)."""
+    started = time.monotonic()
+    _say("byte-compiling the environment (once per plugin version, so that every start "
+         "imports compiled modules)")
+    proc = subprocess.run(_compile_argv(venv, 0), stdin=subprocess.DEVNULL,
+                          stdout=sys.stderr, check=False, preexec_fn=lambda: os.nice(10))
+    if proc.returncode != 0:
+        _say(f"byte-compiling {venv} failed (exit {proc.returncode}); the environment's: "
+             "starts still work, only slower; see the errors above")
+    else:
+        _say(f"byte-compiled in {time.monotonic() - started:.1f} s")
+
+
+def build(root: Path, venv: Path, want: str, compile_in_background: bool = True) -> None:
+    """``uv sync`` the locked environment into ``venv`` and, unless the caller compiles it
+    itself, byte-compile it in the background; progress on stderr."""
     started = time.monotonic()
     _say(f"first start of this plugin version: installing its Python environment into "
          f"{venv} from uv.lock (seconds from a warm uv cache; an empty one downloads the "
@@ -146,9 +184,10 @@ def build(root: Path, venv: Path, want: str) -> None:
              "else fix what uv printed above and start again")
         sys.exit(1)
     (venv / STAMP).write_text(want + "\n")
-    _compile_in_background(venv)
-    _say(f"environment ready in {time.monotonic() - started:.1f} s; byte-compiling it in "
-         "the background")
+    if compile_in_background:
+        _compile_in_background(venv)
+    _say(f"environment ready in {time.monotonic() - started:.1f} s"
+         + ("; byte-compiling it in the background" if compile_in_background else ""))
 
 
 def ensure(root: Path, data: Path, script: str) -> Path:
@@ -164,7 +203,59 @@ def ensure(root: Path, data: Path, script: str) -> Path:
     return venv
 
 
+def _lock_within(lock: IO[str], seconds: float) -> bool:
+    """Take ``lock`` exclusively, waiting at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)  # another start is building; poll its lock
+
+
+def prepare(root: Path, data: Path) -> int:
+    """The plugin's SessionStart hook: install the environment if it is missing or stale,
+    then byte-compile it, all before the session's first model request.
+
+    Claude Code starts the MCP server at the same time and waits for this hook before the
+    first request, but gives the server only about 25 s from its spawn to answer. So the
+    install lock (which the server's start waits on) is held only for ``uv sync``; the
+    server then starts while this hook compiles at a lower priority. When the environment
+    is current this is a stamp check. It never waits longer than PREPARE_WAIT and never
+    fails the session: on trouble it says so on stderr and leaves the build to the
+    server's own start."""
+    venv = data / "venv"
+    want = wanted_stamp(root)
+    if _ready(venv, SCRIPTS[0], want) and (venv / ".compiled").exists():
+        return 0
+    data.mkdir(parents=True, exist_ok=True)
+    with open(data / ".install.lock", "w") as lock:
+        if not _lock_within(lock, PREPARE_WAIT):
+            _say(f"another start has held {data / '.install.lock'} for {PREPARE_WAIT:.0f} s; "
+                 "not waiting longer: the MCP server builds the environment when it starts")
+            return 1
+        if not _ready(venv, SCRIPTS[0], want):
+            build(root, venv, want, compile_in_background=False)
+    if not (venv / ".compiled").exists():
+        _compile_now(venv)
+    return 0
+
+
 def main(argv: list[str]) -> None:
+    if argv[1:] == ["--prepare"]:
+        # A hook: stdout would be added to the session's context; say nothing there.
+        if os.environ.get("HARNESS_PYTHON_ENV"):
+            sys.exit(0)
+        root = plugin_root()
+        try:
+            sys.exit(prepare(root, data_dir(root)))
+        except (OSError, subprocess.SubprocessError) as exc:
+            _say(f"preparing the environment failed ({exc}); the MCP server tries again "
+                 "when it starts")
+            sys.exit(1)
     script = argv[1] if len(argv) > 1 else "harness"
     if script not in SCRIPTS:
         _say(f"unknown command {script!r}: the user's input; use one of {', '.join(SCRIPTS)}")

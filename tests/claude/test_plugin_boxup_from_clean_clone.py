@@ -2,13 +2,15 @@
 through /box-up-role to the approval pause, approved from the command line, merged.
 
 Exactly the README's install: ``git clone``, ``claude plugin marketplace add <clone>``,
-``claude plugin install dag-harness@dag-harness``. No ``HARNESS_PYTHON_ENV`` and no
-developer environment: PATH is the system directories, node's and a directory holding
-only ``uv`` (a user who installed uv), so the hooks run the system ``python3`` and the
-MCP server's launcher builds the plugin's own environment from ``uv.lock``, offline from
-the uv cache. The role (``common`` of examples/ansible-repo) has a molecule scenario and a
-pytest suite, and both run with the plugin environment's toolchain. The scripted model
-calls ``box_up_role``; the person approves with that environment's ``harness``.
+``claude plugin install dag-harness@dag-harness``, then at once a plain ``claude -p``
+session: no shell step. No ``HARNESS_PYTHON_ENV`` and no developer environment: PATH is
+the system directories, node's and a directory holding only ``uv`` (a user who installed
+uv), so the hooks run the system ``python3`` and the plugin's SessionStart hook (and the
+MCP server's launcher, whichever takes the lock first) builds the plugin's own environment
+from ``uv.lock``, offline from the uv cache. The role (``common`` of examples/ansible-repo)
+has a molecule scenario and a pytest suite, and both run with the plugin environment's
+toolchain. The scripted model calls ``box_up_role``; the person checks the toolchain with
+``harness bootstrap --check-only`` and approves with that environment's ``harness``.
 
 The clone is of the committed HEAD: uncommitted edits are not in it.
 """
@@ -84,23 +86,12 @@ def test_installed_plugin_boxes_up_a_tested_role_to_approval_and_the_cli_approva
         assert not any(k.startswith("HARNESS_") for k in env)
         _claude(env, project, "plugin", "marketplace", "add", str(clone))
         _claude(env, project, "plugin", "install", "dag-harness@dag-harness")
-        # The README's next step: the installed launcher builds the plugin environment
-        # (so the first session's server starts within Claude Code's ~10 s) and bootstrap
-        # reports which toolchain the role tests will use.
-        [launcher] = (home / ".claude" / "plugins" / "cache").glob(
-            "dag-harness/dag-harness/*/scripts/harness_env.py")
-        terminal = {k: v for k, v in env.items() if not k.startswith(("ANTHROPIC_", "CLAUDE"))}
-        check = subprocess.run(["python3", str(launcher), "harness", "bootstrap", "--check-only",
-                                "--json"], cwd=project, env=terminal, capture_output=True,
-                               text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
-        assert "installing its Python environment" in check.stderr, check.stderr
-        toolchain = {c["name"]: c for c in json.loads(check.stdout)["checks"]}["role tests"]
-        venv = home / ".claude" / "plugins" / "data" / "dag-harness-dag-harness" / "venv"
-        assert toolchain["ok"] and str(toolchain["detail"]).startswith(
-            f"the harness's own environment {venv} (default;"), toolchain
+        # No shell step: the first session's SessionStart hook builds the environment.
         run = run_claude("/box-up-role common", cwd=project, env=env, timeout=600, args=[
             "--model", MODEL, "--allowedTools", GET_ROLE, SYNC_ROLES, BOX_UP])
     assert run.proc.returncode == 0 and endpoint.unscripted == 0, run
+    venv = home / ".claude" / "plugins" / "data" / "dag-harness-dag-harness" / "venv"
+    assert (venv / ".compiled").read_text() == "ok\n"
     # The skill's text reached the model with the role filled in.
     assert "The role to box up is: common" in json.dumps(endpoint.requests)
 
@@ -129,8 +120,18 @@ def test_installed_plugin_boxes_up_a_tested_role_to_approval_and_the_cli_approva
     assert runs["pytest"]["command"].startswith(f"{venv}/bin/python -m pytest")
     assert runs["pytest"]["passed"] >= 2
 
-    # The person approves from a terminal: the installed plugin's launcher runs its
-    # environment's `harness` (no CLAUDE_PLUGIN_* there; it finds the data directory).
+    # The person checks and approves from a terminal: the installed plugin's launcher runs
+    # its environment's `harness` (no CLAUDE_PLUGIN_* there; it finds the data directory).
+    [launcher] = (home / ".claude" / "plugins" / "cache").glob(
+        "dag-harness/dag-harness/*/scripts/harness_env.py")
+    terminal = {k: v for k, v in env.items() if not k.startswith(("ANTHROPIC_", "CLAUDE"))}
+    check = subprocess.run(["python3", str(launcher), "harness", "bootstrap", "--check-only",
+                            "--json"], cwd=project, env=terminal, capture_output=True,
+                           text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
+    assert "installing its Python environment" not in check.stderr, check.stderr
+    toolchain = {c["name"]: c for c in json.loads(check.stdout)["checks"]}["role tests"]
+    assert toolchain["ok"] and str(toolchain["detail"]).startswith(
+        f"the harness's own environment {venv} (default;"), toolchain
     approved = subprocess.run(
         ["python3", str(launcher), "harness", "resume", str(execution_id), "--approve",
          "--comment", "looks good", "--json"], cwd=project, env=terminal, capture_output=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import select
 import shutil
@@ -136,3 +138,59 @@ def test_the_launcher_needs_no_flock_or_sha256sum_only_python3_and_uv(tmp_path: 
     assert (proc.returncode, proc.stdout.strip()) == (0, __version__), proc.stderr
     assert "environment ready" in proc.stderr
     assert shutil.which("flock", path=str(only_uv)) is None
+
+
+def _prepare_command() -> str:
+    """The plugin's SessionStart command that prepares the environment, from hooks.json."""
+    config = json.loads((ROOT / "hooks" / "hooks.json").read_text())
+    [command] = [h["command"] for group in config["hooks"]["SessionStart"]
+                 for h in group["hooks"] if "--prepare" in h["command"]]
+    return command
+
+
+@pytest.mark.slow
+def test_the_session_start_hook_installs_and_byte_compiles_then_only_checks_the_stamp(
+        tmp_path: Path) -> None:
+    uv = _uv()
+    env = _env(tmp_path, UV_OFFLINE="1", PATH=f"{uv.parent}{os.pathsep}/usr/bin:/bin")
+    payload = json.dumps({"session_id": "s1", "hook_event_name": "SessionStart",
+                          "source": "startup", "cwd": str(tmp_path)})
+
+    def hook() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["sh", "-c", _prepare_command()], input=payload, env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    first = hook()
+    # Nothing on stdout: a SessionStart hook's stdout is added to the session's context.
+    assert (first.returncode, first.stdout) == (0, ""), first.stderr
+    assert "installing its Python environment" in first.stderr
+    assert "byte-compiled in" in first.stderr
+    data = tmp_path / "plugin-data"
+    assert (data / "venv" / ".compiled").read_text() == "ok\n"
+    assert not (data / "compile.log").exists()  # compiled by the hook, not in the background
+    site = next((data / "venv").glob("lib/python3.*/site-packages"))
+    assert list((site / "dag_harness_mcp" / "mcp" / "__pycache__").glob("server.*.pyc"))
+
+    again = hook()
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+    server = _launch(env, "harness", "--version")
+    assert (server.returncode, server.stdout.strip(), server.stderr) == (0, __version__, "")
+
+
+def test_the_session_start_hook_waits_a_bounded_time_for_another_build_then_gives_way(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    launcher = launcher_module()
+    launcher.PREPARE_WAIT = 0.5
+    data = tmp_path / "plugin-data"
+    data.mkdir()
+    with open(data / ".install.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a server start that is building
+        assert launcher.prepare(ROOT, data) == 1
+    assert "not waiting longer: the MCP server builds the environment" in capsys.readouterr().err
+    assert not (data / "venv").exists()
+
+
+def test_the_session_start_hook_does_nothing_for_a_given_environment(tmp_path: Path) -> None:
+    proc = _launch(_env(tmp_path, HARNESS_PYTHON_ENV=str(ROOT / ".venv")), "--prepare")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert not (tmp_path / "plugin-data").exists()

@@ -33,5 +33,7 @@ def test_claude_plugin_validate_strict_passes_on_the_repository(tmp_path: Path, 
     for event in ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart",
                   "SessionEnd", "Stop", "SubagentStop"):
         assert f"hooks: {event} " in out, event
+    # The SessionStart hook that installs the plugin's environment before the first request.
+    assert 'harness_env.py\\" --prepare' in out
     for skill in ("box-up-role", "harness-status", "harness-observe"):
         assert f"skills: dag-harness:{skill}" in out, skill

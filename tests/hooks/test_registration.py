@@ -14,8 +14,10 @@ from dag_harness_mcp.hooks.main import EVENTS
 
 
 def _commands(path: Path) -> dict[str, list[str]]:
+    """The recording hook's commands per event (not the plugin's environment preparation)."""
     config = json.loads(path.read_text())
-    return {event: [h["command"] for group in groups for h in group["hooks"]]
+    return {event: [h["command"] for group in groups for h in group["hooks"]
+                    if "harness_env.py" not in h["command"]]
             for event, groups in config["hooks"].items()}
 
 

@@ -39,6 +39,8 @@ SERVER_NAME = "dag-harness"
 
 
 LAUNCHER = Path("scripts") / "harness_env.py"
+# The plugin's SessionStart hook that builds the environment before a session's first request.
+PREPARE = "harness_env.py\" --prepare"
 # Where a wheel carries hooks/ and skills/ (package data, see pyproject.toml).
 PACKAGE_DATA_ROOT = Path(__file__).resolve().parents[1] / "_plugin"
 
@@ -83,6 +85,10 @@ def integration_entries(plugin_root: Path) -> tuple[dict[str, list[dict[str, Any
         # Run the MCP server from the environment this harness runs in (HARNESS_PYTHON_ENV
         # makes scripts/harness_env.py use it instead of building the plugin environment).
         server["env"] = {"HARNESS_PYTHON_ENV": sys.prefix}
+        # Nothing to build then: the launcher's SessionStart preparation of the plugin
+        # environment would make one nobody runs.
+        hooks = {event: kept for event, groups in hooks.items() if (kept := [
+            g for g in groups if not any(PREPARE in h["command"] for h in g["hooks"])])}
     return hooks, server
 
 
