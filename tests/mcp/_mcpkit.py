@@ -28,6 +28,12 @@ FAST_TESTS = {
 
 
 
+def failing_pytest(printed: str = "") -> dict[str, Any]:
+    """``tests`` settings whose pytest prints ``printed`` and fails, with no flaky re-run."""
+    command = [sys.executable, "-c", f"import sys; print({printed!r}); sys.exit(1)"]
+    return {**FAST_TESTS, "pytest": command, "retry_failed_tests": 0}
+
+
 def make_role_repo(base: Path) -> Path:
     """``base/repo`` (roles common, packages, web → common, monitoring/exporter → common),
     committed on main and pushed to the bare ``base/origin.git``."""

@@ -5,12 +5,11 @@ once the run ends (approved, cancelled) the context is revoked and the same writ
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _mcpkit import FAST_TESTS, structured
+from _mcpkit import failing_pytest, structured
 from mcp.client import Client
 
 from _hookrunner import HookRunner, denial
@@ -100,9 +99,7 @@ async def test_role_context_off_opens_no_context(
 async def test_a_failed_run_and_a_failed_retry_each_give_their_context_back(
     settings_for: Callable[..., Settings], role_repo: Path
 ) -> None:
-    failing = [sys.executable, "-c", "import sys; sys.exit(1)"]
-    settings = settings_for(role_repo, forge="local", repair_rounds=0,
-                            tests={**FAST_TESTS, "pytest": failing, "retry_failed_tests": 0})
+    settings = settings_for(role_repo, forge="local", repair_rounds=0, tests=failing_pytest())
     async with Client(_synced(settings)) as client:
         first = await client.call_tool("box_up_role", {"role": "packages"})
         listed = structured(await client.call_tool("list_executions", {}))
@@ -115,3 +112,28 @@ async def test_a_failed_run_and_a_failed_retry_each_give_their_context_back(
     assert retried.is_error  # the retry held a context of its own, given back too
     assert [c["state"] for c in _contexts(settings, eid, active_only=False)] == [
         "revoked", "revoked"]
+
+
+async def test_a_repair_pause_keeps_the_context_so_only_the_worktree_is_writable(
+    settings_for: Callable[..., Settings], role_repo: Path
+) -> None:
+    settings = settings_for(role_repo, forge="local", repair_rounds=1, tests=failing_pytest())
+    hook = HookRunner(role_repo, settings.database_path)
+    async with Client(_synced(settings)) as client:
+        run = structured(await client.call_tool("box_up_role", {"role": "packages"}))
+        eid = run["execution_id"]
+        paused = _contexts(settings, eid, active_only=True)
+        role_dir = run["interrupt"]["role_dir"]
+        inside = hook.pre("Edit", {"file_path": f"{role_dir}/tasks/main.yml",
+                                   "old_string": "a", "new_string": "b"}, "e-in")
+        outside = hook.pre("Edit", {"file_path": str(role_repo / "README.md"),
+                                    "old_string": "a", "new_string": "b"}, "e-out")
+        resume = hook.pre("mcp__plugin_dag-harness_dag-harness__resume_execution",
+                          {"execution_id": eid}, "m-resume")
+        await client.call_tool("resume_execution", {"execution_id": eid})  # fails again: ends
+
+    assert (run["status"], run["interrupt"]["kind"]) == ("paused", "repair")
+    assert [c["execution_id"] for c in paused] == [eid]
+    assert inside is None and resume is None  # allowed: the worktree, a plain resume
+    assert "file_write" in denial(outside)
+    assert _contexts(settings, eid, active_only=True) == []

@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
-from _mcpkit import FAST_TESTS, error_text, structured
+from _mcpkit import FAST_TESTS, error_text, failing_pytest, structured
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 
@@ -130,9 +130,8 @@ def _failing_pytest(
     settings_for: Callable[..., Settings], role_repo: Path, printed: str, repair_rounds: int
 ) -> Settings:
     """Synced settings whose pytest prints ``printed`` and fails (no flaky re-run)."""
-    failing = [sys.executable, "-c", f"import sys; print({printed!r}); sys.exit(1)"]
     settings = settings_for(role_repo, forge="local", repair_rounds=repair_rounds,
-                            tests={**FAST_TESTS, "pytest": failing, "retry_failed_tests": 0})
+                            tests=failing_pytest(printed))
     with HarnessApp.open(settings) as app:
         sync_roles(app)
     return settings
