@@ -7,12 +7,18 @@ Each case spawns ``python3 scripts/harness_env.py dag-harness-mcp`` with a fresh
 - warm: an empty plugin environment, ``UV_OFFLINE=1`` and the uv cache ``./dev setup``
   filled (a user who has run it before, or installed the plugin's dependencies once);
 - cold: an empty plugin environment and an empty uv cache (downloads from PyPI);
-- floor: the same launcher start once the environment exists (every later start).
+- floor: the same launcher start once the environment exists (every later start);
+- session start: what a Claude Code session does on first start, the plugin's
+  SessionStart hook (``harness_env.py --prepare``) and the server spawned together; the
+  tools are usable when both the hook has ended (Claude Code sends the first model
+  request only then) and the server has answered ``tools/list`` (which it must within
+  about 25 s of its spawn), warm and (unless ``--no-cold``) empty uv cache;
+- the hook's stamp check once the environment is current, beside ``python3 -S -c pass``.
 
 It also prints how long the background byte-compilation runs after a first start, and,
 for comparison, a foreground ``uv sync --compile-bytecode`` of the same lock (what a start
 would cost if it compiled before serving). Claude Code gives a ``claude -p`` session's
-MCP servers about 10 s; a first start should stay well under it.
+MCP servers about 10 s without a SessionStart hook; a first start should stay well under it.
 """
 
 from __future__ import annotations
@@ -55,11 +61,16 @@ def _env(tmp: Path, cache: Path, offline: bool) -> dict[str, str]:
     return env
 
 
-def _start(env: dict[str, str], cwd: Path) -> float:
-    """Seconds from the spawn to the tools/list answer (the server then exits on EOF)."""
-    python3 = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or "python3"
-    started = time.perf_counter()
-    proc = subprocess.Popen([python3, str(LAUNCHER), "dag-harness-mcp"], cwd=cwd, env=env,
+def _python3() -> str:
+    return shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or "python3"
+
+
+def _start(env: dict[str, str], cwd: Path, started: float | None = None) -> float:
+    """Seconds from the spawn (or ``started``) to the tools/list answer (the server then
+    exits on EOF)."""
+    if started is None:
+        started = time.perf_counter()
+    proc = subprocess.Popen([_python3(), str(LAUNCHER), "dag-harness-mcp"], cwd=cwd, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -76,6 +87,43 @@ def _start(env: dict[str, str], cwd: Path) -> float:
     if init is None or "list_roles" not in tools:
         raise SystemExit(f"no MCP handshake: {stderr[-2000:]}")
     return elapsed
+
+
+def _prepare_argv() -> list[str]:
+    return [_python3(), "-S", str(LAUNCHER), "--prepare"]
+
+
+def _session_start(env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """As Claude Code starts a session: the SessionStart hook and the server together.
+    Returns (seconds to the server's tools/list answer, seconds to the hook's end)."""
+    started = time.perf_counter()
+    hook = subprocess.Popen(_prepare_argv(), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    served = _start(env, cwd, started)
+    out, err = hook.communicate(timeout=600)
+    ended = time.perf_counter() - started
+    if hook.returncode != 0 or out:
+        raise SystemExit(f"the prepare hook failed (exit {hook.returncode}): {out}{err}")
+    return served, ended
+
+
+def _best_run(argv: list[str], env: dict[str, str], times: int = 5) -> float:
+    best = float("inf")
+    for _ in range(times):
+        started = time.perf_counter()
+        subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, check=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _report_session(case: str, served: float, ended: float, floor: float) -> None:
+    usable = max(served, ended)
+    print(f"session start, {case}: tools usable after {usable:.2f} s (server answered "
+          f"{served:.2f} s after the spawn, hook ended {ended:.2f} s; "
+          f"floor {floor:.2f} s, x{usable / floor:.1f})")
+    record(f"plugin first session start, {case} (hook + server -> tools usable)", usable,
+           "s", target="server <= 25 s", note=f"server {served:.2f} s, hook {ended:.2f} s, "
+           f"floor {floor:.2f} s, x{usable / floor:.1f}")
 
 
 def _compiled_after(venv: Path, started: float) -> float:
@@ -119,6 +167,17 @@ def main() -> None:
               f"{foreground:.2f} s before a server could start")
         record("uv sync --compile-bytecode (foreground, warm cache)", foreground, "s")
 
+        session_tmp = tmp / "session"
+        session_tmp.mkdir()
+        served, ended = _session_start(_env(session_tmp, warm_cache, offline=True), session_tmp)
+        _report_session("warm uv cache, offline", served, ended, floor)
+        current = _best_run(_prepare_argv(), env)
+        bare = _best_run([_python3(), "-S", "-c", "pass"], env)
+        print(f"  the hook once the environment is current (stamp check): {current * 1000:.0f} "
+              f"ms (python3 -S -c pass: {bare * 1000:.0f} ms; x{current / bare:.1f})")
+        record("SessionStart prepare hook, environment current", current * 1000, "ms",
+               note=f"python3 -S -c pass {bare * 1000:.0f} ms, x{current / bare:.1f}")
+
         if cold:
             empty = tmp / "empty-cache"
             cold_tmp = tmp / "cold"
@@ -131,6 +190,11 @@ def main() -> None:
             record("plugin first start, empty uv cache (spawn -> tools/list)", first, "s",
                    note=f"{_dir_mb(empty):.0f} MB from PyPI, floor {floor:.2f} s")
             _compiled_after(cold_tmp / "data" / "venv", time.monotonic())
+            cold_session = tmp / "cold-session"
+            cold_session.mkdir()
+            served, ended = _session_start(
+                _env(cold_session, tmp / "empty-cache-2", offline=False), cold_session)
+            _report_session("empty uv cache (PyPI)", served, ended, floor)
 
 
 if __name__ == "__main__":
