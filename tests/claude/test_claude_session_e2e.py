@@ -175,7 +175,10 @@ def test_fresh_install_bootstraps_the_mcp_server_environment_offline(session: Se
         "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}"})
 
     synced = tool_json(endpoint.tool_results()["tu_sync"])
+    # The session's project is a plain directory: sync says box-up will need git, once.
+    warnings = synced.pop("warnings", [])
     assert synced == {"added": 1, "total": 1}, synced
+    assert len(warnings) == 1 and "not a git repository" in str(warnings[0]), warnings
     stamps = list(session.home.rglob("venv/.harness-lock"))
     assert len(stamps) == 1, "the plugin environment lives in CLAUDE_PLUGIN_DATA under HOME"
     assert stamps[0].read_text().strip() == launcher_module().wanted_stamp(ROOT)
