@@ -21,7 +21,9 @@ try:
 except FileNotFoundError:
     pass
 else:
-    (marks / "at-molecule").write_text(str(os.getpid()))
+    # whole or not at all: a test reads the pid as soon as the file exists
+    (marks / "at-molecule.tmp").write_text(str(os.getpid()))
+    os.replace(marks / "at-molecule.tmp", marks / "at-molecule")
     while held.exists():
         time.sleep(0.05)
     (marks / "done-molecule").write_text("1")
