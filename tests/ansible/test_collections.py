@@ -40,9 +40,11 @@ def test_a_tree_with_galaxy_yml_above_its_roles_is_a_collection(tmp_path: Path) 
     root = tmp_path / "ansible_collections/debops/debops"
     (root / "roles").mkdir(parents=True)
     assert find_collection(tmp_path, root / "roles") is None
-    (root / "galaxy.yml").write_text("namespace: debops\nname: debops\nversion: 1.0.0\n")
+    (root / "galaxy.yml").write_text("namespace: debops\nname: debops\nversion: 1.0.0\n"
+                                     "dependencies: {ansible.posix: '*', 'x/y': '*'}\n")
     found = find_collection(tmp_path, root / "roles")
     assert found is not None and found.fqcn == "debops.debops"
+    assert found.dependencies == ("ansible.posix",)
     assert (found.root, found.rel) == (root, "ansible_collections/debops/debops")
     (root / "galaxy.yml").write_text("namespace: ../x\nname: y\n")
     assert find_collection(tmp_path, root / "roles") is None

@@ -61,6 +61,7 @@ class Collection:
     name: str
     root: Path
     rel: str
+    dependencies: tuple[str, ...] = ()  # galaxy.yml ``dependencies:`` (``ns.coll`` names)
 
     @property
     def fqcn(self) -> str:
@@ -106,7 +107,10 @@ def find_collection(repo_root: Path, roles_dir: Path) -> Collection | None:
         rel = root.relative_to(repo_root).as_posix()
     except ValueError:
         rel = str(root)
-    return Collection(namespace, name, root, rel)
+    deps = data.get("dependencies")
+    names = tuple(str(d) for d in deps if re.fullmatch(rf"{_PART}\.{_PART}", str(d))) \
+        if isinstance(deps, dict) else ()
+    return Collection(namespace, name, root, rel, names)
 
 
 def requirement_files(repo_root: Path, roles_dir: Path) -> list[Path]:

@@ -134,7 +134,15 @@ async def prepare_collections(
     installed.mkdir(parents=True, exist_ok=True)  # ansible warns about a missing path
     paths.append(installed)
     value = join_paths(paths, os.environ.get(COLLECTIONS_ENV))
-    notes = await _install(settings, worktree, tool_env({COLLECTIONS_ENV: value}), children)
+    env = tool_env({COLLECTIONS_ENV: value})
+    notes = await _install(settings, worktree, env, children)
+    if collection is not None and collection.dependencies:
+        known = await installed_collections(env, children)
+        absent = [d for d in collection.dependencies if d not in known]
+        if absent:  # said now; a role that uses one fails with an environment error
+            notes.append(
+                f"collection {collection.fqcn} depends on {', '.join(absent)} (galaxy.yml), "
+                f"not installed here; roles that use them fail until `{install_command(absent)}`")
     return value, notes
 
 
