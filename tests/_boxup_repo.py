@@ -150,8 +150,10 @@ class BoxUpRepo:
 
     # -- settings ---------------------------------------------------------------
 
-    def overrides(self, **extra: Any) -> dict[str, Any]:
-        """Settings values (JSON-safe, for a driver process too): fast test commands."""
+    def overrides(self, *, sandbox: str | None = None, **extra: Any) -> dict[str, Any]:
+        """Settings values (JSON-safe, for a driver process too): fast test commands;
+        ``sandbox`` sets ``tests.sandbox`` (the ``marks`` knobs are outside the worktree, so
+        a re-test in the sandbox cannot see them)."""
         values: dict[str, Any] = {
             "repo_root": str(self.root),
             "db_path": str(self.base / "state" / "harness.db"),
@@ -164,6 +166,8 @@ class BoxUpRepo:
             },
         }
         values.update(extra)
+        if sandbox is not None:
+            values["tests"] = {**values["tests"], "sandbox": sandbox}
         return values
 
     def settings(self, **extra: Any) -> Settings:

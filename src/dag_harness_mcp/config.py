@@ -60,6 +60,11 @@ class TestCommands(BaseModel):
     syntax_check_timeout: float = Field(default=120.0, gt=0)
     output_tail_bytes: int = Field(default=8000, ge=256)
     retry_failed_tests: int = Field(default=1, ge=0, le=3)
+    # The test commands in the OS sandbox (bubblewrap; docs/hooks.md, "The fence"): only the
+    # worktree and the run's scratch directory writable, no network unless the run's context
+    # grants it. 'after_repair': every run after the agent may have changed the worktree (a
+    # repair or scaffold_tests pause); 'always'; 'never' (unconfined, the old behaviour).
+    sandbox: Literal["after_repair", "always", "never"] = "after_repair"
 
 
 class WavePin(BaseModel):

@@ -428,11 +428,14 @@ def harness_root() -> str:
 
 def make_plan(writable: Iterable[str], *, project_dir: str | None, db_path: str | None,
               network: bool = False, default_branches: Iterable[str] = ("main", "master"),
-              home: str | None = None, installed_at: str | None = None) -> Plan:
+              home: str | None = None, installed_at: str | None = None,
+              commits: bool = True) -> Plan:
     """The sandbox for a context granting writes under ``writable`` (directories).
 
     ``installed_at`` is the harness's own tree (default :func:`harness_root`), kept
-    readable like the project and the home directory.
+    readable like the project and the home directory. ``commits=False`` (the workflow's
+    own test commands) leaves a worktree's git plumbing out: its ``.git`` file is pinned
+    read-only and the repository stays read-only, so nothing there can commit.
     """
     plan = Plan()
     plan.network = network
@@ -444,7 +447,10 @@ def make_plan(writable: Iterable[str], *, project_dir: str | None, db_path: str 
     plan.writable.extend(dirs)
     visible: list[str | None] = [project_dir, home, installed_at or harness_root()]
     for directory in dirs:
-        visible.append(_git(plan, directory, default_branches))
+        if commits:
+            visible.append(_git(plan, directory, default_branches))
+        elif os.path.lexists(os.path.join(directory, ".git")):
+            _add(plan.protect, os.path.join(directory, ".git"))
     if db_path:
         db_real = os.path.realpath(db_path)
         db_dir = os.path.dirname(db_real)

@@ -147,19 +147,20 @@ async def test_zero_repair_rounds_fails_fast_as_before(repair_app: HarnessApp) -
 def test_kill_9_during_the_retest_then_resume_commits_the_fix_once(
     boxup: BoxUpRepo, repair_app: HarnessApp
 ) -> None:
-    paused = boxup.run_driver("start", "broken", "--auto-approve")
+    # unconfined: the molecule stand-in's hold knob lives outside the worktree
+    paused = boxup.run_driver("start", "broken", "--auto-approve", sandbox="never")
     assert (paused["status"], paused["next_nodes"]) == ("paused", ["repair"])
     eid = paused["execution_id"]
     _fix(Path(paused["interrupt"]["role_dir"]))
     boxup.mark("hold-molecule")  # the full re-test's molecule holds: killed there
-    proc = boxup.start_driver("resume", str(eid))
+    proc = boxup.start_driver("resume", str(eid), sandbox="never")
     try:
         wait_for(boxup.marks / "at-molecule", proc)
     finally:
         proc.kill()
         proc.communicate()
 
-    result = boxup.run_driver("resume", str(eid))
+    result = boxup.run_driver("resume", str(eid), sandbox="never")
 
     assert (result["status"], result["errors"]) == ("completed", [])
     db = repair_app.db

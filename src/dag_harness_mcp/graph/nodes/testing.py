@@ -21,7 +21,9 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from dag_harness_mcp import sandbox
 from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
+from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
 from dag_harness_mcp.graph.nodes.collections import (
@@ -120,9 +122,13 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         junit = scratch / "results.xml"
         argv.append(f"--junitxml={junit}")
     env = tool_env(extra, toolchain.bin_dirs)
+    command = argv
+    confined = _confined(state, cfg.sandbox)
     try:
+        if confined:
+            command = await _in_sandbox(argv, kind, state, ctx, scratch, env)
         result = await run_process(
-            argv, cwd=role_dir, timeout=timeout, env=env,
+            command, cwd=role_dir, timeout=timeout, env=env,
             tail_bytes=max(cfg.output_tail_bytes, _PARSE_TAIL), children=children,
         )
         if kind == "molecule":
@@ -161,6 +167,8 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         "failing": failing[:_MAX_FAILING_LISTED], "regressions": recorded.regressions,
         "flaky": recorded.flaky,
     }
+    if confined:
+        outcome["sandboxed"] = True
     if result.not_found:
         outcome["cannot_start"] = True  # the environment's problem: no repair of the role helps
     if status != "passed":
@@ -170,6 +178,41 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
             more=logs_hint(ctx.execution_id, kind),
         )
     return {f"{kind}_result": outcome, f"{kind}_passed": status == "passed"}
+
+
+def _confined(state: BoxUpRoleState, setting: str) -> bool:
+    """Whether this test run goes in the sandbox: ``tests.sandbox`` 'always', or
+    'after_repair' once the agent may have changed the worktree (a repair or a
+    scaffold_tests pause came before)."""
+    if setting == "always":
+        return True
+    if setting != "after_repair":
+        return False
+    return int(state.get("repair_round") or 0) > 0 or bool(state.get("scaffold_asked"))
+
+
+async def _in_sandbox(argv: list[str], kind: str, state: BoxUpRoleState, ctx: NodeContext,
+                      scratch: Path, env: dict[str, str]) -> list[str]:
+    """``argv`` inside bubblewrap: the worktree and ``scratch`` writable; the StateDB, the
+    checkpoints, the repository (its object store and refs too), origin and $HOME read-only;
+    no network unless the run's context grants it. No sandbox here: an environment error."""
+    settings = ctx.app.settings
+    db = settings.database_path
+    bwrap, why = await in_thread(sandbox.probe, str(db.parent), env)
+    if bwrap is None:
+        raise WorkflowError(
+            f"environment problem, not the role's: the {kind} run of role "
+            f"{state['role_name']!r} tests code the agent may have changed, which runs only "
+            f"in a sandbox (tests.sandbox: {settings.tests.sandbox}), and none can be made "
+            f"here: {why}; then resume the run (or set `tests: {{sandbox: never}}` in "
+            "harness.yml to run such tests unconfined)")
+    contexts = await in_thread(ctx.app.db.capabilities.contexts, execution_id=ctx.execution_id)
+    plan = sandbox.make_plan(
+        [state["worktree_path"], str(scratch)], project_dir=str(settings.repo_root),
+        db_path=str(db), network=any("network" in c["capabilities"] for c in contexts),
+        default_branches=(settings.default_branch,), home=env.get("HOME"), commits=False)
+    role_dir = state["worktree_role_path"]
+    return [*sandbox.bwrap_args(bwrap, plan, env), "--chdir", role_dir, "--", *argv]
 
 
 def _failures(kind: str, output: str, junit_text: str | None, role_dir: Path) -> list[Failure]:
