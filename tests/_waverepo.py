@@ -61,6 +61,7 @@ def build_wave_repo(
     alone: set[str] | frozenset[str] = frozenset(),
     waves: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
+    sandbox: str | None = None,
 ) -> WaveRepo:
     base.mkdir(parents=True, exist_ok=True)
     tree = RoleTree(base / "repo")
@@ -83,6 +84,8 @@ def build_wave_repo(
             "retry_failed_tests": 0,
         },
     }
+    if sandbox is not None:  # tests.sandbox: the probe logs outside the worktree
+        config["tests"]["sandbox"] = sandbox
     if waves is not None:
         config["waves"] = waves
     config.update(extra or {})

@@ -49,7 +49,8 @@ async def test_a_hotl_role_whose_tests_fail_fails_fast_with_its_digest_and_no_re
 async def test_a_headless_repair_command_fixes_the_role_in_its_worktree_then_hotl_approves(
     tmp_path: Path, settings_for: MakeSettings
 ) -> None:
-    repo = build_wave_repo(tmp_path, {"broken": []}, failing={"broken"})
+    # unconfined re-test: the probe standing in for the tests logs outside the worktree
+    repo = build_wave_repo(tmp_path, {"broken": []}, failing={"broken"}, sandbox="never")
     fix = [sys.executable, "-c", "import os, sys; os.remove(sys.argv[1])", "{role_dir}/FAIL"]
     app = HarnessApp.open(settings_for(repo.root))
     try:
