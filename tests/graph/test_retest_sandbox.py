@@ -173,7 +173,7 @@ async def test_a_genuine_fix_retests_green_inside_the_sandbox_and_reaches_approv
     assert sorted(runs[-2:]) == [("molecule", "passed", 3), ("pytest", "passed", 3)]
 
 
-async def test_without_bubblewrap_the_retest_fails_with_an_environment_error(
+async def test_without_bubblewrap_the_retest_fails_with_an_environment_error_and_runs_nothing(
     lab: BoxUpRepo, app: HarnessApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with Runner(app) as runner:
@@ -186,8 +186,9 @@ async def test_without_bubblewrap_the_retest_fails_with_an_environment_error(
     assert done.status == "failed"
     [error] = [e for e in done.errors if "sandbox" in e]
     assert "environment problem" in error and "apt-get install bubblewrap" in error
-    assert not targets["outside"].exists()  # the planted code never ran
-    assert _attacks(app, paused.execution_id) == {}
+    assert "`harness box-up-role broken`" in error
+    assert _attacks(app, paused.execution_id) == {}  # the planted code never ran
+    assert not targets["outside"].exists() and not targets["in_repo"].exists()
 
 
 async def test_with_tests_sandbox_never_the_retest_runs_unconfined_as_before(

@@ -204,8 +204,9 @@ async def _in_sandbox(argv: list[str], kind: str, state: BoxUpRoleState, ctx: No
             f"environment problem, not the role's: the {kind} run of role "
             f"{state['role_name']!r} tests code the agent may have changed, which runs only "
             f"in a sandbox (tests.sandbox: {settings.tests.sandbox}), and none can be made "
-            f"here: {why}; then resume the run (or set `tests: {{sandbox: never}}` in "
-            "harness.yml to run such tests unconfined)")
+            f"here: {why}; then box the role up again (`harness box-up-role "
+            f"{state['role_name']}`), or set `tests: {{sandbox: never}}` in harness.yml to "
+            "run such tests unconfined")
     contexts = await in_thread(ctx.app.db.capabilities.contexts, execution_id=ctx.execution_id)
     plan = sandbox.make_plan(
         [state["worktree_path"], str(scratch)], project_dir=str(settings.repo_root),
