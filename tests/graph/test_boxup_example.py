@@ -60,6 +60,24 @@ async def test_common_boxes_up_with_real_molecule_beside_pytest_in_two_checkouts
         assert "box-up: common" in git(checkout.origin, "log", "-1", "--format=%s", "main")
 
 
+async def test_real_molecule_against_localhost_passes_inside_the_sandbox(
+    example_checkout: ExampleCheckout, tmp_path: Path
+) -> None:
+    from support.fence import require_bwrap
+
+    require_bwrap()
+    settings = _settings(example_checkout, tmp_path / "s")
+    settings.tests = settings.tests.model_copy(update={"sandbox": "always"})
+
+    status, runs, _main = await _box_up(settings, "common")
+
+    assert status == "completed"
+    by_kind = {str(r["kind"]): r for r in runs}
+    assert (by_kind["molecule"]["status"], by_kind["molecule"]["passed"]) == ("passed", 3)
+    assert by_kind["pytest"]["status"] == "passed"
+    assert all(str(r["command"]).startswith("[sandbox] ") for r in runs)
+
+
 async def test_a_broken_role_test_is_retried_once_fails_and_is_a_regression(
     example_settings: Settings, tmp_path: Path
 ) -> None:

@@ -166,11 +166,16 @@ async def test_a_genuine_fix_retests_green_inside_the_sandbox_and_reaches_approv
         approval = await runner.resume(paused.execution_id)
 
     assert (approval.status, approval.next_nodes) == ("paused", ["human_approval"])
-    runs = [(r["kind"], r["status"], r["passed"])
-            for r in app.db.tests.for_execution(paused.execution_id)]
-    # two unconfined failing pytest runs, then the re-tests: pytest, then both kinds
+    rows = app.db.tests.for_execution(paused.execution_id)
+    runs = [(r["kind"], r["status"], r["passed"]) for r in rows]
+    # the first runs (the default branch's code) unconfined, the re-tests confined:
+    # pytest, then both kinds
+    first = [r for r in rows if not str(r["command"]).startswith("[sandbox] ")]
+    assert sorted((r["kind"], r["status"]) for r in first) == [
+        ("molecule", "passed"), ("pytest", "failed"), ("pytest", "failed")]
     assert runs[-3:-2] == [("pytest", "passed", 3)]
     assert sorted(runs[-2:]) == [("molecule", "passed", 3), ("pytest", "passed", 3)]
+    assert all(str(r["command"]).startswith("[sandbox] ") for r in rows[-3:])
 
 
 async def test_without_bubblewrap_the_retest_fails_with_an_environment_error_and_runs_nothing(

@@ -149,7 +149,8 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         started_at=result.started_at, finished_at=result.finished_at,
         passed=summary.passed, failed=summary.failed, skipped=summary.skipped,
         exit_code=result.returncode, duration_ms=round(result.duration_s * 1000, 3),
-        command=" ".join(argv), output_tail=result.output_tail[-cfg.output_tail_bytes :],
+        command=("[sandbox] " if confined else "") + " ".join(argv),
+        output_tail=result.output_tail[-cfg.output_tail_bytes :],
         execution_id=ctx.execution_id,
         results=[TestOutcome(c.name, c.outcome, c.duration_ms) for c in cases],
     )
