@@ -118,7 +118,11 @@ def test_harness_install_from_the_wheel_installs_hooks_that_run_from_its_package
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     settings = json.loads((project / ".claude" / "settings.json").read_text())
-    command = settings["hooks"]["SessionStart"][0]["hooks"][0]["command"]
+    commands = [hook["command"] for group in settings["hooks"]["SessionStart"]
+                for hook in group["hooks"]]
+    # The server runs from the wheel's own environment: no launcher, nothing to prepare.
+    assert not [c for c in commands if "--prepare" in c], commands
+    [command] = commands
     assert "/site-packages/dag_harness_mcp/_plugin/hooks/harness_hook.py" in command
     server = json.loads((project / ".mcp.json").read_text())["mcpServers"]["dag-harness"]
     assert server["args"] == [] and Path(server["command"]).name == "dag-harness-mcp"

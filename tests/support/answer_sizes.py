@@ -80,10 +80,13 @@ async def lived_in(client: Client, settings: Settings) -> None:
 of token usage on two models."""
     _structured(await client.call_tool("sync_roles", {}))
     first, second, third = BOXED
-    _structured(await client.call_tool("box_up_role", {"role": first}))
-    _structured(await client.call_tool("box_up_role", {"role": second, "auto_approve": True}))
+    # Out of wave order on purpose (their shared dependencies are never boxed up here).
+    out_of_order = {"ignore_deps": True}
+    _structured(await client.call_tool("box_up_role", {"role": first, **out_of_order}))
     _structured(await client.call_tool(
-        "box_up_role", {"role": third, "breakpoints": ["create_commit"]}))
+        "box_up_role", {"role": second, "auto_approve": True, **out_of_order}))
+    _structured(await client.call_tool(
+        "box_up_role", {"role": third, "breakpoints": ["create_commit"], **out_of_order}))
     with HarnessApp.open(settings) as app:
         for i in range(25):
             app.db.tests.record(TestRunRecord(

@@ -81,12 +81,15 @@ def integration_entries(plugin_root: Path) -> tuple[dict[str, list[dict[str, Any
         raw.replace("${CLAUDE_PLUGIN_ROOT}", str(plugin_root)))["hooks"]
     command, *args = server_argv(plugin_root)
     server: dict[str, Any] = {"command": command, "args": args}
+    builds_environment = bool(args)  # started through the launcher, which builds one
     if args and (Path(sys.prefix) / "bin" / "dag-harness-mcp").exists():
         # Run the MCP server from the environment this harness runs in (HARNESS_PYTHON_ENV
         # makes scripts/harness_env.py use it instead of building the plugin environment).
         server["env"] = {"HARNESS_PYTHON_ENV": sys.prefix}
-        # Nothing to build then: the launcher's SessionStart preparation of the plugin
-        # environment would make one nobody runs.
+        builds_environment = False
+    if not builds_environment:
+        # Nothing to build (and, from a wheel, no launcher to run): the SessionStart
+        # preparation of the plugin environment would fail or make one nobody runs.
         hooks = {event: kept for event, groups in hooks.items() if (kept := [
             g for g in groups if not any(PREPARE in h["command"] for h in g["hooks"])])}
     return hooks, server
