@@ -22,6 +22,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from dag_harness_mcp import sandbox
+from dag_harness_mcp.ansible.collections import join_paths
 from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
@@ -113,6 +114,12 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     junit_text: str | None = None
     if kind == "molecule":
         extra["MOLECULE_EPHEMERAL_DIRECTORY"] = str(scratch / "molecule")
+        if "ANSIBLE_HOME" not in os.environ:
+            # molecule links the role as ``<ANSIBLE_HOME>/roles/<namespace>.<name>``: two
+            # runs of one role (two checkouts on one machine) raced on ~/.ansible's link.
+            extra["ANSIBLE_HOME"] = str(scratch / "ansible-home")
+            # ansible's default collections path follows ANSIBLE_HOME: keep the real one.
+            extra.setdefault(COLLECTIONS_ENV, join_paths([], os.environ.get(COLLECTIONS_ENV)))
         if COLLECTIONS_ENV in extra:
             # molecule installs a role's enclosing collection (``../../galaxy.yml``) into
             # the first collections path, with --force: a scratch one, not our link.
