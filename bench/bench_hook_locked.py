@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from _figures import record
+from _hooklab import hook_project
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "hooks" / "harness_hook.py"
@@ -46,23 +47,12 @@ def _line(label: str, samples: list[float], floor: float) -> str:
 
 
 def main(rounds: int = 10) -> None:
-    from dag_harness_mcp.config import load_settings
     from dag_harness_mcp.db.spool import Spool
-    from dag_harness_mcp.service.app import HarnessApp
-    from dag_harness_mcp.service.capabilities import grant_capabilities
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-hook-locked-"))
     try:
-        project = (tmp / "project").resolve()
-        project.mkdir()
-        db_path = tmp / "state" / "harness.db"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
-        env.update(HARNESS_DB_PATH=str(db_path), CLAUDE_PROJECT_DIR=str(project))
-        settings = load_settings({"repo_root": project, "db_path": db_path}, environ={})
-        with HarnessApp.open(settings) as app:
-            grant_capabilities(app, session_id="bench", project_dir=None,
-                               file_write=[f"{project}/**"], bash_allow=["*"], bash_deny=[],
-                               mcp_tools=[], gitlab_write=False, ttl_seconds=3600, name="bench")
+        project, db_path, env, _context = hook_project(tmp, bash_allow=["*"], bash_deny=[],
+                                                       mcp_tools=[])
         hook = [PYTHON, "-S", str(SCRIPT), "PreToolUse"]
 
         def payload(use_id: str) -> bytes:

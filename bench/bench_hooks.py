@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from _figures import record
+from _hooklab import hook_project
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "hooks" / "harness_hook.py"
@@ -147,25 +148,11 @@ def sandbox(rounds: int) -> None:
 
 
 def main(rounds: int = 200) -> None:
-    from dag_harness_mcp.config import load_settings
-    from dag_harness_mcp.service.app import HarnessApp
-    from dag_harness_mcp.service.capabilities import grant_capabilities
-
     tmp = Path(tempfile.mkdtemp(prefix="bench-hooks-"))
     try:
-        project = (tmp / "project").resolve()
-        project.mkdir()
-        db_path = tmp / "state" / "harness.db"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
-        env.update(HARNESS_DB_PATH=str(db_path), CLAUDE_PROJECT_DIR=str(project))
-        settings = load_settings({"repo_root": project, "db_path": db_path}, environ={})
-        with HarnessApp.open(settings) as app:
-            ctx = grant_capabilities(
-                app, session_id="bench", project_dir=None, file_write=[f"{project}/**"],
-                bash_allow=["git *", "pytest *", "echo *", "ls *"], bash_deny=["git reset *"],
-                mcp_tools=["mcp__plugin_dag-harness_dag-harness__*"], gitlab_write=False,
-                ttl_seconds=3600, name="bench",
-            )
+        project, _db_path, env, ctx = hook_project(
+            tmp, bash_allow=["git *", "pytest *", "echo *", "ls *"], bash_deny=["git reset *"],
+            mcp_tools=["mcp__plugin_dag-harness_dag-harness__*"])
         command = "git status --short && pytest -q tests > out.log 2>&1; echo done | tee -a log"
         base = {"session_id": "bench", "transcript_path": str(project / "t.jsonl"),
                 "cwd": str(project), "permission_mode": "default", "tool_name": "Bash",
