@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from _gitsh import git
-from _hookrunner import SCRIPT
 from dag_harness_mcp.service.example import prepare_example_checkout
 from dag_harness_mcp.statedir import EXCLUDE_COMMENT, hide_state_dir
+from support.gitsh import git
+from support.hookrunner import SCRIPT
 from support.interpreters import pyenv_python
 
 HARNESS = Path(sys.executable).with_name("harness")

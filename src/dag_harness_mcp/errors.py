@@ -11,6 +11,7 @@ __all__ = [
     "ForgeError",
     "GitError",
     "HarnessError",
+    "InvalidArgumentError",
     "InvalidNameError",
     "MigrationError",
     "MissingCollectionError",
@@ -33,6 +34,16 @@ class ConfigError(HarnessError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"invalid configuration {key}={value!r}: {allowed}")
+
+
+class InvalidArgumentError(HarnessError):
+    """A caller's argument is wrong (not configuration): names it, the value, what is allowed."""
+
+    def __init__(self, name: str, value: object, allowed: str) -> None:
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"invalid {name}={value!r}: {allowed}")
 
 
 class WavePinError(ConfigError):

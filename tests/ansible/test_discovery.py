@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.ansible.discovery import discover_roles
+from support.rolerepo import RoleTree
 
 
 def _names(roles_dir: Path) -> list[str]:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.ansible.references import (
     Reference,
     references_in_meta,
@@ -15,6 +14,7 @@ from dag_harness_mcp.ansible.references import (
     scan_role,
 )
 from dag_harness_mcp.ansible.yamlload import load_yaml
+from support.rolerepo import RoleTree
 
 
 def _refs(scan_refs: list[Reference]) -> set[tuple[str, str, str]]:

@@ -18,7 +18,7 @@ from support.pgbridge import postgres_bridge
 from support.pgschema import throwaway_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-from _tinyflow import TinyContext, build
+from support.tinyflow import TinyContext, build
 
 pytestmark = pytest.mark.postgres
 

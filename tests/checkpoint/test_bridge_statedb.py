@@ -18,7 +18,7 @@ from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB, next_node
 from dag_harness_mcp.db import StateDB
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-from _tinyflow import TinyContext, build
+from support.tinyflow import TinyContext, build
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.hooks.pricing import PRICES
 from support.claude_cli import CLIS, ROOT, claude_env, require_claude, run_claude
 from support.claude_session import Session
 from support.fake_anthropic import FakeAnthropic, Turn, text, tool_json, tool_use
+from support.rolerepo import RoleTree
 
 pytestmark = pytest.mark.slow
 

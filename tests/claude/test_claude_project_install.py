@@ -7,12 +7,12 @@ import sqlite3
 
 import pytest
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.service.capabilities import open_role_context
 from dag_harness_mcp.service.integration import install_integration
 from support.claude_cli import ROOT
 from support.claude_session import Session
 from support.fake_anthropic import Turn, text, tool_json, tool_use
+from support.rolerepo import RoleTree
 
 pytestmark = pytest.mark.slow
 

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from _boxup_repo import BROKEN_DEFAULTS, FIXED_DEFAULTS, BoxUpRepo
-from _gitsh import git
 from dag_harness_mcp.service.roles import sync_roles
+from support.boxup_repo import BROKEN_DEFAULTS, FIXED_DEFAULTS, BoxUpRepo
 from support.claude_cli import ROOT, require_claude
 from support.claude_session import Session
 from support.fake_anthropic import Turn, last_tool_results, text, tool_json, tool_use
+from support.gitsh import git
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.hooks.pricing import PRICES
 from dag_harness_mcp.service.capabilities import grant_capabilities
@@ -22,6 +21,7 @@ from support.claude_cli import CLIS, ROOT, require_claude
 from support.claude_session import MODEL, Session
 from support.fake_anthropic import Turn, text, tool_json, tool_use
 from support.launcher import launcher_module
+from support.rolerepo import RoleTree
 
 pytestmark = pytest.mark.slow
 

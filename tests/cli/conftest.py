@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _boxup_repo import BoxUpRepo
-from _gitsh import git
+from support.boxup_repo import BoxUpRepo
 from support.cli import harness
+from support.gitsh import git
 
 
 @pytest.fixture

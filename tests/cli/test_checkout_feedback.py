@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from _boxup_repo import BoxUpRepo
-from _gitsh import git
+from support.boxup_repo import BoxUpRepo
 from support.cli import harness, harness_json
+from support.gitsh import git
 
 
 def _plain_tree(root: Path) -> Path:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from _boxup_repo import BoxUpRepo, driver_env, wait_for
+from support.boxup_repo import BoxUpRepo, driver_env, wait_for
 from support.cli import harness_json
 
 HARNESS = Path(sys.executable).with_name("harness")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.cli.app import app
+from support.rolerepo import RoleTree
 
 runner = CliRunner()
 

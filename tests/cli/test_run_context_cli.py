@@ -12,9 +12,9 @@ from typing import Any
 from test_runs_cli import base  # noqa: F401  (the synced repository fixture)
 from typer.testing import CliRunner
 
-from _boxup_repo import BoxUpRepo
 from dag_harness_mcp.cli.app import app
 from dag_harness_mcp.service.app import HarnessApp
+from support.boxup_repo import BoxUpRepo
 
 cli = CliRunner()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 
-from _boxup_repo import BoxUpRepo
+from support.boxup_repo import BoxUpRepo
 from support.cli import harness as _invoke
 from support.cli import harness_json as _json
 

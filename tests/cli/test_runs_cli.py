@@ -14,9 +14,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
-from _boxup_repo import BoxUpRepo, driver_env
-from _gitsh import git
 from dag_harness_mcp.cli.app import app
+from support.boxup_repo import BoxUpRepo, driver_env
+from support.gitsh import git
 
 cli = CliRunner()
 HARNESS = Path(sys.executable).with_name("harness")
@@ -199,7 +199,7 @@ def test_example_role_breakpoint_then_resume_and_reject_each_in_a_new_harness_pr
 def test_box_up_of_a_role_without_tests_says_untested_and_auto_approve_waits(
     base: tuple[BoxUpRepo, list[str]],
 ) -> None:
-    from _rolerepo import RoleTree
+    from support.rolerepo import RoleTree
 
     repo, args = base
     RoleTree(repo.root).role("notes")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dag_harness_mcp.db import StateDB
 
-WRITER = Path(__file__).with_name("_writer.py")
+WRITER = Path(__file__).parents[1] / "support" / "db_writer.py"
 PROCESSES = 8
 TXNS = 60
 PER_TXN = 5

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from _gitsh import git
 from dag_harness_mcp.db.migrate import discover
+from support.gitsh import git
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "upgrade"
 RELEASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "fixture.json").is_file())

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _cluster import Cluster
 
 from dag_harness_mcp.db.postgres import PostgresStateDB
 from dag_harness_mcp.db.queue_schema import ensure_queue_schema
 from support.backends import POSTGRES_URL, open_backend
+from support.cluster import Cluster
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import procrastinate
 import pytest
-from _cluster import HARNESS
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.distributed.dispatch import queue_role_job, requeue_stalled
 from dag_harness_mcp.distributed.queue import QUEUE, TASK_NAME, create_queue_app, role_lock
 from support.backends import POSTGRES_URL
+from support.cluster import HARNESS
 
 
 @pytest.fixture

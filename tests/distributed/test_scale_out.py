@@ -11,9 +11,9 @@ from subprocess import Popen
 from typing import Any
 
 import pytest
-from _cluster import ROLES, Cluster
 
 from dag_harness_mcp.db.postgres import PostgresStateDB
+from support.cluster import ROLES, Cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -11,8 +11,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from _boxup_repo import BoxUpRepo
-from _gitsh import git
 from dag_harness_mcp.cli.app import app as cli_app
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.forge.base import Forge, MergeRequestRef
@@ -20,8 +18,10 @@ from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.forge.local import LocalForge
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.trains import refresh_merge_trains
+from support.boxup_repo import BoxUpRepo
 from support.fake_gitlab import TOKEN, FakeGitLab, Fault
 from support.gitlab_env import PROJECT
+from support.gitsh import git
 
 
 async def on_train(forge: Forge, *roles: str) -> list[MergeRequestRef]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from _gitsh import git
+from support.gitsh import git
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from _gitsh import git
 from dag_harness_mcp.errors import GitError, InvalidNameError
 from dag_harness_mcp.git import (
     commit_all,
@@ -15,6 +14,7 @@ from dag_harness_mcp.git import (
     push_branch,
     remote_branch_sha,
 )
+from support.gitsh import git
 
 TRAILER = ("Harness-Execution", "thread-42")
 

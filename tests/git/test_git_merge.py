@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from _gitsh import git
 from dag_harness_mcp.git import MergeConflictError, merge_into
+from support.gitsh import git
 
 
 def _branch_commit(repo: Path, branch: str, base: str, files: dict[str, str]) -> str:

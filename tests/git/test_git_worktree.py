@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from _gitsh import git
 from dag_harness_mcp.errors import HarnessError, InvalidNameError
 from dag_harness_mcp.git import current_sha, ensure_worktree, list_worktrees, remove_worktree
+from support.gitsh import git
 
 
 async def test_new_worktree_is_created_on_a_new_branch_from_base(

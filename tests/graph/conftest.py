@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from _boxup_repo import BoxUpRepo
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
+from support.boxup_repo import BoxUpRepo
 
 
 @pytest.fixture

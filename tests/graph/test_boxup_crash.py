@@ -13,10 +13,10 @@ import json
 
 import pytest
 
-from _boxup_repo import BoxUpRepo, wait_for
-from _gitsh import git
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.run_types import pid_alive
+from support.boxup_repo import BoxUpRepo, wait_for
+from support.gitsh import git
 
 NODE_OF = {
     "worktree": "create_worktree", "molecule": "run_molecule", "commit": "create_commit",

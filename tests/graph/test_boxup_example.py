@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from _gitsh import git
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.example import ExampleCheckout, prepare_example_checkout
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
+from support.gitsh import git
 
 pytestmark = pytest.mark.slow
 
@@ -115,9 +115,9 @@ async def test_kill_9_during_real_molecule_then_resume_stops_it_and_finishes_onc
     import sys
     import time
 
-    from _boxup_repo import HERE, driver_env
     from dag_harness_mcp.runner.children import execution_children, owner_of
     from dag_harness_mcp.service.run_types import pid_alive
+    from support.boxup_repo import HERE, driver_env
 
     settings_file = tmp_path / "settings.json"
     settings_file.write_text(json.dumps({
@@ -125,7 +125,7 @@ async def test_kill_9_during_real_molecule_then_resume_stops_it_and_finishes_onc
         "db_path": str(example_settings.database_path),
         "worktree_root": str(example_settings.worktrees_dir),
     }))
-    driver = [sys.executable, str(HERE / "_boxup_driver.py"), str(settings_file), str(tmp_path)]
+    driver = [sys.executable, str(HERE / "boxup_driver.py"), str(settings_file), str(tmp_path)]
     with HarnessApp.open(example_settings) as app:
         sync_roles(app)
         proc = subprocess.Popen([*driver, "start", "common", "--auto-approve"], env=driver_env(),

@@ -1,6 +1,6 @@
 """The real box-up-role graph end to end through the Runner: real git worktrees, commits
 and pushes to a bare origin, real pytest, the real local forge and merge train, a real
-StateDB and checkpoint file. Molecule is the fast stand-in (``_fake_molecule.py``)."""
+StateDB and checkpoint file. Molecule is the fast stand-in (``fake_molecule.py``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from _boxup_repo import BoxUpRepo
-from _gitsh import git
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.nodes.vcs import TRAILER_KEY
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
+from support.boxup_repo import BoxUpRepo
+from support.gitsh import git
 
 HAPPY_PATH = [
     "validate_role", "analyze_deps", "check_reverse_deps", "create_worktree", "run_molecule",

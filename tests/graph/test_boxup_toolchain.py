@@ -7,11 +7,11 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from _boxup_repo import BoxUpRepo
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner, RunResult
+from support.boxup_repo import BoxUpRepo
 
 
 async def _box_up(boxup: BoxUpRepo, environment: str) -> tuple[RunResult, dict[str, str]]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _boxup_repo import BoxUpRepo
-from _gitsh import git
 from dag_harness_mcp.service.runs import Runner
+from support.boxup_repo import BoxUpRepo
+from support.gitsh import git
 
 _BROKEN = "def test_role_file():\n    assert False, 'broken on main'\n"
 _FIXED = "def test_role_file():\n    assert True\n"

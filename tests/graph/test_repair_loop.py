@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from _boxup_repo import FIXED_DEFAULTS, BoxUpRepo, wait_for
-from _gitsh import git
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.runner.digest import digest_size
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
+from support.boxup_repo import FIXED_DEFAULTS, BoxUpRepo, wait_for
+from support.gitsh import git
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from _boxup_repo import FIXED_DEFAULTS, BoxUpRepo
-from _gitsh import git
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
+from support.boxup_repo import FIXED_DEFAULTS, BoxUpRepo
 from support.fence import require_bwrap
+from support.gitsh import git
 
 # Planted by the "repair": each attack is tried when pytest loads the conftest, and its
 # outcome is printed in pytest's terminal summary (kept in the run's stored output).

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from _boxup_repo import BoxUpRepo
-from _rolerepo import RoleTree
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.hotl import approval_decision
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
 from dag_harness_mcp.service.wave_types import WavePolicy
+from support.boxup_repo import BoxUpRepo
+from support.rolerepo import RoleTree
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from _hookrunner import HookRunner
 from dag_harness_mcp.db import StateDB
+from support.hookrunner import HookRunner
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _hookrunner import HookRunner
 from dag_harness_mcp.db import StateDB
+from support.hookrunner import HookRunner
 
 
 def _assistant(mid: str, model: str, usage: dict[str, int], ts: str, **extra: Any) -> str:

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from _hookrunner import HookRunner, denial, sandboxed
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.capabilities import (
     grant_capabilities,
     open_role_context,
     revoke_capabilities,
 )
+from support.hookrunner import HookRunner, denial, sandboxed
 
 PLUGIN_TOOL = "mcp__plugin_dag-harness_dag-harness__box_up_role"
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from _hookrunner import HookRunner
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.capabilities import grant_capabilities
+from support.hookrunner import HookRunner
 
 BAD_INPUTS: dict[str, bytes] = {
     "empty": b"",

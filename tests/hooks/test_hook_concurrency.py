@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _hookrunner import SCRIPT, HookRunner
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.spool import Spool
+from support.hookrunner import SCRIPT, HookRunner
 
 WORKERS = 8
 CALLS = 6  # per worker: SessionStart + CALLS x (PreToolUse + PostToolUse) + Stop = 14 processes

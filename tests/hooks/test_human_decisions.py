@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from _hookrunner import HookRunner, asked, denial
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.capabilities import open_role_context
+from support.hookrunner import HookRunner, asked, denial
 
 PLUGIN = "mcp__plugin_dag-harness_dag-harness__"
 PROJECT = "mcp__dag-harness__"

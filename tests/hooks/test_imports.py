@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from _hookrunner import SCRIPT, HookRunner
 from dag_harness_mcp.service.capabilities import grant_capabilities
+from support.hookrunner import SCRIPT, HookRunner
 
 ALLOWED_PACKAGE_MODULES = ("dag_harness_mcp", "dag_harness_mcp.hooks", "dag_harness_mcp.db",
                            "dag_harness_mcp.names", "dag_harness_mcp.clock",

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from _hookrunner import ROOT, HookRunner, denial, sandboxed
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.migrate import discover
+from support.hookrunner import ROOT, HookRunner, denial, sandboxed
 from support.interpreters import HOOK_PYTHONS, pyenv_python
 
 SONNET = "claude-sonnet-4-5-20250929"

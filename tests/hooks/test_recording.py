@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _hookrunner import HookRunner
 from dag_harness_mcp.db import StateDB
+from support.hookrunner import HookRunner
 
 
 def test_session_start_and_end_record_cwd_model_source_and_reason(

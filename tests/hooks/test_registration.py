@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from _hookrunner import ROOT, HookRunner
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.hooks.main import EVENTS
+from support.hookrunner import ROOT, HookRunner
 
 
 def _commands(path: Path) -> dict[str, list[str]]:

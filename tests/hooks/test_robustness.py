@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from _hookrunner import HookRunner, denial
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.repos.hook_events import apply_event
 from dag_harness_mcp.db.spool import Spool
 from dag_harness_mcp.service.capabilities import grant_capabilities
+from support.hookrunner import HookRunner, denial
 from support.sqlite_lock import exclusive_lock
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from _hookrunner import HookRunner, denial, sandboxed
 from dag_harness_mcp.service.capabilities import open_role_context
 from dag_harness_mcp.service.run_context import role_bash_denials
+from support.hookrunner import HookRunner, denial, sandboxed
 
 
 def test_pushes_to_a_configured_default_branch_are_refused_the_role_branch_is_not(

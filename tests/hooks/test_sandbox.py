@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from _hookrunner import HookRunner, denial, sandboxed
 from dag_harness_mcp import sandbox
 from dag_harness_mcp.service.capabilities import grant_capabilities
 from support.fence import Listener, require_bwrap
+from support.hookrunner import HookRunner, denial, sandboxed
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from _waverepo import WaveRepo, build_wave_repo
 from dag_harness_mcp.config import HotlSettings, Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.hotl import (
@@ -32,6 +31,7 @@ from dag_harness_mcp.service.notify import Notice, discord_payload
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
 from dag_harness_mcp.service.wave_types import WaveEvent
+from support.waverepo import WaveRepo, build_wave_repo
 
 MakeSettings = Callable[..., Settings]
 

@@ -9,13 +9,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from _gitsh import git
-from _waverepo import build_wave_repo
 from dag_harness_mcp.config import HotlSettings, Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.hotl import run_hotl
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
+from support.gitsh import git
+from support.waverepo import build_wave_repo
 
 MakeSettings = Callable[..., Settings]
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _mcpkit import FAST_TESTS, make_role_repo
 from mcp.server.mcpserver import MCPServer
 
 from dag_harness_mcp.config import Settings
@@ -16,6 +15,7 @@ from dag_harness_mcp.mcp.server import create_server
 from dag_harness_mcp.mcp.state import ServerState
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
+from support.mcpkit import FAST_TESTS, make_role_repo
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _mcpkit import ROOT, VENV_BIN, make_role_repo, server_env
+
+from support.mcpkit import ROOT, VENV_BIN, make_role_repo, server_env
 
 pytestmark = pytest.mark.slow
 

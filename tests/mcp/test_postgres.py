@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from _mcpkit import FAST_TESTS, error_text, structured
 from mcp.client import Client
 
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.mcp.server import create_server
 from support.backends import POSTGRES_URL
+from support.mcpkit import FAST_TESTS, error_text, structured
 from support.pgschema import throwaway_schema
 
 pytestmark = pytest.mark.postgres

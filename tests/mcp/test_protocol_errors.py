@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _mcpkit import VENV_BIN, make_role_repo, server_env
-from _rawclient import RawStdioClient
+
+from support.mcpkit import VENV_BIN, make_role_repo, server_env
+from support.rawclient import RawStdioClient
 
 pytestmark = pytest.mark.slow
 

@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from _mcpkit import error_text, structured
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp.types import PromptReference, ResourceTemplateReference
 
 from dag_harness_mcp.mcp.state import ServerState
+from support.mcpkit import error_text, structured
 
 Server = MCPServer[ServerState]
 

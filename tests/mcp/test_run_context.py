@@ -9,14 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _mcpkit import failing_pytest, structured
 from mcp.client import Client
 
-from _hookrunner import HookRunner, denial
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.mcp.server import create_server
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
+from support.hookrunner import HookRunner, denial
+from support.mcpkit import failing_pytest, structured
 
 
 def _contexts(settings: Settings, execution_id: int, *, active_only: bool) -> list[Any]:

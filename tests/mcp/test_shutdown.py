@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from _mcpkit import VENV_BIN, make_role_repo, server_env
-from _rawclient import RawStdioClient
 from test_stdio import _box_up_until_pytest_runs, _hold_pytest, _structured
 
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.run_types import pid_alive
+from support.mcpkit import VENV_BIN, make_role_repo, server_env
+from support.rawclient import RawStdioClient
 
 pytestmark = pytest.mark.slow
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _mcpkit import VENV_BIN, make_role_repo, server_env
-from _rawclient import RawStdioClient
 
 from dag_harness_mcp.service.example import ExampleCheckout
 from dag_harness_mcp.service.run_types import pid_alive
+from support.mcpkit import VENV_BIN, make_role_repo, server_env
+from support.rawclient import RawStdioClient
 
 pytestmark = pytest.mark.slow
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from _mcpkit import FAST_TESTS, error_text, structured
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.mcp.server import create_server
 from dag_harness_mcp.mcp.state import ServerState
+from support.mcpkit import FAST_TESTS, error_text, structured
 
 
 async def test_box_up_role_notes_the_uncommitted_edits_it_leaves_out(

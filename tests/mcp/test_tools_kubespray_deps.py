@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from _mcpkit import structured
 from mcp.client import Client
 
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.mcp.server import create_server
 from support.kubespray import DOWNLOAD_DEPENDANTS, build_kubespray_tree
+from support.mcpkit import structured
 
 
 async def test_role_dependencies_flags_templated_edges_and_lists_the_download_dependants(

@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _mcpkit import ROOT, server_env
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 
 from dag_harness_mcp.mcp.state import ServerState
+from support.mcpkit import ROOT, server_env
 
 Server = MCPServer[ServerState]
 SNAPSHOT = Path(__file__).with_name("snapshots") / "tools_list.json"
@@ -100,7 +100,7 @@ def test_the_status_filter_offers_exactly_the_stored_statuses() -> None:
 
 
 def test_start_up_and_the_read_tools_import_neither_langgraph_nor_gitlab(tmp_path: Path) -> None:
-    from _mcpkit import make_role_repo
+    from support.mcpkit import make_role_repo
 
     repo = make_role_repo(tmp_path)
     probe = """

@@ -3,7 +3,6 @@ and the hooks write (recorded here through the same repositories)."""
 
 from __future__ import annotations
 
-from _mcpkit import error_text, structured
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 
@@ -11,6 +10,7 @@ from dag_harness_mcp.config import Settings
 from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
 from dag_harness_mcp.mcp.state import ServerState
 from dag_harness_mcp.service.app import HarnessApp
+from support.mcpkit import error_text, structured
 
 Server = MCPServer[ServerState]
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from _mcpkit import error_text, structured
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 
 from dag_harness_mcp.mcp.state import ServerState
+from support.mcpkit import error_text, structured
 
 Server = MCPServer[ServerState]
 

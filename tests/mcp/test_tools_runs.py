@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 import pytest
-from _mcpkit import FAST_TESTS, error_text, failing_pytest, structured
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 
@@ -21,6 +20,7 @@ from dag_harness_mcp.mcp.state import ServerState
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.run_types import pid_alive
+from support.mcpkit import FAST_TESTS, error_text, failing_pytest, structured
 
 Server = MCPServer[ServerState]
 Progress = list[tuple[float, float | None, str | None]]

@@ -3,11 +3,11 @@ namespaces, delete, and invalid namespaces and values as tool errors."""
 
 from __future__ import annotations
 
-from _mcpkit import error_text, structured
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 
 from dag_harness_mcp.mcp.state import ServerState
+from support.mcpkit import error_text, structured
 
 Server = MCPServer[ServerState]
 

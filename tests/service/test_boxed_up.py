@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.db.repos.forge import MergeRequestRecord
 from dag_harness_mcp.service.app import HarnessApp
@@ -21,6 +20,7 @@ from dag_harness_mcp.service.boxed_up import (
     refuse_unboxed_dependencies,
 )
 from dag_harness_mcp.service.roles import sync_roles
+from support.rolerepo import RoleTree
 
 _IIDS = itertools.count(1)  # merge request iids, unique per project
 

@@ -10,12 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from _tinyflow import SPEC
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.cli.app import app as cli_app
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.db.migrate import discover
@@ -29,6 +27,8 @@ from dag_harness_mcp.service.runs import Runner
 from dag_harness_mcp.store import HarnessStore
 from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema
+from support.rolerepo import RoleTree
+from support.tinyflow import SPEC
 
 pytestmark = pytest.mark.postgres
 

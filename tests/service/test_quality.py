@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
 from dag_harness_mcp.errors import ConfigError, InvalidNameError, NotFoundError
@@ -15,6 +14,7 @@ from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.quality import list_regressions
 from dag_harness_mcp.service.quality import test_history as history
 from dag_harness_mcp.service.roles import sync_roles
+from support.rolerepo import RoleTree
 
 
 @pytest.fixture

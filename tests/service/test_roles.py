@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import ConfigError, InvalidNameError, NotFoundError, WavePinError
 from dag_harness_mcp.service.app import HarnessApp
@@ -22,6 +21,7 @@ from dag_harness_mcp.service.roles import (
     roles_status,
     sync_roles,
 )
+from support.rolerepo import RoleTree
 
 MakeSettings = Callable[..., Settings]
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from _tinyflow import SPEC
-
-from _rolerepo import RoleTree
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
+from support.rolerepo import RoleTree
+from support.tinyflow import SPEC
 
 
 async def test_a_node_that_raises_fails_the_run_with_its_error_said_once(

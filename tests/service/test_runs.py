@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _tinyflow import NODES, SPEC
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.config import DEFAULT_BREAKPOINTS, Settings
 from dag_harness_mcp.errors import InvalidNameError, NotFoundError, WorkflowError
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import ProgressEvent, Runner, resolve_breakpoints
+from support.rolerepo import RoleTree
+from support.tinyflow import NODES, SPEC
 
-TINYFLOW = Path(__file__).with_name("_tinyflow.py")
+TINYFLOW = Path(__file__).parents[1] / "support" / "tinyflow.py"
 MakeSettings = Callable[..., Settings]
 
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from _tinyflow import SPEC
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
 from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema
+from support.rolerepo import RoleTree
+from support.tinyflow import SPEC
 
 pytestmark = pytest.mark.postgres
 

@@ -32,12 +32,12 @@ from typing import Any
 
 from mcp.client import Client
 
-from _boxup_repo import BoxUpRepo
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.hooks.policy import HARNESS_TOOL
 from dag_harness_mcp.mcp.server import create_server
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
+from support.boxup_repo import BoxUpRepo
 
 __all__ = ["FenceLab", "Listener", "Outcome", "Snapshot", "damage", "require_bwrap"]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from _gitsh import git
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.store import last_run
 from dag_harness_mcp.store import HarnessStore
+from support.gitsh import git
 
 EXAMPLE_ROLES = {
     "common": 0, "packages": 0, "users": 1, "firewall": 1, "database": 1,

@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from _waverepo import WaveRepo, build_wave_repo, probe_events
 from dag_harness_mcp.db import StateDB
+from support.waverepo import WaveRepo, build_wave_repo, probe_events
 
 HARNESS = Path(sys.executable).with_name("harness")
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _waverepo import WaveRepo, build_wave_repo, probe_events
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
@@ -15,6 +14,7 @@ from dag_harness_mcp.service.runs import Runner
 from dag_harness_mcp.service.store import last_run, role_namespace, wave_record
 from dag_harness_mcp.service.wave_types import WaveEvent, WavePolicy, WaveRunReport
 from dag_harness_mcp.service.waves import WaveExecutor
+from support.waverepo import WaveRepo, build_wave_repo, probe_events
 
 MakeSettings = Callable[..., Settings]
 

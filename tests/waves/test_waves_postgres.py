@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from _waverepo import build_wave_repo
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
@@ -17,6 +16,7 @@ from dag_harness_mcp.service.wave_types import WavePolicy
 from dag_harness_mcp.service.waves import WaveExecutor, list_wave_runs
 from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema
+from support.waverepo import build_wave_repo
 
 pytestmark = pytest.mark.postgres
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _boxup_repo import BoxUpRepo
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
 from dag_harness_mcp.service.wave_types import WavePolicy
 from dag_harness_mcp.service.waves import WaveExecutor
+from support.boxup_repo import BoxUpRepo
 
 
 async def test_a_second_wave_run_redoes_only_the_role_that_changed(tmp_path: Path) -> None:

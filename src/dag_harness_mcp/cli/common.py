@@ -18,6 +18,7 @@ from rich.markup import escape
 from dag_harness_mcp.errors import (
     ConfigError,
     HarnessError,
+    InvalidArgumentError,
     InvalidNameError,
     NotFoundError,
     WorkflowError,
@@ -103,7 +104,7 @@ def cli_errors() -> Iterator[None]:
     """Turn harness errors into a one-line message on stderr and a non-zero exit."""
     try:
         yield
-    except (InvalidNameError, NotFoundError, ConfigError) as exc:
+    except (InvalidNameError, InvalidArgumentError, NotFoundError, ConfigError) as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from exc
     except HarnessError as exc:

@@ -2,7 +2,7 @@
 a node that can wait on a file (to be killed there) and one that can fail on demand.
 
 Also a command line, so a test can resume a run in a NEW process:
-``python _tinyflow.py DB_PATH REPO_ROOT resume ID [--approve|--reject]`` prints the
+``python tinyflow.py DB_PATH REPO_ROOT resume ID [--approve|--reject]`` prints the
 RunResult as JSON; ``... start ROLE`` starts one.
 """
 

@@ -9,8 +9,8 @@
   until the file is removed (``done-<point>`` is written when it goes on). Points:
   ``worktree`` (git post-checkout of ``git worktree add``), ``commit`` (post-commit),
   ``push`` (the origin's post-receive), ``molecule`` (the test command, held once:
-  see ``_fake_molecule.py``), and
-  ``issue`` / ``mr`` (after the forge created them; see ``_boxup_driver.py``).
+  see ``fake_molecule.py``), and
+  ``issue`` / ``mr`` (after the forge created them; see ``boxup_driver.py``).
 
 The origin's post-receive hook appends every pushed ref to ``marks/pushes.log``.
 """
@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.service.example import publish_repository
+from support.rolerepo import RoleTree
 
 __all__ = ["BoxUpRepo", "wait_for"]
 
 HERE = Path(__file__).resolve().parent
-FAKE_MOLECULE = HERE / "_fake_molecule.py"
+FAKE_MOLECULE = HERE / "fake_molecule.py"
 
 _ROLE_TESTS = '''\
 from pathlib import Path
@@ -202,7 +202,7 @@ class BoxUpRepo:
     # -- a box-up in another process ----------------------------------------------
 
     def driver(self, *args: str, **extra: Any) -> list[str]:
-        return [sys.executable, str(HERE / "_boxup_driver.py"), str(self.settings_file(**extra)),
+        return [sys.executable, str(HERE / "boxup_driver.py"), str(self.settings_file(**extra)),
                 str(self.marks), *args]
 
     def run_driver(self, *args: str, **extra: Any) -> dict[str, Any]:

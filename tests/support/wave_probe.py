@@ -1,6 +1,6 @@
 """A role's test command for wave tests: records its start and end in a shared log.
 
-``_probe.py LOG ROLE MEET [PATIENCE]`` appends ``start ROLE``, then waits (up to
+``wave_probe.py LOG ROLE MEET [PATIENCE]`` appends ``start ROLE``, then waits (up to
 PATIENCE seconds, default 30) until the log shows MEET roles inside at once since it
 started (so roles that may overlap do overlap; ``meet-ROLE`` beside the log overrides
 MEET for one role), then appends ``end ROLE``. Exits 1

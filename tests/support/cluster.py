@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from _gitsh import git
-from _rolerepo import RoleTree
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.service.example import publish_repository
+from support.gitsh import git
+from support.rolerepo import RoleTree
 
 __all__ = ["Cluster", "wait_until"]
 

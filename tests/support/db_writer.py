@@ -1,4 +1,4 @@
-"""A writer process for the concurrency test: ``python _writer.py DB WORKER TXNS PER_TXN``.
+"""A writer process for the concurrency test: ``python db_writer.py DB WORKER TXNS PER_TXN``.
 
 Prints ``ready`` once its StateDB is open (migrations applied), waits for a line
 on stdin, then commits TXNS transactions of PER_TXN audit rows each.

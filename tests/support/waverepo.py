@@ -1,7 +1,7 @@
 """Real repositories for wave and HOTL tests: roles with fast probe test commands.
 
 ``build_wave_repo(base, {"common": [], "web": ["common"]}, failing={"web"})`` writes the
-roles (pytest only, none for ``untested`` roles; the test command is tests/waves/_probe.py,
+roles (pytest only, none for ``untested`` roles; the test command is tests/support/wave_probe.py,
 which logs start/end to ``base/probe.log`` and fails in a role holding ``FAIL``), a
 ``harness.yml`` with those commands, commits it on ``main`` and pushes it to a bare
 ``origin``.
@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.service.example import publish_repository
+from support.rolerepo import RoleTree
 
 __all__ = ["WaveRepo", "build_wave_repo", "probe_events"]
 
-PROBE = Path(__file__).resolve().parent / "waves" / "_probe.py"
+PROBE = Path(__file__).resolve().parent / "wave_probe.py"
 
 
 @dataclass

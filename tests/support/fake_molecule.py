@@ -1,6 +1,6 @@
 """A fast stand-in for ``molecule test``: prints molecule's step report, steered by files.
 
-``python _fake_molecule.py MARKS``: takes ~0.6 s; ``MARKS/fail-molecule`` (or a file
+``python fake_molecule.py MARKS``: takes ~0.6 s; ``MARKS/fail-molecule`` (or a file
 ``molecule-fails`` in the role, its working directory) fails the verify step (exit 1);
 ``MARKS/hold-molecule`` is taken by one run, which writes its pid to ``MARKS/at-molecule``
 and waits while ``MARKS/held-<pid>`` exists.

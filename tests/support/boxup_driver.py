@@ -1,7 +1,7 @@
 """Run the real box-up-role workflow in its own process, so tests can kill it and resume.
 
-``python _boxup_driver.py SETTINGS_JSON MARKS start ROLE [--auto-approve] [--breakpoints a,b]``
-``python _boxup_driver.py SETTINGS_JSON MARKS resume ID [--approve|--reject]``
+``python boxup_driver.py SETTINGS_JSON MARKS start ROLE [--auto-approve] [--breakpoints a,b]``
+``python boxup_driver.py SETTINGS_JSON MARKS resume ID [--approve|--reject]``
 prints the RunResult as JSON. The forge is the real LocalForge; with ``MARKS/hold-issue``
 or ``MARKS/hold-mr`` it waits after creating the issue or MR, with ``MARKS/hold-train``
 after queuing the MR on the train and with ``MARKS/hold-merge`` after merging it into

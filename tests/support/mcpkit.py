@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _rolerepo import RoleTree
 from dag_harness_mcp.service.example import publish_repository
+from support.rolerepo import RoleTree
 
 __all__ = [
     "FAST_TESTS", "ROOT", "VENV_BIN", "error_text", "make_role_repo", "server_env", "structured",
