@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["ROOT", "SCRIPT", "HookRunner", "asked", "denial", "sandboxed"]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "hooks" / "harness_hook.py"
 
 
