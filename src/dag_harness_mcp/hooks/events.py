@@ -1,8 +1,6 @@
-"""What each hook event records (and, for PreToolUse, decides).
+"""What each hook event records and, for PreToolUse, decides and answers.
 
-Each handler gets the decoded payload and an open :class:`HookDB` and returns the
-JSON answer for stdout (or ``None``). Inputs and outputs are redacted and
-truncated before they are stored.
+Inputs and outputs are redacted and truncated before they are stored.
 """
 
 from __future__ import annotations
@@ -19,13 +17,11 @@ if TYPE_CHECKING:
     from typing import Any
 
     from dag_harness_mcp import sandbox
-    from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
     from dag_harness_mcp.hooks.bash import Command
     from dag_harness_mcp.hooks.fastdb import HookDB
 
-__all__ = ["Hook", "decide_pre_tool_use", "deny_output", "on_post_tool_use", "on_session_end",
-           "on_session_start", "on_stop", "on_subagent_stop", "pre_tool_use_output",
-           "record_pre_tool_use"]
+__all__ = ["HANDLERS", "FailClosed", "Hook", "on_post_tool_use", "on_pre_tool_use",
+           "record_refusal"]
 
 _MAX_COMMAND = 256 * 1024
 _MAX_DEPTH = 32  # levels of a stored JSON value; deeper parts are cut
@@ -34,6 +30,10 @@ _MUTATING_GIT = {"commit", "push", "merge", "rebase", "reset", "checkout", "swit
                  "restore", "worktree", "pull", "fetch", "init", "clone", "add"}
 _READ_MCP = ("get_", "list_", "show_", "describe_", "read_", "status", "search_", "graph",
              "history", "health")
+
+
+class FailClosed(Exception):
+    """A PreToolUse that cannot be checked while a context may apply: blocked (exit 2)."""
 
 
 class Hook:
@@ -54,8 +54,7 @@ class Hook:
 
     @property
     def db(self) -> HookDB:
-        """The connection, opened on first use (a failure to open is raised again, not
-        retried: one bounded wait per hook)."""
+        """The connection; a failure to open is raised again, not retried (one bounded wait)."""
         if self._db is None:
             if self._db_error is not None:
                 raise self._db_error
@@ -80,31 +79,21 @@ class Hook:
                 "agent_type": _text(p.get("agent_type")),
                 "agent_transcript_path": _text(p.get("agent_transcript_path"))}
 
-    def event(self, kind: str, **fields: Any) -> dict[str, Any]:
-        from dag_harness_mcp.clock import utc_now
-
-        return dict(fields, kind=kind, at=utc_now())
-
-    @property
-    def caps(self) -> CapabilityRepository:
+    def contexts(self) -> list[dict[str, Any]]:
         from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
 
-        return CapabilityRepository(self.db)
-
-    def contexts(self) -> list[dict[str, Any]]:
         ids = [self.session_id] + ([self.agent_id] if self.agent_id else [])
-        return self.caps.active_for(ids, self.project_dir)
+        return CapabilityRepository(self.db).active_for(ids, self.project_dir)
 
-    def keep(self, event: dict[str, Any]) -> None:
-        """Write ``event``, after any spooled ones; into the spool when the database is busy.
-
-        Order is kept: while older events wait in the spool (another process is
-        replaying them, or more than one batch waits) this one joins them.
-        """
+    def keep(self, kind: str, **fields: Any) -> None:
+        """Write the event after any spooled ones (order is kept); into the spool when the
+        database is busy."""
+        from dag_harness_mcp.clock import utc_now
         from dag_harness_mcp.db.repos.hook_events import apply_event
         from dag_harness_mcp.db.spool import Spool, is_busy
         from dag_harness_mcp.hooks.fastdb import HOOK_WRITE_WAIT_MS
 
+        event = dict(fields, kind=kind, at=utc_now())
         spool = Spool(self.db_path)
         try:
             self.db.wait_for_writes(HOOK_WRITE_WAIT_MS)
@@ -115,7 +104,7 @@ class Hook:
             if not is_busy(exc):
                 raise
         spool.append(event)
-        self.log(f"StateDB busy: {event['kind']} event kept in {spool.dir} for replay")
+        self.log(f"StateDB busy: {kind} event kept in {spool.dir} for replay")
 
 
 def _text(value: object) -> str | None:
@@ -130,7 +119,7 @@ def _dump(value: object) -> str:
 
 def _shrink(value: object, limit: int = 4 * MAX_FIELD_BYTES, depth: int = 0) -> object:
     """Cut long strings, long lists and deep nesting before redaction, so a 10 MB input
-    costs what a 64 KiB one does and a deeply nested one never exhausts the stack."""
+    costs what a 64 KiB one does and deep nesting never exhausts the stack."""
     if isinstance(value, str):
         return value if len(value) <= limit else value[:limit] + f"...[{len(value)} chars]"
     if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
@@ -142,28 +131,19 @@ def _shrink(value: object, limit: int = 4 * MAX_FIELD_BYTES, depth: int = 0) -> 
     return value
 
 
-def deny_output(reason: str) -> dict[str, Any]:
-    return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
-                                   "permissionDecisionReason": "dag-harness: " + reason}}
-
-
-def pre_tool_use_output(decision: policy.Decision, updated_input: dict[str, Any] | None
-                        ) -> dict[str, Any] | None:
+def _answer(decision: policy.Decision, updated_input: dict[str, Any] | None
+            ) -> dict[str, Any] | None:
     """The PreToolUse answer: deny or ask with the reason, allow with the sandboxed input,
     or nothing (Claude Code's own permission flow decides)."""
-    if decision.kind == "deny":
-        return deny_output(decision.reason)
-    if decision.kind == "ask":
-        return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "ask",
-                                       "permissionDecisionReason": "dag-harness: "
-                                       + decision.reason}}
-    if updated_input is not None:
-        return {"hookSpecificOutput": {
-            "hookEventName": "PreToolUse", "permissionDecision": "allow",
-            "permissionDecisionReason": "dag-harness: runs in the sandbox of capability "
-                                        f"context #{(decision.context or {}).get('context_id')}",
-            "updatedInput": updated_input}}
-    return None
+    out: dict[str, Any] = {"hookEventName": "PreToolUse", "permissionDecision": decision.kind,
+           "permissionDecisionReason": "dag-harness: " + decision.reason}
+    if decision.kind == "allow":
+        if updated_input is None:
+            return None
+        out["permissionDecisionReason"] = ("dag-harness: runs in the sandbox of capability "
+                                           f"context #{(decision.context or {}).get('context_id')}")
+        out["updatedInput"] = updated_input
+    return {"hookSpecificOutput": out}
 
 
 def _default_branches() -> set[str]:
@@ -171,36 +151,67 @@ def _default_branches() -> set[str]:
     return {"main", "master", *(b.strip() for b in extra.split(",") if b.strip())}
 
 
-def decide_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any]
-                        ) -> tuple[policy.Decision, list[dict[str, Any]], dict[str, Any] | None]:
-    """The decision for a PreToolUse, the contexts it was taken under and, for a command
-    allowed under a context, the tool input that runs it in the sandbox."""
+def _decide(h: Hook, tool_name: str, tool_input: dict[str, Any]
+            ) -> tuple[policy.Decision, bool, dict[str, Any] | None]:
+    """The decision, whether a context was consulted and, for a command allowed under a
+    context, the tool input that runs it in the sandbox."""
     contexts = h.contexts()
     command = policy.command_of(tool_name, tool_input)
     if command is not None and len(command) > _MAX_COMMAND and contexts:
         ids = [int(c["context_id"]) for c in contexts]
-        return policy.Decision(False, f"{tool_name} command longer than 256 KiB cannot be "
-                                      "checked", ids), contexts, None
+        return policy.Decision("deny", f"{tool_name} command longer than 256 KiB cannot be "
+                                       "checked", ids), True, None
     branches = _default_branches()
     decision = policy.decide(contexts, tool_name, tool_input, cwd=h.cwd,
                              session_id=h.session_id, default_branches=branches)
     if not decision.sandbox or command is None or decision.context is None:
-        return decision, contexts, None
+        return decision, bool(contexts), None
     from dag_harness_mcp import sandbox
 
     bwrap, why = sandbox.probe(os.path.dirname(h.db_path))
     if bwrap is None:
-        return policy.Decision(False, f"commands run only in a sandbox while a capability "
-                                      f"context is active, and none can be made here: {why}",
-                               decision.contexts), contexts, None
+        return policy.Decision("deny", f"commands run only in a sandbox while a capability "
+                                       f"context is active, and none can be made here: {why}",
+                               decision.contexts), True, None
     plan = _plan(h, decision.context, branches)
     try:
         sandbox.stage_refs(plan)
     except OSError as exc:
         h.log(f"could not stage the branch ref for the sandbox: {exc!r}")
-    updated = dict(tool_input)
-    updated["command"] = sandbox.wrap_shell(command, bwrap, plan)
-    return decision, contexts, updated
+    return decision, True, dict(tool_input, command=sandbox.wrap_shell(command, bwrap, plan))
+
+
+def on_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id: str,
+                    busy: Callable[[BaseException], str | None]) -> dict[str, Any] | None:
+    """Decide, record and answer a PreToolUse; raises :class:`FailClosed` when the contexts
+    cannot be read (``busy`` words a locked database)."""
+    try:  # opened first: a database that cannot even be created fails open (no context)
+        h.db  # noqa: B018
+    except FailClosed as exc:
+        record_refusal(h, tool_name, tool_input, tool_use_id, str(exc))
+        raise
+    try:
+        decision, checked, updated = _decide(h, tool_name, tool_input)
+    except Exception as exc:
+        closed = exc if isinstance(exc, FailClosed) else FailClosed(
+            busy(exc) or f"capability check failed ({exc!r})")
+        record_refusal(h, tool_name, tool_input, tool_use_id, str(closed))
+        raise closed from exc
+    try:
+        _record_pre(h, tool_name, tool_input, tool_use_id, decision, checked=checked)
+    except Exception as exc:
+        h.log(f"could not record tool call {tool_use_id}: {exc!r}")
+    return _answer(decision, updated)
+
+
+def record_refusal(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id: str,
+                   why: str) -> None:
+    """Record a call refused because it could not be checked (spooled if the DB is busy)."""
+    try:
+        _record_pre(h, tool_name, tool_input, tool_use_id, policy.Decision("deny", why),
+                    checked=True)
+    except Exception as exc:
+        h.log(f"could not record refused tool call {tool_use_id}: {exc!r}")
 
 
 def _plan(h: Hook, ctx: dict[str, Any], branches: set[str]) -> sandbox.Plan:
@@ -215,58 +226,35 @@ def _plan(h: Hook, ctx: dict[str, Any], branches: set[str]) -> sandbox.Plan:
         default_branches=branches, home=os.environ.get("HOME"))
 
 
-def _sync_sandbox_commits(h: Hook, tool_name: str, tool_input: dict[str, Any]) -> None:
-    """After a command (run in the sandbox while a context is active): move the real
-    branch refs to what it committed."""
-    from dag_harness_mcp import sandbox
-
-    if policy.command_of(tool_name, tool_input) is None:
-        return
-    branches = _default_branches()
-    for ctx in h.contexts():
-        try:
-            moved = sandbox.sync_refs(_plan(h, ctx, branches))
-        except OSError as exc:
-            h.log(f"could not bring a sandbox commit to its branch: {exc!r}")
-            continue
-        for ref in moved:
-            h.log(f"{ref} moved to the sandbox's commit")
-
-
-def record_pre_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id: str,
-                        decision: policy.Decision, *, checked: bool) -> None:
-    """Keep the PreToolUse row; ``checked``: a context was consulted (else no decision).
-
-    Recorded decisions: ``allow``, ``sandbox`` (allowed, run in the sandbox), ``ask``
-    (a person decides) and ``deny``; calls no context checked and nobody asked have none.
-    """
+def _record_pre(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id: str,
+                decision: policy.Decision, *, checked: bool) -> None:
+    """Keep the PreToolUse row: decision ``allow``, ``sandbox`` (allowed, run in the
+    sandbox), ``ask`` or ``deny``; none when no context was consulted and nobody asked."""
     kind = "sandbox" if decision.sandbox and decision.allowed else decision.kind
     audit = None
     if decision.kind != "allow":
         audit = {"tool": tool_name, "reason": redact(decision.reason),
                  "contexts": decision.contexts}
-    h.keep(h.event(
+    h.keep(
         "pre_tool_use", session=h.session(), actor=h.acting_session, tool_use_id=tool_use_id,
         tool_name=tool_name, tool_input=_dump(tool_input),
         status="denied" if decision.kind == "deny" else "started",
         decision=None if not checked and kind == "allow" else kind,
         decision_reason=redact(decision.reason) or None, audit=audit,
-        audit_action="human_decision_asked" if decision.kind == "ask" else "capability_denied"))
+        audit_action="human_decision_asked" if decision.kind == "ask" else "capability_denied")
 
 
 def _bash_commands(tool_input: dict[str, Any]) -> list[Command]:
-    """The parsed simple commands of a Bash call (none when unparsable or huge); a command
-    the PreToolUse put in the sandbox is read without its wrapper."""
+    """The parsed simple commands of a Bash call (none when unparsable or huge), read
+    without the sandbox's wrapper."""
     command = tool_input.get("command")
     if not isinstance(command, str) or len(command) > _MAX_COMMAND:
         return []
     from dag_harness_mcp import sandbox
     from dag_harness_mcp.hooks import bash
 
-    command = sandbox.unwrap(command)
-
     try:
-        return bash.parse(command)
+        return bash.parse(sandbox.unwrap(command))
     except ValueError:
         return []
 
@@ -291,20 +279,27 @@ def _mutating(tool_name: str, commands: list[Command], changes: list[tuple[str, 
     if tool_name in policy.FILE_TOOLS or changes:
         return True
     if tool_name.startswith("mcp__"):
-        short = tool_name.rsplit("__", 1)[-1]
-        return not short.startswith(_READ_MCP)
-    if commands:
-        from dag_harness_mcp.hooks.bash import skip_options
+        return not tool_name.rsplit("__", 1)[-1].startswith(_READ_MCP)
+    return any(policy.git_subcommand(cmd.argv) in _MUTATING_GIT or policy.gitlab_write(cmd.argv)
+               for cmd in commands)
 
-        for cmd in commands:
-            argv = cmd.argv
-            if argv and os.path.basename(argv[0]) == "git":
-                i = skip_options(argv, 1, {"-C", "-c", "--git-dir", "--work-tree"})
-                if i < len(argv) and argv[i] in _MUTATING_GIT:
-                    return True
-            if policy.gitlab_write(argv):
-                return True
-    return False
+
+def _sync_sandbox_commits(h: Hook, tool_name: str, tool_input: dict[str, Any]) -> None:
+    """After a command (run in the sandbox while a context is active): move the real
+    branch refs to what it committed."""
+    from dag_harness_mcp import sandbox
+
+    if policy.command_of(tool_name, tool_input) is None:
+        return
+    branches = _default_branches()
+    for ctx in h.contexts():
+        try:
+            moved = sandbox.sync_refs(_plan(h, ctx, branches))
+        except OSError as exc:
+            h.log(f"could not bring a sandbox commit to its branch: {exc!r}")
+            continue
+        for ref in moved:
+            h.log(f"{ref} moved to the sandbox's commit")
 
 
 def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id: str,
@@ -313,7 +308,6 @@ def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_u
     duration = p.get("duration_ms")
     duration_ms = float(duration) if isinstance(duration, (int, float)) and \
         not isinstance(duration, bool) else None
-    error = p.get("error") if failed else None
     try:
         _sync_sandbox_commits(h, tool_name, tool_input)
     except Exception as exc:  # the record below matters more; the next PreToolUse syncs again
@@ -324,24 +318,25 @@ def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_u
     audit = None
     if _mutating(tool_name, commands, changes):
         audit = {"tool": tool_name, "status": status, "files": [path for path, _ in changes][:50]}
-    h.keep(h.event(
+    h.keep(
         "post_tool_use", session=h.session(), actor=h.acting_session, tool_use_id=tool_use_id,
         tool_name=tool_name, status=status,
         tool_response=_dump(p["tool_response"]) if "tool_response" in p else None,
-        error=None if error is None else _dump(error), duration_ms=duration_ms,
-        tool_input=_dump(tool_input), changes=[list(c) for c in changes], audit=audit))
+        error=_dump(p.get("error")) if failed and p.get("error") is not None else None,
+        duration_ms=duration_ms, tool_input=_dump(tool_input),
+        changes=[list(c) for c in changes], audit=audit)
 
 
-def on_session_start(h: Hook) -> None:
+def _on_session_start(h: Hook) -> None:
     p = h.payload
     model = p.get("model")
     if isinstance(model, dict):
         model = model.get("id") or model.get("name")
-    h.keep(h.event("session_start", session={
+    h.keep("session_start", session={
         "session_id": h.session_id, "cwd": h.cwd, "model": _text(model),
         "transcript_path": _text(p.get("transcript_path")), "source": _text(p.get("source")),
         "permission_mode": _text(p.get("permission_mode")),
-        "agent_type": _text(p.get("agent_type"))}))
+        "agent_type": _text(p.get("agent_type"))})
 
 
 def _usage(h: Hook, session_id: str, path: str | None, *, main_session: bool
@@ -358,18 +353,14 @@ def _usage(h: Hook, session_id: str, path: str | None, *, main_session: bool
     return [list(row) for row in rows], model
 
 
-def on_stop(h: Hook, end_reason: str | None = None) -> None:
+def _on_stop(h: Hook, end_reason: str | None = None) -> None:
     rows, model = _usage(h, h.session_id, _text(h.payload.get("transcript_path")),
                          main_session=True)
-    h.keep(h.event("usage", session=h.session(), usage_session=h.session_id, rows=rows,
-                   model=model, end_reason=end_reason))
+    h.keep("usage", session=h.session(), usage_session=h.session_id, rows=rows, model=model,
+           end_reason=end_reason)
 
 
-def on_session_end(h: Hook) -> None:
-    on_stop(h, _text(h.payload.get("reason")) or "unknown")
-
-
-def on_subagent_stop(h: Hook) -> None:
+def _on_subagent_stop(h: Hook) -> None:
     p = h.payload
     agent_path = _text(p.get("agent_transcript_path"))
     agent_id = h.agent_id
@@ -378,12 +369,20 @@ def on_subagent_stop(h: Hook) -> None:
     parent = {"session_id": h.session_id, "cwd": h.cwd,
               "transcript_path": _text(p.get("transcript_path"))}
     if agent_id is None:
-        h.keep(h.event("usage", session=parent, usage_session=h.session_id, rows=[]))
+        h.keep("usage", session=parent, usage_session=h.session_id, rows=[])
         h.log("SubagentStop without agent_id or agent_transcript_path: no subagent row")
         return
     rows, model = _usage(h, agent_id, agent_path, main_session=False)
-    h.keep(h.event("usage", session=parent, start={
+    h.keep("usage", session=parent, start={
         "session_id": agent_id, "cwd": h.cwd, "parent_session_id": h.session_id,
         "agent_type": _text(p.get("agent_type")), "transcript_path": agent_path,
         "source": "subagent"}, usage_session=agent_id, rows=rows, model=model,
-        end_reason="subagent_stop"))
+        end_reason="subagent_stop")
+
+
+HANDLERS: dict[str, Callable[[Hook], None]] = {
+    "SessionStart": _on_session_start,
+    "SessionEnd": lambda h: _on_stop(h, _text(h.payload.get("reason")) or "unknown"),
+    "Stop": _on_stop,
+    "SubagentStop": _on_subagent_stop,
+}

@@ -1,10 +1,7 @@
 """The hook entry point: read one event from stdin, record it, answer on stdout.
 
-Fail-closed vs fail-open (docs/hooks.md): a PreToolUse that cannot be decided
-while a capability context may be active (the database exists but is unreadable,
-or the input is unusable and some context is active) is blocked with exit code 2
-and the reason on stderr. Every other problem is logged to ``hooks.log`` beside
-the database and the hook exits 0: Claude Code never sees a traceback.
+A PreToolUse that cannot be decided while a context may apply exits 2 (fail closed);
+every other problem is logged to ``hooks.log`` and exits 0 (docs/hooks.md).
 """
 
 from __future__ import annotations
@@ -15,7 +12,8 @@ import re
 import sys
 
 from dag_harness_mcp.db.spool import is_busy
-from dag_harness_mcp.hooks import events, policy
+from dag_harness_mcp.hooks import events
+from dag_harness_mcp.hooks.events import FailClosed
 from dag_harness_mcp.hooks.fastdb import HOOK_BUSY_TIMEOUT_MS, HookDB, UnreadableDB
 from dag_harness_mcp.statedir import make_state_dir
 
@@ -29,13 +27,7 @@ EVENTS = ("PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart", "Se
           "Stop", "SubagentStop")
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 _LOG_MAX_BYTES = 1024 * 1024
-
-
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-class _FailClosed(Exception):
-    pass
 
 
 def locate_db(payload: dict[str, Any] | None) -> tuple[str, str]:
@@ -68,12 +60,8 @@ class _Log:
 
 
 def _read_stdin() -> tuple[dict[str, Any] | None, str]:
-    """The event from stdin, or ``None`` and why it is unusable. Never raises.
-
-    Bytes that are not UTF-8 and lone surrogates (``"\\ud800"``) become U+FFFD, as
-    Claude Code's own runtime turns them into when it hands a string on; input nested
-    deeper than the decoder can follow is unusable.
-    """
+    """The event from stdin, or ``None`` and why it is unusable. Never raises. Bytes that
+    are not UTF-8 and lone surrogates become U+FFFD, as Claude Code's runtime makes them."""
     try:
         raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     except (OSError, ValueError) as exc:
@@ -100,10 +88,8 @@ def _read_stdin() -> tuple[dict[str, Any] | None, str]:
 
 
 def _without_surrogates(payload: dict[str, Any]) -> dict[str, Any]:
-    """``payload`` with every lone surrogate in keys and strings replaced by U+FFFD.
-
-    Iterative (a decoded value can be nested as deep as the decoder allows) and in place.
-    """
+    """``payload`` with every lone surrogate in keys and strings replaced by U+FFFD, in
+    place and iteratively (a decoded value can be nested as deep as the decoder allows)."""
     fix = re.compile(r"[\ud800-\udfff]")
     stack: list[Any] = [payload]
     while stack:
@@ -138,7 +124,10 @@ def _tool_fields(payload: dict[str, Any]) -> tuple[str, dict[str, Any], str] | N
     return name, tool_input, use_id
 
 
-def _busy_message(path: str) -> str:
+def _busy(exc: BaseException, path: str) -> str | None:
+    """The refusal for a database another process keeps locked, else None."""
+    if not is_busy(exc):
+        return None
     return (f"the StateDB {path} stayed locked by another process for more than "
             f"{HOOK_BUSY_TIMEOUT_MS / 1000:g} s, so the capability contexts cannot be read and "
             f"the call is refused; retry it, and if this repeats find the process holding the "
@@ -149,12 +138,9 @@ def _open(path: str) -> HookDB:
     try:
         return HookDB(path)
     except UnreadableDB as exc:
-        if is_busy(exc):
-            raise _FailClosed(_busy_message(path)) from exc
-        raise _FailClosed(
+        raise FailClosed(_busy(exc, path) or (
             f"{exc}; capability checks cannot run. Repair or move the file away (a new one is "
-            "created on the next call), or set HARNESS_DB_PATH"
-        ) from exc
+            "created on the next call), or set HARNESS_DB_PATH")) from exc
 
 
 def _unusable_pre_tool_use(payload: dict[str, Any] | None, path: str, project: str,
@@ -171,25 +157,24 @@ def _unusable_pre_tool_use(payload: dict[str, Any] | None, path: str, project: s
         active = (caps.active_for([sid], project) if isinstance(sid, str) and sid
                   else caps.any_active())
     except Exception as exc:
-        raise _FailClosed(f"cannot read capability contexts ({exc}) after bad input") from exc
+        raise FailClosed(f"cannot read capability contexts ({exc}) after bad input") from exc
     finally:
         db.close()
     if active:
-        raise _FailClosed(f"unusable hook input ({why}) while a capability context is active")
+        raise FailClosed(f"unusable hook input ({why}) while a capability context is active")
 
 
 def _dispatch(event: str, payload: dict[str, Any] | None, why: str, log: _Log) -> int:
     path, project = locate_db(payload)
-    if event == "PreToolUse":
-        fields = _tool_fields(payload) if payload is not None else None
-        if fields is None or not isinstance(payload.get("session_id") if payload else None, str):
-            log(f"unusable input: {why or 'missing or mistyped tool fields'}")
-            _unusable_pre_tool_use(payload, path, project, why or "mistyped fields")
-            return 0
-    elif payload is None:
+    fields = _tool_fields(payload) if payload is not None else None
+    if event == "PreToolUse" and (fields is None or not isinstance(
+            payload.get("session_id") if payload else None, str)):
+        log(f"unusable input: {why or 'missing or mistyped tool fields'}")
+        _unusable_pre_tool_use(payload, path, project, why or "mistyped fields")
+        return 0
+    if payload is None:
         log(f"unusable input: {why}")
         return 0
-    assert payload is not None
     # The connection is not closed: the process ends right after (``os._exit`` in the entry
     # script), and closing the last connection would checkpoint the WAL on every tool call.
     hook = events.Hook(payload, (lambda: _open(path)) if event == "PreToolUse"
@@ -197,55 +182,20 @@ def _dispatch(event: str, payload: dict[str, Any] | None, why: str, log: _Log) -
     answer: dict[str, Any] | None = None
     if event == "PreToolUse":
         assert fields is not None
-        name, tool_input, use_id = fields
-        try:  # opened first: a database that cannot even be created fails open (no context)
-            hook.db  # noqa: B018
-        except _FailClosed as exc:
-            _keep_refusal(hook, fields, str(exc))
-            raise
-        try:
-            decision, contexts, updated = events.decide_pre_tool_use(hook, name, tool_input)
-        except Exception as exc:
-            closed = exc if isinstance(exc, _FailClosed) else _FailClosed(
-                _busy_message(path) if is_busy(exc) else f"capability check failed ({exc!r})")
-            _keep_refusal(hook, fields, str(closed))
-            raise closed from exc
-        try:
-            events.record_pre_tool_use(hook, name, tool_input, use_id, decision,
-                                       checked=bool(contexts))
-        except Exception as exc:
-            log(f"could not record tool call {use_id}: {exc!r}")
-        answer = events.pre_tool_use_output(decision, updated)
+        answer = events.on_pre_tool_use(hook, *fields, busy=lambda exc: _busy(exc, path))
     elif event in ("PostToolUse", "PostToolUseFailure"):
-        tool = _tool_fields(payload)
-        if tool is None:
+        if fields is None:
             log("PostToolUse without tool_name/tool_input: nothing recorded")
             return 0
-        events.on_post_tool_use(hook, *tool, failed=event == "PostToolUseFailure")
-    elif event == "SessionStart":
-        events.on_session_start(hook)
-    elif event == "SessionEnd":
-        events.on_session_end(hook)
-    elif event == "Stop":
-        events.on_stop(hook)
-    elif event == "SubagentStop":
-        events.on_subagent_stop(hook)
+        events.on_post_tool_use(hook, *fields, failed=event == "PostToolUseFailure")
+    elif event in events.HANDLERS:
+        events.HANDLERS[event](hook)
     else:
         log(f"unknown event {event!r}: ignored")
     if answer is not None:
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
     return 0
-
-
-def _keep_refusal(hook: events.Hook, fields: tuple[str, dict[str, Any], str], why: str) -> None:
-    """Record a call refused because it could not be checked (spooled if the DB is busy)."""
-    name, tool_input, use_id = fields
-    try:
-        events.record_pre_tool_use(hook, name, tool_input, use_id,
-                                   policy.Decision(False, why), checked=True)
-    except Exception as exc:
-        hook.log(f"could not record refused tool call {use_id}: {exc!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         path, _project = locate_db(payload)
         log = _Log(os.path.join(os.path.dirname(path), "hooks.log"), event)
         return _dispatch(event, payload, why, log)
-    except _FailClosed as exc:
+    except FailClosed as exc:
         if log is not None:
             log(f"blocked (fail closed): {exc}")
         sys.stderr.write(f"dag-harness hook blocked this call: {exc}\n")

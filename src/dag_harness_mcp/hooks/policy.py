@@ -1,35 +1,10 @@
-"""Capability decisions for one tool call against the active execution contexts.
+"""Capability decisions for one tool call against the active capability contexts.
 
-Pure functions over plain data. Three layers (docs/hooks.md, "The fence"):
-
-- Human-only decisions, with or without a context: approving or rejecting a run
-  (``resume_execution`` with ``approved``), ``box_up_role`` with ``auto_approve``,
-  granting or revoking capabilities and cancelling a run through the harness's own
-  MCP tools are answered ``ask``, so only a person can say yes.
-- With no active context every other call is allowed. With contexts, a call is
-  allowed when at least one context allows it:
-
-  - ``Write``/``Edit``/``MultiEdit``/``NotebookEdit`` and write-like tools of other
-    MCP servers: the real path (symlinks resolved, also in the parents of a file
-    still to be made, ``..`` normalised, relative to ``cwd``) must match a
-    ``file_write`` glob (``*`` within a directory, ``**`` across directories; a
-    pattern without wildcards covers that path and below), and must not be inside
-    a ``.git`` directory or be a worktree's ``.git`` file.
-  - Command tools (``Bash``, ``Monitor``, any tool whose input carries a
-    ``command``): the command is parsed into argv lists; the built-in denials (force
-    pushes, pushes to the default branch, ``rm -r /``-likes, ``find / -delete``...)
-    always apply; no simple command may match a ``bash_deny`` pattern; every one
-    must match a ``bash_allow`` pattern (``*`` allows all); files it visibly writes
-    must match ``file_write``; ``git push`` and mutating ``glab``/GitLab API calls
-    also need ``gitlab_write``. An unparsable command is refused. These rules give
-    an early, readable reason; what holds is the sandbox the allowed command then
-    runs in (``sandbox=True`` on the decision, applied by the hook).
-    ``PowerShell`` cannot be sandboxed and is refused.
-  - ``mcp__*`` tools: the name must match an ``mcp_tool`` pattern (a glob, or a
-    regular expression written ``re:<regex>``); GitLab-writing tools of this
-    plugin also need ``gitlab_write``; another server's tool that carries a
-    ``command`` is refused (it would run outside the sandbox).
-  - Every other tool (Read, Grep, Glob, WebFetch, Task, ...) is allowed.
+Pure functions over plain data; the rules, and why each exists, are in docs/hooks.md
+("The fence"): human-only decisions are answered ``ask``; under a context, file tools
+need a ``file_write`` glob, commands are parsed (built-in denials, ``bash_allow``/
+``bash_deny``, visible writes) and then run in the sandbox, ``mcp__*`` tools need an
+``mcp_tool`` pattern; ``gitlab_write`` gates GitLab writes. Other tools are allowed.
 """
 
 from __future__ import annotations
@@ -43,13 +18,13 @@ if TYPE_CHECKING:
 
     from dag_harness_mcp.hooks import bash
 
-__all__ = ["FILE_TOOLS", "GITLAB_WRITE_TOOLS", "HARNESS_TOOL", "Decision", "command_of", "decide",
-           "gitlab_write", "glob_match", "human_only", "sandbox_dir", "target_path"]
+__all__ = ["FILE_TOOLS", "HARNESS_TOOL", "Decision", "command_of", "decide", "git_subcommand",
+           "gitlab_write", "human_only", "sandbox_dir"]
 
 FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
               "NotebookEdit": "notebook_path"}
 # MCP tools of this plugin that write to GitLab (issue, MR, merge train, approval).
-GITLAB_WRITE_TOOLS = (
+_GITLAB_WRITE_TOOLS = re.compile(
     r".*__(approve\w*|create_(issue|mr|merge_request)\w*|add_to_merge_train|merge\w*)\Z"
 )
 # The harness's own MCP tools, from the plugin or from a project .mcp.json.
@@ -60,23 +35,23 @@ _MCP_WRITE = re.compile(r"(?:^|_)(write|edit|create|move|rename|copy|delete|remo
 _MCP_PATH_KEYS = ("file_path", "path", "filePath", "notebook_path", "destination", "dest",
                   "target", "source", "new_path", "old_path", "directory")
 _GLAB_READ = {"list", "view", "status", "diff", "ls", "get", "check", "version", "help"}
-_HOW = ("ask the user to grant it with `harness capabilities grant {flag} --session {sid}` "
-        "or the grant_capabilities MCP tool")
+_GIT_GLOBAL_OPTIONS = {"-C", "-c", "--git-dir", "--work-tree"}
+
+
+def _how(flag: str, sid: str) -> str:
+    return (f"ask the user to grant it with `harness capabilities grant {flag} --session {sid}` "
+            "or the grant_capabilities MCP tool")
 
 
 class Decision:
-    """``allow``, ``deny`` or ``ask`` with the reason; ``contexts`` names what was consulted.
-
-    ``sandbox``: an allowed command must run in the sandbox of ``context`` (the
-    context that allowed it). ``allowed`` is True for ``allow`` only.
-    """
+    """``kind`` ``allow``, ``deny`` or ``ask`` with the reason and the contexts consulted;
+    ``sandbox``: an allowed command runs in the sandbox of ``context``, which allowed it."""
 
     __slots__ = ("context", "contexts", "kind", "reason", "sandbox")
 
-    def __init__(self, allowed: bool, reason: str = "", contexts: list[int] | None = None, *,
-                 kind: str | None = None, sandbox: bool = False,
-                 context: dict[str, Any] | None = None) -> None:
-        self.kind = kind or ("allow" if allowed else "deny")
+    def __init__(self, kind: str, reason: str = "", contexts: list[int] | None = None, *,
+                 sandbox: bool = False, context: dict[str, Any] | None = None) -> None:
+        self.kind = kind
         self.reason = reason
         self.contexts = contexts or []
         self.sandbox = sandbox
@@ -126,9 +101,8 @@ def human_only(tool_name: str, tool_input: dict[str, Any]) -> str | None:
                 f"`harness box-up-role {tool_input.get('role', 'ROLE')} --auto-approve`, or "
                 "start it without auto_approve")
     if tool in _ASK:
-        fields = {"context_id": tool_input.get("context_id", "ID"),
-                  "execution_id": tool_input.get("execution_id", "N")}
-        return _ASK[tool].format(**fields)
+        return _ASK[tool].format(context_id=tool_input.get("context_id", "ID"),
+                                 execution_id=tool_input.get("execution_id", "N"))
     if re.match(r"(grant|widen|revoke|approve|reject)_?", tool):
         return f"{tool} is a person's decision; a person runs the `harness` CLI for it"
     return None
@@ -142,55 +116,49 @@ def command_of(tool_name: str, tool_input: dict[str, Any]) -> str | None:
     return None
 
 
-def glob_match(pattern: str, path: str) -> bool:
-    """``path`` (absolute, normalised) against a ``file_write`` glob."""
+def _glob_match(pattern: str, path: str) -> bool:
+    """``path`` (absolute, normalised) against a ``file_write`` glob: ``*`` within a
+    directory, ``**`` across; a pattern without wildcards covers that path and below."""
     if not any(c in pattern for c in "*?["):
         base = pattern.rstrip("/") or "/"
         return path == base or path.startswith(base if base == "/" else base + "/")
     out = []
     i = 0
     while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
+        for token, regex in (("**/", "(?:.*/)?"), ("**", ".*"), ("*", "[^/]*"), ("?", "[^/]")):
+            if pattern.startswith(token, i):
+                out.append(regex)
+                i += len(token)
+                break
         else:
             out.append(re.escape(pattern[i]))
             i += 1
     return re.fullmatch("".join(out), path) is not None
 
 
-def _resolve_pattern(pattern: str, cwd: str) -> str:
-    """Absolute pattern whose wildcard-free leading directories have symlinks resolved."""
-    pattern = os.path.join(cwd, os.path.expanduser(pattern))
-    parts = pattern.split("/")
+def _split_wild(pattern: str, base: str) -> tuple[str, str]:
+    """``pattern`` made absolute against ``base``, cut before its first wildcard part:
+    (leading directories, the rest or "")."""
+    parts = os.path.join(base, os.path.expanduser(pattern)).split("/")
     for i, part in enumerate(parts):
         if any(c in part for c in "*?["):
-            head = os.path.realpath("/".join(parts[:i]) or "/")
-            return head.rstrip("/") + "/" + "/".join(parts[i:])
-    return os.path.realpath(pattern)
+            return "/".join(parts[:i]) or "/", "/".join(parts[i:])
+    return "/".join(parts), ""
+
+
+def _resolve_pattern(pattern: str, cwd: str) -> str:
+    """Absolute pattern whose wildcard-free leading directories have symlinks resolved."""
+    head, rest = _split_wild(pattern, cwd)
+    return os.path.realpath(head).rstrip("/") + "/" + rest if rest else os.path.realpath(head)
 
 
 def sandbox_dir(pattern: str, base: str) -> str:
     """The directory the sandbox makes writable for a ``file_write`` glob: its leading
     directories up to the first wildcard (a superset of what the glob allows)."""
-    full = os.path.join(base, os.path.expanduser(pattern))
-    parts = full.split("/")
-    for i, part in enumerate(parts):
-        if any(c in part for c in "*?["):
-            return "/".join(parts[:i]) or "/"
-    return full
+    return _split_wild(pattern, base)[0]
 
 
-def target_path(path: str, cwd: str) -> str:
+def _target_path(path: str, cwd: str) -> str:
     return os.path.realpath(os.path.join(cwd, os.path.expanduser(path)))
 
 
@@ -199,7 +167,7 @@ def _patterns(ctx: dict[str, Any], capability: str) -> list[str]:
 
 
 def _path_allowed(ctx: dict[str, Any], path: str, cwd: str) -> bool:
-    return any(glob_match(_resolve_pattern(p, ctx.get("project_dir") or cwd), path)
+    return any(_glob_match(_resolve_pattern(p, ctx.get("project_dir") or cwd), path)
                for p in _patterns(ctx, "file_write"))
 
 
@@ -214,14 +182,21 @@ def _mcp_allowed(pattern: str, tool: str) -> bool:
     return fnmatchcase(tool, pattern)
 
 
-def gitlab_write(argv: list[str]) -> bool:
-    """Whether ``argv`` writes to GitLab: ``git push``, mutating ``glab``, API writes."""
+def git_subcommand(argv: list[str]) -> str | None:
+    """The subcommand of a ``git`` argv (after its global options), else None."""
     from dag_harness_mcp.hooks.bash import skip_options
 
+    if not argv or os.path.basename(argv[0]) != "git":
+        return None
+    i = skip_options(argv, 1, _GIT_GLOBAL_OPTIONS)
+    return argv[i] if i < len(argv) else ""
+
+
+def gitlab_write(argv: list[str]) -> bool:
+    """Whether ``argv`` writes to GitLab: ``git push``, mutating ``glab``, API writes."""
     name = os.path.basename(argv[0]) if argv else ""
     if name == "git":
-        i = skip_options(argv, 1, {"-C", "-c", "--git-dir", "--work-tree"})
-        return i < len(argv) and argv[i] == "push"
+        return git_subcommand(argv) == "push"
     if name == "glab":
         words = [a for a in argv[1:] if not a.startswith("-")]
         return not any(w in _GLAB_READ for w in words[:3]) and bool(words)
@@ -238,52 +213,46 @@ def _bash(ctx: dict[str, Any], commands: list[bash.Command], cwd: str, sid: str)
     from dag_harness_mcp.hooks import bash
 
     allow = _patterns(ctx, "bash_allow")
-    deny = _patterns(ctx, "bash_deny")
     for cmd in commands:
         if not cmd.argv:
             continue
         shown = " ".join(cmd.argv)[:200]
-        for pattern in deny:
+        for pattern in _patterns(ctx, "bash_deny"):
             if bash.matches(pattern, cmd.argv):
                 return f"`{shown}` matches the bash_deny pattern {pattern!r}"
         if not any(bash.matches(p, cmd.argv) for p in allow):
             return (f"`{shown}` matches no bash_allow pattern {allow or '(none granted)'}; "
-                    + _HOW.format(flag=f"--bash-allow '{cmd.argv[0]} *'", sid=sid))
+                    + _how(f"--bash-allow '{cmd.argv[0]} *'", sid))
         if gitlab_write(cmd.argv) and not _patterns(ctx, "gitlab_write"):
             return (f"`{shown}` writes to GitLab and the context lacks gitlab_write; "
-                    + _HOW.format(flag="--gitlab-write", sid=sid))
+                    + _how("--gitlab-write", sid))
     for path, _kind in bash.file_changes(commands, cwd):
-        real = target_path(path, cwd)
+        real = _target_path(path, cwd)
         if not _path_allowed(ctx, real, cwd):
             return (f"the command writes {real}, outside the file_write globs "
                     f"{_patterns(ctx, 'file_write') or '(none granted)'}; "
-                    + _HOW.format(flag=f"--file-write '{os.path.dirname(real)}/**'", sid=sid))
+                    + _how(f"--file-write '{os.path.dirname(real)}/**'", sid))
     return None
-
-
-def _git_internal(path: str) -> bool:
-    """Whether ``path`` is git's own: inside a ``.git`` directory or a worktree's ``.git`` file."""
-    return ".git" in path.split("/")
 
 
 def _file_decision(contexts: list[dict[str, Any]], tool_name: str, raw: object, cwd: str,
                    session_id: str, ids: list[int]) -> Decision:
-    names = ", ".join(f"#{c['context_id']} {c['name']!r}" for c in contexts)
     if not isinstance(raw, str) or not raw:
-        return Decision(False, f"{tool_name} without a file path", ids)
-    path = target_path(raw, cwd)
-    if _git_internal(path):
-        return Decision(False, (
+        return Decision("deny", f"{tool_name} without a file path", ids)
+    path = _target_path(raw, cwd)
+    if ".git" in path.split("/"):  # inside a .git directory, or a worktree's .git file
+        return Decision("deny", (
             f"{tool_name} to {path} writes git's own files; inside a capability context git "
             "changes them, run by the Bash tool (e.g. `git commit`)"), ids)
     for ctx in contexts:
         if _path_allowed(ctx, path, cwd):
-            return Decision(True, "", ids, context=ctx)
+            return Decision("allow", "", ids, context=ctx)
     globs = sorted({p for c in contexts for p in _patterns(c, "file_write")})
-    return Decision(False, (
+    names = ", ".join(f"#{c['context_id']} {c['name']!r}" for c in contexts)
+    return Decision("deny", (
         f"{tool_name} to {path} is outside the file_write globs {globs or '(none granted)'} "
         f"of the active context(s) {names}; "
-        + _HOW.format(flag=f"--file-write '{os.path.dirname(path)}/**'", sid=session_id)), ids)
+        + _how(f"--file-write '{os.path.dirname(path)}/**'", session_id)), ids)
 
 
 def _command_decision(contexts: list[dict[str, Any]], tool_name: str, command: str, cwd: str,
@@ -291,41 +260,37 @@ def _command_decision(contexts: list[dict[str, Any]], tool_name: str, command: s
     from dag_harness_mcp.hooks import bash
 
     if tool_name == "PowerShell":
-        return Decision(False, "PowerShell cannot run in the dag-harness sandbox; use the Bash "
-                               "tool while a capability context is active", ids)
+        return Decision("deny", "PowerShell cannot run in the dag-harness sandbox; use the Bash "
+                                "tool while a capability context is active", ids)
     if not command:
-        return Decision(False, f"{tool_name} call without a command string", ids)
+        return Decision("deny", f"{tool_name} call without a command string", ids)
     if "\x00" in command:
-        return Decision(False, f"{tool_name} command contains a NUL character", ids)
+        return Decision("deny", f"{tool_name} command contains a NUL character", ids)
     try:
         commands = bash.parse(command)
     except ValueError as exc:
-        return Decision(False, f"cannot parse the command ({exc}); "
-                               "a context is active, so it is refused", ids)
+        return Decision("deny", f"cannot parse the command ({exc}); "
+                                "a context is active, so it is refused", ids)
     for cmd in commands:
         why = bash.dangerous(cmd, default_branches)
         if why is not None:
-            return Decision(False, f"always refused inside a capability context: {why}", ids)
+            return Decision("deny", f"always refused inside a capability context: {why}", ids)
     reasons: list[str] = []
     for ctx in contexts:
         why = _bash(ctx, commands, cwd, session_id)
         if why is None:
-            return Decision(True, "", ids, sandbox=True, context=ctx)
+            return Decision("allow", "", ids, sandbox=True, context=ctx)
         reasons.append(f"context #{ctx['context_id']} {ctx['name']!r}: {why}")
-    return Decision(False, "; ".join(reasons), ids)
-
-
-def _mcp_paths(tool_input: dict[str, Any]) -> list[object]:
-    return [tool_input[k] for k in _MCP_PATH_KEYS if k in tool_input]
+    return Decision("deny", "; ".join(reasons), ids)
 
 
 def _mcp_decision(contexts: list[dict[str, Any]], tool_name: str, tool_input: dict[str, Any],
                   cwd: str, session_id: str, ids: list[int]) -> Decision:
-    gitlab = re.match(GITLAB_WRITE_TOOLS, tool_name) is not None
+    gitlab = _GITLAB_WRITE_TOOLS.match(tool_name) is not None
     ours = HARNESS_TOOL.match(tool_name) is not None
     if not ours and "command" in tool_input:
-        return Decision(False, f"{tool_name} runs a command outside the dag-harness sandbox; "
-                               "use the Bash tool while a capability context is active", ids)
+        return Decision("deny", f"{tool_name} runs a command outside the dag-harness sandbox; "
+                                "use the Bash tool while a capability context is active", ids)
     reasons: list[str] = []
     for ctx in contexts:
         if not any(_mcp_allowed(p, tool_name) for p in _patterns(ctx, "mcp_tool")):
@@ -335,28 +300,23 @@ def _mcp_decision(contexts: list[dict[str, Any]], tool_name: str, tool_input: di
             reasons.append(f"context #{ctx['context_id']} {ctx['name']!r} lacks gitlab_write")
         else:
             if not ours and _MCP_WRITE.search(tool_name.rsplit("__", 1)[-1]):
-                for raw in _mcp_paths(tool_input):
-                    refused = _file_decision([ctx], tool_name, raw, cwd, session_id, ids)
+                for key in _MCP_PATH_KEYS:
+                    if key not in tool_input:
+                        continue
+                    refused = _file_decision([ctx], tool_name, tool_input[key], cwd,
+                                             session_id, ids)
                     if not refused.allowed:
                         return refused
-            return Decision(True, "", ids, context=ctx)
+            return Decision("allow", "", ids, context=ctx)
     flag = "--gitlab-write" if gitlab else f"--mcp-tool '{tool_name}'"
-    return Decision(False, "; ".join(reasons) + "; " + _HOW.format(flag=flag, sid=session_id),
-                    ids)
+    return Decision("deny", "; ".join(reasons) + "; " + _how(flag, session_id), ids)
 
 
-def decide(
-    contexts: list[dict[str, Any]],
-    tool_name: str,
-    tool_input: dict[str, Any],
-    *,
-    cwd: str,
-    session_id: str,
-    default_branches: set[str],
-) -> Decision:
+def decide(contexts: list[dict[str, Any]], tool_name: str, tool_input: dict[str, Any], *,
+           cwd: str, session_id: str, default_branches: set[str]) -> Decision:
     """Allow, deny or ask for ``tool_name(tool_input)`` under ``contexts`` (``active_for``)."""
     ids = [int(c["context_id"]) for c in contexts]
-    decision = Decision(True, "", ids)
+    decision = Decision("allow", "", ids)
     if contexts:
         command = command_of(tool_name, tool_input)
         if tool_name in FILE_TOOLS:
@@ -370,5 +330,5 @@ def decide(
     if decision.allowed:
         why = human_only(tool_name, tool_input)
         if why is not None:
-            return Decision(False, why, ids, kind="ask")
+            return Decision("ask", why, ids)
     return decision
