@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from dag_harness_mcp.runner.results import (
-    TestCaseResult,
+    CaseResult,
     parse_junit_xml,
     parse_molecule_output,
     parse_pytest_summary,
@@ -102,5 +102,5 @@ def test_a_missing_junit_file_gives_no_tests(tmp_path: Path) -> None:
 
 
 def test_errors_count_as_failures_in_a_summary() -> None:
-    summary = summarize([TestCaseResult("a", "error"), TestCaseResult("b", "passed")])
+    summary = summarize([CaseResult("a", "error"), CaseResult("b", "passed")])
     assert (summary.passed, summary.failed, summary.skipped) == (1, 1, 0)

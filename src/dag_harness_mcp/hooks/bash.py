@@ -1,12 +1,8 @@
 """Bash command lines parsed into argv lists (``shlex``), never matched as substrings.
 
-:func:`parse` splits a command line into simple commands at ``;``, ``&&``, ``||``,
-``|``, ``&``, newlines and parentheses, pulls ``$(...)``/backtick/``<(...)``
-substitutions out as commands of their own, records redirections, unwraps
-``sudo``/``env``/``nohup``/``timeout``/``xargs``... and looks inside ``bash -c``
-and ``eval``. :func:`file_changes` names the files a command writes (where that
-is detectable) and :func:`dangerous` the built-in denials (force pushes, pushes
-to the default branch, ``rm -r`` of ``/``-like paths, ``find / -delete`` ...).
+:func:`parse` finds every simple command (substitutions, wrappers such as ``sudo``/``env``
+and ``bash -c``/``eval`` included); :func:`file_changes` names the files they visibly
+write; :func:`dangerous` gives the built-in denials (docs/hooks.md, "The fence").
 """
 
 from __future__ import annotations
@@ -14,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 from fnmatch import fnmatchcase
+from itertools import takewhile
 
 __all__ = ["Command", "dangerous", "file_changes", "matches", "parse", "skip_options"]
 
@@ -37,9 +34,6 @@ class Command:
     def __init__(self, argv: list[str], redirects: list[tuple[str, str]]) -> None:
         self.argv = argv
         self.redirects = redirects
-
-    def __repr__(self) -> str:
-        return f"Command({self.argv!r}, {self.redirects!r})"
 
 
 def parse(command: str, _depth: int = 0) -> list[Command]:
@@ -138,33 +132,26 @@ def skip_options(argv: list[str], start: int, with_value: set[str]) -> int:
     return i
 
 
+_SUDO = {"-u", "-g", "-C", "-D", "-h", "-p", "-U"}
+# Wrapper commands: the options that take a value (``timeout`` also takes its duration).
+_WRAPPERS = {"sudo": _SUDO, "doas": _SUDO, "env": {"-u", "-C", "-S"}, "nice": {"-n"}, "timeout": {"-s", "-k", "--signal", "--kill-after"},
+             "xargs": {"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a"},
+             **dict.fromkeys(("nohup", "exec", "command", "builtin", "time", "stdbuf",
+                              "ionice", "chrt", "setsid", "caffeinate"),
+                             {"-n", "-c", "-i", "-o", "-e"})}
+
+
 def _unwrap(cmd: Command, depth: int) -> list[Command]:
     """Strip assignments and wrapper commands; recurse into ``sh -c`` and ``eval``."""
     argv = cmd.argv
-    while True:
+    while argv:
         while argv and "=" in argv[0] and not argv[0].startswith("=") and \
                 argv[0].split("=", 1)[0].replace("_", "a").isalnum():
             argv = argv[1:]
-        if not argv:
+        name = os.path.basename(argv[0]) if argv else ""
+        if name not in _WRAPPERS:
             break
-        name = os.path.basename(argv[0])
-        if name in ("sudo", "doas"):
-            argv = argv[skip_options(argv, 1, {"-u", "-g", "-C", "-D", "-h", "-p", "-U"}):]
-        elif name == "env":
-            i = skip_options(argv, 1, {"-u", "-C", "-S"})
-            argv = argv[i:]
-        elif name in ("nohup", "exec", "command", "builtin", "time", "stdbuf", "ionice",
-                      "chrt", "setsid", "caffeinate"):
-            argv = argv[skip_options(argv, 1, {"-n", "-c", "-i", "-o", "-e"}):]
-        elif name == "nice":
-            argv = argv[skip_options(argv, 1, {"-n"}):]
-        elif name == "timeout":
-            i = skip_options(argv, 1, {"-s", "-k", "--signal", "--kill-after"})
-            argv = argv[i + 1:]
-        elif name == "xargs":
-            argv = argv[skip_options(argv, 1, {"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a"}):]
-        else:
-            break
+        argv = argv[skip_options(argv, 1, _WRAPPERS[name]) + (name == "timeout"):]
     result = [Command(argv, cmd.redirects)]
     if depth >= _MAX_DEPTH or not argv:
         return result
@@ -176,9 +163,6 @@ def _unwrap(cmd: Command, depth: int) -> list[Command]:
     elif name == "eval":
         result.extend(parse(" ".join(argv[1:]), depth + 1))
     return result
-
-
-# -- matching ------------------------------------------------------------------
 
 
 _PATTERNS: dict[str, list[str] | None] = {}
@@ -195,10 +179,8 @@ def _pattern_tokens(pattern: str) -> list[str] | None:
 
 
 def matches(pattern: str, argv: list[str]) -> bool:
-    """Whether ``argv`` starts with the tokens of ``pattern`` (each a glob; ``*`` = anything).
-
-    The first token matches the program's basename unless it contains a ``/``.
-    """
+    """Whether ``argv`` starts with the tokens of ``pattern`` (each a glob; ``*`` = anything);
+    the first token matches the program's basename unless it contains a ``/``."""
     tokens = _pattern_tokens(pattern)
     if tokens is None:
         return False
@@ -215,9 +197,6 @@ def matches(pattern: str, argv: list[str]) -> bool:
         if not fnmatchcase(word, token):
             return False
     return True
-
-
-# -- file changes --------------------------------------------------------------
 
 
 def _operands(argv: list[str], with_value: frozenset[str] | set[str] = frozenset()) -> list[str]:
@@ -265,19 +244,11 @@ def file_changes(commands: list[Command], cwd: str) -> list[tuple[str, str]]:
             ops = _operands(cmd.argv, {"-e", "-f", "-l"})
             has_script = any(a in ("-e", "-f") for a in cmd.argv)
             found.extend((p, "edit") for p in (ops if has_script else ops[1:]))
-    out: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
+    out: dict[tuple[str, str], None] = {}  # in order, once each
     for path, kind in found:
-        if not path or path in _NOT_FILES or _SUBST in path:
-            continue
-        full = os.path.normpath(os.path.join(cwd, os.path.expanduser(path)))
-        if (full, kind) not in seen:
-            seen.add((full, kind))
-            out.append((full, kind))
-    return out
-
-
-# -- built-in denials ----------------------------------------------------------
+        if path and path not in _NOT_FILES and _SUBST not in path:
+            out[(os.path.normpath(os.path.join(cwd, os.path.expanduser(path))), kind)] = None
+    return list(out)
 
 
 def _root_like(path: str) -> bool:
@@ -322,9 +293,7 @@ def dangerous(cmd: Command, default_branches: set[str]) -> str | None:
     name = os.path.basename(argv[0])
     if name == "git":
         i = skip_options(argv, 1, {"-C", "-c", "--git-dir", "--work-tree", "--namespace"})
-        if i < len(argv) and argv[i] == "push":
-            return _git_push(argv[i + 1:], default_branches)
-        return None
+        return _git_push(argv[i + 1:], default_branches) if argv[i:i + 1] == ["push"] else None
     if name == "rm":
         flags = [a for a in argv[1:] if a.startswith("-")]
         if "--no-preserve-root" in flags:
@@ -336,11 +305,7 @@ def dangerous(cmd: Command, default_branches: set[str]) -> str | None:
             return f"recursive delete of {', '.join(t for t in targets if _root_like(t))}"
         return None
     if name == "find":
-        starts = []
-        for arg in argv[1:]:
-            if arg.startswith(("-", "(", "!")):
-                break
-            starts.append(arg)
+        starts = list(takewhile(lambda a: not a.startswith(("-", "(", "!")), argv[1:]))
         destructive = "-delete" in argv or any(
             a in ("-exec", "-execdir", "-ok", "-okdir") and j + 1 < len(argv)
             and os.path.basename(argv[j + 1]) in ("rm", "shred", "unlink")

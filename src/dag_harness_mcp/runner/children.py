@@ -1,15 +1,6 @@
-"""The process groups a run started, kept on disk, so a later process can stop what a
-killed one left running.
-
-Test commands run in their own session (so a timeout kills the whole tree); when the
-harness itself dies (``kill -9``), nothing kills them and a resumed run would start a
-second ``molecule`` beside the first. Each child is written down as
-``<dir>/<owner>.<pid>`` holding its start time; :meth:`ChildRegistry.reap` kills the
-groups still alive with that same start time (never a recycled pid) and forgets them,
-and removes the owner's leftover scratch directories (``<dir>/scratch/<owner>.*``).
-Pids mean something on one host only: the registry lives beside the StateDB file, so
-a run resumed on another machine (shared PostgreSQL) cannot stop them.
-"""
+"""The process groups a run started, kept on disk (``<dir>/<owner>.<pid>`` holding the
+start time), so a resumed run can kill what a killed harness left running instead of
+starting a second ``molecule`` beside it. Pids mean something on one host only."""
 
 from __future__ import annotations
 
@@ -46,7 +37,6 @@ class ChildRegistry:
         return self.directory / f"{owner}.{pid}"
 
     def add(self, owner: str, pid: int) -> None:
-        """Remember child ``pid`` (its process group leader) of ``owner``."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._path(owner, pid).write_text(_start_time(pid) or "", encoding="utf-8")
@@ -54,9 +44,8 @@ class ChildRegistry:
             log.warning("cannot record child process %d of %s: %s", pid, owner, exc)
 
     def scratch(self, owner: str, label: str) -> Path:
-        """A new private directory for one command of ``owner`` (JUnit files, molecule's
-        ephemeral directory); the caller removes it, :meth:`reap` removes what a killed
-        run left."""
+        """A new private directory for one command of ``owner``; the caller removes it,
+        :meth:`reap` what a killed run left."""
         root = self.directory / "scratch"
         root.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f"{owner}.{label}-", dir=root))
@@ -67,21 +56,13 @@ class ChildRegistry:
 
     def pids(self, owner: str) -> list[int]:
         """The children recorded for ``owner`` (alive or not)."""
-        found = []
-        for path in self.directory.glob(f"{owner}.*"):
-            if path.is_dir():
-                continue
-            suffix = path.name[len(owner) + 1 :]
-            if suffix.isdigit():
-                found.append(int(suffix))
-        return sorted(found)
+        suffixes = (p.name[len(owner) + 1:] for p in self.directory.glob(f"{owner}.*")
+                    if not p.is_dir())
+        return sorted(int(s) for s in suffixes if s.isdigit())
 
     def reap(self, owner: str) -> list[int]:
-        """Kill (SIGKILL) the process groups ``owner`` left running; forget all its children.
-
-        Returns the pids whose groups were killed. Only a process whose start time still
-        matches the record is touched, so a pid reused by another program is left alone.
-        """
+        """SIGKILL the process groups ``owner`` left running whose start time still matches
+        the record (never a recycled pid); forget all its children; returns the killed."""
         killed = []
         for pid in self.pids(owner):
             path = self._path(owner, pid)
@@ -105,7 +86,6 @@ class ChildRegistry:
 
 
 def owner_of(execution_id: int) -> str:
-    """The registry owner name of an execution's children."""
     return f"execution-{execution_id}"
 
 

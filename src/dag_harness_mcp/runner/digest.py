@@ -1,12 +1,6 @@
-"""A failure digest an agent can act on, built from a test run's stored output.
-
-Pure functions of text: the JUnit XML pytest wrote (failing test ids, assertion
-messages, ``file:line``), molecule's output (the failing task, its module's
-error, the scenario step), or, for any other command, its last lines. Each
-failure becomes one small dict; :func:`bound_digest` keeps every failure under
-:data:`PER_FAILURE_BYTES` and the whole digest under :data:`TOTAL_BYTES` (sizes
-of the UTF-8 JSON encoding) and says where the rest is.
-"""
+"""A bounded failure digest an agent can act on, from a test run's stored output: pytest's
+JUnit XML, molecule's output, or any command's last lines; each failure at most
+:data:`PER_FAILURE_BYTES` and the whole at most :data:`TOTAL_BYTES` of UTF-8 JSON."""
 
 from __future__ import annotations
 
@@ -17,31 +11,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = [
-    "PER_FAILURE_BYTES",
-    "TOTAL_BYTES",
-    "Failure",
-    "bound_digest",
-    "digest_size",
-    "molecule_failures",
-    "output_failure",
-    "pytest_failures",
-]
+from dag_harness_mcp.runner.results import ANSI, MOLECULE_STEP
+
+__all__ = ["PER_FAILURE_BYTES", "TOTAL_BYTES", "Failure", "bound_digest", "digest_size",
+           "molecule_failures", "output_failure", "pytest_failures"]
 
 PER_FAILURE_BYTES = 2048
 TOTAL_BYTES = 8192
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _LOCATION = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+): ")
 _STEP = re.compile(r"\[(?P<scenario>[\w.\-]+)\s+(?:➜|>)\s+(?P<step>[\w\-]+)\]\s+Executing\b")
-_STEP_FAILED = re.compile(
-    r"(?P<scenario>[\w.\-]+)\s+(?:➜|>)\s+(?P<step>[\w\-]+)(?::|\])\s+Executed:\s+Failed"
-)
 _TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<task>.*)\] \**\s*$")
-_FATAL = re.compile(
-    r"^(?:fatal|failed): \[(?P<host>[^\]]+)\](?: \(item=(?P<item>.*?)\))?"
-    r":? (?:(?:FAILED|UNREACHABLE)! )?=> (?P<rest>.*)$"
-)
+_FATAL = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\](?: \(item=(?P<item>.*?)\))?"
+                    r":? (?:(?:FAILED|UNREACHABLE)! )?=> (?P<rest>.*)$")
 _ANSIBLE_ERROR = re.compile(r"^(?:\[ERROR\]: |ERROR! )(?P<message>.*)$")
 _ORIGIN = re.compile(r"^Origin: (?P<path>.+?):(?P<line>\d+)(?::\d+)?\s*$")
 _IDEMPOTENCE = "Idempotence test failed because of the following tasks:"
@@ -62,34 +44,21 @@ class Failure:
     excerpt: str = ""  # the lines that show it (pytest: > and E lines; molecule: the result)
 
     def as_dict(self) -> dict[str, str]:
-        out = {"kind": self.kind, "test": self.test}
-        if self.task:
-            out["task"] = self.task
-        if self.where:
-            out["where"] = self.where
-        out["message"] = self.message
-        if self.excerpt:
-            out["excerpt"] = self.excerpt
-        return out
-
-
-def _size(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        pairs = (("kind", self.kind), ("test", self.test), ("task", self.task),
+                 ("where", self.where), ("message", self.message), ("excerpt", self.excerpt))
+        return {k: v or "" for k, v in pairs if v or k in ("kind", "test", "message")}
 
 
 def digest_size(digest: Any) -> int:
     """Bytes of ``digest`` as UTF-8 JSON (the measure the bounds use)."""
-    return _size(digest)
+    return len(json.dumps(digest, ensure_ascii=False).encode("utf-8"))
 
 
 def _cut(text: str, limit: int) -> str:
     """``text`` shortened to at most ``limit`` UTF-8 bytes, marked where it was cut."""
     if len(text.encode("utf-8")) <= limit:
         return text
-    marker = " [...]"
-    budget = max(0, limit - len(marker))
-    cut = text.encode("utf-8")[:budget].decode("utf-8", "ignore")
-    return cut + marker
+    return text.encode("utf-8")[:max(0, limit - 6)].decode("utf-8", "ignore") + " [...]"
 
 
 def _relative(path: str, base: str | None) -> str:
@@ -98,18 +67,11 @@ def _relative(path: str, base: str | None) -> str:
     return path
 
 
-# -- pytest -----------------------------------------------------------------------
-
-
 def _pytest_excerpt(text: str) -> tuple[str, str | None]:
     """The failing frame's source and ``E`` lines, and the crash location ``file:line``."""
     lines = text.splitlines()
-    where = None
-    for line in reversed(lines):
-        match = _LOCATION.match(line)
-        if match:
-            where = f"{match['file']}:{match['line']}"
-            break
+    where = next((f"{m['file']}:{m['line']}" for m in map(_LOCATION.match, reversed(lines))
+                  if m), None)
     e_rows = [i for i, line in enumerate(lines) if line.startswith("E ")]
     if not e_rows:
         tail = [ln for ln in lines if ln.strip()][-8:]
@@ -145,13 +107,10 @@ def pytest_failures(junit_xml: str, *, kind: str = "pytest") -> list[Failure]:
         return []
     out: list[Failure] = []
     for case in root.iter("testcase"):
-        bad = case.find("failure")
-        if bad is None:
-            bad = case.find("error")
+        bad = next((e for e in (case.find("failure"), case.find("error")) if e is not None), None)
         if bad is None:
             continue
-        text = bad.text or ""
-        excerpt, where = _pytest_excerpt(text)
+        excerpt, where = _pytest_excerpt(bad.text or "")
         if where is None and case.get("file"):
             where = f"{case.get('file')}:{case.get('line', '?')}"
         test = _node_id(case.get("classname", ""), case.get("name", ""), where)
@@ -161,9 +120,6 @@ def pytest_failures(junit_xml: str, *, kind: str = "pytest") -> list[Failure]:
             message = f"error: {message}"
         out.append(Failure(kind, test, message, where, None, excerpt))
     return out
-
-
-# -- molecule -----------------------------------------------------------------------
 
 
 def _result_message(raw: str) -> tuple[str, str]:
@@ -216,7 +172,7 @@ def molecule_failures(
     it. Ignored failures (``...ignoring``) are left out; an idempotence failure names the
     tasks that changed; an Ansible error outside any task (syntax, a missing role) is one
     failure of its step."""
-    lines = _ANSI.sub("", output).splitlines()
+    lines = ANSI.sub("", output).splitlines()
     step = "molecule"
     task: str | None = None
     origin: str | None = None
@@ -249,7 +205,7 @@ def molecule_failures(
                 message = f"(item={m['item']}) {message}"
             out.append(Failure(kind, step, message, origin, task, excerpt))
             continue
-        if (m := _STEP_FAILED.search(line)) is not None:
+        if (m := MOLECULE_STEP.search(line)) is not None and m["state"] == "Failed":
             failed_step = f"{m['scenario']}:{m['step']}"
             if not any(f.test == failed_step for f in out):  # no failing task was shown
                 out.append(Failure(kind, failed_step, "the step failed; no failing task in "
@@ -271,18 +227,12 @@ def molecule_failures(
     return out
 
 
-# -- any command ------------------------------------------------------------------
-
-
 def output_failure(kind: str, output: str, *, lines: int = 15) -> Failure:
     """When nothing finer can be read: the command's last meaningful lines."""
-    every = [ln.rstrip() for ln in _ANSI.sub("", output).splitlines() if ln.strip()]
+    every = [ln.rstrip() for ln in ANSI.sub("", output).splitlines() if ln.strip()]
     kept = [ln for ln in every if not _NOISE.match(ln)][-lines:] or every[-lines:]
     message = kept[-1] if kept else "the command failed without output"
     return Failure(kind, kind, message, None, None, "\n".join(kept[:-1]))
-
-
-# -- bounding -------------------------------------------------------------------------
 
 
 def _bounded_entry(failure: Failure | Mapping[str, str], limit: int) -> dict[str, str]:
@@ -290,7 +240,7 @@ def _bounded_entry(failure: Failure | Mapping[str, str], limit: int) -> dict[str
     entry = failure.as_dict() if isinstance(failure, Failure) else {
         str(k): str(v) for k, v in failure.items()
     }
-    while (over := _size(entry) - limit) > 0:
+    while (over := digest_size(entry) - limit) > 0:
         key = max(
             ("excerpt", "message", "task", "test", "where"),
             key=lambda k: len(entry.get(k, "").encode("utf-8")),
@@ -320,10 +270,10 @@ def bound_digest(
     for failure in failures:
         entry = _bounded_entry(failure, per_failure)
         kept.append(entry)
-        if _size(digest) > total:
+        if digest_size(digest) > total:
             kept.pop()
             digest["omitted"] += 1
-    if digest["omitted"] and _size(digest) > total:  # the count's digits tipped it over
+    if digest["omitted"] and digest_size(digest) > total:  # the count's digits tipped it over
         kept.pop()
         digest["omitted"] += 1
     return digest

@@ -1,11 +1,5 @@
-"""Run one external command without blocking the event loop.
-
-The child runs in its own process group, so a timeout or a cancelled task kills
-the whole tree (molecule starts ansible-playbook, which starts more). Standard
-output and error are merged and only a bounded tail is kept. The child's PATH
-starts with the directory of the running interpreter, so tools installed in the
-harness's virtual environment (``molecule`` -> ``ansible-playbook``) are found.
-"""
+"""Run one external command without blocking the event loop: in its own process group (a
+timeout or a cancelled task kills the whole tree), output merged into a bounded tail."""
 
 from __future__ import annotations
 
@@ -103,43 +97,30 @@ async def _terminate(proc: asyncio.subprocess.Process) -> None:
 
 
 async def run_process(
-    argv: Sequence[str],
-    *,
-    cwd: str | Path,
+    argv: Sequence[str], *, cwd: str | Path,
     timeout: float,  # noqa: ASYNC109 -- the child is killed, not just abandoned
-    env: Mapping[str, str] | None = None,
-    tail_bytes: int = 8000,
-    children: tuple[ChildRegistry, str] | None = None,
-) -> ProcessResult:
-    """Run ``argv`` in ``cwd``; never raises for a failing or missing command.
-
-    A timeout kills the process group and returns ``timed_out=True``. Cancelling
-    the awaiting task kills the process group and re-raises ``CancelledError``.
-    ``children=(registry, owner)`` records the group while it runs, so a later
-    process can kill it if this one dies (:meth:`ChildRegistry.reap`).
-    """
+    env: Mapping[str, str] | None = None, tail_bytes: int = 8000,
+    children: tuple[ChildRegistry, str] | None = None) -> ProcessResult:
+    """Run ``argv`` in ``cwd``; never raises for a failing or missing command. A timeout or
+    a cancellation kills the process group; ``children=(registry, owner)`` records the
+    group while it runs (:meth:`ChildRegistry.reap`)."""
     args = tuple(str(a) for a in argv)
     started_at = utc_now()
     t0 = time.perf_counter()
     tail = _Tail(tail_bytes)
+
+    def result(returncode: int | None, output: str, **flags: bool) -> ProcessResult:
+        return ProcessResult(args, str(cwd), returncode, output, time.perf_counter() - t0,
+                             started_at, utc_now(), **flags)
+
     try:
         proc = await asyncio.create_subprocess_exec(
-            *args,
-            cwd=str(cwd),
-            env=dict(env) if env is not None else tool_env(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
+            *args, cwd=str(cwd), env=dict(env) if env is not None else tool_env(),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True)
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-        return ProcessResult(
-            argv=args, cwd=str(cwd), returncode=None,
-            output_tail=f"could not start {args[0]!r}: {exc}; install it or fix the command "
-            "in harness.yml (tests:)",
-            duration_s=time.perf_counter() - t0, started_at=started_at,
-            finished_at=utc_now(), not_found=True,
-        )
+        return result(None, f"could not start {args[0]!r}: {exc}; install it or fix the "
+                      "command in harness.yml (tests:)", not_found=True)
     assert proc.stdout is not None
     if children is not None:
         children[0].add(children[1], proc.pid)
@@ -166,8 +147,4 @@ async def run_process(
             children[0].remove(children[1], proc.pid)
     if timed_out:
         tail.add(f"\n[harness] killed after {timeout:g} s timeout\n".encode())
-    return ProcessResult(
-        argv=args, cwd=str(cwd), returncode=proc.returncode, output_tail=tail.text(),
-        duration_s=time.perf_counter() - t0, started_at=started_at, finished_at=utc_now(),
-        timed_out=timed_out,
-    )
+    return result(proc.returncode, tail.text(), timed_out=timed_out)

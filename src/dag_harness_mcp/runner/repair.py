@@ -1,9 +1,5 @@
-"""What a run paused for repair asks of the agent: pure functions of the run's state.
-
-The ``repair`` interrupt's payload, ``get_execution``'s ``repair`` field and the
-failure report all come from :func:`repair_request`, so they say the same thing.
-No LangGraph here: the MCP server reads it from the stored state without loading it.
-"""
+"""What a run paused for repair asks of the agent, from the run's state alone: the
+interrupt's payload, ``get_execution``'s ``repair`` field and the failure report agree."""
 
 from __future__ import annotations
 
@@ -19,7 +15,6 @@ NO_DECISION = ("repair", "scaffold_tests")
 
 
 def logs_hint(execution_id: int | None, kind: str | None = None) -> str:
-    """Where the full output of a run's tests is."""
     which = f" (the {kind} output)" if kind else ""
     return f"full output: `harness logs {execution_id}`{which}"
 
@@ -48,15 +43,10 @@ def repair_request(state: Mapping[str, Any]) -> dict[str, Any]:
     done = int(state.get("repair_round") or 0)
     limit = int(state.get("repair_round_limit") or 0)
     return {
-        "kind": "repair",
-        "execution_id": execution_id,
-        "role": state.get("role_name"),
-        "round": done + 1,
-        "rounds": limit,
-        "worktree": state.get("worktree_path"),
+        "kind": "repair", "execution_id": execution_id, "role": state.get("role_name"),
+        "round": done + 1, "rounds": limit, "worktree": state.get("worktree_path"),
         "role_dir": state.get("worktree_role_path"),
-        "failed_kinds": list(state.get("failed_kinds") or []),
-        "digest": failure_digest(state),
+        "failed_kinds": list(state.get("failed_kinds") or []), "digest": failure_digest(state),
         "next_step": (
             "fix the role by editing files inside role_dir only (run its tests there if "
             f"useful), then resume_execution(execution_id={execution_id}) with no decision "
@@ -69,11 +59,8 @@ def scaffold_request(state: Mapping[str, Any]) -> dict[str, Any]:
     """The pause of an untested role (``scaffold_tests: ask``): where to add tests."""
     execution_id = state.get("execution_id")
     return {
-        "kind": "scaffold_tests",
-        "execution_id": execution_id,
-        "role": state.get("role_name"),
-        "worktree": state.get("worktree_path"),
-        "role_dir": state.get("worktree_role_path"),
+        "kind": "scaffold_tests", "execution_id": execution_id, "role": state.get("role_name"),
+        "worktree": state.get("worktree_path"), "role_dir": state.get("worktree_role_path"),
         "missing": "a molecule scenario (molecule/<name>/molecule.yml) or a pytest suite "
                    "(tests/test_*.py)",
         "next_step": (

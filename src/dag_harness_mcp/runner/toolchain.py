@@ -1,18 +1,6 @@
-"""Which Python environment a role's tests run in (molecule, ansible-playbook, pytest).
-
-By default the harness's own environment: the plugin's (or ``uv tool``'s, or a
-checkout's) virtual environment, which carries pytest, pytest-testinfra, molecule
-and ansible-core as runtime dependencies. A repository that keeps its own
-environment declares it in ``harness.yml``::
-
-    tests:
-      environment: .venv        # a virtual environment, relative to the repository root
-
-Then ``{python}`` in the test commands is that environment's interpreter and its
-``bin/`` comes first on the commands' PATH (the harness's ``bin/`` after it, for
-what the repository's environment lacks). Nothing is guessed from a ``.venv``
-that happens to be there: a repository environment is used only when declared.
-"""
+"""Which Python environment a role's tests run in: the harness's own (it carries pytest,
+pytest-testinfra, molecule, ansible-core), or the one ``tests.environment`` in harness.yml
+declares (its interpreter is ``{python}``, its ``bin/`` first on PATH); never guessed."""
 
 from __future__ import annotations
 
@@ -44,17 +32,13 @@ class Toolchain:
 
     @property
     def bin_dirs(self) -> list[str]:
-        """Directories to put first on the test commands' PATH, in order."""
         return [str(self.python.parent), *self.extra_path]
 
     def versions(self) -> dict[str, str | None]:
         """The installed version of each of :data:`TOOLS` in this environment (None: missing)."""
-        script = ("import importlib.metadata as m, json, sys\n"
-                  "out = {}\n"
-                  "for name in sys.argv[1:]:\n"
-                  "    try: out[name] = m.version(name)\n"
-                  "    except m.PackageNotFoundError: out[name] = None\n"
-                  "print(json.dumps(out))\n")
+        script = ("import importlib.metadata as m, json, sys\nout = {}\n"
+                  "for name in sys.argv[1:]:\n    try: out[name] = m.version(name)\n"
+                  "    except m.PackageNotFoundError: out[name] = None\nprint(json.dumps(out))\n")
         try:
             proc = subprocess.run([str(self.python), "-c", script, *TOOLS], capture_output=True,
                                   text=True, timeout=60, check=True)

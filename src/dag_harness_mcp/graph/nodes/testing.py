@@ -45,7 +45,7 @@ from dag_harness_mcp.runner.digest import (
 from dag_harness_mcp.runner.process import ProcessResult, run_process, tool_env
 from dag_harness_mcp.runner.repair import logs_hint
 from dag_harness_mcp.runner.results import (
-    TestCaseResult,
+    CaseResult,
     parse_junit_xml,
     parse_molecule_output,
     parse_pytest_summary,
@@ -83,7 +83,7 @@ def _is_pytest(argv: list[str]) -> bool:
     return any(Path(a).name.startswith(("pytest", "py.test")) for a in argv[:8])
 
 
-def _status(result: ProcessResult, cases: list[TestCaseResult]) -> str:
+def _status(result: ProcessResult, cases: list[CaseResult]) -> str:
     if result.timed_out:
         return "timeout"
     if result.not_found or result.returncode is None:
@@ -149,7 +149,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         await in_thread(shutil.rmtree, scratch, ignore_errors=True)
     status = _status(result, cases)
     if not cases:
-        cases = [TestCaseResult(kind, "passed" if status == "passed" else "failed")]
+        cases = [CaseResult(kind, "passed" if status == "passed" else "failed")]
     summary = summarize(cases)
     record = TestRunRecord(
         role_name=state["role_name"], kind=kind, status=status,
