@@ -1,9 +1,5 @@
-"""The typed settings model and its sources.
-
-Precedence, highest first: explicit overrides (CLI flags, tool arguments), the
-environment, ``harness.yml`` in the repository root, defaults. Invalid values
-fail with :class:`ConfigError` naming the key, the value and what is allowed.
-"""
+"""The typed settings and their sources, highest first: explicit overrides (CLI flags, tool
+arguments), the environment, ``harness.yml`` in the repository root, defaults."""
 
 from __future__ import annotations
 
@@ -17,14 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from dag_harness_mcp.errors import ConfigError
 
-__all__ = [
-    "ENV_VARS",
-    "HotlSettings",
-    "Settings",
-    "TestCommands",
-    "WavePin",
-    "load_settings",
-]
+__all__ = ["ENV_VARS", "HotlSettings", "Settings", "TestCommands", "WavePin", "load_settings"]
 
 CONFIG_FILE = "harness.yml"
 DEFAULT_BREAKPOINTS = ("human_approval", "create_mr", "add_to_merge_train")
@@ -36,34 +25,19 @@ class TestCommands(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     molecule: list[str] = Field(default_factory=lambda: ["molecule", "test"])
-    pytest: list[str] = Field(
-        default_factory=lambda: [
-            "{python}",
-            "-m",
-            "pytest",
-            "-q",
-            "-rA",
-            "-p",
-            "no:cacheprovider",
-            "tests",
-        ]
-    )
+    pytest: list[str] = Field(default_factory=lambda: [
+        "{python}", "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "tests"])
     syntax_check: list[str] = Field(
-        default_factory=lambda: ["ansible-playbook", "--syntax-check", "-i", "localhost,"]
-    )
-    # The repository's own virtual environment for role tests (relative to the repository
-    # root); unset: the harness's environment, which carries pytest, pytest-testinfra,
-    # molecule and ansible-core (runner/toolchain.py).
+        default_factory=lambda: ["ansible-playbook", "--syntax-check", "-i", "localhost,"])
+    # the repository's own virtual environment for role tests (runner/toolchain.py)
     environment: str | None = None
     molecule_timeout: float = Field(default=900.0, gt=0)
     pytest_timeout: float = Field(default=600.0, gt=0)
     syntax_check_timeout: float = Field(default=120.0, gt=0)
     output_tail_bytes: int = Field(default=8000, ge=256)
     retry_failed_tests: int = Field(default=1, ge=0, le=3)
-    # The test commands in the OS sandbox (bubblewrap; docs/hooks.md, "The fence"): only the
-    # worktree and the run's scratch directory writable, no network unless the run's context
-    # grants it. 'after_repair': every run after the agent may have changed the worktree (a
-    # repair or scaffold_tests pause); 'always'; 'never' (unconfined, the old behaviour).
+    # which test runs go in the bubblewrap sandbox (docs/hooks.md, "The workflow's own
+    # re-tests"): after a repair or scaffold_tests pause, always, or never
     sandbox: Literal["after_repair", "always", "never"] = "after_repair"
 
 
@@ -90,10 +64,9 @@ class HotlSettings(BaseModel):
     webhook_url: str | None = None
     log_file: str | None = None
     webhook_timeout: float = Field(default=5.0, gt=0)
-    # A HOTL run has no agent: a role whose tests fail fails at once, unless this names a
-    # command that repairs it headless in its worktree (e.g. ["claude", "-p",
-    # "/box-up-role {role}"]); run at each repair pause, then the run re-tests. ``{role}``,
-    # ``{role_dir}``, ``{worktree}``, ``{execution_id}`` are substituted.
+    # A HOTL run has no agent: a headless repair command run at each repair pause in the
+    # worktree (e.g. ["claude", "-p", "/box-up-role {role}"]; {role}, {role_dir},
+    # {worktree}, {execution_id} substituted); unset, a failing role fails at once.
     repair_command: list[str] | None = None
     repair_timeout: float = Field(default=1800.0, gt=0)
 
@@ -127,14 +100,11 @@ class Settings(BaseModel):
     tests: TestCommands = Field(default_factory=TestCommands)
     waves: list[WavePin] = Field(default_factory=list)
     hotl: HotlSettings = Field(default_factory=HotlSettings)
-    # A box-up run started from the MCP tools or the CLI opens a capability context
-    # limiting the project's Claude Code sessions to the role's worktree (docs/hooks.md).
+    # a box-up run limits the project's sessions to the role's worktree (docs/hooks.md)
     role_context: bool = True
-    # Rounds a run whose tests still fail after the recovery round pauses for the agent to
-    # repair the role in its worktree (the ``repair`` interrupt); 0 fails at once.
+    # repair pauses for the agent after the recovery round; 0 fails at once
     repair_rounds: int = Field(default=2, ge=0, le=10)
-    # A role with neither a molecule scenario nor a pytest suite: 'ask' pauses the run (the
-    # ``scaffold_tests`` interrupt) so the agent can add one in the worktree; 'never' goes on.
+    # a role without molecule scenario or pytest suite: 'ask' pauses for the agent to add one
     scaffold_tests: Literal["ask", "never"] = "never"
 
     @field_validator("branch_prefix")
@@ -168,8 +138,6 @@ class Settings(BaseModel):
             raise ValueError("must be a path inside the repository, such as 'ansible/roles'")
         return value
 
-    # -- derived paths ------------------------------------------------------
-
     @property
     def state_dir(self) -> Path:
         return self.repo_root / ".harness"
@@ -180,15 +148,12 @@ class Settings(BaseModel):
 
     @property
     def checkpoint_path(self) -> Path:
-        """The LangGraph checkpoint database (a separate file beside the StateDB)."""
         db = self.database_path
         return db.with_name(db.stem + "-checkpoints" + db.suffix)
 
     @property
     def worktrees_dir(self) -> Path:
-        if self.worktree_root is not None:
-            return self.worktree_root
-        return self.state_dir / "worktrees"
+        return self.worktree_root or self.state_dir / "worktrees"
 
     @property
     def roles_dir(self) -> Path:
@@ -201,7 +166,7 @@ class Settings(BaseModel):
         return "gitlab" if self.gitlab_token is not None else "local"
 
 
-# Environment variable -> settings key. Names other parts and users rely on.
+# Environment variable -> settings key.
 ENV_VARS: Mapping[str, str] = {
     "HARNESS_REPO_ROOT": "repo_root",
     "HARNESS_DB_PATH": "db_path",
@@ -222,9 +187,6 @@ ENV_VARS: Mapping[str, str] = {
     "HARNESS_SCAFFOLD_TESTS": "scaffold_tests",
 }
 
-_PATH_KEYS = ("db_path", "worktree_root")
-
-
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
@@ -239,29 +201,21 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 
-def load_settings(
-    overrides: Mapping[str, Any] | None = None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    repo_root: Path | str | None = None,
-) -> Settings:
+def load_settings(overrides: Mapping[str, Any] | None = None, *,
+                  environ: Mapping[str, str] | None = None,
+                  repo_root: Path | str | None = None) -> Settings:
     """Build :class:`Settings` from overrides, environment, ``harness.yml`` and defaults."""
     env = os.environ if environ is None else environ
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     root_value = given.get("repo_root") or repo_root or env.get("HARNESS_REPO_ROOT") or Path.cwd()
     root = Path(root_value).expanduser().resolve()
 
-    merged: dict[str, Any] = {}
     config_file = root / CONFIG_FILE
-    if config_file.is_file():
-        merged.update(_read_yaml(config_file))
-    for var, key in ENV_VARS.items():
-        raw = env.get(var)
-        if raw is not None and raw != "":
-            merged[key] = raw
+    merged = _read_yaml(config_file) if config_file.is_file() else {}
+    merged.update({key: env[var] for var, key in ENV_VARS.items() if env.get(var)})
     merged.update(given)
     merged["repo_root"] = root
-    for key in _PATH_KEYS:
+    for key in ("db_path", "worktree_root"):
         if merged.get(key) is not None:
             path = Path(merged[key]).expanduser()
             merged[key] = path if path.is_absolute() else (root / path)
@@ -270,7 +224,5 @@ def load_settings(
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "<settings>"
-        value = first.get("input")
-        if key == "gitlab_token" or key == "postgres_url":
-            value = "<redacted>"
+        value = "<redacted>" if key in ("gitlab_token", "postgres_url") else first.get("input")
         raise ConfigError(key, value, first["msg"]) from exc

@@ -1,25 +1,11 @@
-"""The error hierarchy. Front ends translate these into exit codes or tool errors.
-
-Every message should name the fix, not just the fault.
-"""
+"""The error hierarchy; front ends translate it into exit codes or tool errors. Every
+message names the fix, not just the fault."""
 
 from __future__ import annotations
 
-__all__ = [
-    "ConfigError",
-    "CycleError",
-    "ForgeError",
-    "GitError",
-    "HarnessError",
-    "InvalidArgumentError",
-    "InvalidNameError",
-    "MigrationError",
-    "MissingCollectionError",
-    "NotFoundError",
-    "StateDBError",
-    "WavePinError",
-    "WorkflowError",
-]
+__all__ = ["ConfigError", "CycleError", "ForgeError", "GitError", "HarnessError",
+           "InvalidArgumentError", "InvalidNameError", "MigrationError", "MissingCollectionError",
+           "NotFoundError", "StateDBError", "WavePinError", "WorkflowError"]
 
 
 class HarnessError(Exception):
@@ -55,12 +41,10 @@ class WavePinError(ConfigError):
         self.dependency = dependency
         self.dependency_wave = dependency_wave
         super().__init__(
-            "waves",
-            {"wave": wave, "roles": [role]},
+            "waves", {"wave": wave, "roles": [role]},
             f"role '{role}' is pinned to wave {wave} but depends on '{dependency}' "
             f"(wave {dependency_wave}); pin '{role}' to wave {dependency_wave + 1} or later, "
-            "or remove the pin",
-        )
+            "or remove the pin")
 
 
 class CycleError(HarnessError):
@@ -69,8 +53,7 @@ class CycleError(HarnessError):
     def __init__(self, cycle: list[str]) -> None:
         self.cycle = cycle
         super().__init__(
-            f"dependency cycle: {' -> '.join(cycle)}; break it in meta/main.yml or the tasks"
-        )
+            f"dependency cycle: {' -> '.join(cycle)}; break it in meta/main.yml or the tasks")
 
 
 class InvalidNameError(HarnessError):
@@ -94,9 +77,8 @@ class WorkflowError(HarnessError):
 
 
 class MissingCollectionError(HarnessError):
-    """The machine lacks Ansible collections a role uses: the environment's problem, not
-    the role's. ``collections`` lists them (``ns.name``); the message names the command
-    that installs them."""
+    """The machine lacks Ansible collections (``ns.name``) a role uses: the environment's
+    problem, not the role's; the message names the command that installs them."""
 
     def __init__(self, message: str, collections: list[str]) -> None:
         self.collections = collections

@@ -1,9 +1,5 @@
-"""An exclusive lock between processes (and tasks) on one machine: ``flock`` on a file.
-
-Used where two harness processes may touch one git repository at once (worktree
-creation, the local forge's merge train). Closing the descriptor releases the lock,
-so a killed holder never leaves it taken.
-"""
+"""An exclusive ``flock`` between processes (and tasks) on one machine; a killed holder
+never leaves it taken (closing the descriptor releases it)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Role-name validation and the safe names derived from a role.
-
-Pure standard library: the hooks import this on their hot path.
-"""
+"""Role-name validation and the safe names derived from a role (standard library only)."""
 
 from __future__ import annotations
 
@@ -18,13 +15,9 @@ _MAX_LEN = 200
 
 
 def validate_role_name(name: object) -> str:
-    """Return ``name`` if it is a safe role name, else raise :class:`InvalidNameError`.
-
-    A role name is one or more path segments joined by ``/`` (nested roles such as
-    ``kubernetes/control-plane``). Each segment starts with a letter, digit or ``_``
-    and holds only letters, digits, ``_``, ``-`` and ``.``; ``.``/``..`` segments,
-    absolute paths, backslashes and control characters are rejected.
-    """
+    """``name`` if it is a safe role name: segments joined by ``/`` (nested roles such as
+    ``kubernetes/control-plane``), each of letters, digits, ``_``, ``-``, ``.`` and not
+    starting with ``-`` or ``.``; else :class:`InvalidNameError`."""
     if not isinstance(name, str):
         raise InvalidNameError(f"role name must be a string, got {type(name).__name__}")
     if not name:
@@ -37,19 +30,15 @@ def validate_role_name(name: object) -> str:
         raise InvalidNameError(f"role name {name!r} contains a backslash; use '/' for nested roles")
     if name.startswith("/"):
         raise InvalidNameError(
-            f"role name {name!r} is an absolute path; name it relative to the roles path"
-        )
+            f"role name {name!r} is an absolute path; name it relative to the roles path")
     for segment in name.split("/"):
         if segment in ("", ".", ".."):
-            raise InvalidNameError(
-                f"role name {name!r} has an empty, '.' or '..' segment; "
-                "nested roles are written 'parent/child'"
-            )
+            raise InvalidNameError(f"role name {name!r} has an empty, '.' or '..' segment; "
+                                   "nested roles are written 'parent/child'")
         if not _SEGMENT.match(segment):
             raise InvalidNameError(
                 f"role name {name!r}: segment {segment!r} may hold only letters, digits, "
-                "'_', '-' and '.', and must not start with '-' or '.'"
-            )
+                "'_', '-' and '.', and must not start with '-' or '.'")
     return name
 
 
@@ -64,12 +53,9 @@ def resolve_role_dir(roles_dir: Path, name: str) -> Path:
 
 
 def role_slug(name: str) -> str:
-    """A name safe for git branches, directories and labels, unique per role.
-
-    Plain names (no ``/``) are kept as they are. Nested names have ``/`` replaced
-    by ``--`` and gain a short hash of the original, so ``a/b`` and ``a--b`` never
-    collide and no branch is a path prefix of another.
-    """
+    """A name safe for git branches, directories and labels, unique per role: a nested name
+    has ``/`` replaced by ``--`` plus a short hash, so ``a/b`` and ``a--b`` never collide
+    and no branch is a path prefix of another."""
     validate_role_name(name)
     if "/" not in name:
         return name

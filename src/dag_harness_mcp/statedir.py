@@ -1,11 +1,5 @@
-"""The harness's state directory, ``<repo>/.harness``, kept out of the user's ``git status``.
-
-The StateDB, the checkpoints, the hook log and the role worktrees live in
-``.harness/`` at the repository root. Whoever creates it first (a hook, the CLI,
-the MCP server, a box-up run) lists it in the repository's ``.git/info/exclude``
-(the per-clone ignore file, never committed), once. Standard library only and
-Python 3.9-clean: the hooks call it.
-"""
+"""The state directory ``<repo>/.harness`` (StateDB, checkpoints, hook log, worktrees):
+whoever creates it lists it once in ``.git/info/exclude``, out of ``git status``."""
 
 from __future__ import annotations
 
@@ -26,12 +20,8 @@ def make_state_dir(path: str) -> None:
 
 
 def hide_state_dir(path: str | os.PathLike[str]) -> bool:
-    """List ``path`` (a directory named ``.harness``) in its git repository's info/exclude.
-
-    Idempotent; True when it added the line. Does nothing for any other directory
-    name, outside a git working tree, or when the exclude file cannot be written
-    (the state then merely shows as untracked): it never raises.
-    """
+    """List ``path`` (a directory named ``.harness``) in its repository's info/exclude; True
+    when it added the line. Never raises (the state then merely shows as untracked)."""
     real = os.path.realpath(os.fspath(path))
     if os.path.basename(real) != STATE_DIR_NAME or not os.path.isdir(real):
         return False
@@ -62,11 +52,8 @@ def hide_state_dir(path: str | os.PathLike[str]) -> bool:
 
 
 def _repository(start: str) -> tuple[str, str] | None:
-    """``(top of the working tree, git common dir)`` of the repository holding ``start``.
-
-    A ``.git`` file (a linked worktree or a submodule) points at its git dir; a linked
-    worktree's ``commondir`` points at the shared one, whose ``info/exclude`` git reads.
-    """
+    """``(top of the working tree, git common dir)`` of the repository holding ``start``
+    (through a ``.git`` file and its ``commondir`` for a linked worktree)."""
     current = start
     while True:
         dot_git = os.path.join(current, ".git")

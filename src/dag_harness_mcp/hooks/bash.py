@@ -123,7 +123,7 @@ def _simple_commands(tokens: list[str]) -> list[Command]:
     return commands
 
 
-def skip_options(argv: list[str], start: int, with_value: set[str]) -> int:
+def skip_options(argv: list[str], start: int, with_value: set[str] | frozenset[str]) -> int:
     i = start
     while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
         if argv[i] == "--":
@@ -132,13 +132,15 @@ def skip_options(argv: list[str], start: int, with_value: set[str]) -> int:
     return i
 
 
-_SUDO = {"-u", "-g", "-C", "-D", "-h", "-p", "-U"}
+_SUDO = frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-U"})
 # Wrapper commands: the options that take a value (``timeout`` also takes its duration).
-_WRAPPERS = {"sudo": _SUDO, "doas": _SUDO, "env": {"-u", "-C", "-S"}, "nice": {"-n"}, "timeout": {"-s", "-k", "--signal", "--kill-after"},
-             "xargs": {"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a"},
+_WRAPPERS = {"sudo": _SUDO, "doas": _SUDO, "env": frozenset({"-u", "-C", "-S"}),
+             "nice": frozenset({"-n"}),
+             "timeout": frozenset({"-s", "-k", "--signal", "--kill-after"}),
+             "xargs": frozenset({"-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a"}),
              **dict.fromkeys(("nohup", "exec", "command", "builtin", "time", "stdbuf",
                               "ionice", "chrt", "setsid", "caffeinate"),
-                             {"-n", "-c", "-i", "-o", "-e"})}
+                             frozenset({"-n", "-c", "-i", "-o", "-e"}))}
 
 
 def _unwrap(cmd: Command, depth: int) -> list[Command]:
