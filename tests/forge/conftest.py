@@ -11,7 +11,7 @@ from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.service.app import HarnessApp
 from support.fake_gitlab import FakeGitLab
-from support.gitlab_env import FAST, PROJECT, gitlab_settings
+from support.gitlab_env import PROJECT, gitlab_forge, gitlab_settings
 
 
 @pytest.fixture
@@ -30,4 +30,4 @@ def gitlab_app(tmp_path: Path, fake_gitlab: FakeGitLab) -> Iterator[HarnessApp]:
 
 @pytest.fixture
 def forge(gitlab_app: HarnessApp) -> GitLabForge:
-    return GitLabForge(gitlab_app, policy=FAST)
+    return gitlab_forge(gitlab_app)

@@ -10,13 +10,13 @@ import asyncio
 import sys
 
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.trains import open_forge
 
 
 async def main(kind: str) -> None:
     with HarnessApp.open(load_settings(), actor="crash-client", source="test") as app:
-        forge = GitLabForge(app)
+        forge = open_forge(app)
         if kind == "issue":
             await forge.find_or_create_issue(
                 role="web", title="Box up Ansible role: web", description="d", labels=[]

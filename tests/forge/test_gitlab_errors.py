@@ -10,17 +10,17 @@ import pytest
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.errors import ForgeError
-from dag_harness_mcp.forge.factory import create_forge
 from dag_harness_mcp.forge.gitlab import GitLabForge
-from dag_harness_mcp.forge.retry import RetryPolicy
+from dag_harness_mcp.forge.retry import HttpRetry
 from dag_harness_mcp.forge.templates import (
     DescriptionContext,
     render_issue_description,
     render_mr_description,
 )
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.trains import open_forge
 from support.fake_gitlab import GENERIC_MESSAGES, TOKEN, FakeGitLab, Fault
-from support.gitlab_env import FAST, gitlab_settings
+from support.gitlab_env import FAST, gitlab_forge, gitlab_settings, records_of
 
 TITLE = "Box up Ansible role: web"
 
@@ -39,7 +39,7 @@ async def test_wrong_token_fails_at_once_with_401(tmp_path: Path, fake_gitlab: F
         open_app(tmp_path, fake_gitlab, gitlab_token="glpat-wrong") as app,
         pytest.raises(ForgeError) as caught,
     ):
-        await make_issue(GitLabForge(app, policy=FAST))
+        await make_issue(gitlab_forge(app))
     assert caught.value.status == 401 and not caught.value.transient
     assert "GITLAB_TOKEN" in str(caught.value)
     assert len(fake_gitlab.requests) == 1
@@ -52,7 +52,7 @@ async def test_unknown_project_fails_at_once_with_404(
         open_app(tmp_path, fake_gitlab, gitlab_project="nobody/nothing") as app,
         pytest.raises(ForgeError) as caught,
     ):
-        await make_issue(GitLabForge(app, policy=FAST))
+        await make_issue(gitlab_forge(app))
     assert caught.value.status == 404
     assert "HARNESS_GITLAB_PROJECT" in str(caught.value)
     assert len(fake_gitlab.requests) == 1
@@ -153,7 +153,7 @@ async def test_an_unreachable_gitlab_is_a_transient_connection_error(tmp_path: P
         url = stopped.url  # the port is closed once the server stops
     settings = load_settings(gitlab_settings(tmp_path, url), environ={})
     with HarnessApp.open(settings) as app:
-        forge = GitLabForge(app, policy=RetryPolicy(max_retries=1, base_delay=0.01))
+        forge = gitlab_forge(app, HttpRetry(max_retries=1, base_delay=0.01))
         with pytest.raises(ForgeError) as caught:
             await make_issue(forge)
     assert caught.value.status is None and caught.value.transient
@@ -199,7 +199,7 @@ def test_factory_picks_gitlab_when_a_token_is_set_and_local_otherwise(tmp_path: 
     kinds = {}
     for case, (values, environ) in cases.items():
         with HarnessApp.open(load_settings(values, environ=environ)) as app:
-            forge = create_forge(app)
+            forge = open_forge(app)
             kinds[case] = (forge.kind, type(forge).__name__)
     assert kinds == {
         "token in settings": ("gitlab", "GitLabForge"),
@@ -217,7 +217,7 @@ def test_harness_forge_gitlab_without_a_token_names_the_variable(tmp_path: Path)
         environ={"HARNESS_FORGE": "gitlab", "HARNESS_GITLAB_PROJECT": "g/p"},
     )
     with HarnessApp.open(settings) as app, pytest.raises(ForgeError, match="GITLAB_TOKEN"):
-        create_forge(app)
+        open_forge(app)
 
 
 async def test_the_token_reaches_no_log_audit_row_database_or_error(
@@ -230,7 +230,7 @@ async def test_the_token_reaches_no_log_audit_row_database_or_error(
     db_file = tmp_path / "state" / "harness.db"
     errors: list[str] = []
     with open_app(tmp_path, fake_gitlab) as app:
-        forge = GitLabForge(app, policy=FAST)
+        forge = gitlab_forge(app)
         # A server that echoes the token in its error body, retried and then final.
         fake_gitlab.inject("GET", "issues", Fault("status", status=503, echo_token=True))
         fake_gitlab.inject("POST", "issues", Fault("status", status=422, echo_token=True))
@@ -260,13 +260,13 @@ async def test_the_token_reaches_no_log_audit_row_database_or_error(
 
 
 async def test_issue_description_update_links_the_mr_on_gitlab_and_locally(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     issue = await forge.find_or_create_issue(role="web", title=TITLE, description="v1", labels=[])
     await forge.update_issue_description(issue.iid, "see !1")
 
     assert fake_gitlab.project().issue(issue.iid)["description"] == "see !1"
-    row = forge.app.db.fetchone("SELECT description FROM issues WHERE iid = ?", (issue.iid,))
+    row = gitlab_app.db.fetchone("SELECT description FROM issues WHERE iid = ?", (issue.iid,))
     assert row == {"description": "see !1"}
 
 
@@ -282,11 +282,11 @@ def test_missing_gitlab_configuration_names_the_variable(
     with HarnessApp.open(load_settings(values, environ={})) as app, pytest.raises(
         ForgeError, match=named
     ):
-        GitLabForge(app)
+        GitLabForge(app.settings, records_of(app))
 
 
 async def test_the_issue_links_its_mr_once_the_mr_exists(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     body = render_issue_description(DescriptionContext(role="web", wave=1))
     issue = await forge.find_or_create_issue(role="web", title=TITLE, description=body,
@@ -303,6 +303,6 @@ async def test_the_issue_links_its_mr_once_the_mr_exists(
     on_gitlab = fake_gitlab.project().issue(issue.iid)["description"]
     assert f"| Merge request | {mr.web_url} |" in on_gitlab
     assert issue.web_url in fake_gitlab.project().mr(mr.iid)["description"]
-    row = forge.app.db.fetchone("SELECT description FROM issues WHERE iid = ?", (issue.iid,))
+    row = gitlab_app.db.fetchone("SELECT description FROM issues WHERE iid = ?", (issue.iid,))
     assert row == {"description": on_gitlab}
     assert fake_gitlab.count("PUT", "issue") == 1

@@ -17,7 +17,7 @@ from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.service.app import HarnessApp
 from support.fake_gitlab import TOKEN, FakeGitLab, Fault
-from support.gitlab_env import FAST, PROJECT
+from support.gitlab_env import PROJECT, gitlab_forge
 
 TITLE = "Box up Ansible role: web"
 HERE = Path(__file__).resolve().parent
@@ -56,7 +56,7 @@ FAULTS = {
 @pytest.mark.parametrize("kind", ["issue", "mr"])
 @pytest.mark.parametrize("fault", list(FAULTS))
 async def test_create_happens_exactly_once_under_fault(
-    forge: GitLabForge, fake_gitlab: FakeGitLab, kind: str, fault: str
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab, kind: str, fault: str
 ) -> None:
     fake_gitlab.inject("POST", ROUTE[kind], *FAULTS[fault])
 
@@ -65,7 +65,7 @@ async def test_create_happens_exactly_once_under_fault(
     assert fake_gitlab.creates[ROUTE[kind]] == 1
     objects = fake_gitlab.project().issues if kind == "issue" else fake_gitlab.project().mrs
     assert [o["iid"] for o in objects] == [ref.iid]
-    rows = forge.app.db.fetchall(f"SELECT iid, forge, project FROM {TABLE[kind]}")
+    rows = gitlab_app.db.fetchall(f"SELECT iid, forge, project FROM {TABLE[kind]}")
     assert rows == [{"iid": ref.iid, "forge": "gitlab", "project": PROJECT}]
     assert fake_gitlab.faults_left("POST", ROUTE[kind]) == 0  # every fault hit a create
     retried = fault != "slow but within the timeout"
@@ -88,14 +88,14 @@ async def test_lookup_faults_are_retried_without_creating_twice(
 
 
 async def test_second_call_finds_the_issue_and_audits_only_the_create(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     first = await create(forge, "issue")
     second = await create(forge, "issue")
 
     assert first.created and not second.created
     assert second.web_url == f"{fake_gitlab.url}/{PROJECT}/-/issues/{first.iid}"
-    actions = [r["action"] for r in forge.app.db.audit.list()]
+    actions = [r["action"] for r in gitlab_app.db.audit.list()]
     assert actions == ["forge.issue.created"]
 
 
@@ -179,8 +179,8 @@ async def resume(env: dict[str, str], fake_gitlab: FakeGitLab, kind: str) -> Non
     """After the kill: nothing recorded; a new run adopts GitLab's object and records it once."""
     with HarnessApp.open(load_settings({}, environ=env), actor="test", source="test") as app:
         assert app.db.fetchall(f"SELECT * FROM {TABLE[kind]}") == []  # nothing was recorded
-        ref = await create(GitLabForge(app, policy=FAST), kind)
-        again = await create(GitLabForge(app, policy=FAST), kind)
+        ref = await create(gitlab_forge(app), kind)
+        again = await create(gitlab_forge(app), kind)
         rows = app.db.fetchall(f"SELECT iid FROM {TABLE[kind]}")
     assert (ref.created, ref.iid, again.iid) == (False, 1, 1)
     assert rows == [{"iid": 1}]
@@ -237,7 +237,7 @@ async def test_kill_after_the_create_answer_arrived_but_before_recording_then_re
 
 @pytest.mark.parametrize("kind", ["issue", "mr"])
 async def test_created_objects_carry_their_labels_on_gitlab_and_locally(
-    forge: GitLabForge, fake_gitlab: FakeGitLab, kind: str
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab, kind: str
 ) -> None:
     await forge.ensure_labels(["harness"])
     ref = await create(forge, kind)
@@ -245,12 +245,12 @@ async def test_created_objects_carry_their_labels_on_gitlab_and_locally(
     objects = fake_gitlab.project().issues if kind == "issue" else fake_gitlab.project().mrs
     assert objects[0]["labels"] == ["harness"]
     assert [label["name"] for label in fake_gitlab.project().labels] == ["harness"]
-    row = forge.app.db.fetchone(f"SELECT labels FROM {TABLE[kind]} WHERE iid = ?", (ref.iid,))
+    row = gitlab_app.db.fetchone(f"SELECT labels FROM {TABLE[kind]} WHERE iid = ?", (ref.iid,))
     assert row is not None and "harness" in str(row["labels"])
 
 
 async def test_a_create_processed_after_the_client_gave_up_is_closed_as_a_duplicate(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     # A proxy holds the first POST past the client's timeout, then GitLab processes
     # it after the retry already created the issue. No client can prevent that
@@ -269,9 +269,9 @@ async def test_a_create_processed_after_the_client_gave_up_is_closed_as_a_duplic
     opened = [i["iid"] for i in fake_gitlab.project().issues if i["state"] == "opened"]
     assert (first.iid, again.iid, opened) == (1, 1, [1])
     assert fake_gitlab.project().issue(2)["state"] == "closed"
-    audit = [r["action"] for r in forge.app.db.audit.list()]
+    audit = [r["action"] for r in gitlab_app.db.audit.list()]
     assert audit.count("forge.issue.duplicate_closed") == 1
-    assert forge.app.db.fetchall("SELECT iid FROM issues") == [{"iid": 1}]
+    assert gitlab_app.db.fetchall("SELECT iid FROM issues") == [{"iid": 1}]
 
 
 async def test_an_mr_create_processed_after_the_client_gave_up_is_refused_by_gitlab(

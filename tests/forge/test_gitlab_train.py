@@ -13,7 +13,7 @@ from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.forge.train_poll import poll_merge_train
 from dag_harness_mcp.service.app import HarnessApp
 from support.fake_gitlab import FakeGitLab, Fault
-from support.gitlab_env import FAST, gitlab_settings
+from support.gitlab_env import gitlab_forge, gitlab_settings
 
 
 async def open_mr(forge: GitLabForge, role: str) -> MergeRequestRef:
@@ -23,8 +23,8 @@ async def open_mr(forge: GitLabForge, role: str) -> MergeRequestRef:
     )
 
 
-def entry_row(forge: GitLabForge, iid: int) -> dict[str, object]:
-    row = forge.app.db.fetchone(
+def entry_row(app: HarnessApp, iid: int) -> dict[str, object]:
+    row = app.db.fetchone(
         "SELECT e.* FROM merge_train_entries e JOIN merge_requests m"
         " ON m.id = e.merge_request_id WHERE m.iid = ?",
         (iid,),
@@ -34,7 +34,7 @@ def entry_row(forge: GitLabForge, iid: int) -> dict[str, object]:
 
 
 async def test_train_positions_progress_and_merge_is_recorded(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     first, second = await open_mr(forge, "common"), await open_mr(forge, "web")
 
@@ -51,15 +51,15 @@ async def test_train_positions_progress_and_merge_is_recorded(
     assert (merged.status, merged.position, merged.pipeline_status) == ("merged", None, "success")
     assert merged.merge_commit_sha == fake_gitlab.project().mr(first.iid)["merge_commit_sha"]
     assert moved.position == 0
-    row = entry_row(forge, first.iid)
+    row = entry_row(gitlab_app, first.iid)
     assert row["status"] == "merged" and row["completed_at"] is not None
-    mr_row = forge.app.db.fetchone("SELECT * FROM merge_requests WHERE iid = ?", (first.iid,))
+    mr_row = gitlab_app.db.fetchone("SELECT * FROM merge_requests WHERE iid = ?", (first.iid,))
     assert mr_row is not None and mr_row["state"] == "merged" and mr_row["merged_at"]
-    assert entry_row(forge, second.iid)["position"] == 0
+    assert entry_row(gitlab_app, second.iid)["position"] == 0
 
 
 async def test_an_mr_dropped_from_the_train_is_marked_failed_with_the_reason(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     mr = await open_mr(forge, "web")
     await forge.add_to_merge_train(mr)
@@ -68,18 +68,20 @@ async def test_an_mr_dropped_from_the_train_is_marked_failed_with_the_reason(
     entry = await forge.merge_train_status(mr.iid)
 
     assert entry.status == "failed" and entry.reason and "dropped" in entry.reason
-    row = entry_row(forge, mr.iid)
+    row = entry_row(gitlab_app, mr.iid)
     assert row["completed_at"] is not None and row["failure_reason"] == entry.reason
 
 
-async def test_adding_twice_posts_once(forge: GitLabForge, fake_gitlab: FakeGitLab) -> None:
+async def test_adding_twice_posts_once(
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
+) -> None:
     mr = await open_mr(forge, "web")
     await forge.add_to_merge_train(mr)
     again = await forge.add_to_merge_train(mr)
 
     assert again.status == "running"
     assert fake_gitlab.creates["merge_train_car"] == 1
-    assert [r["action"] for r in forge.app.db.audit.list()].count("forge.merge_train.added") == 1
+    assert [r["action"] for r in gitlab_app.db.audit.list()].count("forge.merge_train.added") == 1
 
 
 @pytest.mark.parametrize(
@@ -134,7 +136,7 @@ async def test_an_mr_merged_outside_the_train_reads_as_merged(
 
 
 async def test_polling_follows_the_car_until_merged_and_keeps_the_entry_current(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     first, second = await open_mr(forge, "common"), await open_mr(forge, "web")
     await forge.add_to_merge_train(first)
@@ -145,7 +147,7 @@ async def test_polling_follows_the_car_until_merged_and_keeps_the_entry_current(
 
     def on_update(entry: TrainEntry) -> None:
         seen.append((entry.status, entry.position, entry.pipeline_status))
-        row = entry_row(forge, second.iid)
+        row = entry_row(gitlab_app, second.iid)
         rows.append((row["status"], row["position"]))
         polls.append(fake_gitlab.count("GET", "merge_train_car"))
         # GitLab's train moves on between two polls: the head merges, then ours.
@@ -163,7 +165,7 @@ async def test_polling_follows_the_car_until_merged_and_keeps_the_entry_current(
     assert rows == [("running", 1), ("running", 0), ("merged", None)]
     assert polls == sorted(set(polls))  # every update came from a new poll of GitLab
     assert final.merge_commit_sha == fake_gitlab.project().mr(second.iid)["merge_commit_sha"]
-    assert entry_row(forge, second.iid)["completed_at"] is not None
+    assert entry_row(gitlab_app, second.iid)["completed_at"] is not None
 
 
 async def test_polling_gives_up_after_its_timeout_with_the_last_state(
@@ -183,7 +185,7 @@ async def test_a_numeric_project_id_works_like_its_path(
         gitlab_settings(tmp_path, fake_gitlab.url, gitlab_project="1"), environ={}
     )
     with HarnessApp.open(settings) as app:
-        forge = GitLabForge(app, policy=FAST)
+        forge = gitlab_forge(app)
         issue = await forge.find_or_create_issue(role="web", title="T", description="",
                                                  labels=[])
         mr = await open_mr(forge, "web")

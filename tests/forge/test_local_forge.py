@@ -17,6 +17,7 @@ from dag_harness_mcp.forge.base import Forge, MergeRequestRef
 from dag_harness_mcp.forge.local import LocalForge
 from dag_harness_mcp.forge.templates import DescriptionContext, render_issue_description
 from dag_harness_mcp.service.app import HarnessApp
+from support.gitlab_env import local_forge
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -73,7 +74,7 @@ def app(tmp_path: Path, checkout: Checkout) -> Iterator[HarnessApp]:
 
 @pytest.fixture
 def forge(app: HarnessApp) -> LocalForge:
-    return LocalForge(app)
+    return local_forge(app)
 
 
 async def open_mr(forge: LocalForge, role: str, issue_iid: int | None = None) -> MergeRequestRef:
@@ -84,7 +85,7 @@ async def open_mr(forge: LocalForge, role: str, issue_iid: int | None = None) ->
 
 
 async def test_issues_get_sequential_iids_stable_urls_and_are_found_again(
-    forge: LocalForge,
+    forge: LocalForge, app: HarnessApp,
 ) -> None:
     assert isinstance(forge, Forge)
     a = await forge.find_or_create_issue(role="a", title="A", description="", labels=["x"])
@@ -95,7 +96,7 @@ async def test_issues_get_sequential_iids_stable_urls_and_are_found_again(
     assert [a.iid, b.iid, again.iid, renamed.iid] == [1, 2, 1, 3]
     assert (a.created, again.created, renamed.created) == (True, False, True)
     assert a.web_url == "local://ansible-repo/-/issues/1"
-    actions = [r["action"] for r in forge.app.db.audit.list()]
+    actions = [r["action"] for r in app.db.audit.list()]
     assert actions.count("forge.issue.created") == 3
 
 
@@ -126,7 +127,7 @@ async def test_project_name_comes_from_settings_when_given(
         environ={},
     )
     with HarnessApp.open(settings) as app:
-        ref = await LocalForge(app).find_or_create_issue(
+        ref = await local_forge(app).find_or_create_issue(
             role="a", title="A", description="", labels=[]
         )
     assert ref.web_url == "local://ops/infra/-/issues/1"
@@ -245,7 +246,7 @@ async def test_a_repo_without_origin_names_the_fix(tmp_path: Path) -> None:
     git(bare_work, "init", "-q", "-b", "main")
     settings = load_settings({"repo_root": bare_work, "db_path": tmp_path / "h.db"}, environ={})
     with HarnessApp.open(settings) as app, pytest.raises(ForgeError, match="git remote add"):
-        await LocalForge(app).origin_path()
+        await local_forge(app).origin_path()
 
 
 async def test_the_local_issue_links_its_mr_once_the_mr_exists(
@@ -267,13 +268,13 @@ _DRAIN = """
 import asyncio, sys, time
 from pathlib import Path
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.forge.local import LocalForge
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.trains import open_forge
 
 async def main() -> None:
     settings = load_settings({"repo_root": sys.argv[1], "db_path": sys.argv[2]}, environ={})
     with HarnessApp.open(settings, actor="test", source="test") as app:
-        forge = LocalForge(app)
+        forge = open_forge(app)
         Path(sys.argv[3] + ".ready").touch()
         while not Path(sys.argv[3]).exists():  # start together
             time.sleep(0.005)
@@ -285,7 +286,7 @@ asyncio.run(main())
 
 
 async def test_processes_draining_one_train_at_once_merge_every_mr_once(
-    tmp_path: Path, checkout: Checkout, forge: LocalForge
+    tmp_path: Path, checkout: Checkout, forge: LocalForge, app: HarnessApp
 ) -> None:
     """Scale-out workers share the origin: their merges are serialised across processes
     (two merges racing on the target ref would fail an MR that should merge)."""
@@ -312,6 +313,6 @@ async def test_processes_draining_one_train_at_once_merge_every_mr_once(
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, errors
     for role in roles:
-        mr = forge.app.db.forge.merge_requests_for_role(role)[0]
+        mr = app.db.forge.merge_requests_for_role(role)[0]
         assert mr["state"] == "merged", (role, mr)
         assert git(checkout.origin, "show", f"main:{role}.txt") == role

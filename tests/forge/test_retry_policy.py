@@ -1,4 +1,4 @@
-"""RetryPolicy and retry_async: exponential backoff with jitter, Retry-After, bounds, fail-fast."""
+"""HttpRetry and retry_async: exponential backoff with jitter, Retry-After, bounds, fail-fast."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.retry import (
     ForgeHTTPError,
-    RetryPolicy,
+    HttpRetry,
     parse_retry_after,
     retry_async,
 )
 
-POLICY = RetryPolicy(max_retries=6, base_delay=1.0, max_delay=16.0, max_retry_after=60.0)
+POLICY = HttpRetry(max_retries=6, base_delay=1.0, max_delay=16.0, max_retry_after=60.0)
 
 
 def test_backoff_doubles_with_equal_jitter_and_is_capped() -> None:
@@ -47,7 +47,7 @@ def test_retry_after_header_parsing(value: str | None, seconds: float | None) ->
     assert parse_retry_after(value, now=NOW) == seconds
 
 
-async def run(errors: list[ForgeError], policy: RetryPolicy) -> tuple[list[float], int, object]:
+async def run(errors: list[ForgeError], policy: HttpRetry) -> tuple[list[float], int, object]:
     """Fail with ``errors`` in turn, then succeed; the waits asked for and the attempts."""
     waits: list[float] = []
     attempts = 0
@@ -86,7 +86,7 @@ async def test_other_client_errors_are_not_retried(status: int) -> None:
 
 
 async def test_retries_stop_at_the_bound_with_status_and_body() -> None:
-    policy = RetryPolicy(max_retries=2, base_delay=0.0)
+    policy = HttpRetry(max_retries=2, base_delay=0.0)
     waits, attempts, result = await run([ForgeHTTPError("x", 503, "down")] * 5, policy)
     assert (len(waits), attempts) == (2, 3)
     assert isinstance(result, ForgeError) and (result.status, result.body) == (503, "down")

@@ -15,12 +15,11 @@ from dag_harness_mcp.cli.app import app as cli_app
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.forge.base import Forge, MergeRequestRef
 from dag_harness_mcp.forge.gitlab import GitLabForge
-from dag_harness_mcp.forge.local import LocalForge
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.trains import refresh_merge_trains
 from support.boxup_repo import BoxUpRepo
 from support.fake_gitlab import TOKEN, FakeGitLab, Fault
-from support.gitlab_env import PROJECT
+from support.gitlab_env import PROJECT, gitlab_forge, local_forge
 from support.gitsh import git
 
 
@@ -50,10 +49,10 @@ def stored(app: HarnessApp, iid: int) -> dict[str, object]:
 
 
 async def test_a_refresh_moves_an_entry_from_queued_to_merged_and_records_completion(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     first, second = await on_train(forge, "common", "web")
-    app = forge.app
+    app = gitlab_app
     # Added "when the pipeline succeeds": queued until GitLab puts a car on the train.
     app.db.forge.update_train_entry(int(stored(app, first.iid)["merge_request_id"]),
                                     status="queued", position=0)
@@ -76,11 +75,12 @@ async def test_a_refresh_moves_an_entry_from_queued_to_merged_and_records_comple
     ]
     row = stored(app, second.iid)
     assert row["status"] == "merged" and row["completed_at"] is not None
-    assert await refresh_merge_trains(app, forge=forge) == type(again)("gitlab", PROJECT, [])
+    empty = type(again)(forge="gitlab", project=PROJECT, entries=[])
+    assert await refresh_merge_trains(app, forge=forge) == empty
 
 
 async def test_a_waiting_refresh_polls_until_the_entry_merges(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     [mr] = await on_train(forge, "web")
 
@@ -91,52 +91,52 @@ async def test_a_waiting_refresh_polls_until_the_entry_merges(
             fake_gitlab.project().finish_car(mr.iid, success=True)
 
     report, _ = await asyncio.gather(
-        refresh_merge_trains(forge.app, wait=30, interval=0.02, forge=forge), merge_soon()
+        refresh_merge_trains(gitlab_app, wait=30, interval=0.02, forge=forge), merge_soon()
     )
 
     [entry] = report.entries
     assert (entry.status, entry.error) == ("merged", None)
-    assert stored(forge.app, mr.iid)["completed_at"] is not None
+    assert stored(gitlab_app, mr.iid)["completed_at"] is not None
 
 
 async def test_a_waiting_refresh_that_runs_out_reports_the_entry_still_on_the_train(
-    forge: GitLabForge,
+    forge: GitLabForge, gitlab_app: HarnessApp,
 ) -> None:
     await on_train(forge, "web")
 
-    report = await refresh_merge_trains(forge.app, wait=0.05, interval=0.01, forge=forge)
+    report = await refresh_merge_trains(gitlab_app, wait=0.05, interval=0.01, forge=forge)
 
     [entry] = report.entries
     assert (entry.status, entry.position, entry.error) == ("running", 0, None)
 
 
 async def test_a_5xx_burst_during_a_refresh_is_retried(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     [mr] = await on_train(forge, "web")
     fake_gitlab.project().finish_car(mr.iid, success=True)
     fake_gitlab.inject("GET", "merge_train_car", Fault.burst(502, 2))
 
-    report = await refresh_merge_trains(forge.app, forge=forge)
+    report = await refresh_merge_trains(gitlab_app, forge=forge)
 
     assert [(e.status, e.error) for e in report.entries] == [("merged", None)]
     assert fake_gitlab.count("GET", "merge_train_car") >= 3  # two 502s, then the answer
 
 
 async def test_a_refresh_that_keeps_failing_reports_the_error_and_keeps_the_row(
-    forge: GitLabForge, fake_gitlab: FakeGitLab
+    forge: GitLabForge, gitlab_app: HarnessApp, fake_gitlab: FakeGitLab
 ) -> None:
     [mr] = await on_train(forge, "web")
-    before = stored(forge.app, mr.iid)
+    before = stored(gitlab_app, mr.iid)
     fake_gitlab.project().finish_car(mr.iid, success=True)
     fake_gitlab.inject("GET", "merge_train_car", Fault.burst(503, 10))
 
-    report = await refresh_merge_trains(forge.app, forge=forge)
+    report = await refresh_merge_trains(gitlab_app, forge=forge)
 
     [entry] = report.entries
     assert entry.error is not None and "503" in entry.error
     assert (report.errors, entry.status) == (1, "running")
-    assert stored(forge.app, mr.iid) == before
+    assert stored(gitlab_app, mr.iid) == before
     assert TOKEN not in entry.error
 
 
@@ -150,7 +150,7 @@ def test_the_cli_prints_the_refreshed_entries_as_json(
     settings = load_settings({"repo_root": tmp_path, "db_path": db},
                              environ={"GITLAB_TOKEN": TOKEN})
     with HarnessApp.open(settings) as app:
-        forge = GitLabForge(app)
+        forge = gitlab_forge(app, None)
         [mr] = asyncio.run(on_train(forge, "web"))
     fake_gitlab.project().finish_car(mr.iid, success=True)
     runner = CliRunner()
@@ -191,7 +191,7 @@ def local_app(tmp_path: Path) -> Iterator[HarnessApp]:
 async def test_the_local_train_refresh_follows_merges_made_by_another_caller(
     local_app: HarnessApp,
 ) -> None:
-    forge = LocalForge(local_app)
+    forge = local_forge(local_app)
     first, second = await on_train(forge, "common", "web")
 
     queued = await refresh_merge_trains(local_app)

@@ -141,14 +141,10 @@ def test_approval_routes_to_the_train_or_the_rejected_summary() -> None:
 # -- retry_on ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
-def test_a_forge_4xx_is_never_transient(status: int) -> None:
+@pytest.mark.parametrize("status", [400, 404, 409, 429, 500, 503, None])
+def test_a_forge_error_is_never_retried_by_the_graph(status: int | None) -> None:
+    # The forge retried its 429/5xx/dropped connections already (forge/retry.py).
     assert not is_transient(ForgeError("refused", status))
-
-
-@pytest.mark.parametrize("status", [429, 500, 502, 503, None])
-def test_forge_429_5xx_and_dropped_connections_are_transient(status: int | None) -> None:
-    assert is_transient(ForgeError("try again", status))
 
 
 @pytest.mark.parametrize(("stderr", "returncode", "transient"), [
@@ -176,8 +172,7 @@ def test_plain_errors_are_not_transient_but_timeouts_and_connections_are() -> No
 def test_exactly_the_network_nodes_carry_the_explicit_retry_policy() -> None:
     graph = build_graph()
     retried = {name for name, spec in graph.nodes.items() if spec.retry_policy}
-    assert retried == set(RETRIED_NODES) == {
-        "push_branch", "create_issue", "create_mr", "add_to_merge_train"}
+    assert retried == set(RETRIED_NODES) == {"push_branch"}  # the forge retries its own
     for name in RETRIED_NODES:
         assert graph.nodes[name].retry_policy == NETWORK_RETRY
     assert NETWORK_RETRY.retry_on is is_transient
@@ -205,8 +200,11 @@ def _flaky_graph(errors: list[BaseException]) -> tuple[Any, list[int]]:
     return graph.compile(), attempts
 
 
+_OFFLINE = "fatal: unable to access 'https://x/': Could not resolve host: x"
+
+
 async def test_a_transient_failure_is_retried_and_then_succeeds() -> None:
-    graph, attempts = _flaky_graph([ForgeError("bad gateway", 502), ConnectionResetError()])
+    graph, attempts = _flaky_graph([GitError(["push"], 128, _OFFLINE), ConnectionResetError()])
 
     out = await graph.ainvoke({"status": "running"})
 
@@ -214,24 +212,25 @@ async def test_a_transient_failure_is_retried_and_then_succeeds() -> None:
     assert not out.get("failed_node")
 
 
-async def test_a_4xx_fails_the_node_on_the_first_attempt() -> None:
-    graph, attempts = _flaky_graph([ForgeError("not found", 404)])
+@pytest.mark.parametrize("status", [404, 503])
+async def test_a_forge_error_fails_the_node_on_the_first_attempt(status: int) -> None:
+    graph, attempts = _flaky_graph([ForgeError("no", status)])
 
     out = await graph.ainvoke({"status": "running"})
 
     assert (out["status"], len(attempts)) == ("running", 1)
     assert out["failed_node"] == "call_forge"
-    assert out["errors"] == ["call_forge: not found (HTTP 404)"]
+    assert out["errors"] == [f"call_forge: no (HTTP {status})"]
 
 
 async def test_transient_failures_past_the_attempts_fail_the_node_naming_them() -> None:
-    graph, attempts = _flaky_graph([ForgeError("unavailable", 503)] * 3)
+    graph, attempts = _flaky_graph([GitError(["push"], 128, _OFFLINE)] * 3)
 
     out = await graph.ainvoke({"status": "running"})
 
     assert len(attempts) == 3
     assert out["failed_node"] == "call_forge"
-    assert out["errors"] == ["call_forge: unavailable (HTTP 503) (after 3 attempts)"]
+    assert out["errors"] == [f"call_forge: git push failed (128): {_OFFLINE} (after 3 attempts)"]
 
 
 # -- compile_graph breakpoints ---------------------------------------------------------

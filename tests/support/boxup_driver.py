@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dag_harness_mcp.config import load_settings
+from dag_harness_mcp.forge import ForgeRecords
 from dag_harness_mcp.forge.local import LocalForge
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.runs import Runner
@@ -27,7 +28,7 @@ class HoldingForge(LocalForge):
     """The local forge, pausing after a create when the test holds that point."""
 
     def __init__(self, app: HarnessApp, marks: Path) -> None:
-        super().__init__(app)
+        super().__init__(app.settings, ForgeRecords(app.db.forge, app.db.transaction, app.audit))
         self.marks = marks
 
     async def _hold(self, point: str) -> None:

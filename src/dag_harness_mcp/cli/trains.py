@@ -57,7 +57,7 @@ def merge_train(
     app = open_app(ctx)
     report = run_async(lambda: refresh_merge_trains(app, wait=wait, interval=interval))
     if as_json:
-        emit_json(report.as_dict())
+        emit_json(report.model_dump(mode="json"))
     else:
         _render(report)
     for entry in report.entries:

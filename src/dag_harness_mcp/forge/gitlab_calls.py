@@ -1,13 +1,10 @@
-"""The one choke point every GitLab call goes through.
+"""The one choke point every GitLab request goes through.
 
-python-gitlab is synchronous (requests), so each call runs in a worker thread
-(``asyncio.to_thread``) and the event loop never blocks. python-gitlab's own
-retries are off (``retry_transient_errors=False`` and ``obey_rate_limit=False``
-on every call) so retries are neither doubled nor blocking sleeps; instead
-:func:`retry_async` retries whole idempotent operations. Every request has a
-timeout. Failures become :class:`ForgeHTTPError` with the status, the body and
-``Retry-After``; the token is scrubbed from every message and body, and errors
-are raised without their python-gitlab cause (whose text may echo the server).
+python-gitlab is synchronous, so each request runs in a worker thread with a timeout.
+Its own retries are off on every call (``NO_CLIENT_RETRY``): :func:`retry_async` retries
+whole idempotent operations instead. Failures become :class:`ForgeHTTPError` with the
+status, the body and ``Retry-After``, the token scrubbed, raised without the
+python-gitlab cause (whose text may echo the server).
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dag_harness_mcp.forge.retry import ForgeHTTPError, RetryPolicy, parse_retry_after, retry_async
+from dag_harness_mcp.forge.retry import ForgeHTTPError, HttpRetry, parse_retry_after, retry_async
 
 if TYPE_CHECKING:
     import gitlab
@@ -43,7 +40,7 @@ _HINTS = {
 class GitLabCalls:
     """A python-gitlab client whose calls run in threads, time out, and retry by policy."""
 
-    def __init__(self, url: str, token: str, *, timeout: float, policy: RetryPolicy) -> None:
+    def __init__(self, url: str, token: str, *, timeout: float, policy: HttpRetry) -> None:
         import gitlab
         import requests
 
@@ -61,16 +58,12 @@ class GitLabCalls:
             session=session,
         )
 
-    # -- secrets ------------------------------------------------------------------
-
     def scrub(self, text: object) -> str:
         """``text`` as a string with the token replaced."""
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         value = str(text)
         return value.replace(self._token, REDACTED) if self._token else value
-
-    # -- calls --------------------------------------------------------------------
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self._local.last = (response.status_code, response.headers.get("Retry-After"))

@@ -1,11 +1,9 @@
-"""GitLab merge trains: add an MR, poll its car, keep ``merge_train_entries`` current.
+"""GitLab merge trains through the raw API (python-gitlab has no wrapper for them).
 
-python-gitlab has no wrapper for adding to a train, so this uses the raw API:
-``POST /projects/:id/merge_trains/merge_requests/:iid`` to add,
-``GET`` on the same path for the car's status, and
-``GET /projects/:id/merge_trains/:target_branch?scope=active&sort=asc`` for the
-queue position. Adding is idempotent: the car is looked up before (and, after a
-lost answer, again instead of) posting.
+``POST /projects/:id/merge_trains/merge_requests/:iid`` adds, ``GET`` on the same path
+reads the car, ``GET /projects/:id/merge_trains/:target_branch?scope=active&sort=asc``
+gives the queue position. Adding looks the car up before (and, after a lost answer,
+again instead of) posting. ``merge_train_entries`` is kept current on every call.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ from dag_harness_mcp.forge.gitlab_calls import NO_CLIENT_RETRY
 if TYPE_CHECKING:
     import gitlab
 
-    from dag_harness_mcp.db.state import Row
+    from dag_harness_mcp.forge.base import Row
     from dag_harness_mcp.forge.gitlab import GitLabForge
 
 __all__ = ["CAR_STATUS", "GitLabTrain"]
@@ -51,15 +49,6 @@ class GitLabTrain:
         self.calls = forge.calls
         self.base = f"/projects/{_encoded(forge.project)}"
 
-    def _mr_row(self, iid: int) -> Row:
-        row = self.forge.app.db.forge.get_merge_request(self.forge.kind, self.forge.project, iid)
-        if row is None:
-            raise ForgeError(
-                f"merge request !{iid} of {self.forge.project} is not recorded locally;"
-                " create it with find_or_create_merge_request first"
-            )
-        return row
-
     async def _car(self, iid: int) -> dict[str, Any] | None:
         def get(gl: gitlab.Gitlab) -> Any:
             return gl.http_get(f"{self.base}/merge_trains/merge_requests/{iid}", **NO_CLIENT_RETRY)
@@ -87,12 +76,12 @@ class GitLabTrain:
                 return index
         return None
 
-    async def add(self, mr: Any, *, sha: str | None) -> TrainEntry:
-        row = self._mr_row(mr.iid)
+    async def add(self, iid: int, *, sha: str | None) -> TrainEntry:
+        row = self.forge._mr_row(iid)
         target = str(row["target_branch"])
 
         async def op() -> tuple[dict[str, Any] | None, bool, int | None]:
-            car = await self._car(mr.iid)
+            car = await self._car(iid)
             added = False
             if car is None or CAR_STATUS.get(str(car.get("status"))) is None:
                 data = {"sha": sha} if sha else {}
@@ -100,31 +89,28 @@ class GitLabTrain:
                     await self.calls.call(
                         "merge train add",
                         lambda gl: gl.http_post(
-                            f"{self.base}/merge_trains/merge_requests/{mr.iid}",
+                            f"{self.base}/merge_trains/merge_requests/{iid}",
                             post_data=data, **NO_CLIENT_RETRY,
                         ),
                     )
                     added = True
                 except ForgeError as exc:
                     # 400 "already on the merge train" after a lost answer is success.
-                    if exc.status != 400 or await self._car(mr.iid) is None:
+                    if exc.status != 400 or await self._car(iid) is None:
                         raise
-                car = await self._car(mr.iid)
-            position = await self._position(target, mr.iid)
+                car = await self._car(iid)
+            position = await self._position(target, iid)
             return car, added, position
 
-        car, added, position = await self.calls.retrying(f"add !{mr.iid} to the merge train", op)
+        car, added, position = await self.calls.retrying(f"add !{iid} to the merge train", op)
         entry = self._record(row, car, position, requeue=added)
         if added:
-            self.forge.app.audit(
-                "forge.merge_train.added", entity_type="merge_request", entity_id=row["id"],
-                details={"forge": self.forge.kind, "project": self.forge.project,
-                         "iid": mr.iid, "target_branch": target, "sha": sha},
-            )
+            self.forge._audit("forge.merge_train.added", "merge_request", row["id"], iid=iid,
+                              target_branch=target, sha=sha)
         return entry
 
     async def status(self, mr_iid: int) -> TrainEntry:
-        row = self._mr_row(mr_iid)
+        row = self.forge._mr_row(mr_iid)
 
         async def op() -> tuple[dict[str, Any] | None, int | None, dict[str, Any] | None]:
             car = await self._car(mr_iid)
@@ -149,7 +135,7 @@ class GitLabTrain:
         requeue: bool = False,
         mr: dict[str, Any] | None = None,
     ) -> TrainEntry:
-        repo = self.forge.app.db.forge
+        repo = self.forge.repo
         mr_id = int(row["id"])
         reason: str | None = None
         merge_sha: str | None = None
@@ -165,7 +151,7 @@ class GitLabTrain:
             status = "queued"  # added "when the pipeline succeeds": no car yet
         else:
             status, reason = "failed", DROPPED
-        with self.forge.app.db.transaction():
+        with self.forge.records.transaction():
             existing = repo.train_entry(mr_id)
             if existing is None or requeue:
                 repo.enqueue(mr_id, str(row["target_branch"]), position=position)
@@ -177,8 +163,4 @@ class GitLabTrain:
             if status == "merged":
                 repo.mark_merged(mr_id, merge_commit_sha=merge_sha, sha=pipeline.get("sha"))
         assert stored is not None
-        return TrainEntry(
-            mr_iid=int(row["iid"]), status=status, position=stored["position"],
-            pipeline_status=stored["pipeline_status"], pipeline_id=stored["pipeline_id"],
-            reason=stored["failure_reason"], merge_commit_sha=merge_sha,
-        )
+        return TrainEntry.of(stored, int(row["iid"]), merge_sha)

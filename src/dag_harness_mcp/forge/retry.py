@@ -1,11 +1,12 @@
-"""Retry with exponential backoff and jitter for forge calls.
+"""The forge's HTTP retries: the one owner of retrying a forge call.
 
-The policy is transport-neutral: an operation raises :class:`ForgeHTTPError`
-(a :class:`ForgeError` with an optional ``retry_after``) and :func:`retry_async`
-decides. 429 waits ``Retry-After`` (capped) when the server sent one; 5xx,
-timeouts and dropped connections (``status=None``) back off exponentially with
-jitter; any other status fails at once. Sleeping is ``asyncio.sleep``: the event
-loop is never blocked.
+An operation raises :class:`ForgeHTTPError` and :func:`retry_async` decides: 429 waits
+``Retry-After`` (capped) when the server sent one; 5xx, timeouts and dropped
+connections (``status=None``) back off exponentially with jitter; any other status
+fails at once. A logical call makes at most ``max_retries + 1`` attempts and an
+attempt stops at its first failed request, so a forge that fails every request gets
+exactly ``max_retries + 1`` of them. The graph never retries a :class:`ForgeError`
+(``graph/retry.py``), so no other layer multiplies that figure.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TypeVar
 
 from dag_harness_mcp.errors import ForgeError
 
-__all__ = ["ForgeHTTPError", "RetryPolicy", "parse_retry_after", "retry_async"]
+__all__ = ["ForgeHTTPError", "HttpRetry", "parse_retry_after", "retry_async"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,11 +33,7 @@ class ForgeHTTPError(ForgeError):
     """A forge call failed at the HTTP level; ``retry_after`` is the server's hint (seconds)."""
 
     def __init__(
-        self,
-        message: str,
-        status: int | None = None,
-        body: str | None = None,
-        *,
+        self, message: str, status: int | None = None, body: str | None = None, *,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message, status, body)
@@ -44,8 +41,8 @@ class ForgeHTTPError(ForgeError):
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How many times and how long to wait. Defaults suit a real GitLab."""
+class HttpRetry:
+    """How many times to retry a forge call and how long to wait; defaults suit GitLab."""
 
     max_retries: int = 5
     base_delay: float = 0.5
@@ -63,10 +60,8 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` in seconds; ``None`` if absent or unreadable.
-
-    GitLab sends delta-seconds; an HTTP-date (RFC 9110 allows both) counts from ``now``.
-    """
+    """``Retry-After`` in seconds (delta-seconds, or an HTTP-date counted from ``now``);
+    None when absent or unreadable."""
     if value is None:
         return None
     text = value.strip()
@@ -85,16 +80,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 async def retry_async(
     operation: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
+    policy: HttpRetry,
     *,
     what: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Run ``operation`` until it succeeds, fails permanently or retries run out.
-
-    ``operation`` is re-run from its start, so it must be idempotent (a
-    find-or-create looks up again before it creates again).
-    """
+    """Run ``operation`` until it succeeds, fails permanently or retries run out; it is
+    re-run from its start, so it must be idempotent (look up again before creating)."""
     attempt = 0
     while True:
         try:

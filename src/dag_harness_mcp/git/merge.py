@@ -67,7 +67,7 @@ async def merge_into(
     target = await resolve_commit(bare_repo, ref)
     source = await resolve_commit(bare_repo, source_sha)
     if await _is_ancestor(bare_repo, source, target):
-        return MergeOutcome(sha=target, fast_forward=False, already_merged=True)
+        return MergeOutcome(sha=target, fast_forward=source == target, already_merged=True)
     if await _is_ancestor(bare_repo, target, source):
         await run_git(
             ["update-ref", "-m", f"merge train: fast-forward to {source}", ref, source, target],

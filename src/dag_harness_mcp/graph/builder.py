@@ -56,10 +56,10 @@ _NODES: tuple[tuple[str, Any, bool], ...] = (
     ("validate_deploy", n.validate_deploy, False),
     ("create_commit", n.create_commit, False),
     ("push_branch", n.push_branch, True),
-    ("create_issue", n.create_issue, True),
-    ("create_mr", n.create_mr, True),
+    ("create_issue", n.create_issue, False),
+    ("create_mr", n.create_mr, False),
     ("human_approval", n.human_approval, False),
-    ("add_to_merge_train", n.add_to_merge_train, True),
+    ("add_to_merge_train", n.add_to_merge_train, False),
     ("report_summary", n.report_summary, False),
     ("notify_failure", n.notify_failure, False),
 )

@@ -1,7 +1,10 @@
-"""Which failures a node may retry: transient ones only, never a 4xx.
+"""The graph's retries: only git over the network (``push_branch``), never a forge call.
 
-LangGraph's default ``retry_on`` retries almost everything (a GitLab 404
-included), so every policy here passes :func:`is_transient` explicitly.
+One owner per call path: the forge retries its own HTTP requests (``forge/retry.py``),
+so the forge nodes carry no retry policy and :func:`is_transient` refuses every
+:class:`ForgeError`, which the forge has retried already or which is definitive.
+LangGraph's default ``retry_on`` retries almost everything, so the policy passes
+:func:`is_transient` explicitly.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ _TRANSIENT_GIT = re.compile(
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures a retry can fix: forge 429/5xx/dropped, git network trouble, timeouts."""
+    """True for failures a node retry can fix: git network trouble and timeouts."""
     if isinstance(exc, ForgeError):
-        return exc.transient
+        return False
     if isinstance(exc, GitError):
         if exc.returncode == -9:  # run_git killed it after its timeout
             return True

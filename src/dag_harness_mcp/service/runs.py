@@ -99,9 +99,9 @@ class Runner:
     @property
     def forge(self) -> Forge:
         if self._forge is None:
-            from dag_harness_mcp.forge.factory import create_forge
+            from dag_harness_mcp.service.trains import open_forge
 
-            self._forge = create_forge(self.app)
+            self._forge = open_forge(self.app)
         return self._forge
 
     def _require_saver(self) -> CheckpointerWithStateDB:

@@ -1,31 +1,30 @@
 """Keep ``merge_train_entries`` current: ask the forge about every entry still on a train.
 
-``refresh_merge_trains`` takes the queued and running entries of the configured
-forge and project, asks the forge for each one's state once (``wait == 0``) or
-polls it until it leaves the train or ``wait`` seconds pass. The forge writes
-the position, pipeline status and completion into the row; a forge error on one
-entry is reported with that entry and leaves its row as it was.
+Each queued or running entry of the configured forge is asked about once (``wait == 0``)
+or polled until it leaves the train or ``wait`` seconds pass; the forge writes the
+position, pipeline status and completion into the row. A forge error on one entry is
+reported with that entry and leaves its row as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dag_harness_mcp.errors import ConfigError, ForgeError
-from dag_harness_mcp.forge.train_poll import ACTIVE, poll_merge_train
+from pydantic import BaseModel, computed_field
+
+from dag_harness_mcp.errors import ForgeError, InvalidArgumentError
+from dag_harness_mcp.forge import Forge, ForgeRecords, create_forge
+from dag_harness_mcp.forge.train_poll import poll_merge_train
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row
-    from dag_harness_mcp.forge.base import Forge
     from dag_harness_mcp.service.app import HarnessApp
 
-__all__ = ["TrainEntryView", "TrainRefresh", "refresh_merge_trains"]
+__all__ = ["TrainEntryView", "TrainRefresh", "open_forge", "refresh_merge_trains"]
 
 
-@dataclass(frozen=True)
-class TrainEntryView:
+class TrainEntryView(BaseModel):
     """One merge-train entry as stored after the refresh, and the error, if any."""
 
     mr_iid: int
@@ -41,39 +40,21 @@ class TrainEntryView:
     completed_at: str | None
     error: str | None = None
 
-    @property
-    def final(self) -> bool:
-        return self.status not in ACTIVE
 
-
-@dataclass(frozen=True)
-class TrainRefresh:
+class TrainRefresh(BaseModel):
     forge: str
     project: str
     entries: list[TrainEntryView]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def errors(self) -> int:
         return sum(1 for entry in self.entries if entry.error is not None)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "forge": self.forge,
-            "project": self.project,
-            "errors": self.errors,
-            "entries": [asdict(entry) for entry in self.entries],
-        }
 
-
-def _view(row: Row, error: str | None) -> TrainEntryView:
-    return TrainEntryView(
-        mr_iid=int(row["mr_iid"]), role=row["role_name"], source_branch=row["source_branch"],
-        target_branch=row["target_branch"], status=row["status"], position=row["position"],
-        pipeline_id=row["pipeline_id"], pipeline_status=row["pipeline_status"],
-        failure_reason=row.get("failure_reason"), queued_at=str(row["queued_at"]),
-        completed_at=None if row["completed_at"] is None else str(row["completed_at"]),
-        error=error,
-    )
+def open_forge(app: HarnessApp) -> Forge:
+    """The configured forge, recording into ``app``'s StateDB and audit log."""
+    return create_forge(app.settings, ForgeRecords(app.db.forge, app.db.transaction, app.audit))
 
 
 async def _refresh_one(
@@ -91,36 +72,33 @@ async def _refresh_one(
     except ForgeError as exc:
         # poll_merge_train gives up (status None) once the next poll would pass the
         # deadline: the entry is simply still on the train, which the row shows.
-        timed_out = wait > 0 and exc.status is None and loop.time() + interval > deadline
-        if not timed_out:
+        if not (wait > 0 and exc.status is None and loop.time() + interval > deadline):
             error = str(exc)
-    current = app.db.forge.train_entry_view(int(row["merge_request_id"]))
-    return _view(current if current is not None else row, error)
+    row = app.db.forge.train_entry_view(int(row["merge_request_id"])) or row
+    return TrainEntryView(
+        mr_iid=iid, role=row["role_name"], source_branch=row["source_branch"],
+        target_branch=row["target_branch"], status=row["status"], position=row["position"],
+        pipeline_id=row["pipeline_id"], pipeline_status=row["pipeline_status"],
+        failure_reason=row.get("failure_reason"), queued_at=str(row["queued_at"]),
+        completed_at=None if row["completed_at"] is None else str(row["completed_at"]),
+        error=error,
+    )
 
 
 async def refresh_merge_trains(
-    app: HarnessApp,
-    *,
-    wait: float = 0.0,
-    interval: float = 5.0,
-    forge: Forge | None = None,
+    app: HarnessApp, *, wait: float = 0.0, interval: float = 5.0, forge: Forge | None = None,
 ) -> TrainRefresh:
-    """Bring every open merge-train entry of the configured forge up to date.
+    """Bring every open merge-train entry of the configured forge (or ``forge``) up to date.
 
-    ``wait > 0`` polls each entry every ``interval`` seconds until it is final
-    (merged, failed, removed) or ``wait`` seconds have passed. ``forge`` defaults
-    to :func:`~dag_harness_mcp.forge.factory.create_forge`. The local forge is
-    its own record, so polling it sees what another process (a wave run merging
-    the local train) does meanwhile.
+    ``wait > 0`` polls each entry every ``interval`` seconds until it is final or
+    ``wait`` seconds have passed. The local forge is its own record, so polling it sees
+    what another process (a wave run merging the local train) does meanwhile.
     """
     if wait < 0:
-        raise ConfigError("wait", wait, "must be 0 (ask once) or more seconds")
+        raise InvalidArgumentError("wait", wait, "must be 0 (ask once) or more seconds")
     if interval <= 0:
-        raise ConfigError("interval", interval, "must be more than 0 seconds")
-    if forge is None:
-        from dag_harness_mcp.forge.factory import create_forge
-
-        forge = create_forge(app)
+        raise InvalidArgumentError("interval", interval, "must be more than 0 seconds")
+    forge = forge or open_forge(app)
     rows = app.db.forge.open_train_entries(forge.kind, forge.project)
     if wait > 0:  # every entry polls at once, so all share the one wait
         entries = list(await asyncio.gather(

@@ -1,8 +1,8 @@
 """create_issue, create_mr and add_to_merge_train, through the one Forge interface.
 
-Every forge call is find-or-create, so a retry or a resume after a crash finds
-what an earlier attempt created. Transient forge errors raise, for the node's
-retry policy; definitive ones (4xx) end in ``notify_failure``.
+Every forge call is find-or-create, so a resume after a crash finds what an earlier
+attempt created. The forge retries its own requests (``forge/retry.py``); a forge
+error that reaches a node ends in ``notify_failure``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from dag_harness_mcp.forge.templates import (
 )
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes._guard import Update, node
-from dag_harness_mcp.graph.retry import NETWORK_RETRY
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
 __all__ = [
@@ -61,7 +60,7 @@ def description_context(state: BoxUpRoleState, ctx: NodeContext) -> DescriptionC
     )
 
 
-@node("create_issue", retry=NETWORK_RETRY)
+@node("create_issue")
 async def create_issue(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """The role's box-up issue (found again if it exists)."""
     ctx = runtime.context
@@ -77,7 +76,7 @@ async def create_issue(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> 
     return {"issue_iid": issue.iid, "issue_url": issue.web_url}
 
 
-@node("create_mr", retry=NETWORK_RETRY)
+@node("create_mr")
 async def create_mr(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """The merge request from the role's branch into the default branch."""
     ctx = runtime.context
@@ -107,7 +106,7 @@ async def _drain_local_train(forge: Any, target: str, mr_iid: int) -> None:
             return
 
 
-@node("add_to_merge_train", retry=NETWORK_RETRY)
+@node("add_to_merge_train")
 async def add_to_merge_train(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """Queue the approved MR on the merge train (and, locally, merge it into origin)."""
     ctx = runtime.context
