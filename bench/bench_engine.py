@@ -157,6 +157,7 @@ async def test_phase(tmp: Path) -> None:
 
     from dag_harness_mcp.graph.context import NodeContext
     from dag_harness_mcp.graph.nodes import run_molecule, run_pytest
+    from dag_harness_mcp.service.run_types import workflow_deps
 
     app = _app(tmp, "phase")
     try:
@@ -167,7 +168,7 @@ async def test_phase(tmp: Path) -> None:
                      runner.get(paused.execution_id)["checkpoint_data"]["values"]["test_summary"]]
             state = runner.get(paused.execution_id)["checkpoint_data"]["values"]
             runtime = Runtime(context=NodeContext(
-                app=app, forge=runner.forge, execution_id=paused.execution_id,
+                deps=workflow_deps(app), forge=runner.forge, execution_id=paused.execution_id,
                 thread_id=paused.thread_id))
             in_graph = _span(tests)
 

@@ -150,7 +150,7 @@ def test_cancel_a_paused_run_then_resume_is_refused(base: tuple[BoxUpRepo, list[
     (["resume", "999", "--approve", "--reject"], "either --approve or --reject"),
     (["history", "999"], "execution 999 does not exist"),
     (["cancel", "999"], "execution 999 does not exist"),
-    (["executions", "--status", "bogus"], "unknown status 'bogus'"),
+    (["executions", "--status", "bogus"], "invalid status='bogus': use one of"),
 ])
 def test_bad_input_exits_2_with_a_clear_message_and_starts_nothing(
     base: tuple[BoxUpRepo, list[str]], command: list[str], message: str

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.service.store import last_run
 from dag_harness_mcp.store import HarnessStore
+from dag_harness_mcp.store.namespaces import last_run
 from support.gitsh import git
 
 EXAMPLE_ROLES = {

@@ -11,9 +11,9 @@ from dag_harness_mcp.config import Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
-from dag_harness_mcp.service.store import last_run, role_namespace, wave_record
 from dag_harness_mcp.service.wave_types import WaveEvent, WavePolicy, WaveRunReport
 from dag_harness_mcp.service.waves import WaveExecutor
+from dag_harness_mcp.store.namespaces import last_run, role_namespace, wave_record
 from support.waverepo import WaveRepo, build_wave_repo, probe_events
 
 MakeSettings = Callable[..., Settings]
@@ -156,9 +156,9 @@ async def test_resume_after_a_fix_reruns_the_failed_role_and_its_dependants_only
 
 
 def _store(app: HarnessApp) -> Any:
-    from dag_harness_mcp.service.store import open_store
+    from dag_harness_mcp.service.memory import harness_store
 
-    return open_store(app)
+    return harness_store(app)
 
 
 async def test_each_role_s_last_run_summary_is_in_the_store_under_roles(

@@ -9,11 +9,12 @@ import pytest
 
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.memory import harness_store
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
-from dag_harness_mcp.service.store import last_run, open_store, wave_record
 from dag_harness_mcp.service.wave_types import WavePolicy
 from dag_harness_mcp.service.waves import WaveExecutor, list_wave_runs
+from dag_harness_mcp.store.namespaces import last_run, wave_record
 from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema
 from support.waverepo import build_wave_repo
@@ -34,7 +35,7 @@ async def test_a_wave_run_with_a_blocked_dependant_is_recorded_in_postgres(
             async with Runner(app) as runner:
                 report = await WaveExecutor(
                     runner, policy=WavePolicy(auto_approve=True)).start(concurrency=2)
-            store = open_store(app)
+            store = harness_store(app)
             web, record = last_run(store, "web"), wave_record(store, 1, report.wave_run_id)
             runs = list_wave_runs(app)
 

@@ -101,18 +101,15 @@ def dispatch(
     log_level: Annotated[str, typer.Option("--log-level", help="Logging level.")] = "warning",
 ) -> None:
     """Box up every role through the queue, wave by wave (workers do the work)."""
-    from dag_harness_mcp.db.queue_schema import ensure_queue_schema
     from dag_harness_mcp.distributed.dispatch import dispatch_waves
-    from dag_harness_mcp.distributed.queue import create_queue_app, postgres_target
+    from dag_harness_mcp.distributed.queue import prepared_queue_app
 
     _logging(log_level)
     if resume and (from_wave is not None or to_wave is not None):
         raise typer.BadParameter("--resume keeps the wave run's own range; drop --from/--to")
     with cli_errors():
         app = open_app(ctx)
-        url, schema = postgres_target(app.settings)
-        ensure_queue_schema(url, schema)
-        queue = create_queue_app(app.settings)
+        queue = prepared_queue_app(app.settings)
         options = DispatchOptions(
             from_wave=from_wave, to_wave=to_wave, poll_interval=poll,
             stalled_after=stalled_after, sync=not no_sync, resume=resume,

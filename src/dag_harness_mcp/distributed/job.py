@@ -23,9 +23,9 @@ from dag_harness_mcp.errors import HarnessError, WorkflowError
 if TYPE_CHECKING:
     from procrastinate import JobContext
 
-    from dag_harness_mcp.distributed.ownership import QueueRunner
     from dag_harness_mcp.service.app import HarnessApp
     from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
+    from dag_harness_mcp.service.runs import Runner
 
 __all__ = ["RESOURCES_KEY", "WorkerResources", "box_up_for_wave_run", "box_up_role_job"]
 
@@ -50,7 +50,7 @@ class WorkerResources:
     """What a worker process opens once and every job it runs shares."""
 
     app: HarnessApp
-    runner: QueueRunner
+    runner: Runner
 
 
 def execution_in_wave_run(app: HarnessApp, role: str, wave_run_id: int) -> dict[str, Any] | None:
@@ -69,7 +69,7 @@ def _record(app: HarnessApp, wave_run_id: int, role: str, result: RunResult) -> 
     )
 
 
-def _live_owner(runner: QueueRunner, row: dict[str, Any]) -> int | None:
+def _live_owner(runner: Runner, row: dict[str, Any]) -> int | None:
     """The pid of a live process still driving ``row`` (this one included), else None."""
     pid = row.get("pid")
     if row["status"] not in ("running", "pending") or pid is None:
@@ -78,7 +78,7 @@ def _live_owner(runner: QueueRunner, row: dict[str, Any]) -> int | None:
 
 
 async def _settled_execution(
-    runner: QueueRunner, role: str, wave_run_id: int, poll: float
+    runner: Runner, role: str, wave_run_id: int, poll: float
 ) -> dict[str, Any] | None:
     """The role's execution in this wave run once no live process drives it.
 
@@ -95,13 +95,13 @@ async def _settled_execution(
         await asyncio.sleep(poll)
 
 
-def _own(runner: QueueRunner, execution_id: int) -> None:
+def _own(runner: Runner, execution_id: int) -> None:
     if runner.store is not None:
         record_owner(runner.store, execution_id)
 
 
 async def box_up_for_wave_run(
-    runner: QueueRunner, role: str, wave_run_id: int, *, poll: float = 1.0
+    runner: Runner, role: str, wave_run_id: int, *, poll: float = 1.0
 ) -> RunResult | None:
     """Start or resume ``role``'s run in ``wave_run_id``; None when it had finished already."""
     app = runner.app

@@ -3,7 +3,7 @@
 The Runner names a run's owner by process id (``workflow_executions.pid``), which
 means something only on the machine that wrote it. A job therefore also records
 the owner's host in the HarnessStore, under ``("executions", "<id>")`` / ``owner``,
-when it starts or resumes a run. :class:`QueueRunner` judges an owner on another
+when it starts or resumes a run. :func:`queue_runner` judges an owner on another
 machine by the queue's verdict instead of by a local process table: the queue hands
 a job to a second worker only after the first one stopped sending heartbeats.
 """
@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.memory import harness_store
+from dag_harness_mcp.service.run_types import pid_alive
 from dag_harness_mcp.service.runs import Runner
 
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
 
-__all__ = ["OWNER_KEY", "QueueRunner", "owner_namespace", "record_owner", "this_host"]
+__all__ = ["OWNER_KEY", "owner_namespace", "queue_runner", "record_owner", "this_host"]
 
 OWNER_KEY = "owner"
 
@@ -43,16 +46,14 @@ def owner_host(store: BaseStore, execution_id: int) -> str | None:
     return str(host) if host else None
 
 
-class QueueRunner(Runner):
+def queue_runner(app: HarnessApp) -> Runner:
     """A Runner for queue jobs: an owner recorded on another host counts as gone."""
+    store = harness_store(app)
 
-    def owner_alive(self, execution_id: int, pid: Any) -> bool:
-        """Whether a live process (this one included) still drives ``execution_id``."""
-        return self._owner_alive(execution_id, pid)
+    def process_alive(execution_id: int, pid: int) -> bool:
+        host = owner_host(store, execution_id)
+        if host is not None and host != this_host():
+            return False  # the queue re-ran its job: that worker stopped its heartbeat
+        return pid_alive(pid)
 
-    def _owner_alive(self, execution_id: int, pid: Any) -> bool:
-        if self.store is not None:
-            host = owner_host(self.store, execution_id)
-            if host is not None and host != this_host():
-                return False  # the queue re-ran its job: that worker stopped its heartbeat
-        return super()._owner_alive(execution_id, pid)
+    return Runner(app, store=store, process_alive=process_alive)

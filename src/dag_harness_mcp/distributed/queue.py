@@ -20,6 +20,7 @@ __all__ = [
     "TASK_NAME",
     "create_queue_app",
     "postgres_target",
+    "prepared_queue_app",
     "queueing_lock",
     "role_lock",
 ]
@@ -69,3 +70,12 @@ def create_queue_app(settings: Settings, *, max_connections: int = 8) -> procras
     app = procrastinate.App(connector=connector)
     app.task(name=TASK_NAME, queue=QUEUE, pass_context=True)(box_up_role_job)
     return app
+
+
+def prepared_queue_app(settings: Settings, *, max_connections: int = 8) -> procrastinate.App:
+    """:func:`create_queue_app` after making the queue's tables (idempotent) in the
+    settings' PostgreSQL schema."""
+    from dag_harness_mcp.db.queue_schema import ensure_queue_schema
+
+    ensure_queue_schema(*postgres_target(settings))
+    return create_queue_app(settings, max_connections=max_connections)

@@ -10,9 +10,8 @@ import asyncio
 import os
 from dataclasses import dataclass
 
-from dag_harness_mcp.db.queue_schema import ensure_queue_schema
 from dag_harness_mcp.distributed.job import RESOURCES_KEY, WorkerResources
-from dag_harness_mcp.distributed.queue import QUEUE, create_queue_app, postgres_target
+from dag_harness_mcp.distributed.queue import QUEUE, prepared_queue_app
 from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = ["WorkerOptions", "run_worker"]
@@ -29,13 +28,12 @@ class WorkerOptions:
 
 async def run_worker(app: HarnessApp, options: WorkerOptions | None = None) -> None:
     """Serve the box-up queue with ``options.concurrency`` jobs at a time."""
-    from dag_harness_mcp.distributed.ownership import QueueRunner
+    from dag_harness_mcp.distributed.ownership import queue_runner
 
     options = options or WorkerOptions()
-    url, schema = postgres_target(app.settings)
-    await asyncio.to_thread(ensure_queue_schema, url, schema)
-    queue = create_queue_app(app.settings, max_connections=options.concurrency + 4)
-    runner = QueueRunner(app)
+    queue = await asyncio.to_thread(
+        prepared_queue_app, app.settings, max_connections=options.concurrency + 4)
+    runner = queue_runner(app)
     async with runner, queue.open_async():
         # Import the workflow now: a first job that imports LangGraph would hold the
         # event loop (and the heartbeat) for seconds.

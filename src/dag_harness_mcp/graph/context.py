@@ -1,24 +1,71 @@
-"""What every node gets besides the state: the app, the forge and the run's identity.
+"""What a node gets besides the state: the run's identity and the narrow dependencies the
+service layer hands the graph (settings, repositories, audit, role sync).
 
-Passed as LangGraph's runtime context on every invoke and resume:
-``graph.ainvoke(..., context=NodeContext(...))``; nodes read it as
-``runtime.context``. It is never checkpointed.
+Passed as LangGraph's runtime context on every invoke and resume (``runtime.context``);
+never checkpointed.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from dag_harness_mcp.forge.base import Forge
-from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.runner.children import ChildRegistry, execution_children, owner_of
 
-__all__ = ["NodeContext"]
+if TYPE_CHECKING:
+    from dag_harness_mcp.config import Settings
+    from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
+    from dag_harness_mcp.db.repos.roles import RoleRepository
+    from dag_harness_mcp.db.repos.tests import TestRunRepository
+    from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
+    from dag_harness_mcp.forge.base import Forge
+
+__all__ = ["Audit", "NodeContext", "WorkflowDeps"]
+
+
+class Audit(Protocol):
+    def __call__(
+        self, action: str, *, entity_type: str | None = None,
+        entity_id: str | int | None = None, details: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkflowDeps:
+    """What the nodes use of the process: built once per app by the service layer."""
+
+    settings: Settings
+    roles: RoleRepository
+    tests: TestRunRepository
+    worktrees: WorktreeRepository
+    capabilities: CapabilityRepository
+    audit: Audit
+    sync_roles: Callable[[], object]  # rescan the roles path (a role the StateDB lacks)
 
 
 @dataclass
 class NodeContext:
-    app: HarnessApp
+    deps: WorkflowDeps
     forge: Forge
     execution_id: int
     thread_id: str
     auto_approve: bool = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings
+
+    @property
+    def children(self) -> tuple[ChildRegistry, str]:
+        """Where a node records the commands it starts (``run_process(children=...)``), so
+        a resume after ``kill -9`` can stop the ones still running."""
+        return execution_children(self.settings.database_path), owner_of(self.execution_id)
+
+    async def audit(self, action: str, **details: Any) -> None:
+        """Record ``action`` on this execution in the audit log (off the event loop)."""
+        await asyncio.to_thread(
+            self.deps.audit, action, entity_type="execution", entity_id=self.execution_id,
+            details=details,
+        )

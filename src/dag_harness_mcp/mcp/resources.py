@@ -16,7 +16,7 @@ from dag_harness_mcp.mcp.answers import compact_json, drop_nones
 from dag_harness_mcp.mcp.context import Ctx, app_of, state_of
 from dag_harness_mcp.mcp.state import ServerState
 from dag_harness_mcp.mcp.views import cost_view, execution_view, role_view
-from dag_harness_mcp.service import memory, observability, roles
+from dag_harness_mcp.service import memory, observability, roles, run_types
 
 __all__ = ["ROLE_TEMPLATE", "StateSlot", "register_resources"]
 
@@ -88,9 +88,7 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
     @server.resource("harness://graph/box-up-role", mime_type=MERMAID, title="Workflow graph")
     def workflow_graph() -> str:
         """The compiled box-up-role workflow as a Mermaid flowchart."""
-        from dag_harness_mcp.graph.builder import graph_mermaid
-
-        return graph_mermaid()
+        return run_types.workflow_mermaid()
 
     @server.resource("harness://dependencies", mime_type=MERMAID, title="Role dependencies")
     def dependencies() -> str:

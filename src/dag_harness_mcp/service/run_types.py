@@ -6,10 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import WorkflowError
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.forge.base import Forge
+    from dag_harness_mcp.graph.context import NodeContext, WorkflowDeps
+    from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = [
     "ProgressEvent",
@@ -19,6 +25,8 @@ __all__ = [
     "pid_alive",
     "repair_of",
     "resolve_breakpoints",
+    "workflow_deps",
+    "workflow_mermaid",
 ]
 
 
@@ -64,7 +72,8 @@ class WorkflowSpec:
     ``compile(checkpointer, store, interrupt_before)`` returns a compiled LangGraph
     graph; ``initial_state(role, execution_id=, thread_id=, repo_root=)`` its input;
     ``make_context(app, forge, execution_id, thread_id, auto_approve)`` the runtime
-    context. :meth:`box_up_role` is the product's workflow.
+    context (for box-up: a NodeContext over :func:`workflow_deps`). :meth:`box_up_role` is
+    the product's workflow.
     """
 
     name: str
@@ -84,16 +93,39 @@ class WorkflowSpec:
         def compile_(checkpointer: Any, store: Any, interrupt_before: Sequence[str]) -> Any:
             return compile_graph(checkpointer, store=store, interrupt_before=interrupt_before)
 
+        def make_context(app: HarnessApp, forge: Forge, execution_id: int, thread_id: str,
+                         auto_approve: bool) -> NodeContext:
+            return NodeContext(workflow_deps(app), forge, execution_id, thread_id, auto_approve)
+
         return cls(
             name="box-up-role",
             node_names=NODE_NAMES,
             compile=compile_,
             initial_state=initial_state,
-            make_context=NodeContext,
+            make_context=make_context,
             # the happy path: every node but recovery, repair, scaffold_tests, notify_failure
             expected_steps=len(NODE_NAMES) - 4,
             guards_box_ups=True,
         )
+
+
+def workflow_deps(app: HarnessApp) -> WorkflowDeps:
+    """What the graph's nodes may use of ``app``: settings, four repositories, audit, sync."""
+    from dag_harness_mcp.graph.context import WorkflowDeps
+    from dag_harness_mcp.service.roles import sync_roles
+
+    db = app.db
+    return WorkflowDeps(
+        settings=app.settings, roles=db.roles, tests=db.tests, worktrees=db.worktrees,
+        capabilities=db.capabilities, audit=app.audit, sync_roles=partial(sync_roles, app),
+    )
+
+
+def workflow_mermaid() -> str:
+    """The compiled box-up-role graph as a Mermaid flowchart."""
+    from dag_harness_mcp.graph.builder import graph_mermaid
+
+    return graph_mermaid()
 
 
 def box_up_role_nodes() -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
-from dag_harness_mcp.errors import WorkflowError
+from dag_harness_mcp.errors import InvalidArgumentError, WorkflowError
 from dag_harness_mcp.names import validate_role_name
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.node_outcome import node_outcome
@@ -54,11 +54,16 @@ class Runner:
         store: BaseStore | None = None,
         workflow: WorkflowSpec | None = None,
         forge: Forge | None = None,
+        process_alive: Callable[[int, int], bool] | None = None,
     ) -> None:
+        """``process_alive(execution_id, pid)``: whether another process still drives the
+        run (default: the pid is alive on this machine; the queue worker also asks the
+        host it recorded)."""
         self.app = app
         self.store = store
         self._workflow = workflow
         self._forge = forge
+        self._process_alive = process_alive or (lambda _execution_id, pid: pid_alive(pid))
         self._stack: AsyncExitStack | None = None
         self._saver: CheckpointerWithStateDB | None = None
         self._live: dict[int, asyncio.Task[Any]] = {}
@@ -71,9 +76,9 @@ class Runner:
         from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
 
         if self.store is None:
-            from dag_harness_mcp.service.store import open_store
+            from dag_harness_mcp.service.memory import harness_store
 
-            self.store = open_store(self.app)
+            self.store = harness_store(self.app)
         stack = AsyncExitStack()
         self._saver = await stack.enter_async_context(
             CheckpointerFactory.create_async(self.app.settings, self.app.db)
@@ -204,7 +209,7 @@ class Runner:
                 f"`harness box-up-role {row['role_name']}`"
             )
         owner = row["pid"]
-        if status in ("running", "pending") and self._owner_alive(execution_id, owner):
+        if status in ("running", "pending") and self.owner_alive(execution_id, owner):
             raise WorkflowError(
                 f"execution {execution_id} is running in process {owner}; wait for it, "
                 f"or stop it with `harness cancel {execution_id}`"
@@ -289,7 +294,7 @@ class Runner:
         self.app.db.executions.set_status(
             execution_id, "cancelled", error=f"cancelled by {self.app.actor}"
         )
-        if status in ("running", "pending") and not self._owner_alive(execution_id, row["pid"]):
+        if status in ("running", "pending") and not self.owner_alive(execution_id, row["pid"]):
             self._reap_children(execution_id)  # its process died: stop what it left running
         task = self._live.get(execution_id)
         if task is not None:
@@ -320,6 +325,11 @@ class Runner:
         limit: int = 20,
         offset: int = 0,
     ) -> builtins.list[dict[str, Any]]:
+        from dag_harness_mcp.db.repos.executions import EXECUTION_STATUSES
+
+        if status is not None and status not in EXECUTION_STATUSES:
+            raise InvalidArgumentError(
+                "status", status, f"use one of {', '.join(EXECUTION_STATUSES)}")
         rows = self.app.db.executions.list(status=status, role=role, limit=limit, offset=offset)
         return [execution_dict(r, with_data=False) for r in rows]
 
@@ -388,7 +398,7 @@ class Runner:
             if row["status"] == "paused":
                 hint = (f"resume it with `harness resume {eid}` "
                         f"or stop it with `harness cancel {eid}`")
-            elif self._owner_alive(eid, row["pid"]):
+            elif self.owner_alive(eid, row["pid"]):
                 hint = f"wait for it, or stop it with `harness cancel {eid}`"
             else:
                 hint = (f"its process died; finish it with `harness resume {eid}` "
@@ -407,12 +417,13 @@ class Runner:
                 details={"killed_process_groups": killed},
             )
 
-    def _owner_alive(self, execution_id: int, pid: Any) -> bool:
+    def owner_alive(self, execution_id: int, pid: Any) -> bool:
+        """Whether a live process (this one included) still drives ``execution_id``."""
         if pid is None:
             return False
         if int(pid) == os.getpid():
             return execution_id in self._live
-        return pid_alive(int(pid))
+        return self._process_alive(execution_id, int(pid))
 
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 200}

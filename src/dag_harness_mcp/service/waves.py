@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from dag_harness_mcp.errors import ConfigError, HarnessError, NotFoundError, WorkflowError
 from dag_harness_mcp.service.roles import plan_waves
 from dag_harness_mcp.service.run_types import ProgressEvent, RunResult, pid_alive, repair_of
-from dag_harness_mcp.service.store import record_wave
 from dag_harness_mcp.service.wave_types import (
     OnWaveEvent,
     RoleOutcome,
@@ -34,6 +33,7 @@ from dag_harness_mcp.service.wave_types import (
     WaveRunReport,
     run_status,
 )
+from dag_harness_mcp.store.namespaces import record_wave
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.repos.waves import WaveRunRepository

@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, node
+from dag_harness_mcp.graph.nodes.decorator import Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
 __all__ = ["UNTESTED_NOTE", "approval_payload", "auto_approves", "human_approval",

@@ -22,7 +22,7 @@ from dag_harness_mcp.forge.templates import (
     render_mr_title,
 )
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, node
+from dag_harness_mcp.graph.nodes.decorator import Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
 __all__ = [
@@ -83,7 +83,7 @@ async def create_mr(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Upd
     mr = await ctx.forge.find_or_create_merge_request(
         role=state["role_name"],
         source_branch=state["branch"],
-        target_branch=ctx.app.settings.default_branch,
+        target_branch=ctx.settings.default_branch,
         title=render_mr_title(state["role_name"]),
         description=render_mr_description(description_context(state, ctx)),
         labels=labels_for(state),

@@ -7,9 +7,10 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.nodes.decorator import Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.runner.repair import failure_digest
+from dag_harness_mcp.store.namespaces import remember_run
 
 __all__ = ["build_summary", "notify_failure", "report_summary", "tests_failed_message"]
 
@@ -43,13 +44,6 @@ def _digest_of(state: BoxUpRoleState, status: str) -> dict[str, Any]:
         return {}
     return {"failure_digest": failure_digest(state),
             "repair_rounds": int(state.get("repair_round") or 0)}
-
-
-async def _remember(runtime: Runtime[NodeContext], summary: dict[str, Any]) -> None:
-    if runtime.store is not None:
-        from dag_harness_mcp.service.store import remember_run
-
-        await remember_run(runtime.store, summary)
 
 
 def tests_failed_message(state: BoxUpRoleState) -> str:
@@ -88,13 +82,10 @@ async def _finish(
     if errors:
         state = {**state, "errors": [*(state.get("errors") or []), *errors]}
     summary = build_summary(state, status)
-    await _remember(runtime, summary)
-    await in_thread(
-        runtime.context.app.audit, action, entity_type="execution",
-        entity_id=runtime.context.execution_id,
-        details={"role": summary["role"], "status": status, "mr_url": summary["mr_url"],
-                 "errors": summary["errors"][-5:]},
-    )
+    if runtime.store is not None:
+        await remember_run(runtime.store, summary)
+    await runtime.context.audit(action, role=summary["role"], status=status,
+                                mr_url=summary["mr_url"], errors=summary["errors"][-5:])
     update: Update = {"status": status, "summary": summary}
     if errors:
         update["errors"] = errors

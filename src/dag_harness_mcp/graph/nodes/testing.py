@@ -26,13 +26,13 @@ from dag_harness_mcp.ansible.collections import join_paths
 from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
 from dag_harness_mcp.graph.nodes.collections import (
     COLLECTIONS_ENV,
     collections_env,
     missing_collection_error,
     missing_collections,
 )
+from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
 from dag_harness_mcp.graph.routing import kinds_of
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.runner.digest import (
@@ -94,7 +94,7 @@ def _status(result: ProcessResult, cases: list[CaseResult]) -> str:
 
 
 async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Update:
-    settings = ctx.app.settings
+    settings = ctx.settings
     cfg = settings.tests
     worktree = Path(state["worktree_path"])
     role_dir = Path(state["worktree_role_path"])
@@ -108,7 +108,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         extra["VIRTUAL_ENV"] = str(toolchain.prefix)
     # Per run scratch: pytest's JUnit file, and molecule's ephemeral directory (by default
     # keyed on the role directory's name only, so two runs of one role would share it).
-    children = children_of(ctx)
+    children = ctx.children
     scratch = await in_thread(children[0].scratch, children[1], kind)
     junit: Path | None = None
     junit_text: str | None = None
@@ -161,7 +161,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         execution_id=ctx.execution_id,
         results=[TestOutcome(c.name, c.outcome, c.duration_ms) for c in cases],
     )
-    recorded = await in_thread(ctx.app.db.tests.record, record)
+    recorded = await in_thread(ctx.deps.tests.record, record)
     if status != "passed":
         missing = await missing_collections(result.output_tail, env, children)
         if missing:  # no repair of the role helps: the machine lacks a collection
@@ -185,7 +185,9 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
             _failures(kind, result.output_tail, junit_text, role_dir),
             more=logs_hint(ctx.execution_id, kind),
         )
-    return {f"{kind}_result": outcome, f"{kind}_passed": status == "passed"}
+    if kind == "molecule":
+        return {"molecule_result": outcome, "molecule_passed": status == "passed"}
+    return {"pytest_result": outcome, "pytest_passed": status == "passed"}
 
 
 def _confined(state: BoxUpRoleState, setting: str) -> bool:
@@ -204,7 +206,7 @@ async def _in_sandbox(argv: list[str], kind: str, state: BoxUpRoleState, ctx: No
     """``argv`` inside bubblewrap: the worktree and ``scratch`` writable; the StateDB, the
     checkpoints, the repository (its object store and refs too), origin and $HOME read-only;
     no network unless the run's context grants it. No sandbox here: an environment error."""
-    settings = ctx.app.settings
+    settings = ctx.settings
     db = settings.database_path
     bwrap, why = await in_thread(sandbox.probe, str(db.parent), env)
     if bwrap is None:
@@ -215,7 +217,7 @@ async def _in_sandbox(argv: list[str], kind: str, state: BoxUpRoleState, ctx: No
             f"here: {why}; then box the role up again (`harness box-up-role "
             f"{state['role_name']}`), or set `tests: {{sandbox: never}}` in harness.yml to "
             "run such tests unconfined")
-    contexts = await in_thread(ctx.app.db.capabilities.contexts, execution_id=ctx.execution_id)
+    contexts = await in_thread(ctx.deps.capabilities.contexts, execution_id=ctx.execution_id)
     plan = sandbox.make_plan(
         [state["worktree_path"], str(scratch)], project_dir=str(settings.repo_root),
         db_path=str(db), network=any("network" in c["capabilities"] for c in contexts),
@@ -291,9 +293,6 @@ async def recovery(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Upda
     """One more round for the kinds that failed (bounded by ``tests.retry_failed_tests``)."""
     retries = int(state.get("test_retries", 0)) + 1
     kinds = state.get("failed_kinds") or []
-    await in_thread(
-        runtime.context.app.audit, "workflow.recovery", entity_type="execution",
-        entity_id=runtime.context.execution_id,
-        details={"role": state["role_name"], "kinds": kinds, "round": retries},
-    )
+    await runtime.context.audit("workflow.recovery", role=state["role_name"], kinds=kinds,
+                                round=retries)
     return {"test_retries": retries}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,12 @@ from langgraph.runtime import Runtime
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
 from dag_harness_mcp.graph.nodes.collections import (
     collections_env,
     missing_collection_error,
     missing_collections,
 )
+from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.names import resolve_role_dir, validate_role_name
 from dag_harness_mcp.runner.process import run_process, tool_env
@@ -48,15 +49,13 @@ def probe_tests(role_dir: Path) -> tuple[bool, bool]:
 @node("validate_role")
 async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """The role name is safe, the role is known to the StateDB and present in the checkout."""
-    app = runtime.context.app
-    settings = app.settings
+    deps = runtime.context.deps
+    settings = deps.settings
     name = validate_role_name(state.get("role_name"))
-    row = await in_thread(app.db.roles.get, name)
+    row = await in_thread(deps.roles.get, name)
     if row is None:
-        from dag_harness_mcp.service.roles import sync_roles
-
-        await in_thread(sync_roles, app)
-        row = await in_thread(app.db.roles.get, name)
+        await in_thread(deps.sync_roles)
+        row = await in_thread(deps.roles.get, name)
     roles_dir = Path(state.get("repo_root") or settings.repo_root) / settings.roles_path
     if row is None:
         raise NotFoundError(
@@ -90,7 +89,7 @@ def _repair_rounds(requested: int | None, settings: Settings) -> int:
     return settings.repair_rounds if requested is None else max(0, int(requested))
 
 
-def _missing(edge: dict[str, Any]) -> bool:
+def _missing(edge: Mapping[str, Any]) -> bool:
     """An unresolved plain name: a role this repository should hold but does not.
 
     Dotted names (``geerlingguy.docker``, ``ns.collection.role``) come from Galaxy
@@ -102,23 +101,21 @@ def _missing(edge: dict[str, Any]) -> bool:
 @node("analyze_deps")
 async def analyze_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """The role's in-repo dependencies; a dependency missing from the repository fails the run."""
-    from dag_harness_mcp.service.roles import role_dependencies
-
-    app = runtime.context.app
+    deps = runtime.context.deps
     name = state["role_name"]
-    edges: list[dict[str, Any]] = await in_thread(role_dependencies, app, name)
+    edges = await in_thread(deps.roles.direct_dependencies, name)
     missing = [e for e in edges if _missing(e)]
     if missing:
         listed = ", ".join(
             f"{e['reference']!r} ({e['source_file'] or e['source']})" for e in missing
         )
         raise WorkflowError(
-            f"role {name!r} depends on {listed}, not found under {app.settings.roles_path}; "
+            f"role {name!r} depends on {listed}, not found under {deps.settings.roles_path}; "
             "add the role to the repository or remove the reference, then `harness sync`"
         )
-    direct = sorted({str(e["role"]) for e in edges if e["kind"] == "role"})
+    direct = sorted({str(e["depends_on"] or e["reference"]) for e in edges if e["kind"] == "role"})
     external = sorted({str(e["reference"]) for e in edges if e["kind"] == "external"})
-    transitive = await in_thread(role_dependencies, app, name, transitive=True)
+    transitive = await in_thread(deps.roles.transitive_dependencies, name)
     return {
         "dependencies": direct,
         "transitive_dependencies": [str(r["role"]) for r in transitive],
@@ -129,11 +126,7 @@ async def analyze_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> 
 @node("check_reverse_deps")
 async def check_reverse_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """The roles that depend on this one (for the report and the descriptions)."""
-    from dag_harness_mcp.service.roles import role_dependencies
-
-    rows = await in_thread(
-        role_dependencies, runtime.context.app, state["role_name"], reverse=True, transitive=True
-    )
+    rows = await in_thread(runtime.context.deps.roles.transitive_dependants, state["role_name"])
     return {
         "dependants": [str(r["role"]) for r in rows if int(r["depth"]) == 1],
         "transitive_dependants": [str(r["role"]) for r in rows],
@@ -153,7 +146,7 @@ def _playbook(role: str) -> str:
 @node("validate_deploy")
 async def validate_deploy(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """``ansible-playbook --syntax-check`` of a playbook applying the role from the worktree."""
-    settings = runtime.context.app.settings
+    settings = runtime.context.settings
     worktree = Path(state["worktree_path"])
     roles_dir = worktree / settings.roles_path
     with tempfile.TemporaryDirectory(prefix="harness-deploy-") as tmp:
@@ -167,10 +160,10 @@ async def validate_deploy(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
             timeout=settings.tests.syntax_check_timeout,
             env=env,
             tail_bytes=settings.tests.output_tail_bytes,
-            children=children_of(runtime.context),
+            children=runtime.context.children,
         )
     if not result.ok:
-        missing = await missing_collections(result.output_tail, env, children_of(runtime.context))
+        missing = await missing_collections(result.output_tail, env, runtime.context.children)
         if missing:
             raise missing_collection_error(state["role_name"], missing, "the syntax check")
         raise WorkflowError(

@@ -9,7 +9,7 @@ import yaml
 from langgraph.runtime import Runtime
 
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, in_thread, node
+from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
 from dag_harness_mcp.graph.retry import NETWORK_RETRY
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
@@ -59,7 +59,7 @@ async def create_commit(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
     commit = await commit_all(
         Path(state["worktree_path"]), message, trailer=(TRAILER_KEY, ctx.thread_id)
     )
-    await in_thread(ctx.app.db.worktrees.update_head, state["worktree_path"], commit.sha)
+    await in_thread(ctx.deps.worktrees.update_head, state["worktree_path"], commit.sha)
     return {"commit_sha": commit.sha, "manifest_path": str(path)}
 
 
@@ -68,6 +68,6 @@ async def push_branch(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> U
     """Push the role's branch to the remote (a no-op when it is already there)."""
     from dag_harness_mcp.git import push_branch as git_push
 
-    settings = runtime.context.app.settings
+    settings = runtime.context.settings
     await git_push(Path(state["worktree_path"]), settings.remote, state["branch"])
     return {"pushed": True}

@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes._guard import Update, children_of, in_thread, node
+from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.names import role_slug
 from dag_harness_mcp.statedir import hide_state_dir
@@ -30,8 +30,8 @@ async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
     from dag_harness_mcp.graph.nodes.collections import prepare_collections
     from dag_harness_mcp.graph.nodes.vcs import TRAILER_KEY
 
-    app = runtime.context.app
-    settings = app.settings
+    ctx = runtime.context
+    settings = ctx.settings
     role = state["role_name"]
     slug = role_slug(role)
     repo = Path(state.get("repo_root") or settings.repo_root)
@@ -56,11 +56,11 @@ async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
             f"{settings.default_branch!r}; commit the role there first"
         )
     await in_thread(
-        app.db.worktrees.record, role, path=str(info.path), branch=branch,
+        ctx.deps.worktrees.record, role, path=str(info.path), branch=branch,
         base_ref=settings.default_branch, head_sha=head,
     )
     collections_path, installed = await prepare_collections(
-        settings, info.path, slug, children_of(runtime.context))
+        settings, info.path, slug, ctx.children)
     return {
         "worktree_path": str(info.path),
         "worktree_role_path": str(role_dir),

@@ -1,11 +1,7 @@
-"""The HarnessStore as the workflow and the wave executor use it.
-
-Namespaces (the seed's): ``("roles", <role>)`` holds each role's last run summary
-under the key ``last_run`` (written by ``report_summary`` / ``notify_failure``);
-``("waves", <n>)`` holds wave coordination records, one per wave run under
-``run-<id>`` (the roles, their outcomes, start and end). A role name may hold
-``.``, which a namespace label may not: :func:`role_namespace` escapes it.
-"""
+"""The store's namespaces: ``("roles", <role>)`` / ``last_run`` holds a role's last run
+summary (written by ``report_summary`` / ``notify_failure``); ``("waves", <n>)`` /
+``run-<id>`` a wave run's coordination record for that wave. A role name may hold ``.``,
+which a label may not: :func:`role_namespace` escapes it."""
 
 from __future__ import annotations
 
@@ -16,13 +12,9 @@ from dag_harness_mcp.clock import utc_now
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
 
-    from dag_harness_mcp.service.app import HarnessApp
-    from dag_harness_mcp.store import HarnessStore
-
 __all__ = [
     "LAST_RUN_KEY",
     "last_run",
-    "open_store",
     "record_wave",
     "remember_run",
     "role_namespace",
@@ -31,13 +23,6 @@ __all__ = [
 ]
 
 LAST_RUN_KEY = "last_run"
-
-
-def open_store(app: HarnessApp) -> HarnessStore:
-    """The process's one HarnessStore over ``app.db`` (``service.memory.harness_store``)."""
-    from dag_harness_mcp.service.memory import harness_store
-
-    return harness_store(app)
 
 
 def role_namespace(role: str) -> tuple[str, str]:
