@@ -7,7 +7,6 @@ import itertools
 from typing import Annotated, Any, TypedDict
 
 import pytest
-from dag_harness_mcp.graph.nodes.decorator import node
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
@@ -15,6 +14,7 @@ from langgraph.types import RetryPolicy, Send
 from dag_harness_mcp.errors import ForgeError, GitError, WorkflowError
 from dag_harness_mcp.graph import NODE_NAMES, build_graph, compile_graph, keep_last_n
 from dag_harness_mcp.graph.builder import RETRIED_NODES
+from dag_harness_mcp.graph.nodes.decorator import node
 from dag_harness_mcp.graph.retry import NETWORK_RETRY, is_transient
 from dag_harness_mcp.graph.routing import (
     route_after_approval,
