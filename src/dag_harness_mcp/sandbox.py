@@ -136,6 +136,13 @@ def _write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _listdir(path: str) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
 def _is_hex(value: str) -> bool:
     return bool(value) and all(c in "0123456789abcdef" for c in value)
 
@@ -220,11 +227,7 @@ def _git(plan: Plan, worktree: str, default_branches: Iterable[str]) -> str | No
         # Without a prefix directory the other heads stay in view, read-only (under a
         # prefix such as box-up/ the other roles' branches are simply hidden).
         leaf = os.path.basename(ref)
-        try:
-            names = sorted(os.listdir(refdir))
-        except OSError:
-            names = []
-        for name in names:
+        for name in _listdir(refdir):
             if name not in (leaf, leaf + ".lock"):
                 _add(plan.protect, os.path.join(refdir, name))
     log = os.path.join(common, "logs", ref)
@@ -303,16 +306,8 @@ def _import_objects(plan: Plan) -> None:
     """Move the loose objects sandboxed commands wrote into the real store, each checked
     (its name is the hash of its content); a pack is never imported."""
     for common, store in plan.stores:
-        try:
-            fans = [d for d in os.listdir(store) if len(d) == 2 and _is_hex(d)]
-        except OSError:
-            continue
-        for fan in fans:
-            try:
-                names = os.listdir(os.path.join(store, fan))
-            except OSError:
-                continue
-            for name in names:
+        for fan in (d for d in _listdir(store) if len(d) == 2 and _is_hex(d)):
+            for name in _listdir(os.path.join(store, fan)):
                 source = os.path.join(store, fan, name)
                 if _is_hex(name) and len(name) in (38, 62):
                     _import_object(common, fan, name, source)
@@ -392,11 +387,7 @@ def make_plan(writable: Iterable[str], *, project_dir: str | None, db_path: str 
             _add(plan.protect, db_dir)  # with the checkpoints and any -wal to come
         else:
             stem = os.path.splitext(os.path.basename(db_real))[0]
-            try:
-                names = sorted(os.listdir(db_dir))
-            except OSError:
-                names = []
-            for name in names:
+            for name in _listdir(db_dir):
                 target = os.path.join(db_dir, name)
                 if name.startswith(stem) and any(_inside(target, w) for w in plan.writable):
                     _add(plan.protect, target)

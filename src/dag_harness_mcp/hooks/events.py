@@ -135,15 +135,15 @@ def _answer(decision: policy.Decision, updated_input: dict[str, Any] | None
             ) -> dict[str, Any] | None:
     """The PreToolUse answer: deny or ask with the reason, allow with the sandboxed input,
     or nothing (Claude Code's own permission flow decides)."""
-    out: dict[str, Any] = {"hookEventName": "PreToolUse", "permissionDecision": decision.kind,
-           "permissionDecisionReason": "dag-harness: " + decision.reason}
+    reason = decision.reason
     if decision.kind == "allow":
         if updated_input is None:
             return None
-        out["permissionDecisionReason"] = ("dag-harness: runs in the sandbox of capability "
-                                           f"context #{(decision.context or {}).get('context_id')}")
-        out["updatedInput"] = updated_input
-    return {"hookSpecificOutput": out}
+        ctx = decision.context or {}
+        reason = f"runs in the sandbox of capability context #{ctx.get('context_id')}"
+    out = {"hookEventName": "PreToolUse", "permissionDecision": decision.kind,
+           "permissionDecisionReason": "dag-harness: " + reason, "updatedInput": updated_input}
+    return {"hookSpecificOutput": {k: v for k, v in out.items() if v is not None}}
 
 
 def _default_branches() -> set[str]:

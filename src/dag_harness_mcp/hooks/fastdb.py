@@ -1,12 +1,8 @@
 """The hooks' light StateDB connection: the repositories' query surface, nothing more.
 
-A hook process lives for one event, so it needs neither thread-local connections
-nor ``pathlib``/``dataclasses``/``typing`` (≈ 15 ms of imports on this machine). It
-opens the same file the way :func:`db.connection.connect_sqlite` does (WAL, set
-when the file is created; busy timeout; ``synchronous=NORMAL``; autocommit with
-``BEGIN IMMEDIATE`` write transactions; foreign keys are not needed as the hooks
-never delete) and applies pending migrations through :mod:`dag_harness_mcp.db.migrate`,
-imported only when the schema is behind.
+It opens the file the way ``db.connection`` does (WAL, busy timeout, ``synchronous=NORMAL``,
+autocommit with ``BEGIN IMMEDIATE`` writes) without its imports (≈ 15 ms), and imports
+:mod:`dag_harness_mcp.db.migrate` only when the schema is behind.
 """
 
 from __future__ import annotations
@@ -84,12 +80,8 @@ class HookDB:
             raise
 
     def _create(self) -> None:
-        """WAL (a property of the file, set once) and the schema, for a new database.
-
-        Several hook processes may create the file at once; switching the journal
-        mode can then fail with "database is locked" without waiting for the busy
-        timeout, so that step is retried.
-        """
+        """WAL and the schema for a new database; retried, as hook processes creating the
+        file at once get "database is locked" without the busy timeout's wait."""
         import time
 
         for attempt in range(_CREATE_ATTEMPTS):
@@ -105,10 +97,8 @@ class HookDB:
                 time.sleep(0.005 * (1 + attempt % 8))
 
     def _migrate_if_behind(self) -> None:
-        latest = 0
-        for name in os.listdir(_MIGRATIONS):
-            if name.endswith(".sql") and not name.endswith(".postgres.sql") and name[:4].isdigit():
-                latest = max(latest, int(name[:4]))
+        latest = max((int(name[:4]) for name in os.listdir(_MIGRATIONS) if name.endswith(".sql")
+                      and not name.endswith(".postgres.sql") and name[:4].isdigit()), default=0)
         try:
             row = self.conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
             applied = int(row[0] or 0)
@@ -133,7 +123,6 @@ class HookDB:
         return _Transaction(self.conn)
 
     def wait_for_writes(self, milliseconds: int) -> None:
-        """Wait at most ``milliseconds`` for the write lock from now on."""
         self.conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
     def close(self) -> None:

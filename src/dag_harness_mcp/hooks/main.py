@@ -70,10 +70,7 @@ def _read_stdin() -> tuple[dict[str, Any] | None, str]:
         return None, f"input larger than {MAX_INPUT_BYTES} bytes"
     if not raw.strip():
         return None, "empty input"
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace")
     try:
         payload = json.loads(text)
     except ValueError as exc:
@@ -94,23 +91,13 @@ def _without_surrogates(payload: dict[str, Any]) -> dict[str, Any]:
     stack: list[Any] = [payload]
     while stack:
         node = stack.pop()
-        if isinstance(node, dict):
-            for key in list(node):
-                value = node[key]
-                if isinstance(value, str):
-                    value = fix.sub("\ufffd", value)
-                elif isinstance(value, (dict, list)):
-                    stack.append(value)
-                if isinstance(key, str) and fix.search(key):
-                    del node[key]
-                    key = fix.sub("\ufffd", key)
-                node[key] = value
-        else:
-            for i, value in enumerate(node):
-                if isinstance(value, str):
-                    node[i] = fix.sub("\ufffd", value)
-                elif isinstance(value, (dict, list)):
-                    stack.append(value)
+        for key, value in list(node.items() if isinstance(node, dict) else enumerate(node)):
+            if isinstance(value, (dict, list)):
+                stack.append(value)
+            elif isinstance(value, str):
+                node[key] = fix.sub("\ufffd", value)
+            if isinstance(key, str) and fix.search(key):
+                node[fix.sub("\ufffd", key)] = node.pop(key)
     return payload
 
 

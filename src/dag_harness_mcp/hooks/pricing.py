@@ -1,12 +1,8 @@
 """Per-model token prices (USD per million tokens), from Anthropic's published price list.
 
-Columns: input, output, cache write (5-minute cache), cache read. A model name is
-matched by its longest known prefix followed by nothing, a date or a ``[...]``/``@``
-suffix (``claude-sonnet-4-5-20250929`` → ``claude-sonnet-4-5``, while
-``claude-opus-4-6`` is not ``claude-opus-4``); failing that, by family word
-(``opus``/``sonnet``/``haiku``, priced as that family's newest model); anything else at
-:data:`FALLBACK` (Sonnet rates) and reported as ``fallback`` so the caller can log it.
-Long-context (>200k input) surcharges and batch discounts are not modelled.
+A model is priced by its longest known prefix followed by nothing, a date or a ``[...]``/
+``@`` suffix, else by family word (that family's newest model), else at :data:`FALLBACK`
+(Sonnet). Long-context surcharges and batch discounts are not modelled.
 """
 
 from __future__ import annotations

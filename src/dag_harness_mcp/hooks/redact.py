@@ -1,25 +1,10 @@
 """Redaction of secrets from tool inputs and outputs before they reach the database.
 
-Pure functions. :func:`redact` replaces, in any text:
-
-- vendor token formats: GitLab (``glpat-`` ...), GitHub, Slack (tokens and webhooks),
-  ``sk-`` keys (Anthropic, OpenAI), Stripe (``sk_live_``/``rk_live_``), JSON web tokens,
-  SendGrid, npm, PyPI, Square, Twilio, Telegram, Mailchimp, Discord, Artifactory,
-  AWS access key ids;
-- ``Authorization:`` header values and ``Bearer``/``Basic``/``token`` credentials;
-- ``-----BEGIN ... PRIVATE KEY-----`` blocks (also when cut off before their END line);
-- passwords in URLs (``scheme://user:pass/word@host``) and on command lines:
-  ``curl -u user:pass``, ``mysql -ppass``, ``sshpass -p pass``;
-- generic assignments whose key names a secret, in any case and style:
-  ``password=``, ``SessionToken:``, ``"db_pass": "..."``, ``--api-key value`` ...
-
-:func:`redact_json` walks a decoded JSON value: strings are redacted, keys too (a
-secret used as a key), and the value under a secret-named key is replaced whatever
-its type. :func:`truncate` caps a field with a marker.
-
-Speed: every rule has cheap substring triggers and is compiled and run only when
-one occurs (compiling them all costs ≈ 5 ms, paid by every hook process); no pattern
-backtracks over a long word (assignments are found from the secret word outwards).
+:func:`redact` replaces vendor token formats, credentials in headers, URLs and command
+lines, private key blocks and values assigned to secret-named keys; :func:`redact_json`
+also hides whatever stands under a secret-named key. Each rule runs only when one of
+its cheap substring triggers occurs (compiling them all would cost every hook ≈ 5 ms),
+and no pattern backtracks over a long word.
 """
 
 from __future__ import annotations
@@ -31,8 +16,8 @@ __all__ = ["MARK", "MAX_FIELD_BYTES", "redact", "redact_json", "truncate"]
 MARK = "[REDACTED]"
 MAX_FIELD_BYTES = 16 * 1024
 
-# Words that make a key name a secret (matched case-insensitively, longest first where
-# one is the start of another).
+# Words that make a key name a secret (case-insensitive; longest first where one is the
+# start of another).
 _SECRET_WORD = (
     r"(?:pass(?:word|wd|phrase)?|pwd|contrase(?:ñ|n)a|"
     r"client[_-]?secret|secret[_-]?access[_-]?key|secret(?:[_-]?key)?|"
@@ -129,9 +114,8 @@ def _split_triggers() -> list[tuple[tuple[str, ...], tuple[str, ...], int, str, 
         longest = 0
         if triggers[-1].startswith(_LONG):
             longest, triggers = int(triggers[-1][len(_LONG):]), triggers[:-1]
-        lower = tuple(t for t in triggers if t == t.lower())
-        exact = tuple(t for t in triggers if t != t.lower())
-        out.append((lower, exact, longest, source, replacement))
+        out.append((tuple(t for t in triggers if t == t.lower()),
+                    tuple(t for t in triggers if t != t.lower()), longest, source, replacement))
     return out
 
 
@@ -169,9 +153,8 @@ _OPTION = r"(?:\s+|=)(?!-)(\"[^\"]*\"|'[^']*'|\S+)"
 
 
 def _assignments(text: str) -> str:
-    """Values assigned to keys that end with a secret word: ``key=v``, ``key: v``,
-    ``"key": "v"``, ``--key v``. Keys are found around each trigger with ``str.find``
-    and checked with anchored matches, so the cost is linear in the text."""
+    """Values assigned to keys that end with a secret word (``key=v``, ``key: v``,
+    ``"key": "v"``, ``--key v``), found around each trigger: linear in the text."""
     lowered = text.lower()
     size = len(text)
     keys: set[tuple[int, int]] = set()
@@ -216,8 +199,7 @@ def _assignments(text: str) -> str:
 
 def redact_json(value: object) -> object:
     """A copy of a decoded JSON value with secrets redacted: in strings, in keys, and
-    whatever stands under a secret-named key (strings; numbers, lists and objects when
-    the key ends with the secret word, as in ``SessionToken``; booleans and null stay)."""
+    whatever stands under a secret-named key (:func:`_hidden`)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
@@ -227,10 +209,7 @@ def redact_json(value: object) -> object:
             clean = redact(name)
             if clean != name:
                 clean = _unique(clean, out)
-            if _hidden(name, item):
-                out[clean] = MARK
-            else:
-                out[clean] = redact_json(item)
+            out[clean] = MARK if _hidden(name, item) else redact_json(item)
         return out
     if isinstance(value, list):
         return [redact_json(item) for item in value]
@@ -246,7 +225,9 @@ def _unique(key: str, taken: dict[str, object]) -> str:
 
 
 def _hidden(name: str, item: object) -> bool:
-    """Whether the value ``item`` under the key ``name`` is replaced whole."""
+    """Whether the value under the key ``name`` is replaced whole: any but booleans and null
+    when the key ends with the secret word (``SessionToken``), a string when it starts with
+    one or holds a strong one."""
     if item is None or isinstance(item, bool) or item == "":
         return False
     lowered = name.lower()
@@ -269,7 +250,7 @@ _KEY_STRONG = _STRONG_WORD.replace("[_-]?", "_?")
 
 def _key_words(name: str) -> str:
     """``SessionToken``, ``x-api-key``, ``db.Password`` -> ``session_token``, ``x_api_key``,
-    ``db_password``: lower case, words joined by ``_``."""
+    ``db_password``."""
     spaced = _pattern(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])").sub("_", name)
     return _pattern(r"[^a-z0-9ñ]+").sub("_", spaced.lower()).strip("_")
 

@@ -1,12 +1,5 @@
-"""Token usage from a Claude Code session transcript (JSON lines).
-
-Assistant entries carry ``message{id, model, usage{input_tokens, output_tokens,
-cache_creation_input_tokens, cache_read_input_tokens}}``. One API message may be
-written over several lines sharing ``message.id`` (one per content block), with
-the same or growing usage: each id is counted once, keeping the largest figure of
-each kind. Lines that are not JSON (a line still being written) are skipped, so a
-later re-read picks them up; the repository's upsert makes re-reads idempotent.
-"""
+"""Token usage from a Claude Code session transcript (JSON lines): each assistant message
+id once, with the largest figure of each kind its lines carry; unfinished lines skipped."""
 
 from __future__ import annotations
 
@@ -33,18 +26,16 @@ class MessageUsage:
         self.timestamp = timestamp
 
 
-def read_usage(
-    path: str, *, skip_sidechains: bool = False
-) -> tuple[list[MessageUsage], str | None]:
+def read_usage(path: str, *, skip_sidechains: bool = False
+               ) -> tuple[list[MessageUsage], str | None]:
     """Per-message usage in file order, and the last model seen. Missing file: nothing."""
     messages: dict[str, MessageUsage] = {}
     last_model: str | None = None
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below
+        with open(path, "rb") as handle:
+            data = handle.read(_MAX_BYTES)
     except OSError:
         return [], None
-    with handle:
-        data = handle.read(_MAX_BYTES)
     for raw in data.splitlines():
         if b'"usage"' not in raw:
             continue
@@ -78,9 +69,9 @@ def read_usage(
     return list(messages.values()), last_model
 
 
-def usage_rows(
-    session_id: str, messages: list[MessageUsage]
-) -> tuple[list[tuple[str, str, str, int, int, int, int, float, str | None]], list[str]]:
+def usage_rows(session_id: str, messages: list[MessageUsage]
+               ) -> tuple[list[tuple[str, str, str, int, int, int, int, float, str | None]],
+                          list[str]]:
     """Rows for :meth:`CostRepository.record`, and the models priced by fallback."""
     rows: list[tuple[str, str, str, int, int, int, int, float, str | None]] = []
     unpriced: list[str] = []
