@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from dag_harness_mcp.errors import ConfigError
 
-__all__ = ["ENV_VARS", "HotlSettings", "Settings", "TestCommands", "WavePin", "load_settings"]
+__all__ = ["ENV_VARS", "HotlSettings", "Settings", "TestingSettings", "WavePin", "load_settings"]
 
 CONFIG_FILE = "harness.yml"
 DEFAULT_BREAKPOINTS = ("human_approval", "create_mr", "add_to_merge_train")
 
 
-class TestCommands(BaseModel):
+class TestingSettings(BaseModel):
     """How the test nodes run. ``{role}``, ``{role_dir}``, ``{worktree}`` are substituted."""
 
     model_config = ConfigDict(extra="forbid")
@@ -97,7 +97,7 @@ class Settings(BaseModel):
     breakpoints_enabled: bool = False
     breakpoints: list[str] = Field(default_factory=lambda: list(DEFAULT_BREAKPOINTS))
     concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
-    tests: TestCommands = Field(default_factory=TestCommands)
+    tests: TestingSettings = Field(default_factory=TestingSettings)
     waves: list[WavePin] = Field(default_factory=list)
     hotl: HotlSettings = Field(default_factory=HotlSettings)
     # a box-up run limits the project's sessions to the role's worktree (docs/hooks.md)
