@@ -358,9 +358,9 @@ def test_discord_payload_respects_discord_s_length_limits() -> None:
 
     body = discord_payload(notice)
 
-    assert len(body["content"]) == 2000
-    embed = body["embeds"][0]
-    assert (len(embed["title"]), len(embed["description"])) == (256, 4096)
-    assert len(embed["fields"]) == 25
-    assert all(len(f["value"]) == 1024 for f in embed["fields"])
-    assert embed["footer"] == {"text": "event: role_failed"}
+    assert len(body.content) == 2000
+    embed = body.embeds[0]
+    assert (len(embed.title), len(embed.description)) == (256, 4096)
+    assert len(embed.fields) == 25
+    assert all(len(f.value) == 1024 for f in embed.fields)
+    assert embed.footer == {"text": "event: role_failed"}

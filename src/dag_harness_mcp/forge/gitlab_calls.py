@@ -50,13 +50,8 @@ class GitLabCalls:
         self._local = threading.local()
         session = requests.Session()
         session.hooks["response"].append(self._remember)
-        self.gl = gitlab.Gitlab(
-            url,
-            private_token=token,
-            timeout=timeout,
-            retry_transient_errors=False,
-            session=session,
-        )
+        self.gl = gitlab.Gitlab(url, private_token=token, timeout=timeout,
+                                retry_transient_errors=False, session=session)
 
     def scrub(self, text: object) -> str:
         """``text`` as a string with the token replaced."""
@@ -90,10 +85,8 @@ class GitLabCalls:
                 f"GitLab {what} timed out after {self.timeout:g}s; GitLab may be slow or"
                 " unreachable (raise gitlab_timeout if this persists)"
             )
-        except (
-            requests.exceptions.ConnectionError,
-            requests.exceptions.ChunkedEncodingError,
-        ) as exc:
+        except (requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError) as exc:
             error = ForgeHTTPError(
                 f"GitLab {what} lost its connection ({type(exc).__name__}: "
                 f"{self.scrub(exc)[:300]}); check GITLAB_URL and the network"
@@ -112,9 +105,6 @@ class GitLabCalls:
         hint = _HINTS.get(status or 0) or (
             "GitLab rejected the request" if status and status < 500 else "GitLab failed"
         )
-        return ForgeHTTPError(
-            f"GitLab {what} failed: {text}; {hint}",
-            status,
-            self.scrub(body)[:2000] if body is not None else text,
-            retry_after=retry_after,
-        )
+        return ForgeHTTPError(f"GitLab {what} failed: {text}; {hint}", status,
+                              self.scrub(body)[:2000] if body is not None else text,
+                              retry_after=retry_after)

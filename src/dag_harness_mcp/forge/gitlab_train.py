@@ -20,17 +20,11 @@ if TYPE_CHECKING:
     from dag_harness_mcp.forge.base import Row
     from dag_harness_mcp.forge.gitlab import GitLabForge
 
-__all__ = ["CAR_STATUS", "GitLabTrain"]
+__all__ = ["GitLabTrain"]
 
 # GitLab car status -> merge_train_entries.status
-CAR_STATUS = {
-    "idle": "queued",
-    "stale": "running",
-    "fresh": "running",
-    "merging": "running",
-    "merged": "merged",
-    "skip_merged": "merged",
-}
+CAR_STATUS = {"idle": "queued", "stale": "running", "fresh": "running", "merging": "running",
+              "merged": "merged", "skip_merged": "merged"}
 DROPPED = (
     "GitLab dropped the MR from the merge train (its train pipeline failed or the MR"
     " changed); fix the MR and add it to the train again"
@@ -63,18 +57,13 @@ class GitLabTrain:
 
     async def _position(self, target_branch: str, iid: int) -> int | None:
         def cars(gl: gitlab.Gitlab) -> Any:
-            return gl.http_list(
-                f"{self.base}/merge_trains/{_encoded(target_branch)}",
-                query_data={"scope": "active", "sort": "asc"},
-                get_all=True,
-                **NO_CLIENT_RETRY,
-            )
+            return gl.http_list(f"{self.base}/merge_trains/{_encoded(target_branch)}",
+                                query_data={"scope": "active", "sort": "asc"}, get_all=True,
+                                **NO_CLIENT_RETRY)
 
         listed = await self.calls.call("merge train list", cars)
-        for index, car in enumerate(listed):
-            if int(car.get("merge_request", {}).get("iid", -1)) == iid:
-                return index
-        return None
+        iids = [int(car.get("merge_request", {}).get("iid", -1)) for car in listed]
+        return iids.index(iid) if iid in iids else None
 
     async def add(self, iid: int, *, sha: str | None) -> TrainEntry:
         row = self.forge._mr_row(iid)
@@ -86,13 +75,9 @@ class GitLabTrain:
             if car is None or CAR_STATUS.get(str(car.get("status"))) is None:
                 data = {"sha": sha} if sha else {}
                 try:
-                    await self.calls.call(
-                        "merge train add",
-                        lambda gl: gl.http_post(
-                            f"{self.base}/merge_trains/merge_requests/{iid}",
-                            post_data=data, **NO_CLIENT_RETRY,
-                        ),
-                    )
+                    await self.calls.call("merge train add", lambda gl: gl.http_post(
+                        f"{self.base}/merge_trains/merge_requests/{iid}", post_data=data,
+                        **NO_CLIENT_RETRY))
                     added = True
                 except ForgeError as exc:
                     # 400 "already on the merge train" after a lost answer is success.
@@ -127,14 +112,10 @@ class GitLabTrain:
         return self._record(row, car, position, mr=mr)
 
     def _record(
-        self,
-        row: Row,
-        car: dict[str, Any] | None,
-        position: int | None,
-        *,
-        requeue: bool = False,
-        mr: dict[str, Any] | None = None,
+        self, row: Row, car: dict[str, Any] | None, position: int | None, *,
+        requeue: bool = False, mr: dict[str, Any] | None = None,
     ) -> TrainEntry:
+        """Write what GitLab said about the car (and, without one, the MR) into the entry."""
         repo = self.forge.repo
         mr_id = int(row["id"])
         reason: str | None = None

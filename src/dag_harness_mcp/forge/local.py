@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 from dag_harness_mcp.db.repos.forge import MergeRequestRecord
 from dag_harness_mcp.errors import ForgeError, GitError, HarnessError
 from dag_harness_mcp.forge.base import Forge, ForgeRecords, MergeRequestRef, Row, TrainEntry
-from dag_harness_mcp.git.run import run_git
-from dag_harness_mcp.git.worktree import resolve_commit
+from dag_harness_mcp.git.run import resolve_commit, run_git
 
 if TYPE_CHECKING:
     from dag_harness_mcp.config import Settings

@@ -1,8 +1,8 @@
-"""Issue and merge-request titles and descriptions (Markdown), rendered from templates.
+"""Issue and merge-request titles and Markdown descriptions.
 
-Titles are dedupe keys (the forge finds an existing issue by exact title), so
-they depend on the role name only. Descriptions carry the wave, dependencies
-and dependants, test results, regressions and a link to the issue/MR partner.
+Titles are dedupe keys (the forge finds an existing issue by exact title), so they
+depend on the role name only. Descriptions carry the wave, dependencies and
+dependants, test results, regressions and a link to the issue/MR partner.
 """
 
 from __future__ import annotations
@@ -12,31 +12,25 @@ from dataclasses import dataclass, field
 from string import Template
 from typing import Any
 
-__all__ = [
-    "DEDUPE_MARKER",
-    "DescriptionContext",
-    "link_mr_in_issue_description",
-    "render_issue_description",
-    "render_issue_title",
-    "render_mr_description",
-    "render_mr_title",
-]
+__all__ = ["DEDUPE_MARKER", "DescriptionContext", "link_mr_in_issue_description",
+           "render_issue_description", "render_issue_title", "render_mr_description",
+           "render_mr_title"]
 
 # Every rendered description carries this marker: the forge recognises its own objects.
 DEDUPE_MARKER = "<!-- dag-harness: role="
-
-ISSUE_TITLE = Template("Box up Ansible role: $role")
-MR_TITLE = Template("box-up: $role")
-
-ISSUE_BODY = Template(
-    """\
+_MR_ROW_PENDING = "| Merge request | _not opened yet_ |"
+_UNTESTED = (
+    "**Untested:** this role has no molecule scenario and no pytest suite; only "
+    "`ansible-playbook --syntax-check` ran. Review it by hand.\n\n"
+)
+_BODY = Template(f"""\
 ## Box up role `$role`
 
-| | |
+$closes| | |
 |---|---|
 | Wave | $wave |
 | Execution | $execution |
-| Merge request | $mr_link |
+| $partner |
 
 ### Dependencies
 $dependencies
@@ -50,37 +44,8 @@ $untested$tests
 ### Regressions
 $regressions
 
-<!-- dag-harness: role=$role -->
-"""
-)
-
-MR_BODY = Template(
-    """\
-## Box up role `$role`
-
-$closes
-
-| | |
-|---|---|
-| Wave | $wave |
-| Execution | $execution |
-| Issue | $issue_link |
-
-### Dependencies
-$dependencies
-
-### Dependants
-$dependants
-
-### Test results
-$untested$tests
-
-### Regressions
-$regressions
-
-<!-- dag-harness: role=$role -->
-"""
-)
+{DEDUPE_MARKER}$role -->
+""")
 
 
 @dataclass(frozen=True)
@@ -99,16 +64,8 @@ class DescriptionContext:
     untested: bool = False
 
 
-UNTESTED_WARNING = (
-    "**Untested:** this role has no molecule scenario and no pytest suite; only "
-    "`ansible-playbook --syntax-check` ran. Review it by hand.\n\n"
-)
-
-
 def _bullets(items: Sequence[str], empty: str) -> str:
-    if not items:
-        return f"_{empty}_"
-    return "\n".join(f"- `{item}`" for item in items)
+    return "\n".join(f"- `{item}`" for item in items) if items else f"_{empty}_"
 
 
 def _cell(value: object) -> str:
@@ -118,72 +75,47 @@ def _cell(value: object) -> str:
 def _tests_table(tests: Sequence[Mapping[str, Any]]) -> str:
     if not tests:
         return "_No tests ran._"
-    lines = [
-        "| Kind | Status | Passed | Failed | Skipped | Duration |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
+    lines = ["| Kind | Status | Passed | Failed | Skipped | Duration |",
+             "|---|---|---:|---:|---:|---:|"]
     for test in tests:
-        duration = test.get("duration_ms")
-        shown = "" if duration is None else f"{float(duration) / 1000:.1f} s"
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(v)
-                for v in (
-                    test.get("kind"), test.get("status"), test.get("passed"),
-                    test.get("failed"), test.get("skipped"), shown,
-                )
-            )
-            + " |"
-        )
+        ms = test.get("duration_ms")
+        cells = [test.get(k) for k in ("kind", "status", "passed", "failed", "skipped")]
+        cells.append(None if ms is None else f"{float(ms) / 1000:.1f} s")
+        lines.append("| " + " | ".join(_cell(v) for v in cells) + " |")
     return "\n".join(lines)
 
 
-def _link(url: str | None, fallback: str) -> str:
-    return url if url else f"_{fallback}_"
-
-
-def _common(ctx: DescriptionContext) -> dict[str, str]:
-    return {
-        "role": ctx.role,
-        "wave": "unassigned" if ctx.wave is None else str(ctx.wave),
-        "execution": "-" if ctx.execution_id is None else f"#{ctx.execution_id}",
-        "dependencies": _bullets(ctx.dependencies, "none"),
-        "dependants": _bullets(ctx.dependants, "none"),
-        "tests": _tests_table(ctx.tests),
-        "untested": UNTESTED_WARNING if ctx.untested else "",
-        "regressions": _bullets(ctx.regressions, "none detected"),
-    }
+def _render(ctx: DescriptionContext, partner: str, closes: str = "") -> str:
+    return _BODY.substitute(
+        role=ctx.role, partner=partner, closes=closes,
+        wave="unassigned" if ctx.wave is None else str(ctx.wave),
+        execution="-" if ctx.execution_id is None else f"#{ctx.execution_id}",
+        dependencies=_bullets(ctx.dependencies, "none"),
+        dependants=_bullets(ctx.dependants, "none"),
+        tests=_tests_table(ctx.tests),
+        untested=_UNTESTED if ctx.untested else "",
+        regressions=_bullets(ctx.regressions, "none detected"),
+    )
 
 
 def render_issue_title(role: str) -> str:
-    return ISSUE_TITLE.substitute(role=role)
+    return f"Box up Ansible role: {role}"
 
 
 def render_mr_title(role: str) -> str:
-    return MR_TITLE.substitute(role=role)
+    return f"box-up: {role}"
 
 
 def render_issue_description(ctx: DescriptionContext) -> str:
-    return ISSUE_BODY.substitute(
-        _common(ctx), mr_link=_link(ctx.mr_url, "not opened yet")
-    )
+    return _render(ctx, f"Merge request | {ctx.mr_url or '_not opened yet_'}")
 
 
 def render_mr_description(ctx: DescriptionContext) -> str:
-    closes = f"Closes {ctx.issue_url}" if ctx.issue_url else ""
-    return MR_BODY.substitute(
-        _common(ctx), issue_link=_link(ctx.issue_url, "none"), closes=closes
-    )
-
-
-_MR_ROW_PENDING = "| Merge request | _not opened yet_ |"
+    closes = f"Closes {ctx.issue_url}\n\n" if ctx.issue_url else ""
+    return _render(ctx, f"Issue | {ctx.issue_url or '_none_'}", closes)
 
 
 def link_mr_in_issue_description(description: str, mr_url: str) -> str:
-    """``description`` with its pending merge-request row pointing at ``mr_url``.
-
-    Unchanged when the row already links an MR (or the description was not
-    rendered from the template): linking is idempotent.
-    """
+    """``description`` with its pending merge-request row pointing at ``mr_url``; unchanged
+    when the row links an MR already or the description is not ours (idempotent)."""
     return description.replace(_MR_ROW_PENDING, f"| Merge request | {_cell(mr_url)} |", 1)

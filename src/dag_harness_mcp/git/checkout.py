@@ -1,8 +1,7 @@
 """The user's own checkout, read and (only by fast-forward) updated around box-ups.
 
-Synchronous (``subprocess``) so that ``harness sync`` can call it directly; async
-callers run it in a thread. Every function returns plain findings; the service
-decides whether a finding refuses, warns or is a note.
+Synchronous, so ``harness sync`` calls it directly (async callers use a thread); it
+returns findings, and the service decides whether one refuses, warns or is a note.
 """
 
 from __future__ import annotations
@@ -12,8 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FastForward", "fast_forward_default_branch", "repository_problems",
-           "uncommitted_changes"]
+__all__ = ["FastForward", "fast_forward_default_branch", "is_git_repository",
+           "repository_problems", "uncommitted_changes"]
 
 _ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"}
 
@@ -33,11 +32,8 @@ def is_git_repository(root: Path) -> bool:
 
 
 def repository_problems(root: Path, *, default_branch: str, remote: str) -> list[str]:
-    """What box-up will need and ``root`` lacks: a repository, the default branch, the remote.
-
-    The first entry, when ``root`` is no repository at all, starts with
-    ``"not a git repository"``.
-    """
+    """What box-up will need and ``root`` lacks: a repository (the only entry, starting
+    ``"not a git repository"``), the default branch, the remote."""
     if not is_git_repository(root):
         return [
             f"not a git repository: {root}. Box-up works in git worktrees and pushes "
@@ -89,12 +85,9 @@ class FastForward:
 
 
 def fast_forward_default_branch(root: Path, *, default_branch: str, remote: str) -> FastForward:
-    """Bring the checkout's ``default_branch`` up to ``remote``'s, only by fast-forward.
-
-    Checked out and clean (tracked files): ``git merge --ff-only``. Not checked out:
-    ``git fetch remote branch:branch`` (git refuses anything but a fast-forward). Local
-    commits or edits in the way: nothing moves, ``reason`` says so.
-    """
+    """Bring the checkout's ``default_branch`` up to ``remote``'s, only by fast-forward:
+    ``git merge --ff-only`` when checked out and clean, else ``git fetch remote
+    branch:branch``. Local commits or edits in the way: nothing moves, ``reason`` says so."""
     if _git(root, "fetch", "--quiet", remote, default_branch).returncode != 0:
         return FastForward(False, reason=f"could not fetch {remote}/{default_branch}")
     remote_sha = _git(root, "rev-parse", "FETCH_HEAD").stdout.strip()

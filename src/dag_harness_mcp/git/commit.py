@@ -7,16 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dag_harness_mcp.errors import InvalidNameError
-from dag_harness_mcp.git.run import run_git
-from dag_harness_mcp.git.worktree import current_sha
+from dag_harness_mcp.git.run import current_sha, run_git
 
-__all__ = [
-    "FALLBACK_IDENTITY",
-    "CommitResult",
-    "commit_all",
-    "head_trailer_values",
-    "identity_args",
-]
+__all__ = ["CommitResult", "commit_all", "head_trailer_values", "identity_args"]
 
 FALLBACK_IDENTITY = ("dag-harness", "dag-harness@localhost")
 _TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
@@ -42,9 +35,8 @@ async def identity_args(repo: Path) -> list[str]:
 
 async def head_trailer_values(worktree: Path, key: str) -> list[str]:
     """The values of trailer ``key`` on HEAD's message; empty on an unborn branch."""
-    head = await run_git(
-        ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], worktree, check=False
-    )
+    head = await run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], worktree,
+                         check=False)
     if not head.ok:
         return []
     result = await run_git(
@@ -53,7 +45,13 @@ async def head_trailer_values(worktree: Path, key: str) -> list[str]:
     return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
 
-def _check_trailer(trailer: tuple[str, str]) -> tuple[str, str]:
+async def commit_all(worktree: Path, message: str, *, trailer: tuple[str, str]) -> CommitResult:
+    """Stage everything in ``worktree`` and commit it with ``trailer`` (``Key: value``).
+
+    If HEAD already carries exactly this trailer (committed before a crash), nothing is
+    committed and ``created`` is False. The commit is made even when nothing changed
+    (the trailer is the record of the run); a missing identity falls back to dag-harness.
+    """
     key, value = trailer
     if not _TRAILER_KEY.match(key):
         raise InvalidNameError(
@@ -63,33 +61,12 @@ def _check_trailer(trailer: tuple[str, str]) -> tuple[str, str]:
         raise InvalidNameError(
             f"trailer value {value!r} must be one non-empty line without outer spaces"
         )
-    return key, value
-
-
-async def commit_all(worktree: Path, message: str, *, trailer: tuple[str, str]) -> CommitResult:
-    """Stage everything in ``worktree`` and commit it with ``trailer`` (``Key: value``).
-
-    If HEAD already carries exactly this trailer (the commit was made before a crash or
-    by an earlier attempt), nothing is committed and ``created`` is False. The commit is
-    made even when nothing changed (``--allow-empty``): the trailer is the record of the
-    run. A missing committer identity falls back to ``dag-harness``.
-    """
-    key, value = _check_trailer(trailer)
     if value in await head_trailer_values(worktree, key):
         return CommitResult(sha=await current_sha(worktree), created=False)
     await run_git(["add", "--all", "--", "."], worktree)
-    body = message.rstrip("\n") + "\n"
     await run_git(
-        [
-            *await identity_args(worktree),
-            "commit",
-            "--quiet",
-            "--allow-empty",
-            "--cleanup=strip",
-            f"--trailer={key}: {value}",
-            "--file=-",
-        ],
-        worktree,
-        input_text=body,
+        [*await identity_args(worktree), "commit", "--quiet", "--allow-empty", "--cleanup=strip",
+         f"--trailer={key}: {value}", "--file=-"],
+        worktree, input_text=message.rstrip("\n") + "\n",
     )
     return CommitResult(sha=await current_sha(worktree), created=True)

@@ -1,9 +1,8 @@
 """Merge a commit into a branch of a bare repository (the local forge's merge train).
 
-A fast-forward moves the ref; anything else becomes a real ``--no-ff`` merge commit
-built with ``git merge-tree --write-tree`` and ``git commit-tree``, so no work tree
-is needed and nothing is touched until the result exists. Every ref update checks
-the old value, so a concurrent merge makes this fail instead of losing a commit.
+A fast-forward moves the ref; anything else becomes a ``--no-ff`` merge commit built
+with ``git merge-tree --write-tree`` and ``git commit-tree``, so no work tree is needed.
+Every ref update checks the old value: a concurrent merge fails instead of losing a commit.
 """
 
 from __future__ import annotations
@@ -13,8 +12,7 @@ from pathlib import Path
 
 from dag_harness_mcp.errors import GitError
 from dag_harness_mcp.git.commit import identity_args
-from dag_harness_mcp.git.run import run_git, validate_ref_name
-from dag_harness_mcp.git.worktree import resolve_commit
+from dag_harness_mcp.git.run import is_ancestor, resolve_commit, run_git, validate_ref_name
 
 __all__ = ["MergeConflictError", "MergeOutcome", "merge_into"]
 
@@ -35,46 +33,31 @@ class MergeConflictError(GitError):
         self, args: list[str], target: str, source: str, files: list[str], detail: str
     ) -> None:
         self.files = files
-        self.target = target
-        self.source = source
         super().__init__(
-            args,
-            1,
+            args, 1,
             f"{source[:12]} conflicts with {target} in {', '.join(files) or 'unknown files'}; "
             f"rebase the branch onto {target} and push it again. {detail}",
         )
 
 
-async def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    result = await run_git(["merge-base", "--is-ancestor", ancestor, descendant], repo, check=False)
-    if result.returncode not in (0, 1):
-        raise GitError(result.args, result.returncode, result.stderr)
-    return result.returncode == 0
-
-
 async def merge_into(
     bare_repo: Path, target_branch: str, source_sha: str, *, message: str
 ) -> MergeOutcome:
-    """Merge commit ``source_sha`` into ``refs/heads/<target_branch>`` of ``bare_repo``.
-
-    Already contained: nothing changes (``already_merged``). Target is an ancestor of
-    the source: the ref is fast-forwarded. Otherwise a merge commit with both parents
-    and ``message`` is created. A conflict raises :class:`MergeConflictError` and
-    leaves the target where it was.
-    """
-    validate_ref_name(target_branch)
-    ref = f"refs/heads/{target_branch}"
+    """Merge commit ``source_sha`` into ``refs/heads/<target_branch>`` of ``bare_repo``:
+    nothing when it is contained already, a fast-forward when the target is its ancestor,
+    else a merge commit with ``message``. A conflict raises :class:`MergeConflictError`
+    and leaves the target where it was."""
+    ref = f"refs/heads/{validate_ref_name(target_branch)}"
     target = await resolve_commit(bare_repo, ref)
     source = await resolve_commit(bare_repo, source_sha)
-    if await _is_ancestor(bare_repo, source, target):
+    if await is_ancestor(bare_repo, source, target):
         return MergeOutcome(sha=target, fast_forward=source == target, already_merged=True)
-    if await _is_ancestor(bare_repo, target, source):
+    if await is_ancestor(bare_repo, target, source):
         await run_git(
             ["update-ref", "-m", f"merge train: fast-forward to {source}", ref, source, target],
             bare_repo,
         )
         return MergeOutcome(sha=source, fast_forward=True)
-
     tree = await run_git(
         ["merge-tree", "--write-tree", "--name-only", "-z", target, source], bare_repo, check=False
     )
@@ -87,19 +70,9 @@ async def merge_into(
         raise GitError(tree.args, tree.returncode, tree.stderr)
     tree_sha = tree.stdout.split("\0", 1)[0].strip()
     commit = await run_git(
-        [
-            *await identity_args(bare_repo),
-            "commit-tree",
-            tree_sha,
-            "-p",
-            target,
-            "-p",
-            source,
-            "-F",
-            "-",
-        ],
-        bare_repo,
-        input_text=message.rstrip("\n") + "\n",
+        [*await identity_args(bare_repo), "commit-tree", tree_sha, "-p", target, "-p", source,
+         "-F", "-"],
+        bare_repo, input_text=message.rstrip("\n") + "\n",
     )
     merged = commit.stdout.strip()
     await run_git(

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dag_harness_mcp.errors import GitError
-from dag_harness_mcp.git.run import run_git, validate_ref_name
-from dag_harness_mcp.git.worktree import resolve_commit
+from dag_harness_mcp.git.run import resolve_commit, run_git, validate_ref_name
 
 __all__ = ["PushResult", "push_branch", "remote_branch_sha"]
 
@@ -21,16 +20,11 @@ class PushResult:
 
 
 async def remote_branch_sha(
-    repo: Path,
-    remote: str,
-    branch: str,
-    *,
-    timeout: float = 60.0,  # noqa: ASYNC109
+    repo: Path, remote: str, branch: str, *, timeout: float = 60.0  # noqa: ASYNC109
 ) -> str | None:
     """The sha of ``refs/heads/<branch>`` on ``remote`` (asked over the wire), or None."""
     validate_ref_name(remote, "remote")
-    validate_ref_name(branch)
-    ref = f"refs/heads/{branch}"
+    ref = f"refs/heads/{validate_ref_name(branch)}"
     result = await run_git(["ls-remote", "--refs", "--", remote, ref], repo, timeout=timeout)
     for line in result.stdout.splitlines():
         sha, _, name = line.partition("\t")
@@ -40,30 +34,20 @@ async def remote_branch_sha(
 
 
 async def push_branch(
-    worktree: Path,
-    remote: str,
-    branch: str,
-    *,
-    timeout: float = 120.0,  # noqa: ASYNC109
+    worktree: Path, remote: str, branch: str, *, timeout: float = 120.0  # noqa: ASYNC109
 ) -> PushResult:
     """Push local ``branch`` to the same name on ``remote``, unless it is there already.
 
-    Never forces: a remote branch that has moved elsewhere makes this fail with
+    Never forces: a remote branch that moved elsewhere makes this fail with
     :class:`GitError` naming both shas, and the remote is left as it was.
     """
-    validate_ref_name(remote, "remote")
-    validate_ref_name(branch)
-    ref = f"refs/heads/{branch}"
+    ref = f"refs/heads/{validate_ref_name(branch)}"
     local = await resolve_commit(worktree, ref)
     remote_sha = await remote_branch_sha(worktree, remote, branch, timeout=timeout)
     if remote_sha == local:
         return PushResult(sha=local, pushed=False)
-    result = await run_git(
-        ["push", "--porcelain", "--", remote, f"{ref}:{ref}"],
-        worktree,
-        timeout=timeout,
-        check=False,
-    )
+    result = await run_git(["push", "--porcelain", "--", remote, f"{ref}:{ref}"], worktree,
+                           timeout=timeout, check=False)
     if not result.ok:
         hint = (
             f"remote {remote} has {branch} at {remote_sha}, which is not an ancestor of {local}; "

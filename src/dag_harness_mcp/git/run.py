@@ -1,8 +1,7 @@
-"""Run git as an asyncio subprocess: captured output, a timeout, and cancellation that kills it.
+"""Run git as an asyncio subprocess, and the ref questions every git module asks.
 
-Nothing here blocks the event loop. Every git process runs in its own process
-group, so a timeout or a cancelled task kills git *and* whatever it started
-(hooks, ssh, credential helpers) instead of leaving orphans behind.
+Each git runs in its own process group, so a timeout or a cancelled task kills git and
+whatever it started (hooks, ssh, credential helpers) instead of leaving orphans.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from pathlib import Path
 
 from dag_harness_mcp.errors import GitError, InvalidNameError
 
-__all__ = ["GitResult", "run_git", "validate_ref_name"]
+__all__ = ["GitResult", "current_sha", "has_commit", "is_ancestor", "resolve_commit", "run_git",
+           "validate_ref_name"]
 
 # The environment every git call gets: no prompts, stable (English) messages.
 _BASE_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C", "GIT_EDITOR": "true"}
@@ -27,8 +27,6 @@ _BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 @dataclass(frozen=True)
 class GitResult:
-    """What a finished git command printed and returned."""
-
     args: list[str]
     returncode: int
     stdout: str
@@ -40,11 +38,8 @@ class GitResult:
 
 
 def validate_ref_name(name: str, what: str = "branch") -> str:
-    """Return ``name`` if git accepts it as a branch/remote name and it cannot pass for an option.
-
-    Mirrors ``git check-ref-format --branch`` without a subprocess, and also refuses a
-    leading ``-`` so the name can never be read as a command-line flag.
-    """
+    """``name`` if git accepts it as a branch or remote name (``git check-ref-format
+    --branch``, without a subprocess) and it cannot pass for an option (no leading ``-``)."""
     problem = None
     if not name:
         problem = "is empty"
@@ -85,23 +80,17 @@ async def run_git(
     check: bool = True,
     input_text: str | None = None,
 ) -> GitResult:
-    """Run ``git <args>`` in ``cwd``.
+    """Run ``git <args>`` in ``cwd``, ``input_text`` on its stdin.
 
-    Raises :class:`GitError` when git exits non-zero (unless ``check=False``), when it
-    runs longer than ``timeout`` seconds (the process group is killed, returncode -9),
-    or when git is not installed. Cancelling the awaiting task kills git too.
-    ``input_text`` is written to git's stdin (for ``-F -`` messages).
+    Raises :class:`GitError` when git exits non-zero (unless ``check=False``), runs
+    longer than ``timeout`` seconds (its process group is killed, returncode -9), or is
+    not installed. Cancelling the awaiting task kills git too.
     """
-    full_env = {**os.environ, **_BASE_ENV, **(env or {})}
     try:
         proc = await asyncio.create_subprocess_exec(
-            "git",
-            *args,
-            cwd=str(cwd),
-            env=full_env,
+            "git", *args, cwd=str(cwd), env={**os.environ, **_BASE_ENV, **(env or {})},
             stdin=asyncio.subprocess.PIPE if input_text is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
     except FileNotFoundError as exc:
@@ -114,8 +103,7 @@ async def run_git(
     except TimeoutError:
         await asyncio.shield(_kill(proc))
         raise GitError(
-            args,
-            -9,
+            args, -9,
             f"timed out after {timeout:g}s and was killed; raise the timeout or check {cwd}",
         ) from None
     except BaseException:
@@ -130,3 +118,32 @@ async def run_git(
     if check and not result.ok:
         raise GitError(result.args, result.returncode, result.stderr or result.stdout)
     return result
+
+
+async def current_sha(path: Path) -> str:
+    """The commit HEAD points at in the repository or worktree at ``path``."""
+    return (await run_git(["rev-parse", "--verify", "HEAD^{commit}"], path)).stdout.strip()
+
+
+async def resolve_commit(repo: Path, ref: str) -> str:
+    """The full sha of commit-ish ``ref`` in ``repo``; refs are never read as options."""
+    result = await run_git(
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        repo, check=False,
+    )
+    sha = result.stdout.strip()
+    if not result.ok or not sha:
+        raise GitError(["rev-parse", ref], result.returncode,
+                       f"{ref!r} is not a commit in {repo}; fetch it or check the name")
+    return sha
+
+
+async def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    result = await run_git(["merge-base", "--is-ancestor", ancestor, descendant], repo, check=False)
+    if result.returncode not in (0, 1):
+        raise GitError(result.args, result.returncode, result.stderr)
+    return result.returncode == 0
+
+
+async def has_commit(repo: Path, sha: str) -> bool:
+    return (await run_git(["cat-file", "-e", f"{sha}^{{commit}}"], repo, check=False)).ok

@@ -7,18 +7,11 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dag_harness_mcp.errors import GitError, HarnessError
-from dag_harness_mcp.git.run import run_git, validate_ref_name
+from dag_harness_mcp.errors import HarnessError
+from dag_harness_mcp.git.run import current_sha, resolve_commit, run_git, validate_ref_name
 
-__all__ = [
-    "WorktreeEntry",
-    "WorktreeInfo",
-    "current_sha",
-    "ensure_worktree",
-    "list_worktrees",
-    "remove_worktree",
-    "resolve_commit",
-]
+__all__ = ["WorktreeEntry", "WorktreeInfo", "ensure_worktree", "list_worktrees",
+           "remove_worktree"]
 
 
 @dataclass(frozen=True)
@@ -33,36 +26,11 @@ class WorktreeInfo:
 
 @dataclass(frozen=True)
 class WorktreeEntry:
-    """One line group of ``git worktree list --porcelain``."""
+    """One entry of ``git worktree list``; ``branch`` is None when detached or bare."""
 
     path: Path
     head: str | None
-    branch: str | None  # short name, None when detached or bare
-    bare: bool = False
-    prunable: bool = False
-
-
-async def current_sha(path: Path) -> str:
-    """The commit HEAD points at in the repository or worktree at ``path``."""
-    result = await run_git(["rev-parse", "--verify", "HEAD^{commit}"], path)
-    return result.stdout.strip()
-
-
-async def resolve_commit(repo: Path, ref: str) -> str:
-    """The full sha of commit-ish ``ref`` in ``repo``; refs are never read as options."""
-    result = await run_git(
-        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
-        repo,
-        check=False,
-    )
-    sha = result.stdout.strip()
-    if not result.ok or not sha:
-        raise GitError(
-            ["rev-parse", ref],
-            result.returncode,
-            f"{ref!r} is not a commit in {repo}; fetch it or check the name",
-        )
-    return sha
+    branch: str | None
 
 
 async def list_worktrees(repo: Path) -> list[WorktreeEntry]:
@@ -77,15 +45,10 @@ async def list_worktrees(repo: Path) -> list[WorktreeEntry]:
             continue
         if "worktree" in fields:
             branch = fields.get("branch")
-            entries.append(
-                WorktreeEntry(
-                    path=Path(fields["worktree"]),
-                    head=fields.get("HEAD"),
-                    branch=branch.removeprefix("refs/heads/") if branch else None,
-                    bare="bare" in fields,
-                    prunable="prunable" in fields,
-                )
-            )
+            entries.append(WorktreeEntry(
+                Path(fields["worktree"]), fields.get("HEAD"),
+                branch.removeprefix("refs/heads/") if branch else None,
+            ))
         fields = {}
     return entries
 
@@ -98,20 +61,26 @@ def _absolute(path: Path) -> Path:
     return Path(os.path.abspath(path))
 
 
-async def _branch_exists(repo: Path, branch: str) -> bool:
-    result = await run_git(
-        ["show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], repo, check=False
-    )
-    return result.ok
+def _is_dir(path: Path) -> bool:
+    return path.is_dir()
+
+
+def _occupied(path: Path) -> bool:
+    """Something other than an empty directory is at ``path``."""
+    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
+async def _reused(path: Path, branch: str) -> WorktreeInfo:
+    return WorktreeInfo(path=path, branch=branch, head_sha=await current_sha(path), created=False)
 
 
 async def ensure_worktree(repo: Path, path: Path, branch: str, base_ref: str) -> WorktreeInfo:
     """A worktree of ``repo`` at ``path`` on ``branch``, created from ``base_ref`` if new.
 
-    Idempotent: an existing worktree at ``path`` on ``branch`` is reused; a branch whose
-    worktree directory was deleted is re-attached at ``path``. A directory at ``path``
-    that is not a worktree of ``repo``, or a worktree there on another branch, is an
-    error, never overwritten.
+    An existing worktree at ``path`` on ``branch`` is reused; a branch whose worktree
+    directory was deleted is re-attached at ``path``. A directory at ``path`` that is not
+    a worktree of ``repo``, or a worktree there on another branch, is an error, never
+    overwritten.
     """
     validate_ref_name(branch)
     path = _absolute(path)
@@ -125,9 +94,7 @@ async def ensure_worktree(repo: Path, path: Path, branch: str, base_ref: str) ->
                 f"worktree {path} is on branch {entry.branch or '(detached)'}, not {branch}; "
                 f"remove it with `git worktree remove {path}` or choose another worktree root"
             )
-        return WorktreeInfo(
-            path=path, branch=branch, head_sha=await current_sha(path), created=False
-        )
+        return await _reused(path, branch)
 
     async with await _worktree_lock(repo):
         return await _create_worktree(repo, path, branch, base_ref)
@@ -142,22 +109,10 @@ async def _worktree_lock(repo: Path) -> AbstractAsyncContextManager[None]:
     return exclusive((repo / common).resolve() / "harness-worktree.lock")
 
 
-def _is_dir(path: Path) -> bool:
-    return path.is_dir()
-
-
-def _occupied(path: Path) -> bool:
-    """Something other than an empty directory is at ``path``."""
-    return path.exists() and (not path.is_dir() or any(path.iterdir()))
-
-
 async def _create_worktree(repo: Path, path: Path, branch: str, base_ref: str) -> WorktreeInfo:
     for entry in await list_worktrees(repo):
         if _same(entry.path, path) and entry.branch == branch and _is_dir(path):
-            # made by another process while we waited for the lock
-            return WorktreeInfo(
-                path=path, branch=branch, head_sha=await current_sha(path), created=False
-            )
+            return await _reused(path, branch)  # made by another process while we waited
     await run_git(["worktree", "prune"], repo)
     if _occupied(path):
         raise HarnessError(
@@ -171,7 +126,10 @@ async def _create_worktree(repo: Path, path: Path, branch: str, base_ref: str) -
                 f"(`git worktree remove {entry.path}`) or use it"
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    if await _branch_exists(repo, branch):
+    exists = await run_git(
+        ["show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], repo, check=False
+    )
+    if exists.ok:
         await run_git(["worktree", "add", "--", str(path), branch], repo)
     else:
         base_sha = await resolve_commit(repo, base_ref)
@@ -180,11 +138,8 @@ async def _create_worktree(repo: Path, path: Path, branch: str, base_ref: str) -
 
 
 async def remove_worktree(repo: Path, path: Path) -> bool:
-    """Remove the worktree at ``path`` (uncommitted changes there are discarded).
-
-    Returns True when a registered worktree was removed, False when there was none.
-    The branch is kept. Stale registrations are pruned either way.
-    """
+    """Remove the worktree at ``path`` (discarding uncommitted changes; the branch stays);
+    False when none was registered there. Stale registrations are pruned either way."""
     path = _absolute(path)
     removed = False
     for entry in await list_worktrees(repo):

@@ -1,6 +1,8 @@
-"""Notifications of the HOTL mode: a webhook (JSON POST, Discord-compatible payload) and/or
-a log file of JSON lines. Delivery never raises: a failing channel is recorded in the
-``notifications`` table with its error and the run goes on."""
+"""HOTL notifications: a webhook (JSON POST, Discord-compatible) and/or a JSON-lines log file.
+
+Delivery never raises: every attempt, failed ones with their error, is recorded in the
+``notifications`` table and the run goes on.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +10,20 @@ import asyncio
 import http.client
 import json
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel
 
 from dag_harness_mcp.clock import utc_now
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import StateDB
 
-__all__ = ["Notice", "Notifier", "discord_payload", "redact_webhook"]
+__all__ = ["DiscordPayload", "Notice", "Notifier", "discord_payload", "redact_webhook"]
 
 _COLOURS = {"info": 0x2E86DE, "success": 0x27AE60, "warning": 0xF39C12, "error": 0xC0392B}
 
@@ -34,30 +39,45 @@ class Notice:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+class EmbedField(BaseModel):
+    name: str
+    value: str
+    inline: bool = True
+
+
+class Embed(BaseModel):
+    title: str
+    description: str
+    color: int
+    fields: list[EmbedField]
+    timestamp: str
+    footer: dict[str, str]
+
+
+class DiscordPayload(BaseModel):
+    """A Discord webhook body; Slack-style receivers read ``content`` / ``text``."""
+
+    username: str
+    content: str
+    text: str
+    embeds: list[Embed]
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def discord_payload(notice: Notice, *, username: str = "dag-harness") -> dict[str, Any]:
-    """A Discord webhook body (``content`` + one embed), within Discord's length limits;
-    Slack-style receivers read ``content`` / ``text``."""
+def discord_payload(notice: Notice, *, username: str = "dag-harness") -> DiscordPayload:
+    """``content`` plus one embed, within Discord's length limits."""
     content = _cut(f"**{notice.title}**: {notice.message}", 2000)
-    return {
-        "username": username,
-        "content": content,
-        "text": content,
-        "embeds": [{
-            "title": _cut(notice.title, 256),
-            "description": _cut(notice.message, 4096),
-            "color": _COLOURS.get(notice.level, _COLOURS["info"]),
-            "fields": [
-                {"name": _cut(str(k), 256), "value": _cut(str(v) or "-", 1024), "inline": True}
-                for k, v in list(notice.fields.items())[:25]
-            ],
-            "timestamp": utc_now(),
-            "footer": {"text": f"event: {notice.event}"},
-        }],
-    }
+    fields = [EmbedField(name=_cut(str(k), 256), value=_cut(str(v) or "-", 1024))
+              for k, v in list(notice.fields.items())[:25]]
+    embed = Embed(
+        title=_cut(notice.title, 256), description=_cut(notice.message, 4096),
+        color=_COLOURS.get(notice.level, _COLOURS["info"]), fields=fields,
+        timestamp=utc_now(), footer={"text": f"event: {notice.event}"},
+    )
+    return DiscordPayload(username=username, content=content, text=content, embeds=[embed])
 
 
 def redact_webhook(url: str | None) -> str | None:
@@ -92,13 +112,8 @@ class Notifier:
     """Sends each :class:`Notice` to the configured channels and records every attempt."""
 
     def __init__(
-        self,
-        db: StateDB,
-        *,
-        webhook_url: str | None = None,
-        log_file: Path | None = None,
-        timeout: float = 5.0,
-        hotl_run_id: int | None = None,
+        self, db: StateDB, *, webhook_url: str | None = None, log_file: Path | None = None,
+        timeout: float = 5.0, hotl_run_id: int | None = None,
     ) -> None:
         self.db = db
         self.webhook_url = webhook_url
@@ -106,13 +121,9 @@ class Notifier:
         self.timeout = timeout
         self.hotl_run_id = hotl_run_id
 
-    @property
-    def channels(self) -> list[str]:
-        return [c for c, on in (("webhook", self.webhook_url), ("log", self.log_file)) if on]
-
     async def send(self, notice: Notice) -> dict[str, str | None]:
-        """Deliver to every channel; returns ``{channel: error or None}``."""
-        payload = discord_payload(notice)
+        """Deliver to every channel; ``{channel: error or None}``."""
+        payload = discord_payload(notice).model_dump()
         outcome: dict[str, str | None] = {}
         if self.webhook_url:
             body = json.dumps(payload).encode()
@@ -127,7 +138,8 @@ class Notifier:
         return outcome
 
     async def _attempt(
-        self, channel: str, notice: Notice, payload: dict[str, Any], fn: Any, *args: Any
+        self, channel: str, notice: Notice, payload: dict[str, Any],
+        fn: Callable[..., None], *args: object,
     ) -> str | None:
         error: str | None = None
         try:
