@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.errors import ConfigError, InvalidNameError
+from dag_harness_mcp.errors import InvalidArgumentError, InvalidNameError
 from dag_harness_mcp.service import memory
 from dag_harness_mcp.service.app import HarnessApp
 
@@ -30,7 +30,7 @@ def test_dotted_and_listed_namespaces_name_the_same_items(app: HarnessApp) -> No
 
     item = memory.store_get(app, "roles.common", "k")
 
-    assert item is not None and item["namespace"] == ["roles", "common"]
+    assert item is not None and item.namespace == ["roles", "common"]
     assert memory.store_list_namespaces(app, prefix="roles") == [["roles", "common"]]
 
 
@@ -49,9 +49,9 @@ def test_puts_and_deletes_are_audited_without_the_values(app: HarnessApp) -> Non
     (lambda a: memory.store_get(a, ["a.b"], "k"), InvalidNameError),
     (lambda a: memory.store_get(a, [], "k"), InvalidNameError),
     (lambda a: memory.store_get(a, ["a"], ""), InvalidNameError),
-    (lambda a: memory.store_put(a, ["a"], "k", {"v": 1}, ttl_minutes=0), ConfigError),
-    (lambda a: memory.store_search(a, ["a"], limit=0), ConfigError),
-    (lambda a: memory.store_list_namespaces(a, max_depth=0), ConfigError),
+    (lambda a: memory.store_put(a, ["a"], "k", {"v": 1}, ttl_minutes=0), InvalidArgumentError),
+    (lambda a: memory.store_search(a, ["a"], limit=0), InvalidArgumentError),
+    (lambda a: memory.store_list_namespaces(a, max_depth=0), InvalidArgumentError),
 ])
 def test_bad_namespaces_keys_and_paging_are_refused(
     app: HarnessApp, call: object, error: type[Exception]

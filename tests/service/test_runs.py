@@ -318,9 +318,9 @@ async def test_history_lists_checkpoints_with_the_nodes_that_ran(runner: Runner)
 
     items = await runner.history(paused.execution_id)
 
-    ran = [item["nodes"] for item in items]
+    ran = [item.nodes for item in items]
     assert ran[:3] == [[], [], ["prepare"]]
     assert ["left", "right"] in [sorted(n) for n in ran]
-    assert ran[-1] == ["finish"] and items[-1]["next"] == []
-    assert [i["step"] for i in items] == sorted(i["step"] for i in items)
-    assert all(i["checkpoint_id"] and i["created_at"] for i in items)
+    assert ran[-1] == ["finish"] and items[-1].next == []
+    assert [i.step for i in items] == sorted(i.step for i in items)
+    assert all(i.checkpoint_id and i.created_at for i in items)

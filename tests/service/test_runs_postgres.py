@@ -62,7 +62,7 @@ async def test_a_run_pauses_and_resumes_with_state_and_checkpoints_on_postgres(
         "prepare", "left", "right", "join", "gate", "answer:pg"
     ]
     assert {n["node"] for n in row["nodes"]} >= {"prepare", "gate", "approve", "finish"}
-    assert history[-1]["next"] == []
+    assert history[-1].next == []
     # Nothing went to the SQLite files the settings would otherwise use.
     assert not pg_settings.database_path.exists()
     assert not pg_settings.checkpoint_path.exists()

@@ -1,10 +1,6 @@
-"""CLI commands for scale-out: ``harness worker`` and ``harness dispatch``.
-
-Both need ``HARNESS_POSTGRES_URL`` (and ``HARNESS_POSTGRES_SCHEMA`` if the state
-is not in the default schema): the queue, the state and the checkpoints are
-shared through that database. Exit codes of ``dispatch``: 0 every role
-completed, 1 some role failed or was blocked, 2 bad input or configuration.
-"""
+"""``harness worker`` and ``harness dispatch``: both need HARNESS_POSTGRES_URL (the queue,
+state and checkpoints are shared there). dispatch exits 0 when every role completed, 1
+when one failed or was blocked, 2 on bad input or configuration."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""CLI commands over workflow runs: box-up-role, resume, executions, history, cancel.
-
-Each parses, calls the runner service and renders. While a run goes, a live Rich
-view of its nodes is drawn on stderr, so ``--json`` stdout stays one JSON document.
-Exit codes: 0 completed or paused, 1 failed or rejected (or cancelled), 2 bad input.
-"""
+"""box-up-role, resume, executions, history, cancel: a live view of the nodes on stderr
+(``--json`` stdout stays one document); exit 0 completed or paused, 1 failed, rejected or
+cancelled, 2 bad input."""
 
 from __future__ import annotations
 
@@ -108,16 +105,16 @@ def _run(ctx: typer.Context, title: str, op: Callable[[Any, NodeView], Awaitable
 
 def _interrupted(app: HarnessApp, execution_id: int | None) -> None:
     """Ctrl-C: the run stays resumable; say so, and how."""
-    from dag_harness_mcp.service.interrupts import mark_interrupted
+    from dag_harness_mcp.service.runs import Runner
 
     if execution_id is None:
         err_console.print("interrupted before a run started; nothing to resume")
         return
-    row = mark_interrupted(app, execution_id, reason="SIGINT (Ctrl-C) in the CLI")
-    where = ", ".join(row.get("next_nodes") or []) or "its next node"
+    run = Runner(app).mark_interrupted(execution_id, reason="SIGINT (Ctrl-C) in the CLI")
+    where = ", ".join(run.next_nodes) or "its next node"
     err_console.print(
-        f"[yellow]interrupted[/]: execution {execution_id} ({plain(row['role_name'])}) is "
-        f"{row['status']} before {plain(where)}; continue with "
+        f"[yellow]interrupted[/]: execution {execution_id} ({plain(run.role)}) is "
+        f"{run.status} before {plain(where)}; continue with "
         f"`harness resume {execution_id}`", highlight=False)
 
 
@@ -271,26 +268,25 @@ def executions(
 
 def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
     """The checkpoints of an execution: step, node, what came next, when."""
-    from dag_harness_mcp.service.runs import Runner
+    from dag_harness_mcp.service.runs import HistoryEntry, Runner
 
-    async def go() -> list[dict[str, Any]]:
+    async def go() -> list[HistoryEntry]:
         async with Runner(open_app(ctx)) as runner:
             return await runner.history(execution_id)
 
     with cli_errors():
         items = asyncio.run(go())
     if as_json:
-        emit_json(items)
+        emit_json([item.model_dump(mode="json") for item in items])
         return
     table = Table(title=f"history of execution {execution_id}")
     for column in ("step", "ran", "result", "next", "time", "checkpoint"):
         table.add_column(column)
     for item in items:
-        result = (f"[red]failed[/]: {plain(item['outcome'])}" if item["failed"]
-                  else ("ok" if item["nodes"] else "-"))
-        table.add_row(str(item["step"]), ", ".join(item["nodes"]) or "-", result,
-                      ", ".join(item["next"]) or "-", str(item["created_at"]),
-                      item["checkpoint_id"])
+        result = (f"[red]failed[/]: {plain(item.outcome)}" if item.failed
+                  else ("ok" if item.nodes else "-"))
+        table.add_row(str(item.step), ", ".join(item.nodes) or "-", result,
+                      ", ".join(item.next) or "-", str(item.created_at), item.checkpoint_id)
     console.print(table)
 
 

@@ -1,12 +1,6 @@
-"""The dispatcher: queue wave N's roles, wait until they settle, then wave N+1.
-
-Wave order holds because a wave's jobs are queued only after every job of the
-previous wave has finished. While it waits, the dispatcher asks procrastinate
-for jobs whose worker stopped sending heartbeats (killed, lost its machine) and
-puts them back in the queue (``get_stalled_jobs`` + ``retry_job``), where
-another worker picks them up and resumes the role from its checkpoint.
-A role whose in-repo dependency did not complete is recorded ``blocked``.
-"""
+"""The dispatcher: queue wave N's roles, wait until they settle, then wave N+1; while it
+waits, it re-queues the jobs of workers without a heartbeat. A role whose in-repo
+dependency did not complete is ``blocked``."""
 
 from __future__ import annotations
 

@@ -1,13 +1,6 @@
-"""The ``box_up_role`` job: box up one role of a wave run, exactly once.
-
-A job starts the role's run with auto-approve, or, when this wave run already
-has an execution of the role (a worker died mid-run and the queue handed the
-job to another), resumes that execution from its last checkpoint: only the
-unfinished node runs again, and the nodes that commit, push and open the issue
-and the merge request find what the first attempt made. A finished execution is
-never run twice. The outcome lands in ``wave_run_roles``, where the dispatcher
-reads it.
-"""
+"""The ``box_up_role`` job: box up one role of a wave run exactly once. It starts the run,
+or resumes the wave run's execution of the role from its last checkpoint (a worker died);
+a finished execution never runs twice. The outcome lands in ``wave_run_roles``."""
 
 from __future__ import annotations
 

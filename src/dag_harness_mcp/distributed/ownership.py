@@ -1,12 +1,6 @@
-"""Who drives an execution when workers run on several machines.
-
-The Runner names a run's owner by process id (``workflow_executions.pid``), which
-means something only on the machine that wrote it. A job therefore also records
-the owner's host in the HarnessStore, under ``("executions", "<id>")`` / ``owner``,
-when it starts or resumes a run. :func:`queue_runner` judges an owner on another
-machine by the queue's verdict instead of by a local process table: the queue hands
-a job to a second worker only after the first one stopped sending heartbeats.
-"""
+"""Who drives an execution when workers run on several machines: a job records its host in
+the store (``("executions", id)`` / ``owner``); an owner on another host counts as gone,
+since the queue hands a job on only after its worker stopped sending heartbeats."""
 
 from __future__ import annotations
 

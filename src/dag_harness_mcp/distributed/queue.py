@@ -1,9 +1,5 @@
-"""The procrastinate app: one queue of box-up jobs in the StateDB's PostgreSQL schema.
-
-Job identity: the *queueing lock* ``harness:wave-run:<id>:<role>`` keeps a role
-from being queued twice in one wave run, and the *lock* ``harness:role:<role>``
-keeps two jobs of one role from running at the same time anywhere.
-"""
+"""The procrastinate app: one queue of box-up jobs in the StateDB's PostgreSQL schema; the
+queueing lock keeps a role queued once per wave run, the lock one job per role running."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""Give a resumed run back its worktree when this worker's checkout lacks it.
-
-A run's state holds the absolute path of its role's worktree. A worker taking a
-run over on another machine (same checkout layout) finds no worktree there, and
-the node that re-runs would fail. Before resuming, the worktree is re-created at
-that path on the run's branch: fetched from ``origin`` if only the remote has it
-(a run killed after its push), else from the default branch (killed before its
-commit, so nothing was lost).
-"""
+"""Give a run taken over on another machine its worktree back before it resumes: on its
+branch, fetched from the remote if only the remote has it, else from the default branch."""
 
 from __future__ import annotations
 

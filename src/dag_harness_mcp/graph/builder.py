@@ -1,18 +1,5 @@
-"""The box-up-role graph: nodes, edges, retry policies; compile and draw it.
-
-::
-
-    validate_role → analyze_deps → check_reverse_deps → create_worktree
-      ⇉ run_molecule ‖ run_pytest (Send, the kinds the role has) → merge_test_results
-        (an untested role with scaffold_tests 'ask': scaffold_tests, an interrupt, first)
-      → validate_deploy | recovery (⇉ the failed kinds again, once) | repair | notify_failure
-    repair (interrupt: the agent fixes the role in the worktree) ⇉ the failed kinds
-      → merge_test_results ⇉ every kind once more → merge_test_results → validate_deploy
-    validate_deploy → create_commit → push_branch → create_issue → create_mr
-      → human_approval → add_to_merge_train | report_summary (rejected)
-    add_to_merge_train → report_summary
-    any failure → notify_failure
-"""
+"""The box-up-role graph: nodes, edges, retry policies; compile and draw it
+(docs/architecture.md, "The workflow", draws the flow)."""
 
 from __future__ import annotations
 
@@ -41,31 +28,15 @@ from dag_harness_mcp.graph.state import BoxUpRoleState
 
 __all__ = ["NODE_NAMES", "build_graph", "compile_graph", "graph_mermaid", "initial_state"]
 
-# (name, function, retried) in workflow order.
-_NODES: tuple[tuple[str, Any, bool], ...] = (
-    ("validate_role", n.validate_role, False),
-    ("analyze_deps", n.analyze_deps, False),
-    ("check_reverse_deps", n.check_reverse_deps, False),
-    ("create_worktree", n.create_worktree, False),
-    ("run_molecule", n.run_molecule, False),
-    ("run_pytest", n.run_pytest, False),
-    ("merge_test_results", n.merge_test_results, False),
-    ("recovery", n.recovery, False),
-    ("repair", n.repair, False),
-    ("scaffold_tests", n.scaffold_tests, False),
-    ("validate_deploy", n.validate_deploy, False),
-    ("create_commit", n.create_commit, False),
-    ("push_branch", n.push_branch, True),
-    ("create_issue", n.create_issue, False),
-    ("create_mr", n.create_mr, False),
-    ("human_approval", n.human_approval, False),
-    ("add_to_merge_train", n.add_to_merge_train, False),
-    ("report_summary", n.report_summary, False),
-    ("notify_failure", n.notify_failure, False),
+# In workflow order; a node function's __name__ is its node name (graph/nodes/decorator.py).
+_NODES: tuple[Any, ...] = (
+    n.validate_role, n.analyze_deps, n.check_reverse_deps, n.create_worktree, n.run_molecule,
+    n.run_pytest, n.merge_test_results, n.recovery, n.repair, n.scaffold_tests,
+    n.validate_deploy, n.create_commit, n.push_branch, n.create_issue, n.create_mr,
+    n.human_approval, n.add_to_merge_train, n.report_summary, n.notify_failure,
 )
-
-NODE_NAMES: tuple[str, ...] = tuple(name for name, _fn, _retried in _NODES)
-RETRIED_NODES: tuple[str, ...] = tuple(name for name, _fn, retried in _NODES if retried)
+NODE_NAMES: tuple[str, ...] = tuple(fn.__name__ for fn in _NODES)
+RETRIED_NODES: tuple[str, ...] = ("push_branch",)  # the forge retries its own requests
 
 # Straight steps: node -> next node, unless the node failed.
 _CHAIN = (
@@ -88,8 +59,9 @@ def build_graph() -> StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, Box
     graph: StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, BoxUpRoleState] = StateGraph(
         BoxUpRoleState, context_schema=NodeContext
     )
-    for name, fn, retried in _NODES:
-        graph.add_node(name, fn, retry_policy=NETWORK_RETRY if retried else None)
+    for fn in _NODES:
+        retried = fn.__name__ in RETRIED_NODES
+        graph.add_node(fn.__name__, fn, retry_policy=NETWORK_RETRY if retried else None)
     graph.add_edge(START, "validate_role")
     for source, target in _CHAIN:
         graph.add_conditional_edges(source, after(target), [target, FAILURE])

@@ -1,16 +1,12 @@
-"""What a node gets besides the state: the run's identity and the narrow dependencies the
-service layer hands the graph (settings, repositories, audit, role sync).
-
-Passed as LangGraph's runtime context on every invoke and resume (``runtime.context``);
-never checkpointed.
-"""
+"""What a node gets besides the state (LangGraph's runtime context, never checkpointed):
+the run's identity and the narrow WorkflowDeps the service layer builds."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.runner.children import ChildRegistry, execution_children, owner_of
 
@@ -20,16 +16,9 @@ if TYPE_CHECKING:
     from dag_harness_mcp.db.repos.roles import RoleRepository
     from dag_harness_mcp.db.repos.tests import TestRunRepository
     from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
-    from dag_harness_mcp.forge.base import Forge
+    from dag_harness_mcp.forge.base import Audit, Forge
 
-__all__ = ["Audit", "NodeContext", "WorkflowDeps"]
-
-
-class Audit(Protocol):
-    def __call__(
-        self, action: str, *, entity_type: str | None = None,
-        entity_id: str | int | None = None, details: dict[str, Any] | None = None,
-    ) -> None: ...
+__all__ = ["NodeContext", "WorkflowDeps"]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,5 @@
-"""Where the run goes next: pure functions of the state, tested without LangGraph running.
-
-Every step first checks ``failed_node``: a node that failed sends the run to
-``notify_failure``. The test phase fans out with ``Send`` to the kinds of tests
-a role has, and ``recovery`` re-runs only the kinds that failed.
-"""
+"""Where the run goes next: pure functions of the state. A failed node goes to
+``notify_failure``; the tests fan out with ``Send`` to the kinds a role has."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""The state of one box-up run and its reducers.
-
-Nodes return only the keys they change. Keys written by the two test nodes in
-the same step (errors, snapshots, durations, a failure) have reducers, so the
-parallel branches never collide on a plain last-value channel.
-"""
+"""The state of one box-up run and its reducers: keys the parallel test nodes write in one
+step have reducers, so the branches never collide."""
 
 from __future__ import annotations
 

@@ -105,7 +105,7 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
         if item is None:
             raise ResourceNotFoundError(
                 f"no store item {namespace}/{key}; store_search lists what is stored")
-        return _json(item)
+        return _json(item.model_dump(mode="json"))
 
     @server.resource("harness://costs/daily", mime_type=JSON, title="Daily costs")
     def daily_costs() -> str:

@@ -191,7 +191,7 @@ async def execution_history(
     ctx: Ctx, execution_id: ExecutionId, limit: PageSize = 50, cursor: Cursor = None
 ) -> Page:
     """A run's checkpoints, oldest first: step, nodes run, nodes next."""
-    items = [checkpoint_item(c)
+    items = [checkpoint_item(c.model_dump())
              for c in await (await state_of(ctx).open_runner()).history(execution_id)]
     return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
 

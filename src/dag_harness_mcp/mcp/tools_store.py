@@ -24,7 +24,7 @@ Key = Annotated[str, Field(min_length=1, max_length=500)]
 def store_get(ctx: Ctx, namespace: Namespace, key: Key) -> dict[str, Any]:
     """Read an item of the harness memory (notes outliving runs); found=false if absent."""
     item = memory.store_get(app_of(ctx), namespace, key)
-    return {"found": item is not None, "item": item}
+    return {"found": item is not None, "item": item and item.model_dump(mode="json")}
 
 
 def store_put(
@@ -35,7 +35,8 @@ def store_put(
     ttl_minutes: Annotated[float | None, Field(gt=0, description="expire after")] = None,
 ) -> dict[str, Any]:
     """Write or replace a harness memory item, e.g. a lesson about a role. Returns it."""
-    return memory.store_put(app_of(ctx), namespace, key, value, ttl_minutes=ttl_minutes)
+    item = memory.store_put(app_of(ctx), namespace, key, value, ttl_minutes=ttl_minutes)
+    return item.model_dump(mode="json")
 
 
 def store_search(
@@ -49,8 +50,8 @@ def store_search(
 ) -> Page:
     """Memory items under a namespace prefix matching a filter, by namespace and key."""
     app = app_of(ctx)
-    return fetch_page(cursor, limit, lambda offset, count: memory.store_search(
-        app, namespace_prefix, filter=filter, limit=count, offset=offset))
+    return fetch_page(cursor, limit, lambda offset, count: [i.model_dump(mode="json") for i in (
+        memory.store_search(app, namespace_prefix, filter=filter, limit=count, offset=offset))])
 
 
 def store_delete(ctx: Ctx, namespace: Namespace, key: Key) -> dict[str, Any]:

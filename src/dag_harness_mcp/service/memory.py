@@ -1,16 +1,14 @@
-"""Cross-run memory: get, put, search and delete items of the HarnessStore.
-
-The one store of a process lives in ``app.extras`` (:func:`harness_store`), so the
-runner's nodes and the front ends see the same items. LangGraph is imported on
-first use only.
-"""
+"""Cross-run memory: get, put, search and delete items of the process's one HarnessStore
+(kept in ``app.extras``, so the runner's nodes and the front ends see the same items)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dag_harness_mcp.errors import ConfigError, InvalidNameError
+from pydantic import BaseModel
+
+from dag_harness_mcp.errors import InvalidArgumentError, InvalidNameError
 from dag_harness_mcp.service.app import HarnessApp
 
 if TYPE_CHECKING:
@@ -19,6 +17,7 @@ if TYPE_CHECKING:
     from dag_harness_mcp.store import HarnessStore
 
 __all__ = [
+    "StoreItem",
     "harness_store",
     "parse_namespace",
     "store_delete",
@@ -31,14 +30,26 @@ __all__ = [
 _MAX_KEY = 500
 
 
+class StoreItem(BaseModel):
+    namespace: list[str]
+    key: str
+    value: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, item: Item) -> StoreItem:
+        return cls(namespace=list(item.namespace), key=item.key, value=item.value,
+                   created_at=item.created_at.isoformat(), updated_at=item.updated_at.isoformat())
+
+
 def harness_store(app: HarnessApp) -> HarnessStore:
-    """The process's HarnessStore over ``app.db`` (created on first use)."""
+    """The process's HarnessStore over ``app.db`` (created on first use; imports LangGraph)."""
     from dag_harness_mcp.store import HarnessStore
 
     store = app.extras.get("store")
     if not isinstance(store, HarnessStore):
-        store = HarnessStore(app.db)
-        app.extras["store"] = store
+        store = app.extras["store"] = HarnessStore(app.db)
     return store
 
 
@@ -48,9 +59,10 @@ def parse_namespace(labels: Sequence[str] | str, *, allow_empty: bool = False) -
 
     from dag_harness_mcp.store import validate_namespace
 
-    namespace = tuple(labels.split(".")) if isinstance(labels, str) else tuple(labels)
-    if isinstance(labels, str) and not labels:
-        namespace = ()
+    if isinstance(labels, str):
+        namespace = tuple(labels.split(".")) if labels else ()
+    else:
+        namespace = tuple(labels)
     try:
         validate_namespace(namespace, allow_empty=allow_empty)
     except InvalidNamespaceError as exc:
@@ -66,20 +78,9 @@ def _key(key: str) -> str:
     return key
 
 
-def _item_dict(item: Item) -> dict[str, Any]:
-    return {
-        "namespace": list(item.namespace),
-        "key": item.key,
-        "value": item.value,
-        "created_at": item.created_at.isoformat(),
-        "updated_at": item.updated_at.isoformat(),
-    }
-
-
-def store_get(app: HarnessApp, namespace: Sequence[str] | str, key: str) -> dict[str, Any] | None:
-    """The item at ``namespace``/``key``, or None."""
+def store_get(app: HarnessApp, namespace: Sequence[str] | str, key: str) -> StoreItem | None:
     item = harness_store(app).get(parse_namespace(namespace), _key(key))
-    return None if item is None else _item_dict(item)
+    return None if item is None else StoreItem.of(item)
 
 
 def store_put(
@@ -89,21 +90,21 @@ def store_put(
     value: dict[str, Any],
     *,
     ttl_minutes: float | None = None,
-) -> dict[str, Any]:
-    """Write (or replace) an item; returns it as stored."""
+) -> StoreItem:
+    """Write (or replace) an item; returns it as stored. The audit log names its fields
+    only, never the values."""
     if not isinstance(value, dict):
-        raise ConfigError("value", type(value).__name__, "a JSON object")
+        raise InvalidArgumentError("value", type(value).__name__, "a JSON object")
     if ttl_minutes is not None and ttl_minutes <= 0:
-        raise ConfigError("ttl_minutes", ttl_minutes, "a positive number of minutes, or none")
+        raise InvalidArgumentError("ttl_minutes", ttl_minutes, "a positive number, or none")
     ns, k = parse_namespace(namespace), _key(key)
     store = harness_store(app)
     store.put(ns, k, value, ttl=ttl_minutes)
     app.audit("store_put", entity_type="store_item", entity_id=f"{'.'.join(ns)}/{k}",
               details={"ttl_minutes": ttl_minutes, "fields": sorted(value)[:50]})
     item = store.get(ns, k)
-    if item is None:  # pragma: no cover - written just above, in this process
-        raise ConfigError("key", k, "an item that stays readable after the write")
-    return _item_dict(item)
+    assert item is not None  # written just above, in this process
+    return StoreItem.of(item)
 
 
 def store_delete(app: HarnessApp, namespace: Sequence[str] | str, key: str) -> bool:
@@ -124,16 +125,16 @@ def store_search(
     filter: dict[str, Any] | None = None,
     limit: int = 10,
     offset: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[StoreItem]:
     """Items under a namespace prefix whose values match ``filter``, ordered by namespace, key."""
     _paging(limit, offset)
     prefix = parse_namespace(namespace_prefix, allow_empty=True)
     try:
         items = harness_store(app).search(prefix, filter=filter, limit=limit, offset=offset)
     except (TypeError, ValueError) as exc:
-        raise ConfigError("filter", filter, f"a mapping of field to value or operator ({exc})") \
-            from exc
-    return [_item_dict(i) for i in items]
+        raise InvalidArgumentError(
+            "filter", filter, f"a mapping of field to value or operator ({exc})") from exc
+    return [StoreItem.of(i) for i in items]
 
 
 def store_list_namespaces(
@@ -149,7 +150,7 @@ def store_list_namespaces(
     any label), truncated to ``max_depth``."""
     _paging(limit, offset)
     if max_depth is not None and max_depth < 1:
-        raise ConfigError("max_depth", max_depth, "1 or more, or none")
+        raise InvalidArgumentError("max_depth", max_depth, "1 or more, or none")
     found = harness_store(app).list_namespaces(
         prefix=parse_namespace(prefix, allow_empty=True) if prefix is not None else None,
         suffix=parse_namespace(suffix, allow_empty=True) if suffix is not None else None,
@@ -160,6 +161,6 @@ def store_list_namespaces(
 
 def _paging(limit: int, offset: int) -> None:
     if limit < 1:
-        raise ConfigError("limit", limit, "1 or more")
+        raise InvalidArgumentError("limit", limit, "1 or more")
     if offset < 0:
-        raise ConfigError("offset", offset, "0 or more")
+        raise InvalidArgumentError("offset", offset, "0 or more")

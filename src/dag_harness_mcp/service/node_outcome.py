@@ -1,9 +1,6 @@
-"""Whether a workflow node did its job, read from what it wrote.
-
-Nodes that meet a failure they expect (tests that fail, a definitive error caught by
-the node guard) return normally, so LangGraph reports them completed. People need to
-see them as failed: the live view of a run and ``harness history`` use this.
-"""
+"""Whether a node did its job, read from what it wrote: a node that meets an expected
+failure returns normally, so LangGraph calls it completed; the live view and history
+show it failed."""
 
 from __future__ import annotations
 

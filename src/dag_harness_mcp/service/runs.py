@@ -1,10 +1,7 @@
 """The runner service: start, resume, cancel and inspect box-up runs.
 
-The CLI, the MCP server and the wave executor all call :class:`Runner`. A run goes
-until its first interrupt (human approval), static breakpoint, failure or end, and
-returns a :class:`RunResult`; its state lives in the checkpointer, so any later
-process can :meth:`Runner.resume` it, including after ``kill -9`` mid-node (the
-unfinished node re-runs). ``workflow_executions.pid`` names the owning process.
+A run goes until its first interrupt, breakpoint, failure or end; its state lives in the
+checkpointer, so any process can resume it, also after ``kill -9`` mid-node.
 """
 
 from __future__ import annotations
@@ -16,6 +13,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from dag_harness_mcp.errors import InvalidArgumentError, WorkflowError
 from dag_harness_mcp.names import validate_role_name
@@ -38,9 +37,25 @@ if TYPE_CHECKING:
     from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
     from dag_harness_mcp.forge.base import Forge
 
-__all__ = ["ProgressEvent", "RunResult", "Runner", "WorkflowSpec", "resolve_breakpoints"]
+__all__ = [
+    "HistoryEntry", "ProgressEvent", "RunResult", "Runner", "WorkflowSpec", "resolve_breakpoints",
+]
 
 OnProgress = Callable[[ProgressEvent], Awaitable[None]]
+
+
+class HistoryEntry(BaseModel):
+    """One checkpoint of a run: the nodes that produced it (and which of them failed, why),
+    the nodes next, its step, time and id."""
+
+    step: int | None
+    source: str | None
+    nodes: list[str]
+    failed: list[str]
+    outcome: str
+    next: list[str]
+    created_at: str | None
+    checkpoint_id: str
 _FINAL = ("completed", "failed", "rejected")
 
 
@@ -57,8 +72,7 @@ class Runner:
         process_alive: Callable[[int, int], bool] | None = None,
     ) -> None:
         """``process_alive(execution_id, pid)``: whether another process still drives the
-        run (default: the pid is alive on this machine; the queue worker also asks the
-        host it recorded)."""
+        run (default: that pid lives on this machine)."""
         self.app = app
         self.store = store
         self._workflow = workflow
@@ -69,8 +83,6 @@ class Runner:
         self._live: dict[int, asyncio.Task[Any]] = {}
         self._cancelling: set[int] = set()
         self._graphs: dict[tuple[str, ...], Any] = {}
-
-    # -- lifecycle ------------------------------------------------------------
 
     async def __aenter__(self) -> Runner:
         from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
@@ -114,8 +126,6 @@ class Runner:
             raise WorkflowError("the runner is not open; use `async with Runner(app) as runner:`")
         return self._saver
 
-    # -- operations -----------------------------------------------------------
-
     async def start(
         self,
         role: str,
@@ -131,19 +141,17 @@ class Runner:
         scaffold_tests: str | None = None,
     ) -> RunResult:
         """Start a run of ``role``; returns at the first pause, failure or the end.
-        ``on_created(execution_id)`` is called once the execution row exists, before any
-        node runs. ``auto_approve`` merges a role without tests only with
-        ``allow_untested``; otherwise that run waits at the approval question.
-        ``repair_rounds`` and ``scaffold_tests`` override the settings for this run.
-
-        A role merged before and unchanged since is not boxed up again: the run is
-        recorded completed at once, saying so (no issue, no merge request). Outside a
-        wave run, a role whose dependencies are not boxed up is refused
-        (:class:`~dag_harness_mcp.service.boxed_up.DependencyOrderError`) unless
-        ``ignore_deps``."""
+        ``on_created(execution_id)`` runs once the execution row exists. ``auto_approve``
+        merges an untested role only with ``allow_untested``. A role merged and unchanged
+        since completes at once; outside a wave run, unboxed dependencies refuse the run
+        (``DependencyOrderError``) unless ``ignore_deps``."""
         self._require_saver()
         validate_role_name(role)
         self.app.db.roles.require(role)
+        if repair_rounds is not None and repair_rounds < 0:
+            raise InvalidArgumentError("repair_rounds", repair_rounds, "0 or more")
+        if scaffold_tests not in (None, "ask", "never"):
+            raise InvalidArgumentError("scaffold_tests", scaffold_tests, "'ask' or 'never'")
         bps = resolve_breakpoints(
             self.app.settings, breakpoints, valid=self.workflow.node_names
         )
@@ -177,13 +185,8 @@ class Runner:
         if allow_untested:
             first["allow_untested"] = True
         if repair_rounds is not None:
-            if repair_rounds < 0:
-                raise WorkflowError(f"repair_rounds must be 0 or more, got {repair_rounds}")
             first["repair_round_limit"] = repair_rounds
         if scaffold_tests is not None:
-            if scaffold_tests not in ("ask", "never"):
-                raise WorkflowError(
-                    f"scaffold_tests must be 'ask' or 'never', got {scaffold_tests!r}")
             first["scaffold_tests"] = scaffold_tests
         return await self._drive(execution_id, first, None, on_progress)
 
@@ -306,6 +309,20 @@ class Runner:
         )
         return self._result_from_row(execution_id)
 
+    def mark_interrupted(self, execution_id: int, *, reason: str) -> RunResult:
+        """Pause a run left ``running`` when its driver stopped (Ctrl-C): it stays resumable
+        and now says so, and the audit log records why. Any other run is left as it is."""
+        repo = self.app.db.executions
+        row = execution_dict(repo.require(execution_id), with_data=False)
+        if row["status"] in ("pending", "running"):
+            nodes = list(row["next_nodes"])
+            if repo.set_status(execution_id, "paused", next_nodes=nodes,
+                               unless=("paused", *_FINAL, "cancelled")):
+                self.app.audit("execution.interrupted", entity_type="execution",
+                               entity_id=execution_id, details={"reason": reason, "next": nodes})
+            repo.release(execution_id, os.getpid())
+        return self._result_from_row(execution_id)
+
     def get(self, execution_id: int) -> dict[str, Any]:
         """The execution row (JSON fields parsed) and its node records; a run paused for
         repair (or for tests) adds ``repair`` (what the agent is asked to do, as its pause
@@ -333,38 +350,30 @@ class Runner:
         rows = self.app.db.executions.list(status=status, role=role, limit=limit, offset=offset)
         return [execution_dict(r, with_data=False) for r in rows]
 
-    async def history(self, execution_id: int) -> builtins.list[dict[str, Any]]:
-        """The run's checkpoints, oldest first: step, the node(s) that produced each, the
-        nodes next, its time and id."""
+    async def history(self, execution_id: int) -> builtins.list[HistoryEntry]:
+        """The run's checkpoints, oldest first."""
         from dag_harness_mcp.checkpoint.bridge import next_nodes_of
 
         saver = self._require_saver()
         row = self.app.db.executions.require(execution_id)
         tuples = [t async for t in saver.alist(self._config(str(row["thread_id"])))]
-        tuples.reverse()
-        out: builtins.list[dict[str, Any]] = []
-        previous_next: builtins.list[str] = []
-        for item in tuples:
+        out: builtins.list[HistoryEntry] = []
+        ran: builtins.list[str] = []
+        for item in reversed(tuples):
             if item.config["configurable"].get("checkpoint_ns", ""):
                 continue
             upcoming = next_nodes_of(item.checkpoint)
             values = item.checkpoint.get("channel_values") or {}
-            outcomes = [node_outcome(node, values) for node in previous_next]
-            out.append({
-                "step": item.metadata.get("step"),
-                "source": item.metadata.get("source"),
-                "nodes": previous_next,
-                "failed": [n for n, (s, _m) in zip(previous_next, outcomes, strict=True)
-                           if s == "failed"],
-                "outcome": "; ".join(m for s, m in outcomes if s == "failed"),
-                "next": upcoming,
-                "created_at": item.checkpoint.get("ts"),
-                "checkpoint_id": item.checkpoint["id"],
-            })
-            previous_next = upcoming
+            failed = [(n, why) for n in ran
+                      for status, why in [node_outcome(n, values)] if status == "failed"]
+            out.append(HistoryEntry(
+                step=item.metadata.get("step"), source=item.metadata.get("source"), nodes=ran,
+                failed=[n for n, _ in failed], outcome="; ".join(why for _, why in failed),
+                next=upcoming, created_at=item.checkpoint.get("ts"),
+                checkpoint_id=item.checkpoint["id"],
+            ))
+            ran = upcoming
         return out
-
-    # -- driving one run ----------------------------------------------------------
 
     async def _unchanged(self, role: str, wave_run_id: int | None) -> RunResult | None:
         """A completed execution saying "already boxed up at <sha>, nothing changed" when
@@ -465,7 +474,7 @@ class Runner:
                 # Release first: under anyio (the MCP server) a cancelled scope cancels
                 # every later await too, so the gather below may never return.
                 task.cancel()
-                self._abandon(execution_id)
+                self.app.db.executions.release(execution_id, os.getpid())
                 await asyncio.gather(task, return_exceptions=True)
                 raise
         except ExecutionCancelled:
@@ -574,13 +583,7 @@ class Runner:
             "execution.error", entity_type="execution", entity_id=execution_id,
             details={"error": f"{type(exc).__name__}: {exc}"[:2000]},
         )
-        result = self._result_from_row(execution_id)  # its errors end with the row's
-        return result
-
-    def _abandon(self, execution_id: int) -> None:
-        """This process stops driving the run (its caller was cancelled): leave it
-        'running' without an owner, so any process can resume it."""
-        self.app.db.executions.release(execution_id, os.getpid())
+        return self._result_from_row(execution_id)  # its errors end with the row's
 
     def _result_from_row(
         self,

@@ -1,10 +1,5 @@
-"""Search filters with the semantics of LangGraph's InMemoryStore.
-
-Exact values, nested dicts (every given key must match), lists (same length,
-element-wise), and the operators ``$eq $ne $gt $gte $lt $lte``. Unlike the
-in-memory store, an ordering operator on a non-numeric value is a non-match
-instead of a ``TypeError``.
-"""
+"""Search filters with InMemoryStore's semantics (exact values, nested dicts, lists, and
+``$eq $ne $gt $gte $lt $lte``), except that ordering a non-number is a non-match."""
 
 from __future__ import annotations
 

@@ -1,14 +1,7 @@
-"""HarnessStore: LangGraph's BaseStore over the StateDB ``store_items`` table.
-
-Semantics follow ``InMemoryStore`` (the reference the property tests compare
-against): within one batch every read sees the state *before* the batch's
-writes, and several writes to one key keep the last. Search results are
-ordered by (namespace, key) and filtered before ``offset``/``limit`` apply.
-``query`` without a vector index is ignored (as in InMemoryStore without an
-index) and every ``score`` is None. TTLs are minutes; expired items are
-invisible at once and ``sweep_ttl`` deletes them. ``abatch`` runs the batch in
-a worker thread (StateDB gives that thread its own connection).
-"""
+"""HarnessStore: LangGraph's BaseStore over the StateDB ``store_items`` table, with
+InMemoryStore's semantics (reads in a batch see the state before its writes; results by
+(namespace, key); no vector index, so ``query`` is ignored and scores are None); TTLs in
+minutes."""
 
 from __future__ import annotations
 
@@ -17,7 +10,7 @@ import datetime as _dt
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from langgraph.store.base import (
     BaseStore,
@@ -64,24 +57,11 @@ def _parse_time(text: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _item(row: StoreRow) -> Item:
-    return Item(
-        value=json.loads(row.value),
-        key=row.key,
-        namespace=row.namespace,
-        created_at=_parse_time(row.created_at),
-        updated_at=_parse_time(row.updated_at),
-    )
-
-
-def _search_item(row: StoreRow) -> SearchItem:
-    return SearchItem(
-        namespace=row.namespace,
-        key=row.key,
-        value=json.loads(row.value),
-        created_at=_parse_time(row.created_at),
-        updated_at=_parse_time(row.updated_at),
-        score=None,
+def _item(row: StoreRow, kind: type[Item] = Item) -> Item:
+    """The row as an Item (or, with ``kind=SearchItem``, a search hit with no score)."""
+    return kind(
+        namespace=row.namespace, key=row.key, value=json.loads(row.value),
+        created_at=_parse_time(row.created_at), updated_at=_parse_time(row.updated_at),
     )
 
 
@@ -114,8 +94,6 @@ class HarnessStore(BaseStore):
         self._db = db
         self.ttl_config = ttl
         self._clock = clock
-
-    # -- BaseStore -----------------------------------------------------------------
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)
@@ -152,8 +130,6 @@ class HarnessStore(BaseStore):
         """Delete expired items now; returns how many."""
         return self._db.store.sweep(self._clock())
 
-    # -- operations ----------------------------------------------------------------
-
     def _get(
         self, op: GetOp, now: float, refresh: list[tuple[tuple[str, ...], str]]
     ) -> Item | None:
@@ -176,7 +152,7 @@ class HarnessStore(BaseStore):
         page = rows[op.offset : op.offset + op.limit]
         if op.refresh_ttl:
             refresh.extend((r.namespace, r.key) for r in page if r.ttl_minutes is not None)
-        return [_search_item(r) for r in page]
+        return [cast(SearchItem, _item(r, SearchItem)) for r in page]
 
     def _list_namespaces(self, op: ListNamespacesOp, now: float) -> list[tuple[str, ...]]:
         found = self._db.store.namespaces(now)

@@ -20,23 +20,8 @@ from dag_harness_mcp.graph.nodes.vcs import create_commit, push_branch
 from dag_harness_mcp.graph.nodes.worktree import create_worktree
 
 __all__ = [
-    "add_to_merge_train",
-    "analyze_deps",
-    "check_reverse_deps",
-    "create_commit",
-    "create_issue",
-    "create_mr",
-    "create_worktree",
-    "human_approval",
-    "merge_test_results",
-    "notify_failure",
-    "push_branch",
-    "recovery",
-    "repair",
-    "report_summary",
-    "run_molecule",
-    "run_pytest",
-    "scaffold_tests",
-    "validate_deploy",
-    "validate_role",
+    "add_to_merge_train", "analyze_deps", "check_reverse_deps", "create_commit", "create_issue",
+    "create_mr", "create_worktree", "human_approval", "merge_test_results", "notify_failure",
+    "push_branch", "recovery", "repair", "report_summary", "run_molecule", "run_pytest",
+    "scaffold_tests", "validate_deploy", "validate_role",
 ]

@@ -1,19 +1,7 @@
-"""The Ansible collections a run's ansible and molecule calls see.
-
-:func:`prepare_collections` (at ``create_worktree``) builds the run's
-``ANSIBLE_COLLECTIONS_PATH``: the role tree's own collection as it is in the
-worktree (linked as ``ansible_collections/<ns>/<name>`` under
-``.harness/collections/links/<role>``), the harness-managed install directory
-``.harness/collections/installed``, then what the caller had (or ansible's
-defaults); collections installed with the ``ansible`` package stay visible through
-``sys.path``. Requirements files are installed into the managed directory once per
-content (a stamp), and only when something they list is not installed already; an
-unreachable source is a note, not a failure.
-
-:func:`missing_collections` reads a failed ansible/molecule/pytest output: a
-collection it could not find, and that ``ansible-galaxy collection list`` confirms is
-absent, is the environment's problem (:class:`MissingCollectionError`), not the role's.
-"""
+"""The Ansible collections a run's ansible and molecule calls see: the role tree's own
+collection linked from the worktree, a harness-managed install directory (requirements
+installed once per content), then the caller's path; a collection missing on the machine
+is an environment error (:class:`MissingCollectionError`), not the role's."""
 
 from __future__ import annotations
 

@@ -1,11 +1,6 @@
-"""The node decorator: the one place a node's failure becomes state (timing, a snapshot,
-the failure route).
-
-A node body raises on failure. :func:`node` turns a definitive failure (a harness, OS or
-timeout error) into ``errors`` + ``failed_node``, so routing sends the run to
-``notify_failure``; a transient failure the node's retry policy still covers is re-raised
-for LangGraph to retry; interrupts and cancellation pass through untouched.
-"""
+"""The node decorator: a node body raises on failure; :func:`node` turns a definitive
+failure into ``errors`` + ``failed_node`` (routing then goes to ``notify_failure``),
+re-raises one its retry policy still covers, and times and snapshots every node."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""create_issue, create_mr and add_to_merge_train, through the one Forge interface.
-
-Every forge call is find-or-create, so a resume after a crash finds what an earlier
-attempt created. The forge retries its own requests (``forge/retry.py``); a forge
-error that reaches a node ends in ``notify_failure``.
-"""
+"""create_issue, create_mr and add_to_merge_train: find-or-create, so a resume finds what
+an earlier attempt made; the forge retries its own requests."""
 
 from __future__ import annotations
 

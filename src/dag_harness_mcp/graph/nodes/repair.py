@@ -1,11 +1,5 @@
-"""repair and scaffold_tests: pause so the agent can fix the role, or give an untested
-role tests, in its worktree; then (re-)test.
-
-Reached when tests still fail after the recovery round and repair rounds remain.
-The run keeps its worktree and its capability context while it waits. Resuming
-(no decision: ``resume_execution(id)``, ``harness resume ID``) re-runs the kinds
-that failed, then every kind once more (``retest`` in the state), then goes on.
-"""
+"""repair and scaffold_tests: pause so the agent fixes the role (or gives an untested role
+tests) in its worktree; resuming re-tests the failed kinds, then every kind once more."""
 
 from __future__ import annotations
 

@@ -1,15 +1,7 @@
-"""run_molecule ‖ run_pytest, merge_test_results and the bounded recovery round.
-
-A failing kind also carries a bounded failure digest (:mod:`dag_harness_mcp.runner.digest`)
-that the repair pause hands the agent.
-
-Each test node runs one configured command in the role's directory inside the
-worktree, parses its per-test outcomes, and records the run (with regression
-tracking) in the StateDB. A failing test is a result, not a node failure: the
-routing after ``merge_test_results`` decides between recovery and the failure
-report. When a command reports no per-test outcomes, the command itself is the
-one test.
-"""
+"""run_molecule ‖ run_pytest, merge_test_results and the bounded recovery round. A test
+node runs one configured command in the worktree's role, records per-test outcomes (with
+regressions) and, when it fails, a bounded failure digest for the repair pause; a failing
+test is a result, not a node failure."""
 
 from __future__ import annotations
 

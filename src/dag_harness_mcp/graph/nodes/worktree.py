@@ -1,10 +1,6 @@
-"""create_worktree: the role's own git worktree and branch, starting from the default branch.
-
-The worktree directory is reused across runs, but a new run never tests what an earlier
-run left: its branch is recreated, rebased or (when it was pushed and not merged) has the
-default branch merged into it (:mod:`dag_harness_mcp.git.branch`); the run's ``notes``
-say which. A run resumed after this node keeps its worktree untouched (the node does not
-run again)."""
+"""create_worktree: the role's own worktree and branch from the default branch; a reused
+worktree's branch is recreated, rebased or merged (:mod:`dag_harness_mcp.git.branch`), and
+the run's ``notes`` say which."""
 
 from __future__ import annotations
 
