@@ -98,8 +98,8 @@ async def main() -> None:
                     label = role + (" (community.general installed)"
                                     if collections == community else "")
                     rows.append((label, result.status, wall, floor, _flags(result)))
-                    record(f"DebOps box-up {label}", round(wall, 2), "s",
-                           note=f"{result.status}; floor {floor:.2f} s")
+                    record(f"DebOps box-up {label}", wall, "s", note=result.status,
+                           floor=(floor, "ansible-playbook --syntax-check of it"))
     print(f"{'role':45} {'result':10} {'wall s':>7} {'floor s':>8} {'ratio':>6}  flagged")
     for label, status, wall, floor, flags in rows:
         print(f"{label:45} {status:10} {wall:7.2f} {floor:8.2f} {wall / floor:6.1f}  {flags}")

@@ -10,12 +10,14 @@ issue creation throughput on a SQLite file.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.request import Request, urlopen
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -25,7 +27,7 @@ from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.forge.gitlab import GitLabForge
 from dag_harness_mcp.forge.local import LocalForge
 from dag_harness_mcp.service.app import HarnessApp
-from support.fake_gitlab import FakeGitLab
+from support.fake_gitlab import TOKEN, FakeGitLab
 from support.gitlab_env import FAST, gitlab_settings
 
 N = 50
@@ -33,6 +35,18 @@ N = 50
 
 def _ms(values: list[float]) -> str:
     return f"median {statistics.median(values) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
+
+
+def _bare_gets(url: str) -> list[float]:
+    """The floor of one forge call: a plain GET of the project from the same server."""
+    request = Request(f"{url}/api/v4/projects/1", headers={"PRIVATE-TOKEN": TOKEN})
+    times = []
+    for _ in range(N):
+        start = time.perf_counter()
+        with urlopen(request, timeout=5) as answer:
+            answer.read()
+        times.append(time.perf_counter() - start)
+    return times
 
 
 async def gitlab_figures(tmp: Path) -> None:
@@ -57,10 +71,13 @@ async def gitlab_figures(tmp: Path) -> None:
             print(f"gitlab find-or-create issue (creates), n={N}: {_ms(first)}")
             print(f"gitlab find-or-create issue (found), n={N}: {_ms(again)};"
                   f" {(len(fake.requests) - before) / N:.1f} requests each")
+            floor = (statistics.median(_bare_gets(fake.url)) * 1000,
+                     "one bare GET of the project, urllib")
+            print(f"floor: one bare HTTP GET to the same server: {floor[0]:.2f} ms")
             record("GitLab find-or-create issue, creating (median, local HTTP)",
-                   statistics.median(first) * 1000, "ms")
+                   statistics.median(first) * 1000, "ms", floor=floor)
             record("GitLab find-or-create issue, found (median, local HTTP)",
-                   statistics.median(again) * 1000, "ms")
+                   statistics.median(again) * 1000, "ms", floor=floor)
             start = time.perf_counter()
             await asyncio.gather(*(
                 forge.find_or_create_issue(
@@ -85,9 +102,26 @@ def local_figures(tmp: Path) -> None:
             return time.perf_counter() - start
 
         took = asyncio.run(run())
-        each = took / 500 * 1000
-        print(f"local find-or-create issue (creates, SQLite file), n=500: {each:.2f} ms each")
-        record("local forge find-or-create issue", each, "ms")
+    each = took / 500 * 1000
+    floor = _bare_inserts(tmp / "floor.db", 500) / 500 * 1000
+    print(f"local find-or-create issue (creates, SQLite file), n=500: {each:.2f} ms each; "
+          f"floor (one INSERT + commit, sqlite3): {floor:.3f} ms")
+    record("local forge find-or-create issue", each, "ms",
+           floor=(floor, "one sqlite3 INSERT + commit, same PRAGMAs"))
+
+
+def _bare_inserts(path: Path, count: int) -> float:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # as the StateDB opens its file
+    conn.execute("CREATE TABLE issues (id INTEGER PRIMARY KEY, role TEXT, title TEXT)")
+    start = time.perf_counter()
+    for n in range(count):
+        conn.execute("INSERT INTO issues (role, title) VALUES (?, ?)", (f"r{n}", f"T{n}"))
+        conn.commit()
+    took = time.perf_counter() - start
+    conn.close()
+    return took
 
 
 def import_cost() -> None:

@@ -45,6 +45,22 @@ for i in range(int(calls)):
 """
 
 
+def _sessions(worker: Path, script: Path, sessions: int, calls: int, project: Path,
+              env: dict[str, str]) -> tuple[int, float]:
+    """``sessions`` loops of ``calls`` PreToolUse+PostToolUse runs of ``script``, started at
+    once: (failed sessions, seconds)."""
+    procs = [subprocess.Popen([PYTHON, str(worker), PYTHON, str(script), f"s{i}", str(calls),
+                               str(project)], stdin=subprocess.PIPE, env=env, text=True)
+             for i in range(sessions)]
+    started = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    failed = sum(proc.wait() != 0 for proc in procs)
+    return failed, time.perf_counter() - started
+
+
 def main(sessions: int = 8, calls: int = 25) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-writers-"))
     try:
@@ -59,16 +75,10 @@ def main(sessions: int = 8, calls: int = 25) -> None:
         subprocess.run([PYTHON, "-S", str(SCRIPT), "SessionStart"], env=env, check=True,
                        input=json.dumps({"session_id": "warm", "cwd": str(project),
                                          "hook_event_name": "SessionStart"}).encode())
-        procs = [subprocess.Popen([PYTHON, str(worker), PYTHON, str(SCRIPT), f"s{i}",
-                                   str(calls), str(project)], stdin=subprocess.PIPE, env=env,
-                                  text=True) for i in range(sessions)]
-        started = time.perf_counter()
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        failed = sum(proc.wait() != 0 for proc in procs)
-        took = time.perf_counter() - started
+        failed, took = _sessions(worker, SCRIPT, sessions, calls, project, env)
+        noop = tmp / "noop.py"
+        noop.write_text("")
+        _, floor = _sessions(worker, noop, sessions, calls, project, env)
         spooled = sum(1 for n in os.listdir(str(db_path) + ".spool") if n.endswith(".json")) \
             if os.path.isdir(str(db_path) + ".spool") else 0
         # Events kept in the spool (database busy past the hooks' 100 ms write bound) are the next
@@ -85,9 +95,13 @@ def main(sessions: int = 8, calls: int = 25) -> None:
               f"{events / took:.0f} events/s; tool calls recorded {rows}/{sessions * calls}, "
               f"lost {lost}, failed sessions {failed}, spooled then replayed {spooled}; "
               f"{os.cpu_count()} CPUs")
-        record(f"concurrent hook writers ({sessions} sessions)", events / took, "events/s")
+        print(f"floor: the same loops running an empty script with python3 -S: {floor:.1f} s "
+              f"({events / floor:.0f} events/s); the hooks took {took / floor:.2f}x that")
+        record(f"concurrent hook writers, {events} events from {sessions} sessions", took, "s",
+               floor=(floor, "the same loops running an empty script"),
+               note=f"{events / took:.0f} events/s")
         record(f"concurrent hook writers ({sessions} sessions), rows lost", lost, "rows",
-               target="0")
+               floor=None, why_no_floor="a count", goal="0")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

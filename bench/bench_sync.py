@@ -163,9 +163,13 @@ def bench_sync() -> None:
         )
         print(f"  open StateDB + migrate : {opened * 1000:8.1f} ms")
         print(f"  first sync (all added) : {cold * 1000:8.1f} ms")
-        record(f"sync of {first.total} roles, first", cold * 1000, "ms", target="<= 1000 ms")
+        floor = (statistics.median(_parse_floor(root / "ansible" / "roles") for _ in range(5))
+                 * 1000, "read + parse the same YAML")
+        print(f"  floor: read+parse the YAML: {floor[0]:8.1f} ms")
+        record(f"sync of {first.total} roles, first", cold * 1000, "ms", goal="<= 1000 ms",
+               floor=floor)
         record(f"sync of {first.total} roles, unchanged re-sync",
-               statistics.median(repeats) * 1000, "ms", target="<= 1000 ms")
+               statistics.median(repeats) * 1000, "ms", goal="<= 1000 ms", floor=floor)
         print(
             f"  re-sync (unchanged={again.unchanged}), median of 5: "
             f"{statistics.median(repeats) * 1000:8.1f} ms   target <= 1000 ms"
@@ -226,12 +230,15 @@ def bench_queries(clustered: bool) -> None:
         build = time.perf_counter() - started
         top = [n for n in names if n.endswith(("role_098", "role_097", "role_096"))]
         sample = rng.sample(top, 60)
-        times, sizes = [], []
+        times, sizes, direct = [], [], []
         for name in sample:
             for _ in range(3):
                 started = time.perf_counter()
                 rows = db.roles.transitive_dependencies(name)
                 times.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                db.roles.direct_dependencies(name)
+                direct.append(time.perf_counter() - started)
             sizes.append(len(rows))
         rev_times = []
         for _ in range(5):
@@ -248,11 +255,13 @@ def bench_queries(clustered: bool) -> None:
     print(
         f"  dependencies of a top-wave role: median {statistics.median(times) * 1000:6.2f} ms, "
         f"p95 {times[int(len(times) * 0.95)] * 1000:6.2f} ms, result size median "
-        f"{statistics.median(sizes):.0f}   target <= 10 ms"
+        f"{statistics.median(sizes):.0f}   target <= 10 ms; direct dependencies only (the "
+        f"floor) {statistics.median(direct) * 1000:6.2f} ms"
     )
     if clustered:
         record(f"transitive dependencies at {len(names)} roles, median",
-               statistics.median(times) * 1000, "ms", target="<= 10 ms")
+               statistics.median(times) * 1000, "ms", goal="<= 10 ms",
+               floor=(statistics.median(direct) * 1000, "its direct dependencies, same DB"))
     print(
         f"  dependants of a foundation role ({len(rev)} roles): median "
         f"{statistics.median(rev_times) * 1000:6.2f} ms"
@@ -289,13 +298,10 @@ def bench_diamonds(size: int = 150) -> None:
 def _parse_floor(roles: Path) -> float:
     """Read and parse every file sync parses (meta/main, tasks, handlers): the floor."""
     started = time.perf_counter()
-    for role in sorted(roles.iterdir()):
-        files = [role / "meta" / "main.yml"]
-        for sub in ("tasks", "handlers"):
-            files.extend(sorted((role / sub).rglob("*.yml")) if (role / sub).is_dir() else [])
-        for path in files:
-            if path.is_file():
-                load_yaml(path.read_text())
+    for path in sorted(roles.rglob("*.yml")):
+        parts = path.relative_to(roles).parts
+        if "tasks" in parts or "handlers" in parts or parts[-2:] == ("meta", "main.yml"):
+            load_yaml(path.read_text())
     return time.perf_counter() - started
 
 
@@ -339,13 +345,14 @@ def bench_debops() -> None:
     print(f"  floor: read+parse the YAML : {floor * 1000:8.1f} ms")
     print(f"  `harness sync` (command)   : {statistics.median(wall):8.2f} s    "
           f"`harness --version` {statistics.median(start_floor):.2f} s")
+    parse = (floor * 1000, "read + parse the same YAML")
     record(f"DebOps sync of {first.total} roles, first (in-process)", cold * 1000, "ms",
-           target="<= 1000 ms", note=f"{cold / floor:.1f}x parse floor")
-    record(f"DebOps sync of {first.total} roles, parse floor", floor * 1000, "ms",
-           note="machine floor")
+           goal="<= 1000 ms", floor=parse)
+    record(f"DebOps sync of {first.total} roles, unchanged re-sync", resync * 1000, "ms",
+           floor=parse)
     record(f"DebOps `harness sync` of {first.total} roles (command)",
            statistics.median(wall), "s",
-           note=f"`harness --version` {statistics.median(start_floor):.2f} s")
+           floor=(statistics.median(start_floor), "`harness --version`"))
 
 
 def main() -> int:
