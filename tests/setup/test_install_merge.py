@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.errors import ConfigError, HarnessError
+from dag_harness_mcp.errors import ConfigError, HarnessError, InvalidArgumentError
 from dag_harness_mcp.service.integration import (
     find_plugin_root,
     install_integration,
@@ -46,7 +46,7 @@ def test_install_into_an_empty_project_registers_every_hook_and_the_mcp_server(
     settings = _json(project / ".claude" / "settings.json")
     hooks = settings["hooks"]
     assert isinstance(hooks, dict) and set(hooks) == EVENTS
-    assert sorted(report["added_hooks"]) == sorted(EVENTS)
+    assert sorted(report.added_hooks) == sorted(EVENTS)
     command = hooks["PreToolUse"][0]["hooks"][0]["command"]
     assert command == f'python3 -S "{ROOT}/hooks/harness_hook.py" PreToolUse'
     server = _json(project / ".mcp.json")["mcpServers"]["dag-harness"]  # type: ignore[index]
@@ -82,7 +82,7 @@ def test_install_twice_changes_nothing_the_second_time(project: Path) -> None:
     install_integration(project, ROOT)
     before = snapshot(project)
     report = install_integration(project, ROOT)
-    assert report["added_hooks"] == [] and report["added_mcp_server"] is False
+    assert report.added_hooks == [] and report.added_mcp_server is False
     assert snapshot(project) == before
 
 
@@ -98,15 +98,15 @@ def test_install_keeps_user_settings_hooks_and_servers(project: Path) -> None:
     assert len(pre) == 2
     servers = _json(project / ".mcp.json")["mcpServers"]
     assert servers == {"other": USER_MCP["mcpServers"]["other"], "dag-harness": mine}
-    assert report["added_mcp_server"] is False
-    assert any("yours" in kept for kept in report["kept"])
+    assert report.added_mcp_server is False
+    assert any("yours" in kept for kept in report.kept)
 
 
 def test_uninstall_after_install_leaves_an_empty_project_byte_identical(project: Path) -> None:
     before = snapshot(project)
     install_integration(project, ROOT)
     report = uninstall_integration(project)
-    assert report["removed_hooks"] == len(EVENTS) and report["removed_mcp_server"] is True
+    assert report.removed_hooks == len(EVENTS) and report.removed_mcp_server is True
     assert snapshot(project) == before
 
 
@@ -137,7 +137,7 @@ def test_uninstall_keeps_an_mcp_server_the_user_changed_since(project: Path) -> 
     mcp["mcpServers"]["dag-harness"]["args"] = ["dag-harness-mcp", "--debug"]  # type: ignore[index]
     _write(project / ".mcp.json", mcp)
     report = uninstall_integration(project)
-    assert report["removed_mcp_server"] is False
+    assert report.removed_mcp_server is False
     assert _json(project / ".mcp.json")["mcpServers"]["dag-harness"]["args"] == [  # type: ignore[index]
         "dag-harness-mcp", "--debug"]
 
@@ -159,7 +159,7 @@ def test_install_refuses_broken_settings_and_changes_nothing(project: Path, cont
 
 def test_plugin_root_must_hold_hooks_and_launcher(tmp_path: Path) -> None:
     assert find_plugin_root(ROOT) == ROOT
-    with pytest.raises(ConfigError, match="--plugin-root"):
+    with pytest.raises(InvalidArgumentError, match="--plugin-root"):
         find_plugin_root(tmp_path)
 
 
@@ -194,7 +194,7 @@ def test_install_from_a_moved_checkout_replaces_its_own_old_entries(
     _write(project / ".claude" / "settings.json", USER_SETTINGS)
     install_integration(project, ROOT)
     report = install_integration(project, moved)
-    assert report["replaced_hooks"] == len(EVENTS) and report["added_mcp_server"] is True
+    assert report.replaced_hooks == len(EVENTS) and report.added_mcp_server is True
     text = (project / ".claude" / "settings.json").read_text()
     assert str(ROOT / "hooks") not in text and text.count(str(moved / "hooks")) == len(EVENTS)
     server = _json(project / ".mcp.json")["mcpServers"]["dag-harness"]  # type: ignore[index]
@@ -211,10 +211,10 @@ def test_install_adds_the_skills_with_the_project_servers_tool_names_and_keeps_y
     mine.write_text("my own status skill\n")
     before = snapshot(project)
     report = install_integration(project, ROOT)
-    assert sorted(report["added_skills"]) == [
+    assert sorted(report.added_skills) == [
         f".claude/skills/{name}/SKILL.md" for name in ("box-up-role", "harness-observe",
                                                       "harness-waves")]
-    assert ".claude/skills/harness-status/SKILL.md (yours, left as it is)" in report["kept"]
+    assert ".claude/skills/harness-status/SKILL.md (yours, left as it is)" in report.kept
     box_up = (project / ".claude" / "skills" / "box-up-role" / "SKILL.md").read_text()
     assert "mcp__dag-harness__box_up_role" in box_up and "mcp__plugin_" not in box_up
     assert mine.read_text() == "my own status skill\n"
@@ -228,7 +228,7 @@ def test_uninstall_keeps_a_skill_the_user_edited_after_the_install(project: Path
     edited = project / ".claude" / "skills" / "box-up-role" / "SKILL.md"
     edited.write_text(edited.read_text() + "\nAlways ask twice.\n")
     report = uninstall_integration(project)
-    assert ".claude/skills/box-up-role/SKILL.md (changed since install)" in report["kept"]
+    assert ".claude/skills/box-up-role/SKILL.md (changed since install)" in report.kept
     assert edited.read_text().endswith("Always ask twice.\n")
     assert not (project / ".claude" / "skills" / "harness-waves").exists()
 

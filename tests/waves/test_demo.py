@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -56,3 +57,22 @@ def test_demo_boxes_up_every_example_role_wave_by_wave_into_origin(tmp_path: Pat
     assert ("common", "molecule") in kinds and ("common", "pytest") in kinds
     assert ("ssh_hardening", "molecule") in kinds and ("backup", "pytest") in kinds
     assert all(s is not None and s["status"] == "completed" for s in summaries.values())
+
+
+def test_the_live_view_shows_the_role_table_only_while_roles_run() -> None:
+    from rich.console import Console
+
+    from dag_harness_mcp.cli.wave_view import WaveView
+    from dag_harness_mcp.service.wave_types import WaveEvent
+
+    def shown(view: WaveView) -> str:
+        console = Console(record=True, width=100)
+        console.print(view.render())
+        return console.export_text()
+
+    view = WaveView("harness demo")
+    asyncio.run(view(WaveEvent("wave_started", 0, total=1)))
+    asyncio.run(view(WaveEvent("role_started", 0, role="common")))
+    assert "harness demo" in shown(view) and "common" in shown(view)
+    asyncio.run(view(WaveEvent("role_finished", 0, role="common", status="completed")))
+    assert "harness demo" not in shown(view)  # no empty table left above the summary

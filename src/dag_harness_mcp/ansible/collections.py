@@ -1,16 +1,7 @@
-"""Ansible collections around a role tree (pure functions: files in, facts out).
-
-- A role tree is a **collection** when ``galaxy.yml`` sits right above its roles
-  directory (DebOps: ``ansible_collections/debops/debops/{galaxy.yml,roles/}``); its
-  roles call each other by fully-qualified name (``debops.debops.secret``), so the
-  collection itself must be on ``ANSIBLE_COLLECTIONS_PATH`` for every ansible call.
-- ``requirements.yml`` / ``collections/requirements.yml`` (beside the roles directory
-  or at the repository root) list the collections the roles need.
-- When ansible fails because a collection is missing it says so in a few known ways
-  ("couldn't resolve module/action 'ns.coll.x'", "the role 'ns.coll.x' was not
-  found", "No filter named 'ns.coll.x'", "The lookup plugin 'ns.coll.x' was not
-  found", "No module named 'ansible_collections.ns.coll'"); :func:`missing_in_output`
-  finds them, so the harness can report an environment problem, not a broken role.
+"""Ansible collections around a role tree (pure functions: files in, facts out): the
+collection a role tree is part of (``galaxy.yml`` right above its roles directory, so its
+roles call each other by FQCN), the collections ``requirements.yml`` asks for, and which
+collections ansible's output says are missing (an environment problem, not a broken role).
 """
 
 from __future__ import annotations

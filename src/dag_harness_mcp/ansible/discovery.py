@@ -20,20 +20,9 @@ from dag_harness_mcp.names import validate_role_name
 __all__ = ["ROLE_CONTENT_DIRS", "ROLE_MARKER_DIRS", "DiscoveredRole", "Discovery", "discover_roles"]
 
 ROLE_MARKER_DIRS = frozenset({"tasks", "meta", "defaults", "handlers", "vars"})
-ROLE_CONTENT_DIRS = ROLE_MARKER_DIRS | frozenset(
-    {
-        "files",
-        "templates",
-        "library",
-        "module_utils",
-        "lookup_plugins",
-        "filter_plugins",
-        "action_plugins",
-        "molecule",
-        "tests",
-        "docs",
-    }
-)
+ROLE_CONTENT_DIRS = ROLE_MARKER_DIRS | {"files", "templates", "library", "module_utils",
+                                        "lookup_plugins", "filter_plugins", "action_plugins",
+                                        "molecule", "tests", "docs"}
 
 
 @dataclass(frozen=True)
@@ -60,14 +49,10 @@ def discover_roles(roles_dir: Path) -> Discovery:
     is skipped and listed in :attr:`Discovery.skipped`.
     """
     found = Discovery()
-    base = roles_dir
-    if not base.is_dir():
-        return found
-    for current, dirnames, _files in os.walk(base, followlinks=False):
+    for current, dirnames, _files in os.walk(roles_dir, followlinks=False):
         here = Path(current)
-        rel = here.relative_to(base).as_posix()
-        present = set(dirnames)
-        is_role = rel != "." and bool(present & ROLE_MARKER_DIRS)
+        rel = here.relative_to(roles_dir).as_posix()
+        is_role = rel != "." and not ROLE_MARKER_DIRS.isdisjoint(dirnames)
         if is_role:
             try:
                 validate_role_name(rel)
@@ -76,15 +61,8 @@ def discover_roles(roles_dir: Path) -> Discovery:
                 dirnames[:] = []
                 continue
             found.roles.append(DiscoveredRole(name=rel, path=here))
-        keep: list[str] = []
-        for name in sorted(dirnames):
-            if name.startswith("."):
-                continue
-            if is_role and name in ROLE_CONTENT_DIRS:
-                continue
-            if (here / name).is_symlink():
-                continue
-            keep.append(name)
-        dirnames[:] = keep
+        dirnames[:] = [name for name in sorted(dirnames)
+                       if not name.startswith(".") and not (is_role and name in ROLE_CONTENT_DIRS)
+                       and not (here / name).is_symlink()]
     found.roles.sort(key=lambda r: r.name)
     return found

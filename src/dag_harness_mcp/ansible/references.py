@@ -1,15 +1,7 @@
-"""Role references: ``meta/main.yml`` dependencies, ``include_role``/``import_role`` tasks,
-and files of other roles a role runs or reads.
-
-:func:`scan_role` reads one role directory and returns what it references, as
-written. :func:`resolve_reference` then decides, against the set of roles in
-the repository, whether a reference is an in-repo role, an external role, a
-templated name that can only be some of the roles (``templated``: every role it
-can match, so waves stay a safe order) or one that could be anything
-(``dynamic``). :func:`resolve_file_reference` finds the role that owns a task or
-vars file reached by path (kubespray's ``include_tasks:
-../../../download/tasks/download_file.yml``). Neither ever fails on bad YAML:
-parse errors are collected per file and the rest of the role is still read.
+"""Role references: ``meta/main.yml`` dependencies, ``include_role``/``import_role`` tasks
+and files of other roles a role runs or reads. :func:`scan_role` reads them as written
+(bad YAML is collected per file, never raised); :func:`resolve_reference` and
+:func:`resolve_file_reference` classify them against the repository's roles.
 """
 
 from __future__ import annotations
@@ -45,14 +37,12 @@ FILE_SOURCES: frozenset[str] = frozenset(
     {"include_tasks", "import_tasks", "include_vars", "vars_files"}
 )
 
-_ROLE_ACTIONS: dict[str, Source] = {}
-_FILE_ACTIONS: dict[str, Source] = {}
-for _prefix in ("", "ansible.builtin.", "ansible.legacy."):
-    _ROLE_ACTIONS[_prefix + "include_role"] = "include_role"
-    _ROLE_ACTIONS[_prefix + "import_role"] = "import_role"
-    _FILE_ACTIONS[_prefix + "include_tasks"] = "include_tasks"
-    _FILE_ACTIONS[_prefix + "import_tasks"] = "import_tasks"
-    _FILE_ACTIONS[_prefix + "include_vars"] = "include_vars"
+_PREFIXES = ("", "ansible.builtin.", "ansible.legacy.")
+_ROLE_ACTIONS: dict[str, Source] = {
+    p + a: a for p in _PREFIXES for a in ("include_role", "import_role")}
+_FILE_ACTIONS: dict[str, Source] = {
+    p + a: a for p in _PREFIXES
+    for a in ("include_tasks", "import_tasks", "include_vars")}
 _TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _FILE_ARG = re.compile(r"(?:^|\s)(?:file|dir)=(?P<path>\S+)")
 _KEY_VALUE = re.compile(r"\s+\w+=")
@@ -255,15 +245,10 @@ def _resolve_templated(
 def resolve_reference(
     reference: str, known: Collection[str], *, referrer: str | None = None
 ) -> ResolvedReference:
-    """Classify a reference to a role by name: ``role``, ``templated``, ``dynamic`` or ``external``.
-
-    Looked up as written; then, like Ansible, beside the referring role
-    (``monitoring/exporters`` finds ``monitoring/node`` as ``node``); then a
-    collection-qualified ``ns.collection.role`` as ``role``. A templated name
-    (``network_plugin/{{ kube_network_plugin }}``) stands for every role it can
-    match, each template one path segment (``templated``); one that is nothing
-    but template, or matches no role, stays ``dynamic``.
-    """
+    """``role``, ``templated``, ``dynamic`` or ``external``: looked up as written, then
+    beside the referrer (``monitoring/node`` as ``node``), then ``ns.coll.role`` as ``role``.
+    A templated name stands for every role it can match, each template one path segment
+    (``templated``); all template, or no match, is ``dynamic``."""
     if _is_templated(reference):
         return _resolve_templated(reference, known, referrer)
     if reference in known:
@@ -295,16 +280,13 @@ def resolve_file_reference(
     known: Collection[str],
     exists: Callable[[str], bool] = lambda _path: False,
 ) -> ResolvedReference | None:
-    """The role owning a file that ``referrer`` runs or reads by path, or None when it is its own.
+    """The role owning a file ``referrer`` runs or reads by path; None when it is its own.
 
-    ``reference`` is the path as written in ``referrer``'s ``source_file``;
-    ``{{ role_path }}`` is the referrer's directory, and a path is cut at its
-    first other template (``../download/tasks/{{ item }}.yml`` still names
-    ``download``). Relative paths are tried, like Ansible, against the role's
-    ``tasks/`` (``vars/`` for vars files) and the including file's directory;
-    the first that ``exists`` (a path relative to the roles path) wins, else
-    the first. A path outside the roles path, or an absolute one, is ``external``.
-    """
+    ``{{ role_path }}`` is the referrer's directory and a path is cut at its first other
+    template (``../download/tasks/{{ item }}.yml`` names ``download``). Relative paths are
+    tried like Ansible: the role's ``tasks/`` (``vars/`` for vars files), then the including
+    file's directory; the first that ``exists`` wins, else the first. A path outside the
+    roles path, or an absolute one, is ``external``."""
     path = _ROLE_PATH.sub(referrer, reference) if "role_path" in reference else reference
     template = _TEMPLATE.search(path)
     if template is not None:

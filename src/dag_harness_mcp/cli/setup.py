@@ -93,26 +93,25 @@ def install(ctx: typer.Context, project: ProjectOpt = None, plugin_root: PluginR
     target = (project or _settings(ctx).repo_root).resolve()
     report = run_cli(lambda: integration.install_integration(
         target, integration.find_plugin_root(plugin_root)))
-    if as_json:
-        emit_json(report)
-        return
-    added = len(report["added_hooks"])
-    console.print(f"{target}: {added} hook(s) added, MCP server "
-                  f"{'added' if report['added_mcp_server'] else 'not added'}")
-    for kept in report["kept"]:
-        console.print(f"- kept {kept}")
+    _done(report, as_json, f"{target}: {len(report.added_hooks)} hook(s) added, MCP server "
+          f"{'added' if report.added_mcp_server else 'not added'}")
 
 
 def uninstall(ctx: typer.Context, project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
     """Remove only what `harness install` added (recorded in .claude/dag-harness.installed.json)."""
     target = (project or _settings(ctx).repo_root).resolve()
     report = run_cli(lambda: integration.uninstall_integration(target))
+    _done(report, as_json, f"{target}: {report.removed_hooks} hook(s) removed, MCP server "
+          f"{'removed' if report.removed_mcp_server else 'not removed'}")
+
+
+def _done(report: integration.InstallReport | integration.UninstallReport, as_json: bool,
+          summary: str) -> None:
     if as_json:
-        emit_json(report)
+        emit_json(report.model_dump(mode="json"))
         return
-    console.print(f"{target}: {report['removed_hooks']} hook(s) removed, MCP server "
-                  f"{'removed' if report['removed_mcp_server'] else 'not removed'}")
-    for kept in report["kept"]:
+    console.print(summary)
+    for kept in report.kept:
         console.print(f"- kept {kept}")
 
 

@@ -34,6 +34,8 @@ class WaveView:
                          transient=False)
 
     def render(self) -> Group:
+        if not self.running:  # no empty table left above the summary when the run ends
+            return Group(self.progress)
         table = Table(title=self.title, expand=False)
         for column in ("wave", "role", "node", "seconds"):
             table.add_column(column)

@@ -1,10 +1,6 @@
-"""``harness demo``: box up the bundled example repository end to end, for real.
-
-A fresh copy of ``examples/ansible-repo`` (git, a bare ``origin``) in a directory of
-its own; sync; then every role wave by wave through the real workflow (molecule,
-pytest, commits, pushes, local-forge issues and MRs, the merge train), approving
-automatically. The StateDB stays in the copy for inspection.
-"""
+"""``harness demo``: a fresh copy of the bundled example, synced, and every role boxed up
+wave by wave through the real workflow (local forge, merge train), auto-approved; the
+StateDB stays in the copy for inspection."""
 
 from __future__ import annotations
 
@@ -24,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["DemoReport", "demo_directory", "run_demo"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class DemoReport:
     directory: str
     repo_root: str

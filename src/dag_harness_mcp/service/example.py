@@ -1,10 +1,5 @@
-"""The bundled example repository, checked out as a real git repository with a bare origin.
-
-``harness demo`` and the tests box up roles of ``examples/ansible-repo``. This
-module copies that tree somewhere writable, makes it a git repository on the
-default branch with one commit, and gives it a bare repository as ``origin``,
-so pushes, merge requests and the local merge train have somewhere real to go.
-"""
+"""The bundled example repository (``examples/ansible-repo``) copied somewhere writable as a
+git repository with one commit and a bare ``origin``, for ``harness demo`` and the tests."""
 
 from __future__ import annotations
 
@@ -61,11 +56,8 @@ def _git(cwd: Path, *args: str) -> str:
 def prepare_example_checkout(
     dest: Path, *, source: Path | None = None, default_branch: str = "main"
 ) -> ExampleCheckout:
-    """Copy the example to ``dest/repo`` as a fresh git repository with ``dest/origin.git``.
-
-    ``dest`` must not hold an earlier checkout (an existing ``dest/repo`` is refused,
-    so a demo never overwrites work).
-    """
+    """Copy the example to ``dest/repo`` as a fresh git repository with ``dest/origin.git``;
+    an earlier checkout there is refused (a demo never overwrites work)."""
     src = source or example_source()
     repo = dest / "repo"
     origin = dest / "origin.git"

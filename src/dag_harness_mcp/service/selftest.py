@@ -1,12 +1,5 @@
-"""The bootstrap self-test: the real hook script, started the way Claude Code starts it.
-
-In a throwaway directory and database: SessionStart records a session; with a
-capability context granted to it, a Write outside the context is denied and one
-inside is allowed and recorded; SessionEnd ends the session. The hooks run with
-the ``python3`` on ``PATH`` (what the plugin's hooks.json runs). Then the MCP
-server is started through ``scripts/harness_env.py`` and answers ``initialize`` and
-``tools/list`` over stdio.
-"""
+"""The bootstrap self-tests: the real hook script run as Claude Code runs it (``python3 -S``
+on PATH) in a throwaway project, and the MCP server started as an install starts it."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
-"""``harness bootstrap``: check the environment, initialise the database, install, self-test.
-
-Checks report; they never change anything. :func:`bootstrap` then (unless
-``check_only``) initialises the StateDB, installs the project integration when
-asked (see :mod:`dag_harness_mcp.service.integration`) and runs the hook
-self-test (:mod:`dag_harness_mcp.service.selftest`).
-"""
+"""``harness bootstrap``: check the environment (changing nothing), then, unless only
+checking, initialise the database, install the project integration when asked
+(:mod:`~dag_harness_mcp.service.integration`) and run the self-tests
+(:mod:`~dag_harness_mcp.service.selftest`)."""
 
 from __future__ import annotations
 
@@ -20,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from dag_harness_mcp.config import Settings
-from dag_harness_mcp.service.integration import MANIFEST, SERVER_NAME, find_plugin_root
+from dag_harness_mcp.service.integration import (
+    MANIFEST,
+    SERVER_NAME,
+    InstallReport,
+    find_plugin_root,
+    install_integration,
+)
 
 __all__ = [
     "BootstrapReport", "Check", "bootstrap", "check_environment", "plugin_enabled",
@@ -46,7 +49,7 @@ class Check:
 class BootstrapReport:
     checks: list[Check] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
-    install: dict[str, Any] | None = None
+    install: InstallReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -54,7 +57,8 @@ class BootstrapReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "checks": [asdict(c) for c in self.checks],
-                "actions": self.actions, "install": self.install}
+                "actions": self.actions,
+                "install": None if self.install is None else self.install.model_dump()}
 
 
 def _run(argv: list[str]) -> tuple[bool, str]:
@@ -88,14 +92,13 @@ def _wrapper_check(python: str) -> Check:
     """A ``python3`` that is a script (a pyenv shim) adds its own start-up to every hook."""
     try:
         with open(python, "rb") as handle:
-            wrapper = handle.read(2) == b"#!"
+            if handle.read(2) == b"#!":
+                return Check("hook interpreter", False, f"{python} is a wrapper script (a "
+                             "shim): every hook call pays its start-up too", "put the real "
+                             "interpreter's directory first on PATH for Claude Code",
+                             required=False)
     except OSError:
-        wrapper = False
-    if wrapper:
-        return Check("hook interpreter", False, f"{python} is a wrapper script (a shim): every "
-                     "hook call pays its start-up too",
-                     "put the real interpreter's directory first on PATH for Claude Code",
-                     required=False)
+        pass
     return Check("hook interpreter", True, f"{os.path.realpath(python)} (no wrapper)",
                  required=False)
 
@@ -133,12 +136,13 @@ def _toolchain_check(settings: Settings) -> Check:
     return Check("role tests", False, f"{detail}; missing: {', '.join(missing)}", _ENV_FIX)
 
 
-def _git_check() -> Check:
-    git = shutil.which("git")
-    if git is None:
-        return Check("git", False, "not found", "install git 2.30 or newer")
-    ok, out = _run([git, "--version"])
-    return Check("git", ok, out, "install a working git")
+def _cli_check(name: str, exe: str, missing: str, broken: str, required: bool = True) -> Check:
+    """``exe --version`` found on PATH and answering."""
+    found = shutil.which(exe)
+    if found is None:
+        return Check(name, False, f"`{exe}` is not on PATH", missing, required=required)
+    ok, out = _run([found, "--version"])
+    return Check(name, ok, f"{found} {out}", broken, required=required)
 
 
 def _credentials_check(settings: Settings) -> Check:
@@ -197,15 +201,6 @@ def _claude_state(project: Path, home: Path) -> Check:
     return Check("claude code", True, "; ".join(found), required=False)
 
 
-def _claude_cli_check() -> Check:
-    claude = shutil.which("claude")
-    if claude is None:
-        return Check("claude cli", False, "`claude` is not on PATH",
-                     "install Claude Code (npm i -g @anthropic-ai/claude-code)", required=False)
-    ok, out = _run([claude, "--version"])
-    return Check("claude cli", ok, f"{claude} {out}", "reinstall Claude Code", required=False)
-
-
 def plugin_enabled(checks: list[Check]) -> bool:
     """Whether the checks found the dag-harness plugin enabled in some Claude Code settings."""
     return any(c.name == "claude code" and "plugin enabled" in c.detail for c in checks)
@@ -216,45 +211,36 @@ def check_environment(settings: Settings, *, project: Path, home: Path | None = 
     """Every check, in order; nothing is changed."""
     return [
         *_python_checks(),
-        _git_check(),
+        _cli_check("git", "git", "install git 2.30 or newer", "install a working git"),
         _tool_check("ansible-core", "ansible-core", "ansible-playbook", _ENV_FIX),
         _tool_check("molecule", "molecule", "molecule", _ENV_FIX),
         _toolchain_check(settings),
         _credentials_check(settings),
         _database_check(settings),
         _claude_state(project, home or Path.home()),
-        _claude_cli_check(),
+        _cli_check("claude cli", "claude", "install Claude Code (npm i -g "
+                   "@anthropic-ai/claude-code)", "reinstall Claude Code", required=False),
     ]
 
 
 def bootstrap(settings: Settings, *, project: Path, check_only: bool,
               install: Callable[[list[Check]], bool], plugin_root: Path | None = None,
               home: Path | None = None) -> BootstrapReport:
-    """Checks; then (unless ``check_only``) DB init, install if ``install(checks)``, self-test.
-
-    ``install`` decides from the checks (e.g. a ``--yes`` flag, a prompt on a terminal,
-    or no when the plugin is already enabled).
-    """
+    """Checks; then (unless ``check_only``) DB init, install if ``install(checks)`` says so
+    (a ``--yes`` flag, a prompt, or no when the plugin is enabled), the self-tests."""
     report = BootstrapReport(checks=check_environment(settings, project=project, home=home))
     if check_only:
         return report
     from dag_harness_mcp.db.factory import open_state_db
-    from dag_harness_mcp.service.integration import install_integration
+    from dag_harness_mcp.service.selftest import mcp_self_test, self_test
 
     if report.ok:
-        db = open_state_db(settings)
-        db.close()
-        report.actions.append(f"database initialised ({_db_label(settings)})")
+        open_state_db(settings).close()
+        where = "PostgreSQL" if settings.postgres_url is not None else settings.database_path
+        report.actions.append(f"database initialised ({where})")
     root = find_plugin_root(plugin_root)
     if install(report.checks):
         report.install = install_integration(project, root)
         report.actions.append(f"integration installed in {project}")
-    from dag_harness_mcp.service.selftest import mcp_self_test, self_test
-
-    report.checks.append(self_test(root))
-    report.checks.append(mcp_self_test(root))
+    report.checks += [self_test(root), mcp_self_test(root)]
     return report
-
-
-def _db_label(settings: Settings) -> str:
-    return "PostgreSQL" if settings.postgres_url is not None else str(settings.database_path)
