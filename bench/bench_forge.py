@@ -24,11 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _figures import record
 
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.forge.gitlab import GitLabForge
-from dag_harness_mcp.forge.local import LocalForge
 from dag_harness_mcp.service.app import HarnessApp
 from support.fake_gitlab import TOKEN, FakeGitLab
-from support.gitlab_env import FAST, gitlab_settings
+from support.gitlab_env import gitlab_forge, gitlab_settings, local_forge
 
 N = 50
 
@@ -53,7 +51,7 @@ async def gitlab_figures(tmp: Path) -> None:
     with FakeGitLab() as fake:
         settings = load_settings(gitlab_settings(tmp, fake.url, gitlab_timeout=5), environ={})
         with HarnessApp.open(settings) as app:
-            forge = GitLabForge(app, policy=FAST)
+            forge = gitlab_forge(app)
             first, again = [], []
             for n in range(N):
                 start = time.perf_counter()
@@ -92,7 +90,7 @@ async def gitlab_figures(tmp: Path) -> None:
 def local_figures(tmp: Path) -> None:
     settings = load_settings({"repo_root": tmp, "db_path": tmp / "local.db"}, environ={})
     with HarnessApp.open(settings) as app:
-        forge = LocalForge(app)
+        forge = local_forge(app)
 
         async def run() -> float:
             start = time.perf_counter()
