@@ -22,6 +22,7 @@ from dag_harness_mcp.config import HotlSettings, Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.hotl import (
     HotlReport,
+    HotlStop,
     approval_decision,
     hotl_status,
     run_hotl,
@@ -93,7 +94,7 @@ async def _hotl(
 
 
 def _roles(report: HotlReport) -> dict[str, str]:
-    return {r["role"]: r["status"] for r in report.wave_run["roles"]}
+    return {r.role: r.status for r in report.wave_run.roles}
 
 
 async def test_hotl_approves_passing_roles_and_notifies_a_failure_through_the_webhook(
@@ -128,8 +129,8 @@ async def test_hotl_approves_passing_roles_and_notifies_a_failure_through_the_we
     assert embed["title"] == "broken failed" and embed["color"] == 0xC0392B
     assert {"name": "role", "value": "broken", "inline": True} in embed["fields"]
     assert [(n["channel"], n["delivered"]) for n in notes] == [("webhook", 1), ("webhook", 1)]
-    assert status["policy"]["webhook_url"] == f"http://127.0.0.1:{receiver.server.server_address[1]}"
-    assert (status["roles_done"], status["failures"], status["alive"]) == (2, 1, False)
+    assert status.policy["webhook_url"] == f"http://127.0.0.1:{receiver.server.server_address[1]}"
+    assert (status.roles_done, status.failures, status.alive) == (2, 1, False)
 
 
 async def test_a_role_without_tests_pauses_notifies_and_resume_continues_after_approval(
@@ -141,9 +142,9 @@ async def test_a_role_without_tests_pauses_notifies_and_resume_continues_after_a
     limits = HotlSettings(webhook_url=receiver.url)
     try:
         first = await _hotl(app, limits)
-        paused = next(r for r in first.wave_run["roles"] if r["role"] == "untested")
+        paused = next(r for r in first.wave_run.roles if r.role == "untested")
         async with Runner(app) as runner:
-            approved = await runner.resume(paused["execution_id"], approved=True,
+            approved = await runner.resume(paused.execution_id, approved=True,
                                            comment="looked at it")
             second = await run_hotl(runner, limits, resume=True)
     finally:
@@ -157,7 +158,7 @@ async def test_a_role_without_tests_pauses_notifies_and_resume_continues_after_a
     assert note["content"].startswith("**untested needs a person**: untested role (no molecule")
     assert "allow_untested" in note["content"] and "waits for" in note["content"]
     assert approved.status == "completed"
-    assert second.wave_run["wave_run_id"] == first.wave_run["wave_run_id"]
+    assert second.wave_run.wave_run_id == first.wave_run.wave_run_id
     assert _roles(second) == dict.fromkeys(("tested", "untested", "child"), "completed")
     assert second.status == "completed"
 
@@ -208,14 +209,14 @@ async def test_max_roles_starts_no_more_roles_and_ends_limit_reached(
     try:
         report = await _hotl(app, HotlSettings(max_roles=2, log_file=str(tmp_path / "h.log")),
                              concurrency=1)
-        rows = {r["role_name"]: r for r in app.db.waves.roles(report.wave_run["wave_run_id"])}
+        rows = {r["role_name"]: r for r in app.db.waves.roles(report.wave_run.wave_run_id)}
     finally:
         app.close()
 
     assert _roles(report) == {"a": "completed", "b": "completed", "c": "skipped"}
     assert rows["c"]["reason"] == "max_roles 2 reached"
     assert (report.status, report.stop_reason) == ("limit_reached", "max_roles 2 reached")
-    assert report.wave_run["status"] == "interrupted"
+    assert report.wave_run.status == "interrupted"
 
 
 async def test_max_failures_skips_independent_roles_after_the_limit(
@@ -259,7 +260,7 @@ async def test_stop_request_lets_the_running_role_finish_and_starts_no_more(
 ) -> None:
     repo = build_wave_repo(tmp_path, {"a": [], "b": [], "c": []})
     app = _open(settings_for, repo)
-    asked: list[dict[str, Any]] = []
+    asked: list[HotlStop] = []
 
     def stop_after_first(event: WaveEvent) -> None:
         if event.kind == "role_finished" and not asked:
@@ -270,7 +271,7 @@ async def test_stop_request_lets_the_running_role_finish_and_starts_no_more(
     finally:
         app.close()
 
-    assert asked == [{"stopping": [report.hotl_run_id], "reason": "harness hotl stop"}]
+    assert asked == [HotlStop([report.hotl_run_id], "harness hotl stop")]
     assert _roles(report) == {"a": "completed", "b": "skipped", "c": "skipped"}
     assert (report.status, report.stop_reason) == (
         "stopped", "stopped on request: harness hotl stop")

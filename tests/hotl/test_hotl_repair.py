@@ -38,7 +38,7 @@ async def test_a_hotl_role_whose_tests_fail_fails_fast_with_its_digest_and_no_re
     finally:
         app.close()
 
-    assert [(r["role"], r["status"]) for r in report.wave_run["roles"]] == [("broken", "failed")]
+    assert [(r.role, r.status) for r in report.wave_run.roles] == [("broken", "failed")]
     assert "repair" not in ran and ran[-1] == "notify_failure"
     summary = json.loads(row["result"])
     assert summary["repair_rounds"] == 0
@@ -64,7 +64,7 @@ async def test_a_headless_repair_command_fixes_the_role_in_its_worktree_then_hot
     finally:
         app.close()
 
-    assert [(r["role"], r["status"]) for r in report.wave_run["roles"]] == [
+    assert [(r.role, r.status) for r in report.wave_run.roles] == [
         ("broken", "completed")]
     assert ran.count("repair") == 1 and ran[-1] == "report_summary"
     [command] = commands

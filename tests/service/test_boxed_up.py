@@ -15,6 +15,7 @@ from dag_harness_mcp.db.repos.forge import MergeRequestRecord
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.boxed_up import (
     DependencyOrderError,
+    MissingDependency,
     last_boxed_up,
     missing_dependencies,
     refuse_unboxed_dependencies,
@@ -70,7 +71,7 @@ def test_the_missing_dependencies_come_in_the_order_to_box_them_up(
 ) -> None:
     with _app(settings_for, tmp_path, "gitlab") as app:
         assert missing_dependencies(app, "web") == [
-            {"role": "base", "wave": 0}, {"role": "common", "wave": 1}]
+            MissingDependency("base", 0), MissingDependency("common", 1)]
         with pytest.raises(DependencyOrderError) as refused:
             refuse_unboxed_dependencies(app, "web")
         assert refused.value.missing == ["base", "common"]

@@ -78,7 +78,7 @@ async def test_roles_of_a_wave_overlap_up_to_the_limit_and_waves_run_in_order(
     position = {(k, r): i for i, (k, r) in enumerate(events)}
     assert all(position[("end", "base")] < position[("start", r)] for r in wave1)
     assert all(position[("end", r)] < position[("start", "top")] for r in wave1)
-    assert [w["wave"] for w in report.waves] == [0, 1, 2]
+    assert [w.wave for w in report.waves] == [0, 1, 2]
 
 
 async def test_a_wave_marked_not_parallel_runs_one_role_at_a_time(

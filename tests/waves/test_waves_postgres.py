@@ -43,5 +43,5 @@ async def test_a_wave_run_with_a_blocked_dependant_is_recorded_in_postgres(
         "common": "completed", "bad": "failed", "web": "completed", "db": "blocked"}
     assert web is not None and web["status"] == "completed"
     assert record is not None and record["outcomes"] == {"db": "blocked", "web": "completed"}
-    assert [(r["id"], r["status"]) for r in runs] == [(report.wave_run_id, "failed")]
+    assert [(r.id, r.status) for r in runs] == [(report.wave_run_id, "failed")]
     assert not settings.database_path.exists()

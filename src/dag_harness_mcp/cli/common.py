@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: opening the app from global options, JSON output, errors."""
+"""Shared CLI plumbing: opening the app from global options, JSON output, tables, errors."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from dag_harness_mcp.errors import (
     ConfigError,
@@ -28,13 +31,16 @@ from dag_harness_mcp.service.app import HarnessApp
 __all__ = [
     "STATUS_STYLE",
     "JsonFlag",
+    "cli_errors",
     "console",
     "emit_json",
     "err_console",
+    "make_table",
     "open_app",
     "plain",
     "run_async",
     "run_cli",
+    "styled",
 ]
 
 console = Console()
@@ -42,10 +48,9 @@ err_console = Console(stderr=True)
 
 T = TypeVar("T")
 
-# The ``--json`` flag every query command takes.
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
-# Rich colours of run, role and wave statuses in every table.
+# The colours of run, role and wave statuses in every table.
 STATUS_STYLE = {"completed": "green", "paused": "yellow", "failed": "red", "blocked": "red",
                 "rejected": "red", "skipped": "magenta", "cancelled": "magenta",
                 "running": "cyan", "pending": "white"}
@@ -55,6 +60,26 @@ def plain(value: object) -> str:
     """A data value for a Rich table cell or message: ``[...]`` in role names, references
     and errors is shown as written, never read as markup (``x[red]`` stays ``x[red]``)."""
     return escape("" if value is None else str(value))
+
+
+def styled(status: str) -> str:
+    """A status in its colour (:data:`STATUS_STYLE`)."""
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def make_table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], *, empty: str = ""
+) -> Table:
+    """A Rich table of ``rows`` (cells as ``str``); with no rows, ``empty`` (a hint what to
+    run) goes to stderr."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    if not table.rows and empty:
+        err_console.print(empty, highlight=False)
+    return table
 
 
 # Said when the CLI finds itself in the sandbox the hooks run an agent's commands in.
@@ -73,10 +98,8 @@ def _read_only_db(exc: sqlite3.OperationalError) -> bool:
 
 
 def open_app(ctx: typer.Context) -> HarnessApp:
-    """The HarnessApp for this invocation, built from the global options once.
-
-    Refused inside the hooks' sandbox (``HARNESS_SANDBOX`` set), with who decides instead.
-    """
+    """The HarnessApp of this invocation, built once from the global options; refused in the
+    hooks' sandbox (``HARNESS_SANDBOX`` set), saying who decides instead."""
     if os.environ.get("HARNESS_SANDBOX"):
         err_console.print(f"[bold red]error:[/] {_SANDBOXED}", highlight=False)
         raise typer.Exit(2)
@@ -93,9 +116,17 @@ def open_app(ctx: typer.Context) -> HarnessApp:
     return app
 
 
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
 def emit_json(data: Any) -> None:
-    """Machine-readable output: one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """Machine-readable output: one JSON document on stdout (typed results as their fields)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=_jsonable) + "\n")
     sys.stdout.flush()
 
 

@@ -1,9 +1,5 @@
-"""CLI commands: ``harness hotl start|status|stop`` (human out of the loop).
-
-``start`` runs the waves autonomously in this process under the HOTL policy
-(service/hotl.py); ``stop`` from another shell asks it to stop starting roles;
-``status`` shows the newest run, its counters, roles and notifications.
-"""
+"""``harness hotl start|status|stop``: autonomous wave runs (service/hotl.py) in this process
+or detached; ``stop`` from another shell asks a run to stop starting roles."""
 
 from __future__ import annotations
 
@@ -12,25 +8,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from dag_harness_mcp.cli.common import (
-    STATUS_STYLE,
     JsonFlag,
     console,
     emit_json,
-    err_console,
+    make_table,
     open_app,
-    run_async,
     run_cli,
+    styled,
 )
-from dag_harness_mcp.cli.wave_view import WaveView
+from dag_harness_mcp.cli.waves import ConcurrencyOpt, FromOpt, ToOpt, live
+from dag_harness_mcp.service.wave_types import OnWaveEvent, count_text
 
 __all__ = ["register"]
-
 
 hotl_app = typer.Typer(help="Autonomous wave runs under a policy, with notifications.",
                        no_args_is_help=True)
@@ -39,11 +33,9 @@ hotl_app = typer.Typer(help="Autonomous wave runs under a policy, with notificat
 @hotl_app.command("start")
 def start(
     ctx: typer.Context,
-    from_wave: Annotated[int | None, typer.Option("--from", min=0, help="First wave.")] = None,
-    to_wave: Annotated[int | None, typer.Option("--to", min=0, help="Last wave.")] = None,
-    concurrency: Annotated[
-        int | None, typer.Option("--concurrency", min=1, help="Roles at a time within a wave.")
-    ] = None,
+    from_wave: FromOpt = None,
+    to_wave: ToOpt = None,
+    concurrency: ConcurrencyOpt = None,
     max_roles: Annotated[
         int | None, typer.Option("--max-roles", min=1, help="Start at most this many roles.")
     ] = None,
@@ -83,27 +75,20 @@ def start(
     if detach:
         _detach(app.settings.state_dir, as_json)
         return
-    view = WaveView("hotl")
 
-    async def go() -> HotlReport:
+    async def go(view: OnWaveEvent) -> HotlReport:
         async with Runner(app) as runner:
-            with view.live:
-                return await run_hotl(runner, limits, from_wave=from_wave, to_wave=to_wave,
-                                      concurrency=concurrency, resume=resume, on_event=view)
+            return await run_hotl(runner, limits, from_wave=from_wave, to_wave=to_wave,
+                                  concurrency=concurrency, resume=resume, on_event=view)
 
-    try:
-        report = run_async(go)
-    except KeyboardInterrupt:
-        err_console.print("interrupted: continue with `harness hotl start --resume`")
-        raise typer.Exit(130) from None
+    report = live("hotl", go, "harness hotl start --resume")
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report)
     else:
-        counts = report.wave_run.get("counts") or {}
         console.print(
             f"HOTL run {report.hotl_run_id}: {report.status}"
             + (f" ({report.stop_reason})" if report.stop_reason else "")
-            + f"; roles: {', '.join(f'{n} {s}' for s, n in sorted(counts.items()))};"
+            + f"; roles: {count_text(report.wave_run.counts)};"
             f" notifications: {report.notifications}", highlight=False)
     if report.status not in ("completed", "stopped", "limit_reached"):
         raise typer.Exit(1)
@@ -120,9 +105,8 @@ def _detach(state_dir: Path, as_json: bool) -> None:
             [sys.executable, "-c", code, *argv], stdin=subprocess.DEVNULL, stdout=sink,
             stderr=sink, start_new_session=True, env={**os.environ, "COLUMNS": "120"},
         )
-    info = {"pid": child.pid, "log": str(out)}
     if as_json:
-        emit_json(info)
+        emit_json({"pid": child.pid, "log": str(out)})
     else:
         console.print(f"HOTL run started in the background (pid {child.pid}); output: {out}; "
                       "follow it with `harness hotl status`", highlight=False)
@@ -141,22 +125,16 @@ def status(
     if as_json:
         emit_json(info)
         return
-    alive = "alive" if info["alive"] else "not running"
     console.print(
-        f"HOTL run {info['id']}: {info['status']} ({alive}); roles done {info['roles_done']}, "
-        f"failures {info['failures']}, cost ${info['cost_usd']:.4f}"
-        + (f"; {info['stop_reason']}" if info["stop_reason"] else ""), highlight=False)
-    wave_run: dict[str, Any] | None = info.get("wave_run")
-    if wave_run:
-        table = Table(title=f"wave run {wave_run['id']}")
-        for column in ("wave", "role", "status", "execution", "reason"):
-            table.add_column(column)
-        for r in wave_run["roles"]:
-            style = STATUS_STYLE.get(r["status"], "white")
-            table.add_row(str(r["wave"]), r["role_name"], f"[{style}]{r['status']}[/]",
-                          str(r["execution_id"] or "-"), r["reason"] or "")
-        console.print(table)
-    for n in info["notifications"]:
+        f"HOTL run {info.id}: {info.status} ({'alive' if info.alive else 'not running'}); "
+        f"roles done {info.roles_done}, failures {info.failures}, cost ${info.cost_usd:.4f}"
+        + (f"; {info.stop_reason}" if info.stop_reason else ""), highlight=False)
+    if info.wave_run is not None:
+        console.print(make_table(
+            f"wave run {info.wave_run.id}", ("wave", "role", "status", "execution", "reason"),
+            ((r["wave"], r["role_name"], styled(r["status"]), r["execution_id"] or "-",
+              r["reason"] or "") for r in info.wave_run.roles)))
+    for n in info.notifications:
         state = "sent" if n["delivered"] else f"failed: {n['error']}"
         console.print(f"  {n['created_at']} {n['channel']} {n['event']}: {state}",
                       highlight=False)
@@ -171,10 +149,9 @@ def stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json(info)
     else:
-        ids = ", ".join(map(str, info["stopping"]))
-        console.print(f"asked HOTL run(s) {ids} to stop", highlight=False)
+        console.print(f"asked HOTL run(s) {', '.join(map(str, info.stopping))} to stop",
+                      highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
     app.add_typer(hotl_app, name="hotl")

@@ -1,6 +1,5 @@
-"""The Rich rendering of wave runs: a live progress view on stderr while the executor
-runs (one bar per wave, one row per running role with its current node), and the
-summary table of the roles afterwards."""
+"""Wave runs in Rich: a live view on stderr while they run (a bar per wave, a row per running
+role with its node) and the table of the roles afterwards."""
 
 from __future__ import annotations
 
@@ -12,15 +11,14 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dag_harness_mcp.cli.common import STATUS_STYLE, err_console
+from dag_harness_mcp.cli.common import err_console, make_table, styled
 from dag_harness_mcp.service.wave_types import WaveEvent, WaveRunReport
 
 __all__ = ["WaveView", "summary_table"]
 
 
-
 class WaveView:
-    """``async with``-free: use ``with view.live:`` and pass ``view`` as ``on_event``."""
+    """``with view.live:`` around the run, with ``view`` as its ``on_event``."""
 
     def __init__(self, title: str) -> None:
         self.progress = Progress(
@@ -36,13 +34,11 @@ class WaveView:
     def render(self) -> Group:
         if not self.running:  # no empty table left above the summary when the run ends
             return Group(self.progress)
-        table = Table(title=self.title, expand=False)
-        for column in ("wave", "role", "node", "seconds"):
-            table.add_column(column)
         now = time.monotonic()
-        for role, (wave, node, began) in sorted(self.running.items()):
-            table.add_row(str(wave), role, node, f"{now - began:.1f}")
-        return Group(self.progress, table)
+        return Group(self.progress, make_table(
+            self.title, ("wave", "role", "node", "seconds"),
+            ((wave, role, node, f"{now - began:.1f}")
+             for role, (wave, node, began) in sorted(self.running.items()))))
 
     async def __call__(self, event: WaveEvent) -> None:
         if event.kind == "wave_started":
@@ -62,21 +58,17 @@ class WaveView:
             task = self.tasks.get(event.wave)
             if task is not None:
                 self.progress.advance(task)
-            style = STATUS_STYLE.get(event.status or "", "white")
             why = f" ({event.message})" if event.message else ""
             self.live.console.print(
-                f"wave {event.wave}: {event.role} [{style}]{event.status}[/]{why}",
+                f"wave {event.wave}: {event.role} {styled(event.status or '')}{why}",
                 highlight=False)
         self.live.update(self.render())
 
 
 def summary_table(report: WaveRunReport, title: str | None = None) -> Table:
-    table = Table(title=title or f"wave run {report.wave_run_id}: {report.status}")
-    for column in ("wave", "role", "status", "execution", "seconds", "detail"):
-        table.add_column(column)
-    for o in report.roles:
-        style = STATUS_STYLE.get(o.status, "white")
-        seconds = f"{o.duration_s:.1f}" if o.duration_s is not None else "-"
-        table.add_row(str(o.wave), o.role, f"[{style}]{o.status}[/]",
-                      str(o.execution_id or "-"), seconds, o.reason or o.mr_url or "")
-    return table
+    return make_table(
+        title or f"wave run {report.wave_run_id}: {report.status}",
+        ("wave", "role", "status", "execution", "seconds", "detail"),
+        ((o.wave, o.role, styled(o.status), o.execution_id or "-",
+          "-" if o.duration_s is None else f"{o.duration_s:.1f}", o.reason or o.mr_url or "")
+         for o in report.roles))

@@ -1,21 +1,15 @@
 """Which roles are boxed up already: the checks a new box-up run makes before it starts.
 
-- A role counts as **boxed up** when a box-up merge request of it was merged (any
-  forge; the GitLab forge learns that from ``harness merge-train``), or, with the
-  local forge, when a run of it completed (its train merged it into origin).
-- :func:`missing_dependencies` lists the role's dependencies (transitive, in-repo)
-  that are not boxed up, in the order to box them up (by wave, then name):
-  ``box-up-role`` refuses while there are any, unless told to ignore them.
-- :func:`unchanged_since` says whether the role's files on the default branch are
-  what its last box-up merged (its ``.boxed-up.yml`` aside): then a new run has
-  nothing to box up, and opens no issue or merge request.
+A role is **boxed up** when a box-up merge request of it merged (the GitLab forge learns
+that from ``harness merge-train``), or, on the local forge, when a run of it completed.
+``box-up-role`` refuses while a dependency is not boxed up (:func:`missing_dependencies`),
+and a role whose files equal its last box-up's (:func:`unchanged_since`) has nothing to do.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.service.app import HarnessApp
@@ -23,6 +17,7 @@ from dag_harness_mcp.service.app import HarnessApp
 __all__ = [
     "BoxedUp",
     "DependencyOrderError",
+    "MissingDependency",
     "last_boxed_up",
     "missing_dependencies",
     "refuse_unboxed_dependencies",
@@ -43,15 +38,20 @@ class BoxedUp:
     execution_id: int | None = None
 
 
+@dataclass(frozen=True)
+class MissingDependency:
+    role: str
+    wave: int | None
+
+
 class DependencyOrderError(WorkflowError):
     """A role's dependencies are not boxed up yet; ``missing`` in the order to box them up."""
 
-    def __init__(self, role: str, missing: list[dict[str, Any]]) -> None:
+    def __init__(self, role: str, missing: list[MissingDependency]) -> None:
         self.role = role
-        self.missing = [str(m["role"]) for m in missing]
+        self.missing = [m.role for m in missing]
         listed = ", ".join(
-            f"{m['role']} (wave {m['wave'] if m['wave'] is not None else '?'})" for m in missing
-        )
+            f"{m.role} (wave {m.wave if m.wave is not None else '?'})" for m in missing)
         order = " then ".join(f"`harness box-up-role {name}`" for name in self.missing[:5])
         more = f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else ""
         super().__init__(
@@ -59,14 +59,6 @@ class DependencyOrderError(WorkflowError):
             f"first, in this order: {order}{more} (or `harness run-waves`); to box up {role!r} "
             "anyway, ask the person, then pass --ignore-deps (MCP: ignore_deps=true)"
         )
-
-
-def _result(row: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(row.get("result") or "null")
-    except (TypeError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def last_boxed_up(app: HarnessApp, role: str) -> BoxedUp | None:
@@ -78,7 +70,12 @@ def last_boxed_up(app: HarnessApp, role: str) -> BoxedUp | None:
                                  mr_url=mr.get("web_url"), execution_id=mr.get("execution_id")))
     if app.settings.forge_kind == "local":
         for row in app.db.executions.list(status="completed", role=role, limit=5):
-            summary = _result(row)
+            try:
+                summary = json.loads(row.get("result") or "null")
+            except ValueError:
+                continue
+            if not isinstance(summary, dict):
+                continue
             sha = summary.get("boxed_up_sha") or summary.get("commit_sha")
             if sha:
                 found.append(BoxedUp(role, str(sha), str(row.get("updated_at") or ""),
@@ -86,16 +83,15 @@ def last_boxed_up(app: HarnessApp, role: str) -> BoxedUp | None:
     return max(found, key=lambda b: b.at) if found else None
 
 
-def missing_dependencies(app: HarnessApp, role: str) -> list[dict[str, Any]]:
-    """The role's in-repo dependencies (transitive) with no box-up, by wave then name:
-    ``[{"role": "common", "wave": 0}, ...]``."""
+def missing_dependencies(app: HarnessApp, role: str) -> list[MissingDependency]:
+    """The role's in-repo dependencies (transitive) with no box-up, by wave then name."""
     missing = []
     for dep in app.db.roles.transitive_dependencies(role):
         name = str(dep["role"])
         if last_boxed_up(app, name) is None:
             row = app.db.roles.get(name)
-            missing.append({"role": name, "wave": row.get("wave") if row else None})
-    missing.sort(key=lambda m: (m["wave"] if m["wave"] is not None else 1 << 30, m["role"]))
+            missing.append(MissingDependency(name, row.get("wave") if row else None))
+    missing.sort(key=lambda m: (m.wave if m.wave is not None else 1 << 30, m.role))
     return missing
 
 
@@ -107,9 +103,8 @@ def refuse_unboxed_dependencies(app: HarnessApp, role: str) -> None:
 
 
 async def unchanged_since(app: HarnessApp, role: str, boxed: BoxedUp) -> bool:
-    """Whether the role's directory where a new run would start (the default branch, or
-    the remote's when the local one is behind it) equals the boxed-up commit's (the
-    manifest aside). False when the commit is not in this clone (cannot tell)."""
+    """Whether the role's directory where a new run would start (see ``pick_base``) equals
+    the boxed-up commit's, its manifest aside; False when this clone lacks the commit."""
     from dag_harness_mcp.git.branch import pick_base
     from dag_harness_mcp.git.run import run_git
 

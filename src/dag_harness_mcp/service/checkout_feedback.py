@@ -1,9 +1,5 @@
 """The user's checkout around a box-up: refuse where no box-up can work, warn about edits it
-leaves out, and bring the default branch up to date after a local merge.
-
-:func:`start_run`/:func:`resume_run` (service.run_context) call these for the CLI and
-the MCP tools; what they find reaches people and agents as the run's ``notes``.
-"""
+leaves out, and bring the default branch up to date after a local merge (as run ``notes``)."""
 
 from __future__ import annotations
 
@@ -59,15 +55,13 @@ async def after_box_up(app: HarnessApp, result: RunResult) -> None:
 
 async def catch_up_checkout(app: HarnessApp) -> str | None:
     """On the local forge: fast-forward the checkout's default branch to the remote's when
-    it is clean, else say to pull; a note, or None when nothing was behind (or on GitLab,
-    whose merges land later)."""
+    it is clean, else a note saying to pull; None when nothing was behind, or on GitLab."""
     settings = app.settings
+    branch, remote = settings.default_branch, settings.remote
     if settings.forge_kind != "local":
         return None
     done = await asyncio.to_thread(
-        fast_forward_default_branch, settings.repo_root,
-        default_branch=settings.default_branch, remote=settings.remote)
-    branch, remote = settings.default_branch, settings.remote
+        fast_forward_default_branch, settings.repo_root, default_branch=branch, remote=remote)
     if done.moved:
         return (f"your {branch} was fast-forwarded to {remote}/{branch} "
                 f"({done.sha[:12]}, {done.behind} commit(s))")

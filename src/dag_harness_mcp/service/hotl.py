@@ -1,18 +1,16 @@
 """HOTL (human out of the loop): an autonomous wave run under a policy.
 
-Each role runs without auto-approve, so it stops at the approval interrupt with
-its test results; :func:`approval_decision` approves it when every test run
-passed and nothing regressed, else the role stays paused (``harness resume N``)
-and a notification goes out. Limits stop the run from starting more roles: the
-number of roles started, the failures, and the cost recorded in ``token_usage``
-since the run began. ``harness hotl stop`` (another process) asks the run to stop
-starting roles; the roles running finish. Notifications: :mod:`.notify`.
+Roles run without auto-approve and stop at the approval interrupt; :func:`approval_decision`
+approves a role whose tests all passed with no regression, else it stays paused and a
+notification goes out (:mod:`.notify`). Limits (roles started, failures, cost since the
+start) and ``harness hotl stop`` from another process stop it starting roles.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +19,7 @@ from dag_harness_mcp.config import HotlSettings
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
 from dag_harness_mcp.service.notify import Notice, Notifier, redact_webhook
 from dag_harness_mcp.service.run_types import pid_alive
-from dag_harness_mcp.service.wave_types import RoleOutcome, WavePolicy, WaveRunReport
+from dag_harness_mcp.service.wave_types import RoleOutcome, WavePolicy, WaveRunReport, count_text
 
 if TYPE_CHECKING:
     from dag_harness_mcp.service.app import HarnessApp
@@ -31,12 +29,15 @@ if TYPE_CHECKING:
 __all__ = [
     "HotlPolicy",
     "HotlReport",
+    "HotlStatus",
+    "HotlStop",
+    "HotlWaveRun",
     "approval_decision",
+    "effective_limits",
     "hotl_status",
     "run_hotl",
     "stop_hotl",
 ]
-
 
 UNTESTED_REFUSED = (
     "untested role (no molecule scenario, no pytest suite); HOTL approves untested roles "
@@ -44,36 +45,31 @@ UNTESTED_REFUSED = (
 )
 
 
+def _why_not(facts: dict[str, Any], allow_untested: bool) -> str | None:
+    """Why HOTL does not approve a role with these approval facts, or None: it does."""
+    if facts.get("untested"):
+        return None if allow_untested else UNTESTED_REFUSED
+    tests = [t for t in facts.get("tests") or [] if isinstance(t, dict)]
+    regressions = list(facts.get("regressions") or [])
+    failing = [str(t.get("kind")) for t in tests if t.get("status") != "passed"]
+    if not tests:
+        return "no tests ran"
+    if regressions:
+        return f"{len(regressions)} regression(s): {', '.join(map(str, regressions[:5]))}"
+    return f"tests not passing: {', '.join(failing)}" if failing else None
+
+
 def approval_decision(
     facts: dict[str, Any], *, allow_untested: bool = False
 ) -> tuple[bool, str] | None:
     """Approve when the role's tests ran, all passed and none regressed; else None (pause).
     An untested role (only its syntax check ran) is approved only with ``allow_untested``."""
+    if _why_not(facts, allow_untested) is not None:
+        return None
     if facts.get("untested"):
-        if not allow_untested:
-            return None
         return True, "auto-approved by HOTL: untested role allowed (hotl.allow_untested)"
-    tests = [t for t in facts.get("tests") or [] if isinstance(t, dict)]
-    regressions = list(facts.get("regressions") or [])
-    if not tests or regressions:
-        return None
-    if any(t.get("status") != "passed" for t in tests):
-        return None
-    kinds = ", ".join(str(t.get("kind")) for t in tests)
+    kinds = ", ".join(str(t.get("kind")) for t in facts.get("tests") or [] if isinstance(t, dict))
     return True, f"auto-approved by HOTL: {kinds} passed, no regressions"
-
-
-def _pause_reason(facts: dict[str, Any]) -> str:
-    if facts.get("untested"):
-        return UNTESTED_REFUSED
-    tests = [t for t in facts.get("tests") or [] if isinstance(t, dict)]
-    if not tests:
-        return "no tests ran"
-    regressions = list(facts.get("regressions") or [])
-    if regressions:
-        return f"{len(regressions)} regression(s): {', '.join(map(str, regressions[:5]))}"
-    failing = [str(t.get("kind")) for t in tests if t.get("status") != "passed"]
-    return f"tests not passing: {', '.join(failing)}"
 
 
 class HotlPolicy(WavePolicy):
@@ -90,9 +86,7 @@ class HotlPolicy(WavePolicy):
         self.hotl_run_id = hotl_run_id
         self.notifier = notifier
         self.started_at = utc_now()
-        self.started = 0
-        self.done = 0
-        self.failures = 0
+        self.started = self.done = self.failures = 0
         self.limit_hit: str | None = None
         self.stop_requested: str | None = None
         self._paused_why: dict[str, str] = {}
@@ -103,9 +97,8 @@ class HotlPolicy(WavePolicy):
     def repair_argv(self, request: dict[str, Any]) -> list[str] | None:
         if not self.limits.repair_command:
             return None
-        values = {k: str(request.get(v) or "") for k, v in (
-            ("role", "role"), ("role_dir", "role_dir"), ("worktree", "worktree"),
-            ("execution_id", "execution_id"))}
+        values = {k: str(request.get(k) or "")
+                  for k in ("role", "role_dir", "worktree", "execution_id")}
         return [part.format(**values) for part in self.limits.repair_command]
 
     def cost(self) -> float:
@@ -134,17 +127,14 @@ class HotlPolicy(WavePolicy):
     def decide(self, role: str, facts: dict[str, Any]) -> tuple[bool, str] | None:
         decision = approval_decision(facts, allow_untested=self.limits.allow_untested)
         if decision is None:
-            self._paused_why[role] = _pause_reason(facts)
+            self._paused_why[role] = _why_not(facts, self.limits.allow_untested) or ""
         return decision
 
     async def role_finished(self, outcome: RoleOutcome) -> None:
-        if outcome.status == "completed":
-            self.done += 1
-        elif outcome.status == "failed":
-            self.failures += 1
+        self.done += outcome.status == "completed"
+        self.failures += outcome.status == "failed"
         self.app.db.hotl.update_counters(
-            self.hotl_run_id, roles_done=self.done, failures=self.failures, cost_usd=self.cost()
-        )
+            self.hotl_run_id, roles_done=self.done, failures=self.failures, cost_usd=self.cost())
         fields = {"role": outcome.role, "wave": outcome.wave,
                   "execution": outcome.execution_id or "-"}
         if outcome.status == "failed":
@@ -158,40 +148,34 @@ class HotlPolicy(WavePolicy):
                 f"{why}; {outcome.reason or ''}".strip("; "), "warning", fields))
 
     async def run_finished(self, report: WaveRunReport) -> None:
-        status, reason = _final(report, self)
+        status, reason = self._final(report)
         self.app.db.hotl.finish(self.hotl_run_id, status, stop_reason=reason)
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(report.counts.items()))
         level = {"completed": "success", "failed": "error"}.get(status, "warning")
         await self.notifier.send(Notice(
             "run_finished", f"HOTL run {self.hotl_run_id} {status}",
-            f"{counts}" + (f"; {reason}" if reason else ""), level,
+            count_text(report.counts) + (f"; {reason}" if reason else ""), level,
             {"wave run": report.wave_run_id, "roles done": self.done,
              "failures": self.failures, "seconds": report.duration_s}))
 
-
-def _final(report: WaveRunReport, policy: HotlPolicy) -> tuple[str, str | None]:
-    if policy.limit_hit is not None:
-        return "limit_reached", policy.limit_hit
-    if policy.stop_requested is not None:
-        return "stopped", policy.stop_requested
-    if report.status == "completed":
-        return "completed", None
-    if report.status == "failed":
-        return "failed", f"{report.counts.get('failed', 0)} role(s) failed"
-    paused = report.counts.get("paused", 0)
-    return "stopped", f"{paused} role(s) wait for a decision" if paused else report.status
+    def _final(self, report: WaveRunReport) -> tuple[str, str | None]:
+        if self.limit_hit is not None:
+            return "limit_reached", self.limit_hit
+        if self.stop_requested is not None:
+            return "stopped", self.stop_requested
+        if report.status in ("completed", "failed"):
+            failed = f"{report.counts.get('failed', 0)} role(s) failed"
+            return report.status, failed if report.status == "failed" else None
+        paused = report.counts.get("paused", 0)
+        return "stopped", f"{paused} role(s) wait for a decision" if paused else report.status
 
 
-@dataclass
+@dataclass(frozen=True)
 class HotlReport:
     hotl_run_id: int
     status: str
     stop_reason: str | None
-    wave_run: dict[str, Any]
+    wave_run: WaveRunReport
     notifications: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def effective_limits(app: HarnessApp, **overrides: Any) -> HotlSettings:
@@ -202,10 +186,17 @@ def effective_limits(app: HarnessApp, **overrides: Any) -> HotlSettings:
 
 
 def _log_path(app: HarnessApp, log_file: str | None) -> Path | None:
-    if not log_file:
-        return None
-    path = Path(log_file).expanduser()
-    return path if path.is_absolute() else app.settings.repo_root / path
+    return app.settings.repo_root / Path(log_file).expanduser() if log_file else None
+
+
+def _settle_dead_runs(app: HarnessApp) -> None:
+    """Refuse while a HOTL run is alive; mark those whose process died stopped."""
+    for row in app.db.hotl.active():
+        if pid_alive(row["pid"]):
+            raise WorkflowError(
+                f"HOTL run {row['id']} is already running in process {row['pid']}; "
+                "see `harness hotl status` or stop it with `harness hotl stop`")
+        app.db.hotl.finish(int(row["id"]), "stopped", stop_reason="its process died")
 
 
 async def run_hotl(
@@ -222,31 +213,22 @@ async def run_hotl(
     from dag_harness_mcp.service.waves import WaveExecutor
 
     app = runner.app
-    for row in app.db.hotl.active():
-        if row["pid"] is not None and pid_alive(int(row["pid"])):
-            raise WorkflowError(
-                f"HOTL run {row['id']} is already running in process {row['pid']}; "
-                "see `harness hotl status` or stop it with `harness hotl stop`"
-            )
-        app.db.hotl.finish(int(row["id"]), "stopped", stop_reason="its process died")
-    resume_id = 0
-    if resume:
-        wave_run = app.db.waves.latest_unfinished(mode="hotl")
-        if wave_run is None:
-            raise NotFoundError(
-                "no unfinished HOTL wave run to resume; start one with `harness hotl start`")
-        resume_id = int(wave_run["id"])
+    _settle_dead_runs(app)
+    wave_run = app.db.waves.latest_unfinished(mode="hotl") if resume else None
+    if resume and wave_run is None:
+        raise NotFoundError(
+            "no unfinished HOTL wave run to resume; start one with `harness hotl start`")
     policy_doc = {**limits.model_dump(), "webhook_url": redact_webhook(limits.webhook_url)}
     hotl_id = app.db.hotl.create(policy=policy_doc, pid=os.getpid())
     notifier = Notifier(app.db, webhook_url=limits.webhook_url,
                         log_file=_log_path(app, limits.log_file),
                         timeout=limits.webhook_timeout, hotl_run_id=hotl_id)
-    policy = HotlPolicy(app, limits, hotl_id, notifier)
-    executor = WaveExecutor(runner, policy=policy, on_event=on_event)
+    executor = WaveExecutor(runner, policy=HotlPolicy(app, limits, hotl_id, notifier),
+                            on_event=on_event)
     app.audit("hotl.start", entity_type="hotl_run", entity_id=hotl_id, details=policy_doc)
     try:
-        if resume:
-            report = await executor.resume(resume_id)
+        if wave_run is not None:
+            report = await executor.resume(int(wave_run["id"]))
         else:
             report = await executor.start(
                 from_wave=from_wave, to_wave=to_wave, concurrency=concurrency)
@@ -260,32 +242,62 @@ async def run_hotl(
             app.db.hotl.finish(hotl_id, status, stop_reason=why)
         raise
     row = app.db.hotl.require(hotl_id)
-    return HotlReport(hotl_id, str(row["status"]), row["stop_reason"], report.to_dict(),
+    return HotlReport(hotl_id, str(row["status"]), row["stop_reason"], report,
                       len(app.db.hotl.notifications(hotl_id)))
 
 
-def hotl_status(app: HarnessApp, hotl_run_id: int | None = None) -> dict[str, Any]:
-    """The newest (or the given) HOTL run: counters, policy, its wave run, notifications."""
-    import json
+@dataclass(frozen=True)
+class HotlWaveRun:
+    id: int
+    counts: dict[str, int]
+    roles: list[dict[str, Any]]  # its wave_run_roles rows
 
+
+@dataclass(frozen=True)
+class HotlStatus:
+    """A HOTL run's row, its policy, whether its process lives, its wave run and its
+    latest notifications."""
+
+    id: int
+    wave_run_id: int | None
+    status: str
+    policy: dict[str, Any]
+    pid: int | None
+    roles_done: int
+    failures: int
+    cost_usd: float
+    stop_reason: str | None
+    started_at: str
+    updated_at: str
+    finished_at: str | None
+    alive: bool
+    wave_run: HotlWaveRun | None
+    notifications: list[dict[str, Any]]
+
+
+def hotl_status(app: HarnessApp, hotl_run_id: int | None = None) -> HotlStatus:
+    """The newest (or the given) HOTL run."""
     row = app.db.hotl.get(hotl_run_id) if hotl_run_id is not None else app.db.hotl.latest()
     if row is None:
         raise NotFoundError("no HOTL run yet; start one with `harness hotl start`")
-    out = dict(row)
-    out["policy"] = json.loads(row["policy"]) if row["policy"] else {}
-    out["alive"] = row["pid"] is not None and pid_alive(int(row["pid"]))
-    if row["wave_run_id"] is not None:
-        out["wave_run"] = {"id": row["wave_run_id"],
-                           "counts": app.db.waves.counts(int(row["wave_run_id"])),
-                           "roles": app.db.waves.roles(int(row["wave_run_id"]))}
-    out["notifications"] = [
-        {k: n[k] for k in ("id", "channel", "event", "delivered", "error", "created_at")}
-        for n in app.db.hotl.notifications(int(row["id"]), limit=20)
-    ]
-    return out
+    wave_run_id = row["wave_run_id"]
+    wave_run = None if wave_run_id is None else HotlWaveRun(
+        int(wave_run_id), app.db.waves.counts(int(wave_run_id)),
+        app.db.waves.roles(int(wave_run_id)))
+    notes = [{k: n[k] for k in ("id", "channel", "event", "delivered", "error", "created_at")}
+             for n in app.db.hotl.notifications(int(row["id"]), limit=20)]
+    return HotlStatus(**{
+        **row, "policy": json.loads(row["policy"]) if row["policy"] else {},
+        "alive": pid_alive(row["pid"]), "wave_run": wave_run, "notifications": notes})
 
 
-def stop_hotl(app: HarnessApp, reason: str = "harness hotl stop") -> dict[str, Any]:
+@dataclass(frozen=True)
+class HotlStop:
+    stopping: list[int]
+    reason: str
+
+
+def stop_hotl(app: HarnessApp, reason: str = "harness hotl stop") -> HotlStop:
     """Ask the running HOTL run to stop starting roles (it finishes the running ones)."""
     active = app.db.hotl.active()
     if not active:
@@ -293,12 +305,11 @@ def stop_hotl(app: HarnessApp, reason: str = "harness hotl stop") -> dict[str, A
     stopped: list[int] = []
     for row in active:
         hid = int(row["id"])
-        if row["pid"] is not None and pid_alive(int(row["pid"])):
-            if app.db.hotl.request_stop(hid, reason):
-                stopped.append(hid)
-        else:
+        if not pid_alive(row["pid"]):
             app.db.hotl.finish(hid, "stopped", stop_reason="its process died")
+            stopped.append(hid)
+        elif app.db.hotl.request_stop(hid, reason):
             stopped.append(hid)
     app.audit("hotl.stop", entity_type="hotl_run", entity_id=",".join(map(str, stopped)),
               details={"reason": reason})
-    return {"stopping": stopped, "reason": reason}
+    return HotlStop(stopped, reason)

@@ -1,10 +1,10 @@
-"""What the wave executor reports: events while it runs, the outcome of each role and of
-the whole wave run, and the policy seam it asks before starting and after pausing a role."""
+"""What the wave executor reports (events, each role's outcome, the run's report) and the
+policy it asks before it starts a role and when a role pauses."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -13,11 +13,14 @@ __all__ = [
     "WaveEvent",
     "WavePolicy",
     "WaveRunReport",
+    "WaveTally",
+    "count_text",
     "run_status",
+    "tally",
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class WaveEvent:
     """``wave_started``, ``wave_finished``, ``role_started``, ``role_finished`` or ``node``."""
 
@@ -33,7 +36,7 @@ class WaveEvent:
 OnWaveEvent = Callable[[WaveEvent], Awaitable[None]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RoleOutcome:
     """Where one role of a wave run ended (``reason`` says why it is blocked/skipped/paused)."""
 
@@ -46,29 +49,43 @@ class RoleOutcome:
     mr_url: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
+class WaveTally:
+    wave: int
+    roles: int
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
 class WaveRunReport:
     wave_run_id: int
     status: str
     mode: str
-    waves: list[dict[str, Any]] = field(default_factory=list)
+    waves: list[WaveTally] = field(default_factory=list)
     roles: list[RoleOutcome] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
     stop_reason: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+
+def tally(statuses: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return counts
 
 
-def run_status(counts: dict[str, int]) -> str:
-    """A wave run's status from its role counts: completed when every role completed,
-    interrupted when some wait (paused, skipped, pending, cancelled), else failed."""
-    waiting = sum(counts.get(s, 0) for s in ("paused", "skipped", "pending", "running",
-                                              "cancelled"))
-    if waiting:
+def count_text(counts: Mapping[str, int]) -> str:
+    """``"2 completed, 1 failed"``."""
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+
+
+def run_status(counts: Mapping[str, int]) -> str:
+    """Completed when every role completed, interrupted when some wait (paused, skipped,
+    pending, cancelled), else failed."""
+    if any(counts.get(s) for s in ("paused", "skipped", "pending", "running", "cancelled")):
         return "interrupted"
-    if any(counts.get(s, 0) for s in ("failed", "blocked", "rejected")):
+    if any(counts.get(s) for s in ("failed", "blocked", "rejected")):
         return "failed"
     return "completed"
 
@@ -78,36 +95,32 @@ class WavePolicy:
     for a person (``harness resume N --approve``). HOTL subclasses it."""
 
     mode = "manual"
-    # A wave run has no agent to repair a role at a ``repair`` pause: its roles fail fast
-    # (``repair_rounds`` 0), unless the policy names a headless repair command.
+    # No agent repairs a role at a ``repair`` pause: roles fail fast, unless the policy
+    # names a headless repair command.
     repair_rounds = 0
     repair_timeout = 1800.0
 
     def __init__(self, *, auto_approve: bool = False, allow_untested: bool = False) -> None:
         self.auto_approve = auto_approve
-        # auto-approve merges a role without tests only when this is set (--allow-untested)
-        self.allow_untested = allow_untested
+        self.allow_untested = allow_untested  # lets auto_approve merge a role without tests
 
     def run_started(self, wave_run_id: int) -> None:
-        """Called when the executor starts (or resumes) driving wave run ``wave_run_id``."""
+        """Called when the executor starts (or resumes) driving the wave run."""
 
     def admit(self, role: str) -> str | None:
         """Called before a role starts: a reason not to start it (the run stops), or None."""
         return None
 
     def decide(self, role: str, facts: dict[str, Any]) -> tuple[bool, str] | None:
-        """For a run waiting at the approval interrupt: ``(approved, comment)`` to resume
-        it with, or None to leave it waiting. ``facts`` is the interrupt payload (``tests``,
-        ``regressions``, ``mr_url``...). With ``auto_approve`` a run paused there (at a
-        static breakpoint) is approved, unless it is untested and untested roles are not
-        allowed: then it waits for a person."""
+        """``(approved, comment)`` for a run waiting at the approval interrupt (``facts`` is
+        its payload), or None to leave it waiting for a person. Auto-approve approves,
+        except an untested role unless untested roles are allowed."""
         if not self.auto_approve or (facts.get("untested") and not self.allow_untested):
             return None
         return True, "auto-approved" + (" (untested, allowed)" if facts.get("untested") else "")
 
     def repair_argv(self, request: dict[str, Any]) -> list[str] | None:
-        """For a run paused for repair (``request`` is its repair request): the command that
-        repairs the role headless in its worktree, or None (the manual policy has none)."""
+        """The command that repairs a role paused for repair headless, or None."""
         return None
 
     async def role_finished(self, outcome: RoleOutcome) -> None:
