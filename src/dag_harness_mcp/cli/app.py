@@ -17,14 +17,9 @@ GLOBAL_OPTION_EXCLUDES = frozenset({"--help", "--install-completion", "--show-co
 
 
 class HarnessGroup(TyperGroup):
-    """The root group: its global options are accepted after the command too.
-
-    ``harness sync --repo X`` and ``harness --repo X sync`` mean the same: before the
-    root parses, every root option found after the command (up to a ``--``) is moved
-    to the front, with its value. No command defines an option of the same name
-    (tests/cli/test_global_options.py checks every command), so nothing is taken
-    from a command.
-    """
+    """The root group, whose options may also follow the command (``harness sync --repo X``):
+    they are moved to the front before parsing. No command has an option of the same name
+    (tests/cli/test_global_options.py checks)."""
 
     def global_options(self, ctx: Any) -> dict[str, bool]:
         """``{option name: takes a value}`` for every root option that may follow a command."""
@@ -97,13 +92,7 @@ def _global(
     ] = False,
 ) -> None:
     """Global options; every command reads its settings from here, the env and harness.yml."""
-    ctx.obj = {
-        "overrides": {
-            "repo_root": repo,
-            "db_path": db,
-            "roles_path": roles_path,
-        }
-    }
+    ctx.obj = {"overrides": {"repo_root": repo, "db_path": db, "roles_path": roles_path}}
 
 
 def _register() -> None:
@@ -122,10 +111,8 @@ def _register() -> None:
         waves,
     )
 
-    for module in (
-        roles, runs, logs, waves, hotl, capabilities, observe, setup, database, distributed,
-        serve, trains,
-    ):
+    for module in (roles, runs, logs, waves, hotl, capabilities, observe, setup, database,
+                   distributed, serve, trains):
         module.register(app)
 
 

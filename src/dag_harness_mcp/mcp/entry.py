@@ -1,10 +1,6 @@
-"""The ``dag-harness-mcp`` console script: quiet signals before anything heavy is imported.
-
-Importing the server pulls in the mcp SDK and pydantic (about half a second). A client
-that gives up during that time (Claude Code sends SIGINT, then SIGTERM) must see the
-process end with code 0 and nothing on stderr, so the handlers go in first; the
-server replaces them with its own once it serves.
-"""
+"""The ``dag-harness-mcp`` console script. Importing the server takes about half a second; a
+client giving up meanwhile (SIGINT, SIGTERM) must see exit code 0 and a quiet stderr, so
+the signal handlers go in before anything heavy is imported."""
 
 from __future__ import annotations
 
@@ -38,8 +34,6 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
 
 def _answer_arguments(args: list[str]) -> None:
     """``--help`` and ``--version`` answer and exit; anything else is refused (exit 2)."""
-    if not args:
-        return
     from dag_harness_mcp import __version__
 
     if args[0] in ("-h", "--help"):
@@ -54,7 +48,8 @@ def _answer_arguments(args: list[str]) -> None:
 
 
 def main() -> None:
-    _answer_arguments(sys.argv[1:])
+    if sys.argv[1:]:
+        _answer_arguments(sys.argv[1:])
     if sys.stdin.isatty():
         sys.stderr.write("dag-harness-mcp: the dag-harness MCP server, waiting for JSON-RPC "
                          "on stdin. An MCP client (Claude Code) starts it; `dag-harness-mcp "

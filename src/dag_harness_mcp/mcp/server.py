@@ -1,8 +1,5 @@
-"""The ``dag-harness-mcp`` stdio server: build it (:func:`create_server`) and run it (:func:`main`).
-
-Stdout carries only JSON-RPC frames: logging goes to stderr, and node
-subprocesses have their output captured by the runner.
-"""
+"""The ``dag-harness-mcp`` server: :func:`create_server` builds it, :func:`main` serves it
+over stdio (stdout carries only JSON-RPC; logs go to stderr)."""
 
 from __future__ import annotations
 
@@ -49,8 +46,7 @@ _MODULES = (tools_roles, tools_runs, tools_store, tools_observe, tools_capabilit
 
 class HarnessServer(MCPServer[ServerState]):
     """The SDK's server, except that ``prompts/get`` for an unknown prompt or with bad
-    arguments is an ``INVALID_PARAMS`` error naming the fix (the SDK answers code 0 and
-    logs a traceback on stderr)."""
+    arguments is ``INVALID_PARAMS`` naming the fix (not code 0 and a traceback)."""
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None,
@@ -85,14 +81,9 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
                 slot.state = None
 
     server: MCPServer[ServerState] = HarnessServer(
-        "dag-harness",
-        title="dag-harness",
-        version=__version__,
-        instructions=INSTRUCTIONS,
-        lifespan=lifespan,
-        log_level="WARNING",
-        tools=build_tools(module.TOOLS for module in _MODULES),
-    )
+        "dag-harness", title="dag-harness", version=__version__, instructions=INSTRUCTIONS,
+        lifespan=lifespan, log_level="WARNING",
+        tools=build_tools(module.TOOLS for module in _MODULES))
     register_resources(server, slot)
     register_prompts(server)
     register_completions(server, slot)
@@ -120,14 +111,8 @@ def preflight(overrides: Mapping[str, Any] | None = None) -> Settings:
 
 
 def main() -> None:
-    """Console script ``dag-harness-mcp``: serve over stdio until stdin closes, SIGINT or
-    SIGTERM (each exits promptly with code 0; see :mod:`dag_harness_mcp.mcp.stdio`)."""
-    from dag_harness_mcp.mcp.stdio import exit_quietly_on_signals, serve_stdio
+    """Serve over stdio until stdin closes, SIGINT or SIGTERM (:mod:`.stdio`)."""
+    from dag_harness_mcp.mcp.stdio import serve_stdio
 
-    exit_quietly_on_signals()
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     serve_stdio(create_server(preflight()))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,19 +1,11 @@
 """Serve over stdio until the client closes stdin or sends SIGINT or SIGTERM.
 
-Claude Code stops a server with SIGINT, then SIGTERM. The SDK reads stdin in a worker
-thread that cannot be interrupted, so on its own the server would wait for the
-client's next line. Here fd 0 becomes a pipe that :class:`InputRelay` feeds from the
-real input, read with the event loop (no thread). The end of the real input, or the
-first SIGINT/SIGTERM, closes that pipe; the SDK sees EOF, cancels the requests in
-flight (a box-up run stops driving: its node's child processes are killed and the
-run stays resumable from its last checkpoint), closes the lifespan and returns. A
-second signal stops waiting for that clean-up.
-
-Malformed input: the SDK's stdio reader turns a line that is not JSON, or not a
-JSON-RPC message, into an exception on the read stream, which its dispatcher only logs
-at debug level, so the client waits forever. :class:`AnsweringReader` sits on that
-stream and answers such lines itself: ``-32700`` Parse error or ``-32600`` Invalid
-Request, with the request's id when one can be read, else ``null`` (JSON-RPC 2.0).
+The SDK reads stdin in a thread that cannot be interrupted, so fd 0 becomes a pipe that
+:class:`InputRelay` feeds from the real input with the event loop. The input's end or the
+first signal closes the pipe: the SDK sees EOF, cancels the requests in flight (a run stays
+resumable from its last checkpoint) and closes the lifespan; a second signal stops waiting.
+The SDK only logs a line that is not a JSON-RPC message, so the client would wait forever:
+:class:`AnsweringReader` answers it (``-32700`` Parse error, ``-32600`` Invalid Request).
 """
 
 from __future__ import annotations
@@ -50,6 +42,10 @@ class InputRelay:
         self._scope = anyio.CancelScope()
         self._sink_open = True
 
+    @property
+    def stopped(self) -> bool:
+        return self._scope.cancel_called
+
     def stop(self) -> None:
         """End the input the server sees: the pump stops and closes the pipe (EOF)."""
         self._scope.cancel()
@@ -58,9 +54,8 @@ class InputRelay:
         """Copy the real input to the pipe until it ends or :meth:`stop` is called."""
         try:
             with self._scope:
-                while chunk := await self._read():
-                    if not await self._write(chunk):
-                        break
+                while (chunk := await self._read()) and await self._write(chunk):
+                    pass
         finally:
             self._close_sink()
 
@@ -71,10 +66,6 @@ class InputRelay:
             os.dup2(self._source, 0)
         with contextlib.suppress(OSError):
             os.close(self._source)
-
-    @property
-    def stopped(self) -> bool:
-        return self._scope.cancel_called
 
     def _close_sink(self) -> None:
         if self._sink_open:
@@ -116,14 +107,9 @@ def protocol_error(exc: Exception) -> JSONRPCError:
         return JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(
             code=PARSE_ERROR, message="Parse error: the line is not JSON; send one JSON-RPC "
                                       "message per line"))
-    request_id = None
-    for error in errors:
-        given = error.get("input")
-        if isinstance(given, dict):
-            candidate = given.get("id")
-            if isinstance(candidate, (str, int)) and not isinstance(candidate, bool):
-                request_id = candidate
-                break
+    ids = [e["input"].get("id") for e in errors if isinstance(e.get("input"), dict)]
+    request_id = next((i for i in ids if isinstance(i, str | int) and not isinstance(i, bool)),
+                      None)
     return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(
         code=INVALID_REQUEST, message="Invalid Request: not a JSON-RPC 2.0 request, "
                                       "notification or response (one object per line)"))
@@ -141,12 +127,10 @@ class AnsweringReader:
         return getattr(self._inner, "last_context", None)
 
     async def receive(self) -> Any:
-        while True:
-            item = await self._inner.receive()
-            if not isinstance(item, Exception):
-                return item
+        while isinstance(item := await self._inner.receive(), Exception):
             with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
                 await self._out.send(SessionMessage(protocol_error(item)))
+        return item
 
     def __aiter__(self) -> AnsweringReader:
         return self
@@ -167,17 +151,6 @@ class AnsweringReader:
         await self.aclose()
 
 
-async def _run_stdio(server: Any) -> None:
-    """``server.run_stdio_async()`` with :class:`AnsweringReader` on the read stream (the
-    SDK offers no seam for it, so this repeats its three lines over the low-level server)."""
-    from mcp.server.stdio import stdio_server
-
-    lowlevel = server._lowlevel_server
-    async with stdio_server() as (read_stream, write_stream):
-        await lowlevel.run(AnsweringReader(read_stream, write_stream), write_stream,
-                           lowlevel.create_initialization_options())
-
-
 async def _watch_signals(relay: InputRelay | None, scope: anyio.CancelScope) -> None:
     with anyio.open_signal_receiver(*_SIGNALS) as received:
         async for _signum in received:
@@ -188,16 +161,21 @@ async def _watch_signals(relay: InputRelay | None, scope: anyio.CancelScope) -> 
 
 
 async def _serve(server: Any) -> None:
+    from mcp.server.stdio import stdio_server
+
     try:
         relay: InputRelay | None = InputRelay()
     except OSError:  # no usable fd 0: serve as the SDK does, a signal cancels everything
         relay = None
+    lowlevel = server._lowlevel_server  # run_stdio_async() with no seam for the reader
     try:
         async with anyio.create_task_group() as group:
             if relay is not None:
                 group.start_soon(relay.pump)
             group.start_soon(_watch_signals, relay, group.cancel_scope)
-            await _run_stdio(server)
+            async with stdio_server() as (read_stream, write_stream):
+                await lowlevel.run(AnsweringReader(read_stream, write_stream), write_stream,
+                                   lowlevel.create_initialization_options())
             group.cancel_scope.cancel()
         await _settle_orphans()
     finally:
@@ -212,8 +190,7 @@ async def _settle_orphans() -> None:
 
     from dag_harness_mcp.runner.process import KILL_GRACE_SECONDS
 
-    this = asyncio.current_task()
-    orphans = [task for task in asyncio.all_tasks() if task is not this]
+    orphans = asyncio.all_tasks() - {asyncio.current_task()}
     if orphans:
         await asyncio.wait(orphans, timeout=KILL_GRACE_SECONDS + 1.0)
 
@@ -223,21 +200,15 @@ def _exit_quietly(signum: int, _frame: FrameType | None) -> None:
 
 
 def exit_quietly_on_signals() -> None:
-    """Before the event loop runs (start-up), SIGINT and SIGTERM exit at once with code
-    0 and no traceback; :func:`serve_stdio` takes them over while serving."""
+    """Until serving starts, SIGINT and SIGTERM exit at once with code 0, no traceback."""
     for signum in _SIGNALS:
         signal.signal(signum, _exit_quietly)
 
 
 def serve_stdio(server: Any) -> NoReturn:
-    """Run ``server`` (an ``MCPServer``) over stdio until stdin ends, SIGINT or SIGTERM,
-    then end the process with code 0.
-
-    Once the lifespan has closed (databases closed, runs released), the process exits
-    with ``os._exit``: the interpreter's own teardown (a full garbage collection of
-    LangGraph's and pydantic's objects) would add up to a second and has nothing left
-    to do. An exception escaping the server still ends it with a traceback.
-    """
+    """Run ``server`` (an ``MCPServer``) over stdio until stdin ends, SIGINT or SIGTERM, then
+    end the process with code 0. After the lifespan closed, ``os._exit`` skips the
+    interpreter's teardown (up to a second of garbage collection, nothing left to do)."""
     exit_quietly_on_signals()
     with contextlib.suppress(KeyboardInterrupt):  # SIGINT after the receiver closed
         anyio.run(_serve, server)

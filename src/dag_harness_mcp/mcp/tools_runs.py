@@ -9,9 +9,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from dag_harness_mcp.mcp.annotations import EXTERNAL_WRITE, LOCAL_DELETE, READ
-from dag_harness_mcp.mcp.context import Ctx, state_of
+from dag_harness_mcp.mcp.context import Ctx, ProgressReporter, state_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
-from dag_harness_mcp.mcp.progress import ProgressReporter
 from dag_harness_mcp.mcp.registry import ToolSpec
 from dag_harness_mcp.mcp.views import checkpoint_item, execution_item, execution_view
 from dag_harness_mcp.service.run_context import cancel_run, resume_run, start_run
@@ -43,13 +42,13 @@ class RunOutcome(BaseModel):
 
 
 def _next_step(result: RunResult) -> str:
-    eid = result.execution_id
-    if result.status == "paused" and result.interrupt is not None and (
-        result.interrupt.get("kind") in ("repair", "scaffold_tests")
+    eid, asked = result.execution_id, result.interrupt
+    if result.status == "paused" and asked is not None and (
+        asked.get("kind") in ("repair", "scaffold_tests")
     ):
-        return str(result.interrupt.get("next_step") or f"fix the role in interrupt.role_dir, "
+        return str(asked.get("next_step") or f"fix the role in interrupt.role_dir, "
                    f"then resume_execution(execution_id={eid}) with no decision")
-    if result.status == "paused" and result.interrupt is not None:
+    if result.status == "paused" and asked is not None:
         return (f"show the human the interrupt and ask; then resume_execution(execution_id={eid},"
                 " approved=true|false, comment=...)")
     if result.status == "paused":
@@ -65,34 +64,26 @@ def _next_step(result: RunResult) -> str:
     return f"the run is {result.status}; start a new one with box_up_role if needed"
 
 
-def _test_failures(summary: dict[str, Any]) -> list[str]:
-    return [
-        f"{t.get('kind')}: {t.get('status')} ({t.get('passed', 0)} passed, "
-        f"{t.get('failed', 0)} failed)"
-        for t in summary.get("tests") or []
-        if isinstance(t, dict) and t.get("status") not in ("passed", "skipped")
-    ]
+# Parts of a run summary the outcome already says (or no agent acts on).
+_SUMMARY_DROPPED = ("durations", "execution_id", "role", "status", "errors", "issue_url", "mr_url")
 
 
 def outcome(result: RunResult) -> RunOutcome:
     """The tool's view of a run result; a failed run without errors names its failed tests."""
     if result.status == "failed" and not result.errors:
-        result.errors = _test_failures(result.summary)
+        result.errors = [
+            f"{t.get('kind')}: {t.get('status')} ({t.get('passed', 0)} passed, "
+            f"{t.get('failed', 0)} failed)"
+            for t in result.summary.get("tests") or []
+            if isinstance(t, dict) and t.get("status") not in ("passed", "skipped")]
+    summary = {k: v for k, v in result.summary.items()
+               if k not in _SUMMARY_DROPPED and v not in ([], {})}
     return RunOutcome(
         execution_id=result.execution_id, role=result.role, status=result.status,
         next_step=_next_step(result), next_nodes=result.next_nodes or None,
-        interrupt=result.interrupt, summary=_summary(result.summary) or None,
+        interrupt=result.interrupt, summary=summary or None,
         errors=result.errors[-10:] or None, issue_url=result.issue_url, mr_url=result.mr_url,
-        untested=result.untested or None, notes=result.notes or None,
-    )
-
-
-# Parts of a run summary the outcome already says (or no agent acts on).
-_SUMMARY_DROPPED = ("durations", "execution_id", "role", "status", "errors", "issue_url", "mr_url")
-
-
-def _summary(summary: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in summary.items() if k not in _SUMMARY_DROPPED and v not in ([], {})}
+        untested=result.untested or None, notes=result.notes or None)
 
 
 def _settled(result: RunResult) -> RunOutcome:
@@ -100,9 +91,9 @@ def _settled(result: RunResult) -> RunOutcome:
     naming the execution, what failed and how to go on (the run is kept for resume)."""
     out = outcome(result)
     if out.status == "failed":
-        node = (out.summary or {}).get("failed_node")
+        summary = out.summary or {}
+        node, digest = summary.get("failed_node"), summary.get("failure_digest")
         where = f" at {node}" if node else ""
-        digest = (out.summary or {}).get("failure_digest")
         last = f" Last failure digest: {json.dumps(digest)}." if digest else ""
         raise ToolError(
             f"WorkflowFailed: execution {out.execution_id} (role {out.role!r}) failed{where}: "
