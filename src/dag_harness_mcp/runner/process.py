@@ -58,25 +58,12 @@ def tool_env(extra: Mapping[str, str] | None = None,
     return env
 
 
-class _Tail:
-    """The last ``limit`` bytes written to it."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._buf = bytearray()
-
-    def add(self, chunk: bytes) -> None:
-        self._buf += chunk
-        if len(self._buf) > 2 * self.limit:
-            del self._buf[: len(self._buf) - self.limit]
-
-    def text(self) -> str:
-        return bytes(self._buf[-self.limit :]).decode("utf-8", errors="replace")
-
-
-async def _drain(stream: asyncio.StreamReader, tail: _Tail) -> None:
+async def _drain(stream: asyncio.StreamReader, tail: bytearray, limit: int) -> None:
+    """Keep (at least) the last ``limit`` bytes of ``stream`` in ``tail``."""
     while chunk := await stream.read(_CHUNK):
-        tail.add(chunk)
+        tail += chunk
+        if len(tail) > 2 * limit:
+            del tail[: len(tail) - limit]
 
 
 def _kill_group(proc: asyncio.subprocess.Process, sig: int) -> None:
@@ -107,7 +94,7 @@ async def run_process(
     args = tuple(str(a) for a in argv)
     started_at = utc_now()
     t0 = time.perf_counter()
-    tail = _Tail(tail_bytes)
+    tail = bytearray()
 
     def result(returncode: int | None, output: str, **flags: bool) -> ProcessResult:
         return ProcessResult(args, str(cwd), returncode, output, time.perf_counter() - t0,
@@ -124,7 +111,7 @@ async def run_process(
     assert proc.stdout is not None
     if children is not None:
         children[0].add(children[1], proc.pid)
-    reader = asyncio.ensure_future(_drain(proc.stdout, tail))
+    reader = asyncio.ensure_future(_drain(proc.stdout, tail, tail_bytes))
     timed_out = False
     try:
         try:
@@ -146,5 +133,6 @@ async def run_process(
         if children is not None:
             children[0].remove(children[1], proc.pid)
     if timed_out:
-        tail.add(f"\n[harness] killed after {timeout:g} s timeout\n".encode())
-    return result(proc.returncode, tail.text(), timed_out=timed_out)
+        tail += f"\n[harness] killed after {timeout:g} s timeout\n".encode()
+    text = bytes(tail[-tail_bytes:]).decode("utf-8", errors="replace")
+    return result(proc.returncode, text, timed_out=timed_out)
