@@ -24,7 +24,7 @@ __all__ = ["FILE_TOOLS", "HARNESS_TOOL", "Decision", "command_of", "decide", "gi
 FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
               "NotebookEdit": "notebook_path"}
 # MCP tools of this plugin that write to GitLab (issue, MR, merge train, approval).
-_GITLAB_WRITE_TOOLS = re.compile(
+_GITLAB_WRITE_TOOLS = (
     r".*__(approve\w*|create_(issue|mr|merge_request)\w*|add_to_merge_train|merge\w*)\Z"
 )
 # The harness's own MCP tools, from the plugin or from a project .mcp.json.
@@ -286,7 +286,7 @@ def _command_decision(contexts: list[dict[str, Any]], tool_name: str, command: s
 
 def _mcp_decision(contexts: list[dict[str, Any]], tool_name: str, tool_input: dict[str, Any],
                   cwd: str, session_id: str, ids: list[int]) -> Decision:
-    gitlab = _GITLAB_WRITE_TOOLS.match(tool_name) is not None
+    gitlab = re.match(_GITLAB_WRITE_TOOLS, tool_name) is not None
     ours = HARNESS_TOOL.match(tool_name) is not None
     if not ours and "command" in tool_input:
         return Decision("deny", f"{tool_name} runs a command outside the dag-harness sandbox; "

@@ -9,6 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any
 
 from dag_harness_mcp.runner.results import ANSI, MOLECULE_STEP
@@ -124,10 +125,7 @@ def pytest_failures(junit_xml: str, *, kind: str = "pytest") -> list[Failure]:
 
 def _result_message(raw: str) -> tuple[str, str]:
     """A module result (JSON, maybe not) as (its error message, a compact excerpt)."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return raw.strip(), ""
+    data = _parsed(raw)
     if not isinstance(data, dict):
         return raw.strip(), ""
     message = str(data.get("msg") or data.get("reason") or "").strip()
@@ -145,33 +143,33 @@ def _result_message(raw: str) -> tuple[str, str]:
 def _json_block(lines: Sequence[str], start: int, first: str) -> tuple[str, int]:
     """A module result starting on the ``FAILED! =>`` line (index ``start``) that may span
     more lines; returns it and the index of its last line."""
-    if _parses(first):
+    if _parsed(first) is not _UNPARSED:
         return first, start
     block = [first]
     end = start
     for end in range(start + 1, min(len(lines), start + 400)):
         block.append(lines[end])
-        if lines[end].rstrip() == "}" and _parses("\n".join(block)):
+        if lines[end].rstrip() == "}" and _parsed("\n".join(block)) is not _UNPARSED:
             break
     return "\n".join(block), end
 
 
-def _parses(text: str) -> bool:
+_UNPARSED = object()
+
+
+def _parsed(text: str) -> Any:
+    """``text`` decoded as JSON, or :data:`_UNPARSED`."""
     try:
-        json.loads(text)
+        return json.loads(text)
     except ValueError:
-        return False
-    return True
+        return _UNPARSED
 
 
-def molecule_failures(
-    output: str, *, role_dir: str | None = None, kind: str = "molecule"
-) -> list[Failure]:
-    """The failing tasks of molecule's output: task name, the module's error, the scenario
-    step it ran in, and the task's ``Origin`` (relative to ``role_dir``) when Ansible gives
-    it. Ignored failures (``...ignoring``) are left out; an idempotence failure names the
-    tasks that changed; an Ansible error outside any task (syntax, a missing role) is one
-    failure of its step."""
+def molecule_failures(output: str, *, role_dir: str | None = None,
+                      kind: str = "molecule") -> list[Failure]:
+    """The failing tasks of molecule's output (task, the module's error, scenario step,
+    ``Origin`` relative to ``role_dir``), without ignored ones; an idempotence failure names
+    the changed tasks; an Ansible error outside any task is a failure of its step."""
     lines = ANSI.sub("", output).splitlines()
     step = "molecule"
     task: str | None = None
@@ -212,18 +210,13 @@ def molecule_failures(
                                    "its output"))
             continue
         if _IDEMPOTENCE in line:
-            changed = []
-            for follow in lines[index + 1 :]:
-                c = _CHANGED_TASK.match(follow.strip())
-                if c is None:
-                    break
-                changed.append(c["task"].strip())
-            if not any(f.message.startswith("not idempotent") for f in out):  # (repeated
-                # in molecule's closing summary)
+            matches = map(_CHANGED_TASK.match, (ln.strip() for ln in lines[index + 1:]))
+            changed = [c["task"].strip() for c in takewhile(bool, matches) if c]
+            # (molecule's closing summary repeats it)
+            if not any(f.message.startswith("not idempotent") for f in out):
                 out.append(Failure(
                     kind, step, "not idempotent: these tasks report a change on the second run",
-                    None, ", ".join(changed) or None, "",
-                ))
+                    None, ", ".join(changed) or None, ""))
     return out
 
 
@@ -238,13 +231,10 @@ def output_failure(kind: str, output: str, *, lines: int = 15) -> Failure:
 def _bounded_entry(failure: Failure | Mapping[str, str], limit: int) -> dict[str, str]:
     """The failure as a dict of at most ``limit`` bytes: its longest texts cut first."""
     entry = failure.as_dict() if isinstance(failure, Failure) else {
-        str(k): str(v) for k, v in failure.items()
-    }
+        str(k): str(v) for k, v in failure.items()}
     while (over := digest_size(entry) - limit) > 0:
-        key = max(
-            ("excerpt", "message", "task", "test", "where"),
-            key=lambda k: len(entry.get(k, "").encode("utf-8")),
-        )
+        key = max(("excerpt", "message", "task", "test", "where"),
+                  key=lambda k: len(entry.get(k, "").encode("utf-8")))
         length = len(entry[key].encode("utf-8"))
         if length <= 16:
             entry.pop("excerpt", None)
@@ -255,21 +245,16 @@ def _bounded_entry(failure: Failure | Mapping[str, str], limit: int) -> dict[str
     return entry
 
 
-def bound_digest(
-    failures: Sequence[Failure | Mapping[str, str]],
-    *,
-    more: str,
-    per_failure: int = PER_FAILURE_BYTES,
-    total: int = TOTAL_BYTES,
-) -> dict[str, Any]:
+def bound_digest(failures: Sequence[Failure | Mapping[str, str]], *, more: str,
+                 per_failure: int = PER_FAILURE_BYTES, total: int = TOTAL_BYTES
+                 ) -> dict[str, Any]:
     """``{"failures": [...], "omitted": n, "more": ...}``: each failure at most
     ``per_failure`` bytes, the whole at most ``total`` bytes; failures that do not fit
     are counted in ``omitted`` and ``more`` says where their full output is."""
     digest: dict[str, Any] = {"failures": [], "omitted": 0, "more": _cut(more, 256)}
     kept: list[dict[str, str]] = digest["failures"]
     for failure in failures:
-        entry = _bounded_entry(failure, per_failure)
-        kept.append(entry)
+        kept.append(_bounded_entry(failure, per_failure))
         if digest_size(digest) > total:
             kept.pop()
             digest["omitted"] += 1
