@@ -125,10 +125,8 @@ class Settings(BaseModel):
             match = re.fullmatch(r"\s*(?:wave\s*)?(\d+)\s*", str(label), flags=re.IGNORECASE)
             if match is None:
                 raise ValueError(f"wave label {label!r} must look like 'Wave 0' or '0'")
-            if isinstance(roles, dict):
-                pins.append({"wave": int(match.group(1)), **roles})
-            else:
-                pins.append({"wave": int(match.group(1)), "roles": roles})
+            pins.append({"wave": int(match.group(1)),
+                         **(roles if isinstance(roles, dict) else {"roles": roles})})
         return pins
 
     @field_validator("roles_path")

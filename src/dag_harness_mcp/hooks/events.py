@@ -66,8 +66,7 @@ class Hook:
         return self._db
 
     @property
-    def acting_session(self) -> str:
-        """Tool calls inside a subagent are attributed to the subagent's own session row."""
+    def acting_session(self) -> str:  # a subagent's tool calls go to its own session row
         return self.agent_id or self.session_id
 
     def session(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["ChildRegistry", "execution_children", "owner_of"]
@@ -27,11 +28,11 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
 class ChildRegistry:
     """``<directory>/<owner>.<pid>`` files for the live children of each owner (a run)."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    directory: Path
 
     def _path(self, owner: str, pid: int) -> Path:
         return self.directory / f"{owner}.{pid}"
