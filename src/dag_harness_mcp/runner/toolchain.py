@@ -59,8 +59,7 @@ def role_toolchain(repo_root: Path, environment: str | None) -> Toolchain:
     if not environment:
         return Toolchain("harness", Path(sys.prefix), Path(sys.executable),
                          "default; `tests.environment` in harness.yml selects another")
-    prefix = Path(environment).expanduser()
-    prefix = prefix if prefix.is_absolute() else repo_root / prefix
+    prefix = repo_root / Path(environment).expanduser()  # an absolute path stays as it is
     python = prefix / "bin" / "python"
     if not python.exists():
         raise ConfigError("tests.environment", environment,
