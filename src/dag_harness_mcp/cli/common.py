@@ -28,20 +28,8 @@ from dag_harness_mcp.errors import (
 )
 from dag_harness_mcp.service.app import HarnessApp
 
-__all__ = [
-    "STATUS_STYLE",
-    "JsonFlag",
-    "cli_errors",
-    "console",
-    "emit_json",
-    "err_console",
-    "make_table",
-    "open_app",
-    "plain",
-    "run_async",
-    "run_cli",
-    "styled",
-]
+__all__ = ["STATUS_STYLE", "JsonFlag", "cli_errors", "console", "emit_json", "err_console",
+           "make_table", "open_app", "plain", "run_async", "run_cli", "styled"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -130,17 +118,19 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+# Errors in the caller's input: exit code 2 (other harness errors: 1).
+_USAGE: tuple[type[HarnessError], ...] = (
+    InvalidNameError, InvalidArgumentError, NotFoundError, ConfigError)
+
+
 @contextmanager
-def cli_errors() -> Iterator[None]:
-    """Turn harness errors into a one-line message on stderr and a non-zero exit."""
+def cli_errors(usage: tuple[type[HarnessError], ...] = _USAGE) -> Iterator[None]:
+    """Turn harness errors into a one-line message on stderr and exit code 2 (``usage``) or 1."""
     try:
         yield
-    except (InvalidNameError, InvalidArgumentError, NotFoundError, ConfigError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
     except HarnessError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from exc
+        raise typer.Exit(2 if isinstance(exc, usage) else 1) from exc
     except sqlite3.OperationalError as exc:
         if not _read_only_db(exc):
             raise
@@ -155,11 +145,7 @@ def run_cli(fn: Callable[[], T]) -> T:
 
 
 def run_async(call: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``call()`` on a new event loop with harness errors as exit codes; a
-    WorkflowError raised (not returned) means refused before running: bad input (2)."""
-    with cli_errors():
-        try:
-            return asyncio.run(call())
-        except WorkflowError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from exc
+    """Run ``call()`` on a new event loop with harness errors as exit codes; a WorkflowError
+    raised (not returned) means refused before running: bad input (2)."""
+    with cli_errors((*_USAGE, WorkflowError)):
+        return asyncio.run(call())

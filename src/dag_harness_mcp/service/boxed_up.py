@@ -14,15 +14,8 @@ from dataclasses import dataclass
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.service.app import HarnessApp
 
-__all__ = [
-    "BoxedUp",
-    "DependencyOrderError",
-    "MissingDependency",
-    "last_boxed_up",
-    "missing_dependencies",
-    "refuse_unboxed_dependencies",
-    "unchanged_since",
-]
+__all__ = ["BoxedUp", "DependencyOrderError", "MissingDependency", "last_boxed_up",
+           "missing_dependencies", "refuse_unboxed_dependencies", "unchanged_since"]
 
 _MANIFEST = ".boxed-up.yml"  # graph.nodes.vcs.MANIFEST_NAME, which imports LangGraph
 

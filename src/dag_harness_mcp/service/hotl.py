@@ -26,18 +26,8 @@ if TYPE_CHECKING:
     from dag_harness_mcp.service.runs import Runner
     from dag_harness_mcp.service.wave_types import OnWaveEvent
 
-__all__ = [
-    "HotlPolicy",
-    "HotlReport",
-    "HotlStatus",
-    "HotlStop",
-    "HotlWaveRun",
-    "approval_decision",
-    "effective_limits",
-    "hotl_status",
-    "run_hotl",
-    "stop_hotl",
-]
+__all__ = ["HotlPolicy", "HotlReport", "HotlStatus", "HotlStop", "HotlWaveRun", "approval_decision",
+           "effective_limits", "hotl_status", "run_hotl", "stop_hotl"]
 
 UNTESTED_REFUSED = (
     "untested role (no molecule scenario, no pytest suite); HOTL approves untested roles "
@@ -200,13 +190,8 @@ def _settle_dead_runs(app: HarnessApp) -> None:
 
 
 async def run_hotl(
-    runner: Runner,
-    limits: HotlSettings,
-    *,
-    from_wave: int | None = None,
-    to_wave: int | None = None,
-    concurrency: int | None = None,
-    resume: bool = False,
+    runner: Runner, limits: HotlSettings, *, from_wave: int | None = None,
+    to_wave: int | None = None, concurrency: int | None = None, resume: bool = False,
     on_event: OnWaveEvent | None = None,
 ) -> HotlReport:
     """Run (or with ``resume`` continue) the waves autonomously in this process."""

@@ -7,17 +7,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = [
-    "OnWaveEvent",
-    "RoleOutcome",
-    "WaveEvent",
-    "WavePolicy",
-    "WaveRunReport",
-    "WaveTally",
-    "count_text",
-    "run_status",
-    "tally",
-]
+__all__ = ["OnWaveEvent", "RoleOutcome", "WaveEvent", "WavePolicy", "WaveRunReport", "WaveTally",
+           "count_text", "run_status", "tally"]
 
 
 @dataclass(frozen=True)

@@ -279,13 +279,23 @@ class WaveExecutor:
     async def _answer(
         self, execution_id: int, role: str, asked: dict[str, Any], progress: Progress
     ) -> RunResult | None:
-        """Go on with a run paused with question ``asked`` as the policy says: repair it
-        headless, or decide its approval; None when the policy leaves it to a person."""
+        """Go on with a run paused with question ``asked`` as the policy says: run its repair
+        command in the role's worktree (the run re-tests after), or decide its approval;
+        None when the policy leaves it to a person."""
+        from dag_harness_mcp.runner.process import run_process
+
         if asked.get("kind") == "repair":
             argv = self.policy.repair_argv(asked)
             if argv is None:
                 return None
-            await self._repair_headless(execution_id, role, asked, argv)
+            done = await run_process(
+                argv, cwd=Path(str(asked.get("worktree") or self.app.settings.repo_root)),
+                timeout=self.policy.repair_timeout, tail_bytes=4000)
+            self.app.audit(
+                "wave_run.repair_command", entity_type="execution", entity_id=execution_id,
+                details={"role": role, "round": asked.get("round"), "command": argv,
+                         "exit_code": done.returncode, "timed_out": done.timed_out,
+                         "output_tail": done.output_tail[-1000:]})
             return await self.runner.resume(execution_id, on_progress=progress)
         decision = self.policy.decide(role, asked)
         if decision is None:
@@ -295,21 +305,6 @@ class WaveExecutor:
                        details={"role": role, "approved": approved, "comment": comment})
         return await self.runner.resume(
             execution_id, approved=approved, comment=comment, on_progress=progress)
-
-    async def _repair_headless(
-        self, execution_id: int, role: str, request: dict[str, Any], argv: list[str]
-    ) -> None:
-        """Run the policy's repair command in the role's worktree (the run re-tests after)."""
-        from dag_harness_mcp.runner.process import run_process
-
-        result = await run_process(
-            argv, cwd=Path(str(request.get("worktree") or self.app.settings.repo_root)),
-            timeout=self.policy.repair_timeout, tail_bytes=4000)
-        self.app.audit(
-            "wave_run.repair_command", entity_type="execution", entity_id=execution_id,
-            details={"role": role, "round": request.get("round"), "command": argv,
-                     "exit_code": result.returncode, "timed_out": result.timed_out,
-                     "output_tail": result.output_tail[-1000:]})
 
     def _report(self, run_id: int, duration: float) -> WaveRunReport:
         roles = []
