@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,32 +41,24 @@ def hoist_options(args: list[str], options: dict[str, bool]) -> list[str]:
     """``args`` with the named options (and their values) moved to the front, order kept."""
     front: list[str] = []
     rest: list[str] = []
-    index = 0
-    while index < len(args):
-        token = args[index]
-        if token == "--":
-            rest.extend(args[index:])
-            break
+    tokens = iter(args)
+    for token in tokens:
         name = token.split("=", 1)[0]
-        if name in options:
-            front.append(token)
-            if options[name] and "=" not in token and index + 1 < len(args):
-                index += 1
-                front.append(args[index])
-        else:
+        if token == "--":
+            rest += [token, *tokens]
+        elif name not in options:
             rest.append(token)
-        index += 1
+        else:
+            front.append(token)
+            if options[name] and "=" not in token:
+                front.extend(islice(tokens, 1))  # its value, when there is one
     return front + rest
 
 
 app = typer.Typer(
-    name="harness",
+    name="harness", cls=HarnessGroup, no_args_is_help=True, pretty_exceptions_enable=False,
     help="Box up Ansible roles through a checkpointed LangGraph workflow. Global options "
-    "(--repo, --db, --roles-path, --version) go before or after the command.",
-    cls=HarnessGroup,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+    "(--repo, --db, --roles-path, --version) go before or after the command.")
 
 
 def _version(value: bool) -> None:
