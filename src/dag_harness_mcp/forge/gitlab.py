@@ -1,21 +1,18 @@
 """GitLabForge: issues, merge requests and merge trains on GitLab via python-gitlab.
 
-Every find-or-create looks GitLab up first (issue by exact title among open issues, MR
-by open source branch) and only then creates; the whole look-up-then-create is what
-gets retried, so a create whose answer was lost is found on the next attempt instead
-of being repeated. The local record is upserted on ``(forge, project, iid)`` after
-GitLab answers, so a crash in between is healed by the next call. A create GitLab
-processes only after the client gave up on it: GitLab refuses a second open MR for a
-branch (409), and for issues the next look-up closes the newer copy.
+A find-or-create looks up first (issue by exact open title, MR by open source branch)
+and retries look-up-then-create whole, so a create whose answer was lost is found, not
+repeated; one GitLab processed after the client gave up is refused (a second open MR,
+409) or closed by the next look-up (a second issue). The local record is upserted after
+GitLab answers, so a crash in between is healed by the next call.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.db.repos.forge import IssueRecord, MergeRequestRecord
 from dag_harness_mcp.errors import ForgeError
@@ -35,7 +32,6 @@ __all__ = ["LABEL_COLOR", "GitLabForge"]
 
 log = logging.getLogger(__name__)
 LABEL_COLOR = "#428BCA"
-T = TypeVar("T")
 
 
 class GitLabForge(Forge):
@@ -64,10 +60,6 @@ class GitLabForge(Forge):
 
     def _project(self, gl: gitlab.Gitlab) -> Project:
         return gl.projects.get(self.project, lazy=True)
-
-    async def _once(self, what: str, fn: Callable[[gitlab.Gitlab], T]) -> T:
-        """One request, retried on its own."""
-        return await self.calls.retrying(what, lambda: self.calls.call(what, fn))
 
     async def ensure_labels(self, labels: list[str]) -> None:
         wanted = list(dict.fromkeys(label for label in labels if label))
@@ -148,8 +140,11 @@ class GitLabForge(Forge):
         return row, created
 
     async def update_issue_description(self, iid: int, description: str) -> None:
-        await self._once("issue update", lambda gl: self._project(gl).issues.update(
-            iid, {"description": description}, **NO_CLIENT_RETRY))
+        def put(gl: gitlab.Gitlab) -> Any:
+            return self._project(gl).issues.update(iid, {"description": description},
+                                                   **NO_CLIENT_RETRY)
+
+        await self.calls.retrying("issue update", lambda: self.calls.call("issue update", put))
         await super().update_issue_description(iid, description)
 
     # -- merge requests -----------------------------------------------------------

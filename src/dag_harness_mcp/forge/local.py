@@ -1,10 +1,6 @@
-"""LocalForge: issues, merge requests and a merge train kept in the StateDB.
-
-The default for demos and offline work, and a real backend: iids are allocated per
-project in one write transaction, URLs are stable (``local://<project>/-/issues/<iid>``),
-and merging the head of the train really updates the target branch of the bare
-``origin`` (fast-forward when possible, else a merge commit); a conflict fails the
-entry and leaves the target branch as it was.
+"""LocalForge: issues, merge requests and a merge train kept in the StateDB, with stable
+URLs (``local://<project>/-/issues/<iid>``); merging the head of the train really updates
+the target branch of the bare ``origin``, and a conflict fails the entry instead.
 """
 
 from __future__ import annotations
@@ -113,11 +109,8 @@ class LocalForge(Forge):
         return TrainEntry.of(entry, mr_iid, row.get("merge_commit_sha"))
 
     async def process_merge_train(self, target_branch: str | None = None) -> TrainEntry | None:
-        """Merge the MR at the head of the train into ``origin`` (None: the train is empty).
-
-        A conflict (or a missing or moved source branch) fails the entry with the reason
-        and leaves the target branch untouched; the rest of the train moves up.
-        """
+        """Merge the MR at the head of the train into ``origin`` (None: the train is empty);
+        a conflict or a missing or moved source branch fails the entry, the rest moves up."""
         async with self._train_lock, await self._origin_lock():
             return await self._merge_train_head(target_branch or self.default_branch)
 

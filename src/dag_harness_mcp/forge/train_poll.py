@@ -1,10 +1,5 @@
-"""Poll a merge-train entry until it leaves the train (merged, failed or removed).
-
-Works on any :class:`~dag_harness_mcp.forge.base.Forge`: each poll is one
-``merge_train_status`` call, which also writes the entry's position, pipeline
-status and completion into ``merge_train_entries``. Waiting is ``asyncio.sleep``,
-so polling never blocks the event loop.
-"""
+"""Poll a merge-train entry until it leaves the train (merged, failed or removed); each
+poll is one ``merge_train_status`` call, which also keeps ``merge_train_entries`` current."""
 
 from __future__ import annotations
 
@@ -27,22 +22,17 @@ async def poll_merge_train(
     give_up_after: float = 3600.0,
     on_update: Callable[[TrainEntry], None] | None = None,
 ) -> TrainEntry:
-    """The entry once it is final; raises ForgeError when ``give_up_after`` seconds pass first.
-
-    ``on_update`` sees every polled entry whose status, position or pipeline
-    status differs from the previous one.
-    """
+    """The entry once it is final; raises ForgeError when ``give_up_after`` seconds pass
+    first. ``on_update`` sees every entry whose status, position or pipeline status changed."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + give_up_after
-    last: TrainEntry | None = None
+    last: tuple[str, int | None, str | None] | None = None
     while True:
         entry = await forge.merge_train_status(mr_iid)
-        changed = last is None or (entry.status, entry.position, entry.pipeline_status) != (
-            last.status, last.position, last.pipeline_status
-        )
-        if changed and on_update is not None:
+        seen = (entry.status, entry.position, entry.pipeline_status)
+        if seen != last and on_update is not None:
             on_update(entry)
-        last = entry
+        last = seen
         if entry.status not in ACTIVE:
             return entry
         if loop.time() + interval > deadline:

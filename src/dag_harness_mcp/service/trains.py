@@ -75,14 +75,11 @@ async def _refresh_one(
         if not (wait > 0 and exc.status is None and loop.time() + interval > deadline):
             error = str(exc)
     row = app.db.forge.train_entry_view(int(row["merge_request_id"])) or row
-    return TrainEntryView(
-        mr_iid=iid, role=row["role_name"], source_branch=row["source_branch"],
-        target_branch=row["target_branch"], status=row["status"], position=row["position"],
-        pipeline_id=row["pipeline_id"], pipeline_status=row["pipeline_status"],
-        failure_reason=row.get("failure_reason"), queued_at=str(row["queued_at"]),
-        completed_at=None if row["completed_at"] is None else str(row["completed_at"]),
-        error=error,
-    )
+    done = row["completed_at"]
+    return TrainEntryView.model_validate({
+        **row, "role": row["role_name"], "queued_at": str(row["queued_at"]),
+        "completed_at": None if done is None else str(done), "error": error,
+    })
 
 
 async def refresh_merge_trains(
