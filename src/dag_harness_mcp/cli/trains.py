@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from dag_harness_mcp.cli.common import (
     JsonFlag,
     console,
     emit_json,
     err_console,
+    make_table,
     open_app,
     run_async,
 )
@@ -21,22 +21,20 @@ __all__ = ["register"]
 
 
 def _render(report: TrainRefresh) -> None:
-    if not report.entries:
-        err_console.print(f"no open merge-train entries on {report.forge} {report.project}")
-        return
-    table = Table(title=f"merge trains of {report.project} ({report.forge})")
-    for column in ("MR", "role", "target", "status", "position", "pipeline", "completed"):
-        table.add_column(column)
-    for entry in report.entries:
-        pipeline = entry.pipeline_status or "-"
-        if entry.pipeline_id is not None:
-            pipeline = f"{pipeline} (#{entry.pipeline_id})"
-        table.add_row(
-            f"!{entry.mr_iid}", entry.role, entry.target_branch, entry.status,
-            "-" if entry.position is None else str(entry.position), pipeline,
-            entry.completed_at or "-",
-        )
-    console.print(table)
+    rows = [
+        (f"!{e.mr_iid}", e.role, e.target_branch, e.status,
+         "-" if e.position is None else e.position,
+         (e.pipeline_status or "-") + ("" if e.pipeline_id is None else f" (#{e.pipeline_id})"),
+         e.completed_at or "-")
+        for e in report.entries
+    ]
+    table = make_table(
+        f"merge trains of {report.project} ({report.forge})",
+        ("MR", "role", "target", "status", "position", "pipeline", "completed"), rows,
+        empty=f"no open merge-train entries on {report.forge} {report.project}",
+    )
+    if rows:
+        console.print(table)
     for entry in report.entries:
         if entry.failure_reason and entry.status == "failed":
             err_console.print(f"!{entry.mr_iid} failed: {entry.failure_reason}", highlight=False)
@@ -57,7 +55,7 @@ def merge_train(
     app = open_app(ctx)
     report = run_async(lambda: refresh_merge_trains(app, wait=wait, interval=interval))
     if as_json:
-        emit_json(report.model_dump(mode="json"))
+        emit_json(report)
     else:
         _render(report)
     for entry in report.entries:

@@ -10,26 +10,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from dag_harness_mcp.db.repos.forge import ForgeRepository, MergeRequestRecord
 from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.templates import link_mr_in_issue_description
 
-__all__ = ["Forge", "ForgeRecords", "IssueRef", "MergeRequestRef", "TrainEntry"]
+__all__ = ["Audit", "Forge", "ForgeRecords", "IssueRef", "MergeRequestRef", "TrainEntry"]
 
 Row = dict[str, Any]
+
+
+class Audit(Protocol):
+    """Record an audit row (``HarnessApp.audit``)."""
+
+    def __call__(
+        self, action: str, *, entity_type: str | None = None,
+        entity_id: str | int | None = None, details: dict[str, Any] | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
 class ForgeRecords:
     """Where a backend keeps what it made: the forge repository, a transaction of its
-    database (``StateDB.transaction``) and the audit log (``HarnessApp.audit``: action,
-    then ``entity_type``, ``entity_id`` and ``details`` by keyword)."""
+    database (``StateDB.transaction``) and the audit log."""
 
     repo: ForgeRepository
     transaction: Callable[[], AbstractContextManager[Any]]
-    audit: Callable[..., None]
+    audit: Audit
 
 
 @dataclass(frozen=True)
