@@ -1,9 +1,5 @@
-"""CLI commands over waves: run-waves, box-up-wave, wave-runs, demo.
-
-A live view on stderr while the executor runs, then a summary table or ``--json``. Exit
-codes: 0 when no role failed (paused roles wait for ``harness resume``), 1 when a role
-failed, was blocked or rejected, 2 for bad input.
-"""
+"""run-waves, box-up-wave, wave-runs, demo: a live view on stderr, then a table or ``--json``;
+exit 1 when a role failed, was blocked or rejected (paused roles wait: 0), 2 for bad input."""
 
 from __future__ import annotations
 

@@ -240,8 +240,7 @@ class HotlWaveRun:
 
 @dataclass(frozen=True)
 class HotlStatus:
-    """A HOTL run's row, its policy, whether its process lives, its wave run and its
-    latest notifications."""
+    """A HOTL run's row and policy, whether its process lives, its wave run, notifications."""
 
     id: int
     wave_run_id: int | None

@@ -1,13 +1,7 @@
-"""The wave executor: box up roles wave by wave through the Runner.
-
-A wave's roles run in parallel, ``concurrency`` at a time (one at a time for a wave with
-``parallel: false``); the next wave starts when the wave settled. A role whose dependency
-in this run did not complete is ``blocked``, and so are its dependants; the rest go on.
-The run is recorded in ``wave_runs``/``wave_run_roles`` and its executions carry its id,
-so :meth:`WaveExecutor.resume` (any process, also after ``kill -9``) skips what completed
-and continues the rest. Each wave's coordination record is in the store under
-``("waves", n)``.
-"""
+"""The wave executor: box up roles wave by wave through the Runner, a wave's roles in
+parallel; a role whose dependency did not complete is ``blocked``. Recorded in
+``wave_runs``/``wave_run_roles`` (executions carry the run's id), so :meth:`WaveExecutor.resume`
+continues it in any process, also after ``kill -9``; docs/waves.md says more."""
 
 from __future__ import annotations
 
