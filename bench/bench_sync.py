@@ -25,7 +25,7 @@ from _figures import record
 
 from dag_harness_mcp.ansible.yamlload import load_yaml
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.db.repos.roles import DependencyEdge, RoleRecord
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import SyncReport, sync_roles
@@ -218,7 +218,7 @@ def bench_queries(clustered: bool) -> None:
     rng = random.Random(11)
     names, edges = layered_dag(rng, BIG, clustered=clustered)
     with tempfile.TemporaryDirectory() as tmp:
-        db = StateDB(Path(tmp) / "big.db")
+        db = SQLiteStateDB(Path(tmp) / "big.db")
         started = time.perf_counter()
         db.roles.replace_all(
             [RoleRecord(name=n, path=f"ansible/roles/{n}") for n in names],
@@ -272,7 +272,7 @@ def bench_diamonds(size: int = 150) -> None:
     """The worst case for a walk without a visited set: every role needs every earlier one."""
     names = [f"r{i:03d}" for i in range(size)]
     with tempfile.TemporaryDirectory() as tmp:
-        db = StateDB(Path(tmp) / "dense.db")
+        db = SQLiteStateDB(Path(tmp) / "dense.db")
         db.roles.replace_all(
             [RoleRecord(name=n, path=n) for n in names],
             [

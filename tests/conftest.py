@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dag_harness_mcp.config import Settings, load_settings
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.service.example import ExampleCheckout, prepare_example_checkout
 from support.corpus import CorpusUnavailable, required_in_ci
 from support.corpus import debops_collection as _debops_collection
@@ -25,7 +25,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db(db_path: Path) -> Iterator[StateDB]:
-    database = StateDB(db_path)
+    database = SQLiteStateDB(db_path)
     yield database
     database.close()
 

@@ -14,7 +14,7 @@ from langgraph.checkpoint.conformance.capabilities import EXTENDED_CAPABILITIES
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from support.backends import BACKENDS
 from support.pgschema import drop_schema, throwaway_schema
 
@@ -24,7 +24,7 @@ Opener = Callable[[int], AbstractAsyncContextManager[CheckpointerWithStateDB]]
 def _sqlite(tmp_path: Path) -> Opener:
     @asynccontextmanager
     async def open_one(n: int) -> AsyncIterator[CheckpointerWithStateDB]:
-        db = StateDB(tmp_path / f"state-{n}.db")
+        db = SQLiteStateDB(tmp_path / f"state-{n}.db")
         async with AsyncSqliteSaver.from_conn_string(
             str(tmp_path / f"checkpoints-{n}.db")
         ) as inner:

@@ -15,7 +15,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB, next_nodes_of
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 from support.tinyflow import TinyContext, build
@@ -23,7 +23,7 @@ from support.tinyflow import TinyContext, build
 
 @pytest.fixture
 async def saver(tmp_path: Path) -> AsyncIterator[CheckpointerWithStateDB]:
-    db = StateDB(tmp_path / "state.db")
+    db = SQLiteStateDB(tmp_path / "state.db")
     async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "cp.db")) as inner:
         yield CheckpointerWithStateDB(inner, db)
     db.close()

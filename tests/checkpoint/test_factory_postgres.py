@@ -16,7 +16,7 @@ from langgraph.graph import END, START, StateGraph
 
 from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
 from dag_harness_mcp.config import Settings, load_settings
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.errors import StateDBError
 from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema
@@ -46,7 +46,7 @@ def _settings(tmp_path: Path, **extra: object) -> Settings:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[StateDB]:
     """The bridge's StateDB (SQLite here: only the checkpointer is under test)."""
-    database = StateDB(tmp_path / "h.db")
+    database = SQLiteStateDB(tmp_path / "h.db")
     yield database
     database.close()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.db.connection import BUSY_TIMEOUT_MS
+from dag_harness_mcp.db.sqlite import BUSY_TIMEOUT_MS
 
 
 async def test_sqlite_checkpointer_waits_for_other_writers_and_uses_wal(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.service.capabilities import open_role_context
 from support.claude_session import Session
 from support.fake_anthropic import Turn, text, tool_use
@@ -59,7 +59,7 @@ def test_claude_runs_bash_in_the_sandbox_and_refuses_the_agents_own_approval(
     assert [(d["tool_name"], d["tool_use_id"]) for d in denials] == [(RESUME, "tu_approve")]
     refused = json.dumps(endpoint.tool_results()["tu_approve"]["content"])
     assert "harness resume 1 --approve" in refused
-    database = StateDB(session.db_path)
+    database = SQLiteStateDB(session.db_path)
     try:
         rows = database.fetchall("SELECT tool_use_id, decision FROM tool_calls ORDER BY id")
         states = database.fetchall("SELECT state FROM v_context_capabilities "

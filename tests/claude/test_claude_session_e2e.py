@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.hooks.pricing import PRICES
 from dag_harness_mcp.service.capabilities import grant_capabilities
 from support.claude_cli import CLIS, ROOT, require_claude
@@ -30,7 +30,7 @@ LIST_ROLES, SYNC_ROLES = PLUGIN_TOOL + "list_roles", PLUGIN_TOOL + "sync_roles"
 
 
 def _rows(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
-    database = StateDB(db_path)
+    database = SQLiteStateDB(db_path)
     try:
         return [tuple(row) for row in database.connection().execute(sql, params).fetchall()]
     finally:

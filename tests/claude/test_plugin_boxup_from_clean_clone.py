@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.service.example import prepare_example_checkout
 from support.claude_cli import CLAUDE, ROOT, claude_env, require_claude, run_claude
 from support.claude_session import MODEL
@@ -110,7 +110,7 @@ def test_installed_plugin_boxes_up_a_tested_role_to_approval_and_the_cli_approva
     # clone Claude Code runs it from and its cache copy have one digest).
     assert (venv / ".harness-lock").read_text().strip() == launcher_module(
         clone / "scripts" / "harness_env.py").wanted_stamp(clone)
-    db = StateDB(project / ".harness" / "harness.db")
+    db = SQLiteStateDB(project / ".harness" / "harness.db")
     try:
         runs = {r["kind"]: r for r in db.tests.for_execution(execution_id)}
     finally:
@@ -140,7 +140,7 @@ def test_installed_plugin_boxes_up_a_tested_role_to_approval_and_the_cli_approva
     assert "installing its Python environment" not in approved.stderr  # reused, not rebuilt
     assert json.loads(approved.stdout)["status"] == "completed", approved.stdout
 
-    db = StateDB(project / ".harness" / "harness.db")
+    db = SQLiteStateDB(project / ".harness" / "harness.db")
     try:
         execution = db.executions.require(execution_id)
         [mr] = db.forge.merge_requests_for_role("common")

@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 
 WRITER = Path(__file__).parents[1] / "support" / "db_writer.py"
 PROCESSES = 8
@@ -49,7 +49,7 @@ def test_eight_writer_processes_lose_nothing_and_never_see_a_lock_error(tmp_path
         assert "locked" not in err
         assert out.strip() == f"done {TXNS * PER_TXN}"
 
-    db = StateDB(path)
+    db = SQLiteStateDB(path)
     try:
         rows = db.fetchall(
             "SELECT id, actor, details FROM audit_log WHERE action = 'concurrency_probe'"

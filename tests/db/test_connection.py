@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.db.connection import BUSY_TIMEOUT_MS, connect_sqlite
+from dag_harness_mcp.db.sqlite import BUSY_TIMEOUT_MS, connect_sqlite
 
 
 def test_connections_use_wal_busy_timeout_and_foreign_keys(db: StateDB) -> None:

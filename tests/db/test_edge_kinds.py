@@ -56,27 +56,21 @@ def pg_schema() -> Iterator[str]:
 def test_a_postgres_database_from_before_0006_keeps_its_edges_and_takes_the_new_ones(
     pg_schema: str, tmp_path: Path
 ) -> None:
-    import psycopg
+    from dag_harness_mcp.db.migrate import apply_migrations
+    from dag_harness_mcp.db.postgres import PostgresStateDB
 
-    from dag_harness_mcp.db.postgres import (
-        PostgresStateDB,
-        apply_postgres_migrations,
-        create_schema,
+    old = PostgresStateDB(POSTGRES_URL, schema=pg_schema, migrate=False)
+    apply_migrations(old, dialect="postgres", errors=old.errors, target=5)
+    # Rows as the code of version 5 wrote them (plain SQL: today's repository needs 0006).
+    for name in ("download", "net"):
+        old.execute("INSERT INTO roles (name, path, created_at, updated_at)"
+                    " VALUES (?, ?, 'now', 'now')", (name, f"roles/{name}"))
+    old.execute(
+        "INSERT INTO role_dependencies (role_id, depends_on_id, reference, kind, source,"
+        " source_file) SELECT r.id, d.id, 'download', 'role', 'meta', 'meta/main.yml'"
+        " FROM roles r, roles d WHERE r.name = 'net' AND d.name = 'download'"
     )
-
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        create_schema(conn, pg_schema)
-        apply_postgres_migrations(conn, schema=pg_schema, target=5)
-        # Rows as the code of version 5 wrote them (plain SQL: today's repository needs 0006).
-        conn.execute(f'SET search_path TO "{pg_schema}"')
-        for name in ("download", "net"):
-            conn.execute("INSERT INTO roles (name, path, created_at, updated_at)"
-                         " VALUES (%s, %s, 'now', 'now')", (name, f"roles/{name}"))
-        conn.execute(
-            "INSERT INTO role_dependencies (role_id, depends_on_id, reference, kind, source,"
-            " source_file) SELECT r.id, d.id, 'download', 'role', 'meta', 'meta/main.yml'"
-            " FROM roles r, roles d WHERE r.name = 'net' AND d.name = 'download'"
-        )
+    old.close()
     new = PostgresStateDB(POSTGRES_URL, schema=pg_schema)
     try:
         assert [r["depends_on"] for r in new.roles.direct_dependencies("net")] == ["download"]

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.db.connection import connect_sqlite
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.db.migrate import applied_versions, apply_migrations, discover
 from dag_harness_mcp.errors import MigrationError
 
@@ -99,16 +98,16 @@ def test_a_database_at_an_earlier_version_upgrades_without_losing_data(
     tmp_path: Path, start: int
 ) -> None:
     path = tmp_path / f"v{start}.db"
-    conn = connect_sqlite(path)
-    assert apply_migrations(conn, target=start) == [v for v in VERSIONS if v <= start]
-    _seed(conn)
-    before = _dump(conn)
-    conn.close()
+    old = SQLiteStateDB(path, migrate=False)
+    assert apply_migrations(old, target=start) == [v for v in VERSIONS if v <= start]
+    _seed(old.connection())
+    before = _dump(old.connection())
+    old.close()
 
-    db = StateDB(path)  # opening upgrades to the newest version
+    db = SQLiteStateDB(path)  # opening upgrades to the newest version
     try:
         after = _dump(db.connection())
-        assert applied_versions(db.connection()) == set(VERSIONS)
+        assert applied_versions(db) == set(VERSIONS)
         assert db.roles.transitive_dependencies("k8s/cp") == [{"role": "common", "depth": 1}]
     finally:
         db.close()
@@ -125,30 +124,27 @@ def test_migrations_are_numbered_uniquely_and_start_at_one() -> None:
 
 
 def test_upgrading_twice_is_a_no_op(tmp_path: Path) -> None:
-    conn = connect_sqlite(tmp_path / "x.db")
-    assert apply_migrations(conn) == VERSIONS
-    assert apply_migrations(conn) == []
-    conn.close()
+    db = SQLiteStateDB(tmp_path / "x.db", migrate=False)
+    assert apply_migrations(db) == VERSIONS
+    assert apply_migrations(db) == []
+    db.close()
 
 
 def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     for m in discover():
-        (migrations / m.path.name).write_text(m.sql())
+        (migrations / m.path.name).write_text(m.path.read_text())
     broken = migrations / "9999_broken.sql"
     broken.write_text(
         "CREATE TABLE half_done (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n"
     )
-    conn = connect_sqlite(tmp_path / "y.db")
-    with pytest.raises(MigrationError, match=r"9999_broken\.sql failed: .*left unchanged"):
-        apply_migrations(conn, directory=migrations)
-    assert applied_versions(conn) == set(VERSIONS)
-    assert (
-        conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0]
-        == 0
-    )
-    conn.close()
+    db = SQLiteStateDB(tmp_path / "y.db", migrate=False)
+    with pytest.raises(MigrationError, match=r"9999_broken\.sql failed on sqlite: .*unchanged"):
+        apply_migrations(db, directory=migrations)
+    assert applied_versions(db) == set(VERSIONS)
+    assert db.scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'") == 0
+    db.close()
 
 
 def test_two_migrations_sharing_a_number_are_refused(tmp_path: Path) -> None:

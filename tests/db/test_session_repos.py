@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dag_harness_mcp.clock import utc_after
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.errors import NotFoundError
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -18,7 +18,7 @@ POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateDB]:
     if request.param == "sqlite":
-        database = StateDB(tmp_path / "harness.db")
+        database = SQLiteStateDB(tmp_path / "harness.db")
         yield database
         database.close()
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.db.repos.forge import IssueRecord, MergeRequestRecord, decode_labels
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -18,7 +18,7 @@ POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateDB]:
     """The same repository tests on a SQLite file and on PostgreSQL (own schema per test)."""
     if request.param == "sqlite":
-        database = StateDB(tmp_path / "harness.db")
+        database = SQLiteStateDB(tmp_path / "harness.db")
         yield database
         database.close()
         return

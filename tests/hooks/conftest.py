@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from support.hookrunner import HookRunner
 
 
@@ -28,7 +28,7 @@ def hook(project: Path, tmp_path: Path) -> HookRunner:
 def state(hook: HookRunner) -> Iterator[StateDB]:
     """The database the hooks write (opened after they created it)."""
     hook.run("SessionStart", source="startup")
-    database = StateDB(hook.db_path)
+    database = SQLiteStateDB(hook.db_path)
     yield database
     database.close()
 

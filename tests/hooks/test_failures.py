@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.service.capabilities import grant_capabilities
 from support.hookrunner import HookRunner
 
@@ -83,7 +83,7 @@ def test_a_missing_database_directory_is_created(hook: HookRunner, tmp_path: Pat
     payload = hook.payload("PreToolUse", tool_name="Read", tool_input={}, tool_use_id="r")
     proc = hook.raw("PreToolUse", json.dumps(payload).encode(), env=env)
     assert proc.returncode == 0, proc.stderr
-    database = StateDB(deep)
+    database = SQLiteStateDB(deep)
     try:
         assert database.fetchone("SELECT tool_name FROM tool_calls") == {"tool_name": "Read"}
     finally:

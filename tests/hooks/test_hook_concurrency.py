@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.db.spool import Spool
 from support.hookrunner import SCRIPT, HookRunner
 
@@ -66,7 +66,7 @@ def test_eight_parallel_sessions_lose_no_row(hook: HookRunner, tmp_path: Path) -
     # next hook applies it, as the next tool call would.
     assert hook.run("SessionStart", session="late", source="startup").returncode == 0
     assert Spool(str(hook.db_path)).pending() == []
-    database = StateDB(hook.db_path)
+    database = SQLiteStateDB(hook.db_path)
     try:
         sessions = database.fetchall("SELECT session_id, tool_calls, file_changes"
                                      " FROM v_agent_sessions WHERE session_id <> 'late'"

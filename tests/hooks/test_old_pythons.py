@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.db.migrate import discover
 from support.hookrunner import ROOT, HookRunner, denial, sandboxed
 from support.interpreters import HOOK_PYTHONS, pyenv_python
@@ -79,7 +79,7 @@ def test_a_whole_session_is_recorded_by_the_hook_under_an_old_python3(
     from dag_harness_mcp.service.app import HarnessApp
     from dag_harness_mcp.service.capabilities import grant_capabilities
 
-    database = StateDB(hook.db_path)
+    database = SQLiteStateDB(hook.db_path)
     try:
         app = HarnessApp(settings=load_settings({"repo_root": project, "db_path": hook.db_path},
                                                 environ={}), db=database)
@@ -127,7 +127,7 @@ def test_the_hook_migrates_a_released_versions_database_under_python_3_9(
     hook = HookRunner(project, db_path, python=pyenv_python(minor))
     _clean(hook.run("SessionStart", session="upgraded", source="startup"))
     assert hook.pre("Read", {"file_path": str(project / "x")}, "r1", session="upgraded") is None
-    database = StateDB(db_path, migrate=False)
+    database = SQLiteStateDB(db_path, migrate=False)
     try:
         applied = {r["version"] for r in database.fetchall("SELECT version FROM schema_migrations")}
         assert applied == {m.version for m in discover()}

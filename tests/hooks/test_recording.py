@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from support.hookrunner import HookRunner
 
 
@@ -178,7 +178,7 @@ def test_tool_calls_before_session_start_create_the_session_row(
     hook: HookRunner, tmp_path: Path
 ) -> None:
     hook.pre("Glob", {"pattern": "*"}, "g1", session="late")
-    database = StateDB(hook.db_path)
+    database = SQLiteStateDB(hook.db_path)
     try:
         row = database.fetchone("SELECT status, cwd FROM agent_sessions WHERE session_id='late'")
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.hooks.main import EVENTS
 from support.hookrunner import ROOT, HookRunner
 
@@ -37,7 +37,7 @@ def test_the_plugin_commands_work_through_a_shell(hook: HookRunner) -> None:
     proc = subprocess.run(["sh", "-c", commands["SessionStart"][0]], input=json.dumps(start),
                           capture_output=True, text=True, env=env, timeout=60, check=False)
     assert proc.returncode == 0 and proc.stderr == ""
-    database = StateDB(hook.db_path)
+    database = SQLiteStateDB(hook.db_path)
     try:
         assert database.fetchone("SELECT source FROM agent_sessions") == {"source": "startup"}
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.db.repos.hook_events import apply_event
 from dag_harness_mcp.db.spool import Spool
 from dag_harness_mcp.service.capabilities import grant_capabilities
@@ -172,7 +172,7 @@ def test_a_database_locked_against_readers_fails_closed_and_keeps_the_refusal(
         assert (stop.returncode, stop.stdout, stop.stderr) == (0, b"", b"")
         assert lock.holding
     hook.run("SessionStart", source="resume")
-    database = StateDB(hook.db_path)
+    database = SQLiteStateDB(hook.db_path)
     try:
         row = database.fetchone("SELECT status, decision FROM tool_calls"
                                 " WHERE tool_use_id = 'ro-1'")

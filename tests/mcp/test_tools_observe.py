@@ -7,7 +7,7 @@ from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 
 from dag_harness_mcp.config import Settings
-from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
+from dag_harness_mcp.db.repos.suite_runs import CaseOutcome, SuiteRun
 from dag_harness_mcp.mcp.state import ServerState
 from dag_harness_mcp.service.app import HarnessApp
 from support.mcpkit import error_text, structured
@@ -18,12 +18,12 @@ Server = MCPServer[ServerState]
 def _record_runs(settings: Settings) -> None:
     with HarnessApp.open(settings) as app:
         for i, outcome in enumerate(("passed", "failed")):
-            app.db.tests.record(TestRunRecord(
+            app.db.tests.record(SuiteRun(
                 role_name="common", kind="pytest", status=outcome,
                 started_at=f"2026-11-0{i + 1}T00:00:00.000Z",
                 finished_at=f"2026-11-0{i + 1}T00:00:01.000Z",
                 passed=int(outcome == "passed"), failed=int(outcome == "failed"),
-                results=[TestOutcome("tests/test_role.py::test_ok", outcome)]))
+                results=[CaseOutcome("tests/test_role.py::test_ok", outcome)]))
         app.db.sessions.start("s-1", cwd="/work", model="claude-sonnet-4-5")
         app.db.costs.record([("s-1", "m-1", "claude-sonnet-4-5", 1000, 200, 0, 0, 0.25,
                               "2026-11-02T10:00:00.000Z")])

@@ -21,9 +21,9 @@ from dag_harness_mcp.db.repos.tables import TableRepository
 from dag_harness_mcp.errors import MigrationError, NotFoundError
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.database import database_status
-from dag_harness_mcp.service.migrate import migrate_to_postgres
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
+from dag_harness_mcp.service.sqlite_to_postgres import migrate_to_postgres
 from dag_harness_mcp.store import HarnessStore
 from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
+from dag_harness_mcp.db.repos.suite_runs import CaseOutcome, SuiteRun
 from dag_harness_mcp.errors import ConfigError, InvalidNameError, NotFoundError
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.quality import list_regressions
@@ -26,11 +26,11 @@ def app(tmp_path: Path) -> Iterator[HarnessApp]:
     with HarnessApp.open(settings) as opened:
         sync_roles(opened)
         for day, outcome in ((1, "passed"), (2, "failed")):
-            opened.db.tests.record(TestRunRecord(
+            opened.db.tests.record(SuiteRun(
                 role_name="common", kind="pytest", status=outcome,
                 started_at=f"2026-11-0{day}T00:00:00.000Z",
                 finished_at=f"2026-11-0{day}T00:00:02.000Z",
-                results=[TestOutcome("t::one", outcome)]))
+                results=[CaseOutcome("t::one", outcome)]))
         yield opened
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.service.selftest import mcp_self_test, self_test
 from dag_harness_mcp.service.setup import bootstrap, check_environment
 from support.claude_cli import ROOT
@@ -99,7 +99,7 @@ def test_bootstrap_yes_initialises_the_db_installs_and_passes_the_self_test(
     mcp = _checks(proc.stdout)["mcp server"]
     assert mcp["ok"] is True and str(mcp["detail"]).startswith("dag-harness ")
     db_path = project / ".harness" / "harness.db"
-    db = StateDB(db_path, migrate=False)
+    db = SQLiteStateDB(db_path, migrate=False)
     try:
         assert db.sessions.recent() == []  # migrated schema; the self-test used its own DB
     finally:

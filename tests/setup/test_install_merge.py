@@ -68,9 +68,9 @@ def test_installed_hook_command_records_a_session_through_a_shell(
     proc = subprocess.run(["sh", "-c", command], input=json.dumps(payload), env=env,
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
-    from dag_harness_mcp.db import StateDB
+    from dag_harness_mcp.db import SQLiteStateDB
 
-    db = StateDB(db_path)
+    db = SQLiteStateDB(db_path)
     try:
         session = db.sessions.get("s-install")
     finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dag_harness_mcp import __version__
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.service.selftest import _handshake
 from support.claude_cli import ROOT
 
@@ -137,7 +137,7 @@ def test_harness_install_from_the_wheel_installs_hooks_that_run_from_its_package
                           env=_env(HARNESS_DB_PATH=str(db_path)), cwd=project,
                           capture_output=True, timeout=60, check=False)
     assert (hook.returncode, hook.stderr) == (0, "")
-    db = StateDB(db_path)
+    db = SQLiteStateDB(db_path)
     try:
         assert db.sessions.get("wheel-1") is not None
     finally:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from langgraph.store.base import Item
 from langgraph.store.memory import InMemoryStore
 
-from dag_harness_mcp.db.state import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.store import HarnessStore
 from support.backends import open_backend
 
@@ -150,7 +150,7 @@ _PROFILE = {
 def test_random_operation_sequences_match_the_in_memory_store(
     store_dir: Path, sequence: list[tuple[Any, ...]]
 ) -> None:
-    db = StateDB(store_dir / f"s{next(_counter)}.db")
+    db = SQLiteStateDB(store_dir / f"s{next(_counter)}.db")
     try:
         _run(db, sequence)
     finally:

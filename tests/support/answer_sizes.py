@@ -22,7 +22,7 @@ from typing import Any
 from mcp.client import Client
 
 from dag_harness_mcp.config import Settings, load_settings
-from dag_harness_mcp.db.repos.tests import TestRunRecord
+from dag_harness_mcp.db.repos.suite_runs import SuiteRun
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.example import publish_repository
 
@@ -89,7 +89,7 @@ of token usage on two models."""
         "box_up_role", {"role": third, "breakpoints": ["create_commit"], **out_of_order}))
     with HarnessApp.open(settings) as app:
         for i in range(25):
-            app.db.tests.record(TestRunRecord(
+            app.db.tests.record(SuiteRun(
                 role_name=first, kind="pytest", status="failed" if i % 4 else "passed",
                 started_at=f"2026-12-01T10:{i:02d}:00.000Z",
                 finished_at=f"2026-12-01T10:{i:02d}:09.000Z", passed=40 - i % 4,

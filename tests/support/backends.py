@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB, StateDB
 
 __all__ = ["BACKENDS", "POSTGRES_URL", "open_backend", "state_db"]
 
@@ -27,7 +27,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def open_backend(kind: str, tmp_path: Path, prefix: str = "t") -> Iterator[StateDB]:
     """Yield a migrated StateDB of ``kind``; drop its PostgreSQL schema afterwards."""
     if kind == "sqlite":
-        database = StateDB(tmp_path / "harness.db")
+        database = SQLiteStateDB(tmp_path / "harness.db")
         try:
             yield database
         finally:

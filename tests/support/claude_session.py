@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.service.app import HarnessApp
 
 from .claude_cli import CLAUDE, ROOT, ClaudeRun, claude_env, run_claude
@@ -49,4 +49,4 @@ class Session:
 
     def app(self) -> HarnessApp:
         settings = load_settings({"repo_root": self.project, "db_path": self.db_path}, environ={})
-        return HarnessApp(settings=settings, db=StateDB(self.db_path))
+        return HarnessApp(settings=settings, db=SQLiteStateDB(self.db_path))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 
 
 def main() -> int:
     path, worker, txns, per_txn = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    db = StateDB(path)
+    db = SQLiteStateDB(path)
     print("ready", flush=True)
     sys.stdin.readline()
     seq = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from dag_harness_mcp.store import HarnessStore
 from dag_harness_mcp.store.namespaces import last_run
 from support.gitsh import git
@@ -43,7 +43,7 @@ def test_demo_boxes_up_every_example_role_wave_by_wave_into_origin(tmp_path: Pat
     origin = Path(result["origin"])
     subjects = git(origin, "log", "--format=%s", "main").splitlines()
     assert all(f"box-up: {role}" in subjects for role in EXAMPLE_ROLES)
-    db = StateDB(result["database"])
+    db = SQLiteStateDB(result["database"])
     try:
         states = {r["role_name"]: r["state"] for r in db.fetchall(
             "SELECT role_name, state FROM merge_requests")}

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from dag_harness_mcp.db import StateDB
+from dag_harness_mcp.db import SQLiteStateDB
 from support.waverepo import WaveRepo, build_wave_repo, probe_events
 
 HARNESS = Path(sys.executable).with_name("harness")
@@ -43,7 +43,7 @@ def _wait_for(
 def _role_status(db_path: Path, role: str) -> str | None:
     if not db_path.exists():
         return None
-    db = StateDB(db_path, migrate=False)
+    db = SQLiteStateDB(db_path, migrate=False)
     try:
         row = db.fetchone(
             "SELECT status FROM wave_run_roles WHERE role_name = ? ORDER BY id DESC", (role,))
@@ -85,7 +85,7 @@ def test_resume_after_kill_9_finishes_the_run_without_redoing_finished_roles(
         ("common", "db", "web", "app"), "completed")
     starts = Counter(r for kind, r in probe_events(repo.log) if kind == "start")
     assert starts == {"common": 1, "db": 1, "web": 2, "app": 1}
-    db = StateDB(db_path)
+    db = SQLiteStateDB(db_path)
     try:
         executions = Counter(str(r["role_name"]) for r in db.executions.list())
         web = next(r for r in db.executions.list(role="web"))
@@ -135,7 +135,7 @@ def test_ctrl_c_leaves_the_wave_run_interrupted_and_resumable(tmp_path: Path) ->
     finally:
         if proc.poll() is None:
             proc.kill()
-    db = StateDB(tmp_path / "state" / "harness.db")
+    db = SQLiteStateDB(tmp_path / "state" / "harness.db")
     try:
         run = db.waves.require(1)
         web = db.waves.role(1, "web")

@@ -14,7 +14,6 @@ cancelled run stops at its next node boundary instead of running to the end.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -100,16 +99,6 @@ def _bounded(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _db_errors(db: StateDB) -> tuple[type[Exception], ...]:
-    """What a StateDB failure can raise on this backend (psycopg only when on PostgreSQL)."""
-    errors: tuple[type[Exception], ...] = (sqlite3.Error, HarnessError, OSError)
-    if db.dialect == "postgres":
-        import psycopg
-
-        errors += (psycopg.Error,)
-    return errors
-
-
 class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
     """Delegates every call to ``inner``; ``aput``/``put`` and ``aput_writes`` also
     update the StateDB rows of the execution whose ``thread_id`` is being saved."""
@@ -120,7 +109,7 @@ class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
         self.serde = inner.serde
         self.db = db
         self._executions: dict[str, int] = {}
-        self._db_errors = _db_errors(db)
+        self._db_errors: tuple[type[Exception], ...] = (*db.errors, HarnessError, OSError)
         self._sync_errors: tuple[type[Exception], ...] = (*self._db_errors, ValueError, TypeError)
 
     # -- the StateDB side -------------------------------------------------------

@@ -18,8 +18,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.db.connection import BUSY_TIMEOUT_MS
 from dag_harness_mcp.db.factory import open_state_db
+from dag_harness_mcp.db.sqlite import BUSY_TIMEOUT_MS
 
 __all__ = ["CheckpointerFactory"]
 

@@ -69,7 +69,7 @@ def migrate(
     Stop harness processes writing the SQLite state first. Safe to repeat; refuses a
     target holding other harness data.
     """
-    from dag_harness_mcp.service.migrate import migrate_to_postgres
+    from dag_harness_mcp.service.sqlite_to_postgres import migrate_to_postgres
 
     if to != "postgres":
         run_cli(lambda: _bad_target(to))

@@ -1,20 +1,21 @@
 """Persistence: connections, migrations and the repository layer (no SQL elsewhere).
 
-``StateDB`` and ``Row`` are loaded on first access (PEP 562), so the hooks can
-import single repositories (``dag_harness_mcp.db.repos.sessions``) without paying
-for ``StateDB``'s imports on every tool call.
+``StateDB``, ``SQLiteStateDB`` and ``Row`` load on first access (PEP 562), so the
+hooks can import single repositories without paying for ``StateDB``'s imports.
 """
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dag_harness_mcp.db.sqlite import SQLiteStateDB
     from dag_harness_mcp.db.state import Row, StateDB
 
-__all__ = ["Row", "StateDB"]
+__all__ = ["Row", "SQLiteStateDB", "StateDB"]
 
 
 def __getattr__(name: str) -> object:
     if name in __all__:
-        from dag_harness_mcp.db import state
+        import importlib
 
-        return getattr(state, name)
+        module = "sqlite" if name == "SQLiteStateDB" else "state"
+        return getattr(importlib.import_module(f"dag_harness_mcp.db.{module}"), name)
     raise AttributeError(f"module 'dag_harness_mcp.db' has no attribute {name!r}")

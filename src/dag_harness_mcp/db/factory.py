@@ -16,18 +16,18 @@ __all__ = ["open_state_db"]
 def open_state_db(settings: Settings, *, migrate: bool = True) -> StateDB:
     """The application database for ``settings`` (migrated unless told otherwise).
 
-    Opening it also lists ``<repo>/.harness`` in the repository's ``.git/info/exclude``
-    when that directory exists (idempotent; covers one made by an older version too).
+    Also lists ``<repo>/.harness`` in the repository's ``.git/info/exclude`` when that
+    directory exists (idempotent).
     """
+    db: StateDB
     if settings.postgres_url is not None:
         from dag_harness_mcp.db.postgres import PostgresStateDB
 
-        db: StateDB = PostgresStateDB(
-            settings.postgres_url.get_secret_value(),
-            schema=settings.postgres_schema,
-            migrate=migrate,
-        )
+        db = PostgresStateDB(settings.postgres_url.get_secret_value(),
+                             schema=settings.postgres_schema, migrate=migrate)
     else:
-        db = StateDB(settings.database_path, migrate=migrate)
+        from dag_harness_mcp.db.sqlite import SQLiteStateDB
+
+        db = SQLiteStateDB(settings.database_path, migrate=migrate)
     hide_state_dir(settings.state_dir)
     return db

@@ -1,9 +1,9 @@
-"""Numbered, append-only schema migrations (standard library only).
+"""Numbered, append-only schema migrations for both backends (standard library only).
 
-Migration files live beside this module as ``NNNN_name.sql`` (SQLite) with an
-optional ``NNNN_name.postgres.sql`` twin for PostgreSQL. Each is applied inside
-one transaction together with its row in ``schema_migrations``, so a failed
-migration leaves the database exactly as it was.
+``NNNN_name.sql`` files beside this module are written for SQLite; PostgreSQL runs
+them through :func:`~dag_harness_mcp.db.dialect.to_postgres_ddl`, or runs their
+``NNNN_name.postgres.sql`` twin when one exists. Each migration is applied in one
+transaction with its ``schema_migrations`` row, so a failure changes nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +16,14 @@ from pathlib import Path
 from dag_harness_mcp.clock import utc_now
 from dag_harness_mcp.errors import MigrationError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from dag_harness_mcp.db.repos._protocol import Queries
+
 __all__ = ["MIGRATIONS_DIR", "Migration", "applied_versions", "apply_migrations", "discover"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x6861726E  # 'harn': PostgreSQL's advisory lock for schema changes
 _NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql\Z")
 
 
@@ -28,12 +33,16 @@ class Migration:
     name: str
     path: Path
 
-    def sql(self, dialect: str = "sqlite") -> str:
+    def statements(self, dialect: str = "sqlite") -> list[str]:
+        twin = self.path.with_name(self.path.name[:-4] + ".postgres.sql")
+        if dialect == "postgres" and twin.exists():
+            return _split(twin.read_text(encoding="utf-8"))
+        statements = _split(self.path.read_text(encoding="utf-8"))
         if dialect == "postgres":
-            twin = self.path.with_name(self.path.name[:-4] + ".postgres.sql")
-            if twin.exists():
-                return twin.read_text(encoding="utf-8")
-        return self.path.read_text(encoding="utf-8")
+            from dag_harness_mcp.db.dialect import to_postgres_ddl
+
+            return [to_postgres_ddl(s) for s in statements]
+        return statements
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -43,69 +52,72 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         match = _NAME.match(path.name)
         if match is None:
             continue  # the .postgres.sql twins and anything else
+        if found and found[-1].version == int(match.group(1)):
+            raise MigrationError(f"two migrations share the number {match.group(1)}")
         found.append(Migration(int(match.group(1)), match.group(2), path))
-    seen: set[int] = set()
-    for migration in found:
-        if migration.version in seen:
-            raise MigrationError(f"two migrations share the number {migration.version:04d}")
-        seen.add(migration.version)
     return found
 
 
-def _ensure_table(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+def _lock(db: Queries, dialect: str) -> None:
+    """Inside a transaction: one migrating process at a time (SQLite's BEGIN IMMEDIATE
+    already is that lock)."""
+    if dialect == "postgres":
+        db.fetchone("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
 
 
-def applied_versions(conn: sqlite3.Connection) -> set[int]:
-    _ensure_table(conn)
-    return {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
+def applied_versions(db: Queries, dialect: str = "sqlite") -> set[int]:
+    """The applied versions; creates ``schema_migrations`` when it is missing."""
+    ddl = (f"CREATE TABLE IF NOT EXISTS schema_migrations (version "
+           f"{'BIGINT' if dialect == 'postgres' else 'INTEGER'} PRIMARY KEY,"
+           " name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    if dialect == "postgres":  # concurrent creations collide there
+        with db.transaction():
+            _lock(db, dialect)
+            db.execute(ddl)
+    else:
+        db.execute(ddl)
+    return {int(row["version"]) for row in db.fetchall("SELECT version FROM schema_migrations")}
 
 
 def apply_migrations(
-    conn: sqlite3.Connection,
+    db: Queries,
     *,
+    dialect: str = "sqlite",
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,),
     target: int | None = None,
     directory: Path = MIGRATIONS_DIR,
 ) -> list[int]:
-    """Apply every pending migration up to ``target`` (default: all). Returns what ran.
+    """Apply every pending migration up to ``target`` (default: all); returns what ran.
 
-    Safe to call from many processes at once: each migration runs under
-    ``BEGIN IMMEDIATE`` and re-checks whether another process applied it first.
+    Safe from many processes at once: each migration takes the lock and re-checks
+    whether another process applied it first. ``errors`` are the driver's errors,
+    reported as :class:`MigrationError`.
     """
-    migrations = discover(directory)
+    done = applied_versions(db, dialect)
     ran: list[int] = []
-    _ensure_table(conn)
-    for migration in migrations:
+    for migration in discover(directory):
         if target is not None and migration.version > target:
             break
-        if migration.version in applied_versions(conn):
+        if migration.version in done:
             continue
-        statements = _split(migration.sql("sqlite"))
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            already = conn.execute(
-                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
-            ).fetchone()
-            if already is None:
-                for statement in statements:
-                    conn.execute(statement)
-                conn.execute(
+            with db.transaction():
+                _lock(db, dialect)
+                if db.fetchone("SELECT 1 AS one FROM schema_migrations WHERE version = ?",
+                               (migration.version,)) is not None:
+                    continue
+                for statement in migration.statements(dialect):
+                    db.execute(statement)
+                db.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, utc_now()),
                 )
-                ran.append(migration.version)
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+        except errors as exc:
             raise MigrationError(
-                f"migration {migration.path.name} failed: {exc}; the database was left unchanged"
+                f"migration {migration.path.name} failed on {dialect}: {exc}; "
+                "the database was left unchanged"
             ) from exc
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        ran.append(migration.version)
     return ran
 
 

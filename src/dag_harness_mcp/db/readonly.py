@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dag_harness_mcp.db.connection import connect_sqlite
+from dag_harness_mcp.db.sqlite import connect_sqlite
 from dag_harness_mcp.errors import StateDBError
 
 __all__ = ["CELL_BYTES", "MAX_VALUE_BYTES", "RESULT_BYTES", "ROW_BYTES", "QueryResult",

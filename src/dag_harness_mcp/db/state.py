@@ -1,101 +1,109 @@
 """StateDB: the application database, reached only through its repositories.
 
-One object per database file. Each thread gets its own SQLite connection (the
-MCP server and the runner call repositories from worker threads), all tuned by
-:func:`connect_sqlite`. Repositories use only :meth:`fetchall`, :meth:`fetchone`,
-:meth:`execute` and :meth:`transaction`, with ``?`` placeholders, ``RETURNING``
-and ``ON CONFLICT``, so a PostgreSQL twin can serve the same repositories.
+This base holds what both backends share (per-thread connections, queries, the
+repositories); :class:`~dag_harness_mcp.db.sqlite.SQLiteStateDB` and
+:class:`~dag_harness_mcp.db.postgres.PostgresStateDB` supply the connections.
+Statements are written once, in SQLite's dialect with ``?`` placeholders.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Generic, TypeVar, overload
 
-from dag_harness_mcp.db.connection import BUSY_TIMEOUT_MS, connect_sqlite, sqlite_transaction
 from dag_harness_mcp.db.migrate import apply_migrations
-
-if TYPE_CHECKING:
-    from dag_harness_mcp.db.repos.audit import AuditRepository
-    from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
-    from dag_harness_mcp.db.repos.costs import CostRepository
-    from dag_harness_mcp.db.repos.executions import ExecutionRepository
-    from dag_harness_mcp.db.repos.forge import ForgeRepository
-    from dag_harness_mcp.db.repos.hotl import HotlRepository
-    from dag_harness_mcp.db.repos.remembered import RememberedSettings
-    from dag_harness_mcp.db.repos.roles import RoleRepository
-    from dag_harness_mcp.db.repos.sessions import SessionRepository
-    from dag_harness_mcp.db.repos.store import StoreRepository
-    from dag_harness_mcp.db.repos.tests import TestRunRepository
-    from dag_harness_mcp.db.repos.waves import WaveRunRepository
-    from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
+from dag_harness_mcp.db.repos.audit import AuditRepository
+from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
+from dag_harness_mcp.db.repos.costs import CostRepository
+from dag_harness_mcp.db.repos.executions import ExecutionRepository
+from dag_harness_mcp.db.repos.forge import ForgeRepository
+from dag_harness_mcp.db.repos.hotl import HotlRepository
+from dag_harness_mcp.db.repos.remembered import RememberedSettings
+from dag_harness_mcp.db.repos.roles import RoleRepository
+from dag_harness_mcp.db.repos.sessions import SessionRepository
+from dag_harness_mcp.db.repos.store import StoreRepository
+from dag_harness_mcp.db.repos.suite_runs import SuiteRunRepository
+from dag_harness_mcp.db.repos.waves import WaveRunRepository
+from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
 
 __all__ = ["Row", "StateDB"]
 
 Row = dict[str, Any]
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository attribute: built on first use, one per StateDB."""
+
+    def __init__(self, make: Callable[[StateDB], R]) -> None:
+        self.make = make
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, db: None, owner: type) -> _Repository[R]: ...
+
+    @overload
+    def __get__(self, db: StateDB, owner: type) -> R: ...
+
+    def __get__(self, db: StateDB | None, owner: type) -> R | _Repository[R]:
+        if db is None:
+            return self
+        repo = self.make(db)
+        db.__dict__[self.name] = repo
+        return repo
 
 
 class StateDB:
-    """The harness's application database (SQLite, WAL)."""
+    """The harness's application database; one thread-local connection per thread."""
 
-    dialect = "sqlite"
+    dialect: str  # 'sqlite' or 'postgres'
+    errors: tuple[type[Exception], ...]  # what the driver raises
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        migrate: bool = True,
-        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
-    ) -> None:
-        self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
-        self._busy_timeout_ms = busy_timeout_ms
+    roles = _Repository(RoleRepository)
+    worktrees = _Repository(WorktreeRepository)
+    executions = _Repository(ExecutionRepository)
+    tests = _Repository(SuiteRunRepository)
+    forge = _Repository(ForgeRepository)
+    sessions = _Repository(SessionRepository)
+    audit = _Repository(AuditRepository)
+    costs = _Repository(CostRepository)
+    capabilities = _Repository(CapabilityRepository)
+    store = _Repository(StoreRepository)
+    waves = _Repository(WaveRunRepository)
+    remembered = _Repository(RememberedSettings)
+    hotl = _Repository(HotlRepository)
+
+    def __init__(self, *, migrate: bool) -> None:
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[Any] = []
         self._lock = threading.Lock()
-        self._shared: sqlite3.Connection | None = None
-        self._shared_lock = threading.RLock()
-        if str(path) == ":memory:":
-            # One in-memory database must be one connection, shared by all threads.
-            self._shared = connect_sqlite(":memory:", busy_timeout_ms=busy_timeout_ms)
         if migrate:
-            apply_migrations(self.connection())
+            apply_migrations(self, dialect=self.dialect, errors=self.errors)
 
-    # -- connections --------------------------------------------------------
+    def _open(self) -> Any:
+        raise NotImplementedError
 
-    def connection(self) -> sqlite3.Connection:
+    def connection(self) -> Any:
         """This thread's connection (opened on first use)."""
-        if self._shared is not None:
-            return self._shared
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect_sqlite(self.path, busy_timeout_ms=self._busy_timeout_ms)
-            self._local.conn = conn
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(conn, "closed", False):
+            conn = self._local.conn = self._open()
             with self._lock:
                 self._all.append(conn)
         return conn
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``); nested calls become savepoints."""
-        if self._shared is not None:
-            with self._shared_lock, sqlite_transaction(self._shared) as conn:
-                yield conn
-            return
-        with sqlite_transaction(self.connection()) as conn:
-            yield conn
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A write transaction; nested calls become savepoints."""
+        raise NotImplementedError
 
     def serialize(self, key: str) -> None:
-        """Inside :meth:`transaction`: writers of the same ``key`` take turns until commit.
-
-        For read-then-write sequences (allocate the next number, find-or-create).
-        SQLite's ``BEGIN IMMEDIATE`` already lets one writer in at a time, so this is
-        a no-op here; PostgreSQL takes a transaction-scoped advisory lock.
-        """
+        """Inside :meth:`transaction`: writers of the same ``key`` take turns until commit
+        (read-then-write sequences). SQLite's ``BEGIN IMMEDIATE`` already lets one writer
+        in at a time, so only PostgreSQL does something here."""
 
     def close(self) -> None:
         with self._lock:
@@ -103,106 +111,29 @@ class StateDB:
                 conn.close()
             self._all.clear()
         self._local = threading.local()
-        if self._shared is not None:
-            self._shared.close()
-            self._shared = None
 
     # -- queries ------------------------------------------------------------
 
+    def _cursor(self, sql: str, params: Sequence[Any]) -> Any:
+        return self.connection().execute(sql, tuple(params))
+
+    def _rows(self, rows: Iterable[Any]) -> list[Row]:
+        return [dict(row) for row in rows]
+
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return [dict(row) for row in self.connection().execute(sql, tuple(params)).fetchall()]
+        return self._rows(self._cursor(sql, params).fetchall())
 
     def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        row = self.connection().execute(sql, tuple(params)).fetchone()
-        return dict(row) if row is not None else None
+        row = self._cursor(sql, params).fetchone()
+        return None if row is None else self._rows([row])[0]
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.connection().execute(sql, tuple(params)).fetchone()
-        return None if row is None else row[0]
+        row = self.fetchone(sql, params)
+        return None if row is None else next(iter(row.values()))
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; returns the affected row count."""
-        return self.connection().execute(sql, tuple(params)).rowcount
+        return int(self._cursor(sql, params).rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.connection().executemany(sql, [tuple(r) for r in rows])
-
-    # -- repositories -------------------------------------------------------
-
-    @cached_property
-    def roles(self) -> RoleRepository:
-        from dag_harness_mcp.db.repos.roles import RoleRepository
-
-        return RoleRepository(self)
-
-    @cached_property
-    def worktrees(self) -> WorktreeRepository:
-        from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
-
-        return WorktreeRepository(self)
-
-    @cached_property
-    def executions(self) -> ExecutionRepository:
-        from dag_harness_mcp.db.repos.executions import ExecutionRepository
-
-        return ExecutionRepository(self)
-
-    @cached_property
-    def tests(self) -> TestRunRepository:
-        from dag_harness_mcp.db.repos.tests import TestRunRepository
-
-        return TestRunRepository(self)
-
-    @cached_property
-    def forge(self) -> ForgeRepository:
-        from dag_harness_mcp.db.repos.forge import ForgeRepository
-
-        return ForgeRepository(self)
-
-    @cached_property
-    def sessions(self) -> SessionRepository:
-        from dag_harness_mcp.db.repos.sessions import SessionRepository
-
-        return SessionRepository(self)
-
-    @cached_property
-    def audit(self) -> AuditRepository:
-        from dag_harness_mcp.db.repos.audit import AuditRepository
-
-        return AuditRepository(self)
-
-    @cached_property
-    def costs(self) -> CostRepository:
-        from dag_harness_mcp.db.repos.costs import CostRepository
-
-        return CostRepository(self)
-
-    @cached_property
-    def capabilities(self) -> CapabilityRepository:
-        from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
-
-        return CapabilityRepository(self)
-
-    @cached_property
-    def store(self) -> StoreRepository:
-        from dag_harness_mcp.db.repos.store import StoreRepository
-
-        return StoreRepository(self)
-
-    @cached_property
-    def waves(self) -> WaveRunRepository:
-        from dag_harness_mcp.db.repos.waves import WaveRunRepository
-
-        return WaveRunRepository(self)
-
-    @cached_property
-    def remembered(self) -> RememberedSettings:
-        from dag_harness_mcp.db.repos.remembered import RememberedSettings
-
-        return RememberedSettings(self)
-
-    @cached_property
-    def hotl(self) -> HotlRepository:
-        from dag_harness_mcp.db.repos.hotl import HotlRepository
-
-        return HotlRepository(self)
+        raise NotImplementedError

@@ -3,7 +3,7 @@ queueing lock keeps a role queued once per wave run, the lock one job per role r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import ConfigError
@@ -52,16 +52,13 @@ def create_queue_app(settings: Settings, *, max_connections: int = 8) -> procras
     registered. Open it with ``async with app.open_async():``."""
     import procrastinate
 
-    from dag_harness_mcp.db.queue_schema import validate_schema_name
+    from dag_harness_mcp.db.postgres import connection_kwargs
     from dag_harness_mcp.distributed.job import box_up_role_job
 
     url, schema = postgres_target(settings)
-    validate_schema_name(schema)
-    connect_kwargs: dict[str, Any] = {"connect_timeout": 10}
-    if schema is not None:
-        connect_kwargs["options"] = f"-c search_path={schema}"
     connector = procrastinate.PsycopgConnector(
-        conninfo=url, kwargs=connect_kwargs, min_size=1, max_size=max(4, max_connections)
+        conninfo=url, kwargs=connection_kwargs(schema), min_size=1,
+        max_size=max(4, max_connections)
     )
     app = procrastinate.App(connector=connector)
     app.task(name=TASK_NAME, queue=QUEUE, pass_context=True)(box_up_role_job)

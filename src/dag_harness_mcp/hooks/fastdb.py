@@ -1,6 +1,6 @@
 """The hooks' light StateDB connection: the repositories' query surface, nothing more.
 
-It opens the file the way ``db.connection`` does (WAL, busy timeout, ``synchronous=NORMAL``,
+It opens the file the way ``db.sqlite`` does (WAL, busy timeout, ``synchronous=NORMAL``,
 autocommit with ``BEGIN IMMEDIATE`` writes) without its imports (≈ 15 ms), and imports
 :mod:`dag_harness_mcp.db.migrate` only when the schema is behind.
 """
@@ -107,7 +107,7 @@ class HookDB:
         if applied < latest:
             from dag_harness_mcp.db.migrate import apply_migrations
 
-            apply_migrations(self.conn)
+            apply_migrations(self)
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self.conn.execute(sql, tuple(params)).fetchall()]

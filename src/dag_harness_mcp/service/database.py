@@ -55,13 +55,13 @@ def database_status(settings: Settings) -> DatabaseStatus:
         where = f"{url} (schema {settings.postgres_schema or 'public'})"
         return DatabaseStatus("postgres", url, settings.postgres_schema, True, version, latest,
                               f"PostgreSQL {where}")
-    from dag_harness_mcp.db import StateDB
+    from dag_harness_mcp.db import SQLiteStateDB
 
     path = settings.database_path
     checkpoints = f"SQLite {settings.checkpoint_path}"
     if not path.is_file():
         return DatabaseStatus("sqlite", str(path), None, False, None, latest, checkpoints)
-    sqlite_db = StateDB(path, migrate=False)
+    sqlite_db = SQLiteStateDB(path, migrate=False)
     try:
         version = TableRepository(sqlite_db).schema_version()
     finally:

@@ -22,7 +22,9 @@ _log = logging.getLogger(__name__)
 def replay_hook_spool(app: HarnessApp) -> int:
     """Apply every spooled hook event in order; returns how many are still waiting
     (another process is replaying them, or the database stayed busy)."""
-    if app.db.dialect != "sqlite" or str(app.db.path) == ":memory:":
+    from dag_harness_mcp.db.sqlite import SQLiteStateDB
+
+    if not isinstance(app.db, SQLiteStateDB):
         return 0
     spool = Spool(str(app.db.path))
     waiting = len(spool.pending())

@@ -23,7 +23,9 @@ def query_state(
         raise ConfigError("limit", limit, f"between 1 and {MAX_ROWS}")
     if not sql.strip():
         raise ConfigError("sql", sql, "one SELECT statement, e.g. 'SELECT * FROM v_role_status'")
-    if app.db.dialect != "sqlite":
+    from dag_harness_mcp.db.sqlite import SQLiteStateDB
+
+    if not isinstance(app.db, SQLiteStateDB):
         raise ConfigError("query_state", app.db.dialect,
                           "read-only SQL runs on the SQLite StateDB only; use the other tools "
                           "or psql with a read-only role for PostgreSQL")

@@ -52,11 +52,11 @@ def _decision(stdout: str) -> str:
 
 def _grant(db_path: Path, base: Path, allowed: Path) -> None:
     from dag_harness_mcp.config import load_settings
-    from dag_harness_mcp.db import StateDB
+    from dag_harness_mcp.db import SQLiteStateDB
     from dag_harness_mcp.service.app import HarnessApp
     from dag_harness_mcp.service.capabilities import grant_capabilities
 
-    with closing(StateDB(db_path)) as db:
+    with closing(SQLiteStateDB(db_path)) as db:
         settings = load_settings({"repo_root": base, "db_path": db_path}, environ={})
         grant_capabilities(HarnessApp(settings=settings, db=db), session_id=SESSION,
                            project_dir=None, file_write=[f"{allowed}/**"], bash_allow=[],
@@ -65,9 +65,9 @@ def _grant(db_path: Path, base: Path, allowed: Path) -> None:
 
 
 def _recorded(db_path: Path) -> list[str]:
-    from dag_harness_mcp.db import StateDB
+    from dag_harness_mcp.db import SQLiteStateDB
 
-    with closing(StateDB(db_path)) as db:
+    with closing(SQLiteStateDB(db_path)) as db:
         session = db.sessions.get(SESSION)
         outside, inside = db.sessions.tool_call("st-out"), db.sessions.tool_call("st-in")
     problems = []

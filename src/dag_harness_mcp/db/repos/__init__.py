@@ -1,1 +1,39 @@
-"""Repositories: one module per group of tables, each reached as ``StateDB.<name>``."""
+"""The repositories: every SQL statement of the StateDB (hot path: standard library only)."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from dag_harness_mcp.db.repos._protocol import Queries
+
+
+class Repository:
+    """SQL over one database: a StateDB, or the hooks' light connection (:class:`Queries`)."""
+
+    def __init__(self, db: Queries) -> None:
+        self._db = db
+
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        """Run an ``INSERT ... RETURNING id``; the new row's id."""
+        row = self._db.fetchone(sql, params)
+        assert row is not None
+        return int(row["id"])
+
+
+def where(*clauses: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """``WHERE`` with the clauses whose value is not None or False, and their parameters
+    (a tuple value fills several ``?``); ``""`` when none is left."""
+    used: list[str] = []
+    params: list[Any] = []
+    for clause, value in clauses:
+        if value is None or value is False:
+            continue
+        used.append(clause)
+        if isinstance(value, tuple):
+            params.extend(value)
+        elif "?" in clause:
+            params.append(value)
+    return (f"WHERE {' AND '.join(used)}" if used else ""), params

@@ -9,13 +9,13 @@ PreToolUse, so this module is standard-library only.
 from __future__ import annotations
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository, where
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-    from dag_harness_mcp.db.repos._protocol import Queries
 
 __all__ = ["CAPABILITIES", "CapabilityRepository"]
 
@@ -24,34 +24,21 @@ CAPABILITIES = ("file_write", "bash_allow", "bash_deny", "mcp_tool", "gitlab_wri
 _ACTIVE = "c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?)"
 
 
-class CapabilityRepository:
-    def __init__(self, db: Queries) -> None:
-        self._db = db
-
-    def create(
-        self,
-        name: str,
-        *,
-        session_id: str | None,
-        project_dir: str | None,
-        capabilities: Iterable[tuple[str, str]],
-        expires_at: str | None,
-        role_name: str | None = None,
-        execution_id: int | None = None,
-        created_by: str = "cli",
-    ) -> int:
+class CapabilityRepository(Repository):
+    def create(self, name: str, *, session_id: str | None, project_dir: str | None,
+               capabilities: Iterable[tuple[str, str]], expires_at: str | None,
+               role_name: str | None = None, execution_id: int | None = None,
+               created_by: str = "cli") -> int:
         """Open a context with its capability rows in one transaction; returns its id."""
         now = utc_now()
         with self._db.transaction():
-            row = self._db.fetchone(
+            context_id = self._insert(
                 "INSERT INTO execution_contexts (name, session_id, project_dir, role_name,"
                 " execution_id, created_by, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (name, session_id, project_dir, role_name, execution_id, created_by, now,
                  expires_at),
             )
-            assert row is not None
-            context_id = int(row["id"])
             for capability, pattern in capabilities:
                 self._db.execute(
                     "INSERT INTO context_capabilities (context_id, capability, pattern,"
@@ -69,8 +56,7 @@ class CapabilityRepository:
                 "UPDATE execution_contexts SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
                 (now, context_id),
             )
-            context = self.get(context_id)
-        return context
+            return self.get(context_id)
 
     def get(self, context_id: int) -> dict[str, Any]:
         rows = self._db.fetchall(
@@ -87,35 +73,20 @@ class CapabilityRepository:
             )
         return _group(rows)[0]
 
-    def contexts(
-        self,
-        *,
-        active_only: bool = True,
-        session_id: str | None = None,
-        execution_id: int | None = None,
-    ) -> list[dict[str, Any]]:
+    def contexts(self, *, active_only: bool = True, session_id: str | None = None,
+                 execution_id: int | None = None) -> list[dict[str, Any]]:
         """Contexts with their capabilities, newest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if active_only:
-            clauses.append("state = 'active'")
-        if session_id is not None:
-            clauses.append("session_id = ?")
-            params.append(session_id)
-        if execution_id is not None:
-            clauses.append("execution_id = ?")
-            params.append(execution_id)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql, params = where(("state = 'active'", active_only), ("session_id = ?", session_id),
+                            ("execution_id = ?", execution_id))
         rows = self._db.fetchall(
-            f"SELECT * FROM v_context_capabilities {where}"  # noqa: S608
+            f"SELECT * FROM v_context_capabilities {sql}"  # noqa: S608
             " ORDER BY context_id DESC, capability, pattern",
             params,
         )
         return _group(rows)
 
-    def active_for(
-        self, session_ids: Sequence[str], project_dir: str | None
-    ) -> list[dict[str, Any]]:
+    def active_for(self, session_ids: Sequence[str], project_dir: str | None
+                   ) -> list[dict[str, Any]]:
         """Active contexts bound to one of ``session_ids`` or covering ``project_dir``.
 
         A project-bound context covers its directory and everything below it.

@@ -9,13 +9,13 @@ re-reading never double counts. Standard library only (hooks' hot path).
 from __future__ import annotations
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository, where
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any
 
-    from dag_harness_mcp.db.repos._protocol import Queries
 
 __all__ = ["CostRepository", "UsageRow"]
 
@@ -43,10 +43,7 @@ _UPSERT = (
 )
 
 
-class CostRepository:
-    def __init__(self, db: Queries) -> None:
-        self._db = db
-
+class CostRepository(Repository):
     def record(self, rows: Iterable[UsageRow], *, now: str | None = None) -> int:
         """Upsert usage rows in one transaction; returns how many were given."""
         count = 0
@@ -58,9 +55,7 @@ class CostRepository:
         return count
 
     def session_totals(self, session_id: str) -> dict[str, Any]:
-        row = self._db.fetchone(
-            "SELECT * FROM v_session_costs WHERE session_id = ?", (session_id,)
-        )
+        row = self._db.fetchone("SELECT * FROM v_session_costs WHERE session_id = ?", (session_id,))
         if row is None:
             return {"session_id": session_id, "messages": 0, "input_tokens": 0,
                     "output_tokens": 0, "cache_creation_tokens": 0, "cache_read_tokens": 0,
@@ -75,42 +70,32 @@ class CostRepository:
 
     def by_day(self, *, since_day: str | None = None) -> list[dict[str, Any]]:
         """``v_daily_costs``: one row per day and model, newest day first."""
-        if since_day is None:
-            return self._db.fetchall("SELECT * FROM v_daily_costs ORDER BY day DESC, model")
+        sql, params = where(("day >= ?", since_day))
         return self._db.fetchall(
-            "SELECT * FROM v_daily_costs WHERE day >= ? ORDER BY day DESC, model", (since_day,)
-        )
+            f"SELECT * FROM v_daily_costs {sql} ORDER BY day DESC, model", params)  # noqa: S608
 
     def by_session(self, *, since: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """``v_session_costs``: one row per session, most recent first."""
-        where, params = _since("last_at", since)
+        sql, params = where(("last_at >= ?", since))
         return self._db.fetchall(
-            f"SELECT * FROM v_session_costs {where} ORDER BY last_at DESC LIMIT ?",  # noqa: S608
-            (*params, limit),
+            f"SELECT * FROM v_session_costs {sql} ORDER BY last_at DESC LIMIT ?",  # noqa: S608
+            [*params, limit],
         )
 
     def by_model(self, *, since: str | None = None) -> list[dict[str, Any]]:
-        where, params = _since("recorded_at", since)
+        sql, params = where(("recorded_at >= ?", since))
         return self._db.fetchall(
             "SELECT model, COUNT(*) AS messages, SUM(input_tokens) AS input_tokens,"  # noqa: S608
             " SUM(output_tokens) AS output_tokens,"
             " SUM(cache_creation_tokens) AS cache_creation_tokens,"
             " SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd"
-            f" FROM token_usage {where} GROUP BY model ORDER BY cost_usd DESC, model",
+            f" FROM token_usage {sql} GROUP BY model ORDER BY cost_usd DESC, model",
             params,
         )
 
     def total_cost(self, *, since: str | None = None) -> float:
-        where, params = _since("recorded_at", since)
+        sql, params = where(("recorded_at >= ?", since))
         row = self._db.fetchone(
-            f"SELECT COALESCE(SUM(cost_usd), 0) AS total FROM token_usage {where}",  # noqa: S608
-            params,
+            f"SELECT COALESCE(SUM(cost_usd), 0) AS total FROM token_usage {sql}", params  # noqa: S608
         )
         return float(row["total"]) if row is not None else 0.0
-
-
-def _since(column: str, since: str | None) -> tuple[str, tuple[str, ...]]:
-    """A ``WHERE column >= ?`` clause, or nothing (``column`` is one of ours, never input)."""
-    if since is None:
-        return "", ()
-    return f"WHERE {column} >= ?", (since,)

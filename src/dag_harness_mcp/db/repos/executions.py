@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository, where
 from dag_harness_mcp.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -38,30 +39,19 @@ def _ms_between(start: str | None, end: str) -> float | None:
     return round(delta.total_seconds() * 1000.0, 3)
 
 
-class ExecutionRepository:
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
+class ExecutionRepository(Repository):
+    _db: StateDB
 
-    # -- executions -------------------------------------------------------------
-
-    def create(
-        self,
-        role_name: str,
-        thread_id: str,
-        *,
-        workflow: str = "box-up-role",
-        breakpoints: Sequence[str] = (),
-        auto_approve: bool = False,
-        wave_run_id: int | None = None,
-        pid: int | None = None,
-        status: str = "pending",
-    ) -> int:
+    def create(self, role_name: str, thread_id: str, *, workflow: str = "box-up-role",
+               breakpoints: Sequence[str] = (), auto_approve: bool = False,
+               wave_run_id: int | None = None, pid: int | None = None,
+               status: str = "pending") -> int:
         now = utc_now()
         with self._db.transaction():
             role_id = self._db.scalar(
                 "SELECT id FROM roles WHERE name = ? AND status = 'active'", (role_name,)
             )
-            row = self._db.fetchone(
+            return self._insert(
                 "INSERT INTO workflow_executions (thread_id, workflow, role_id, role_name, status,"
                 " breakpoints, auto_approve, wave_run_id, pid, started_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -71,8 +61,6 @@ class ExecutionRepository:
                     wave_run_id, pid, now, now,
                 ),
             )
-        assert row is not None
-        return int(row["id"])
 
     def get(self, execution_id: int) -> Row | None:
         return self._db.fetchone("SELECT * FROM workflow_executions WHERE id = ?", (execution_id,))
@@ -80,39 +68,21 @@ class ExecutionRepository:
     def require(self, execution_id: int) -> Row:
         row = self.get(execution_id)
         if row is None:
-            raise NotFoundError(
-                f"execution {execution_id} does not exist; "
-                "list executions with `harness executions`"
-            )
+            raise NotFoundError(f"execution {execution_id} does not exist; "
+                                "list executions with `harness executions`")
         return row
 
     def by_thread(self, thread_id: str) -> Row | None:
-        return self._db.fetchone(
-            "SELECT * FROM workflow_executions WHERE thread_id = ?", (thread_id,)
-        )
+        return self._db.fetchone("SELECT * FROM workflow_executions WHERE thread_id = ?",
+                                 (thread_id,))
 
-    def list(
-        self,
-        *,
-        status: str | None = None,
-        role: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> builtins.list[Row]:
+    def list(self, *, status: str | None = None, role: str | None = None, limit: int = 20,
+             offset: int = 0) -> builtins.list[Row]:
         """Newest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(status)
-        if role is not None:
-            clauses.append("role_name = ?")
-            params.append(role)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        params.extend([limit, offset])
+        sql, params = where(("status = ?", status), ("role_name = ?", role))
         return self._db.fetchall(
-            f"SELECT * FROM workflow_executions {where} ORDER BY id DESC LIMIT ? OFFSET ?",  # noqa: S608
-            params,
+            f"SELECT * FROM workflow_executions {sql} ORDER BY id DESC LIMIT ? OFFSET ?",  # noqa: S608
+            [*params, limit, offset],
         )
 
     def active_for_role(self, role_name: str) -> builtins.list[Row]:
@@ -123,16 +93,9 @@ class ExecutionRepository:
             (role_name,),
         )
 
-    def set_status(
-        self,
-        execution_id: int,
-        status: str,
-        *,
-        error: str | None = None,
-        result: dict[str, Any] | None = None,
-        next_nodes: Sequence[str] | None = None,
-        unless: Sequence[str] = (),
-    ) -> bool:
+    def set_status(self, execution_id: int, status: str, *, error: str | None = None,
+                   result: dict[str, Any] | None = None, next_nodes: Sequence[str] | None = None,
+                   unless: Sequence[str] = ()) -> bool:
         """Set the status (and error/result/next nodes when given). Finished states stamp
         ``finished_at``. ``unless`` leaves rows already in one of those states untouched;
         returns whether the row changed."""
@@ -167,19 +130,12 @@ class ExecutionRepository:
     def claim(self, execution_id: int, pid: int, *, expected_pid: int | None) -> bool:
         """Take ownership of an execution for process ``pid`` if its owner is still
         ``expected_pid`` (compare-and-set, so two resumers cannot both win)."""
-        if expected_pid is None:
-            changed = self._db.execute(
-                "UPDATE workflow_executions SET pid = ?, status = 'running', updated_at = ?,"
-                " finished_at = NULL WHERE id = ? AND pid IS NULL AND status <> 'cancelled'",
-                (pid, utc_now(), execution_id),
-            )
-        else:
-            changed = self._db.execute(
-                "UPDATE workflow_executions SET pid = ?, status = 'running', updated_at = ?,"
-                " finished_at = NULL WHERE id = ? AND pid = ? AND status <> 'cancelled'",
-                (pid, utc_now(), execution_id, expected_pid),
-            )
-        return changed > 0
+        owner = "pid IS NULL" if expected_pid is None else "pid = ?"
+        return self._db.execute(
+            "UPDATE workflow_executions SET pid = ?, status = 'running', updated_at = ?,"  # noqa: S608
+            f" finished_at = NULL WHERE id = ? AND {owner} AND status <> 'cancelled'",
+            (pid, utc_now(), execution_id, *([] if expected_pid is None else [expected_pid])),
+        ) > 0
 
     def release(self, execution_id: int, pid: int) -> None:
         """Drop ownership (the run stopped: paused, finished or failed in this process)."""
@@ -188,15 +144,9 @@ class ExecutionRepository:
             (execution_id, pid),
         )
 
-    def record_checkpoint(
-        self,
-        execution_id: int,
-        *,
-        checkpoint_id: str,
-        parent_checkpoint_id: str | None,
-        next_nodes: Sequence[str],
-        checkpoint_data: dict[str, Any],
-    ) -> builtins.list[str]:
+    def record_checkpoint(self, execution_id: int, *, checkpoint_id: str,
+                          parent_checkpoint_id: str | None, next_nodes: Sequence[str],
+                          checkpoint_data: dict[str, Any]) -> builtins.list[str]:
         """One checkpoint was saved: nodes started from the parent checkpoint are done,
         ``next_nodes`` start from this one. Returns the nodes that completed."""
         now = utc_now()
@@ -236,8 +186,6 @@ class ExecutionRepository:
             )
         return completed
 
-    # -- nodes ------------------------------------------------------------------
-
     def _start_node(self, execution_id: int, node: str, checkpoint_id: str, now: str) -> None:
         self._db.execute(
             "INSERT INTO node_executions (execution_id, node, status, checkpoint_id, started_at)"
@@ -256,15 +204,8 @@ class ExecutionRepository:
             for node in nodes:
                 self._start_node(execution_id, node, checkpoint_id, now)
 
-    def finish_node(
-        self,
-        execution_id: int,
-        node: str,
-        checkpoint_id: str,
-        status: str,
-        *,
-        error: str | None = None,
-    ) -> None:
+    def finish_node(self, execution_id: int, node: str, checkpoint_id: str, status: str, *,
+                    error: str | None = None) -> None:
         """Mark the node started from ``checkpoint_id`` failed, interrupted or skipped."""
         now = utc_now()
         with self._db.transaction():
@@ -288,6 +229,5 @@ class ExecutionRepository:
 
     def nodes(self, execution_id: int) -> builtins.list[Row]:
         """Node records of one execution, in the order they started."""
-        return self._db.fetchall(
-            "SELECT * FROM node_executions WHERE execution_id = ? ORDER BY id", (execution_id,)
-        )
+        return self._db.fetchall("SELECT * FROM node_executions WHERE execution_id = ? ORDER BY id",
+                                 (execution_id,))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["ForgeRepository", "IssueRecord", "MergeRequestRecord", "decode_labels"]
 
 ACTIVE_TRAIN = ("queued", "running")
+_ENTRIES = ("SELECT e.*, m.iid AS mr_iid, m.role_name, m.source_branch FROM merge_train_entries e"
+            " JOIN merge_requests m ON m.id = e.merge_request_id")
 
 
 @dataclass(frozen=True)
@@ -61,17 +64,12 @@ def decode_labels(value: Any) -> list[str]:
     return [str(v) for v in decoded] if isinstance(decoded, list) else []
 
 
-class ForgeRepository:
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
-
-    # -- issues -----------------------------------------------------------------
+class ForgeRepository(Repository):
+    _db: StateDB
 
     def get_issue(self, forge: str, project: str, iid: int) -> Row | None:
-        return self._db.fetchone(
-            "SELECT * FROM issues WHERE forge = ? AND project = ? AND iid = ?",
-            (forge, project, iid),
-        )
+        return self._db.fetchone("SELECT * FROM issues WHERE forge = ? AND project = ? AND iid = ?",
+                                 (forge, project, iid))
 
     def find_open_issue(self, forge: str, project: str, *, role: str, title: str) -> Row | None:
         """The open issue of ``role`` whose title is exactly ``title`` (oldest first)."""
@@ -82,9 +80,7 @@ class ForgeRepository:
         )
 
     def issues_for_role(self, role: str) -> list[Row]:
-        return self._db.fetchall(
-            "SELECT * FROM issues WHERE role_name = ? ORDER BY id", (role,)
-        )
+        return self._db.fetchall("SELECT * FROM issues WHERE role_name = ? ORDER BY id", (role,))
 
     def upsert_issue(self, rec: IssueRecord) -> Row:
         """Record (or refresh) an issue the forge already holds."""
@@ -108,17 +104,9 @@ class ForgeRepository:
         assert row is not None
         return row
 
-    def create_local_issue(
-        self,
-        *,
-        project: str,
-        role: str,
-        title: str,
-        description: str,
-        labels: list[str],
-        url_prefix: str,
-        execution_id: int | None = None,
-    ) -> tuple[Row, bool]:
+    def create_local_issue(self, *, project: str, role: str, title: str, description: str,
+                           labels: list[str], url_prefix: str, execution_id: int | None = None
+                           ) -> tuple[Row, bool]:
         """Find the open issue (role, exact title) or allocate the next iid and insert one.
 
         Runs in one write transaction, so two callers never get the same iid nor
@@ -129,25 +117,20 @@ class ForgeRepository:
             found = self.find_open_issue("local", project, role=role, title=title)
             if found is not None:
                 return found, False
-            iid = int(
-                self._db.scalar(
-                    "SELECT COALESCE(MAX(iid), 0) + 1 FROM issues"
-                    " WHERE forge = 'local' AND project = ?",
-                    (project,),
-                )
-            )
-            row = self.upsert_issue(
-                IssueRecord(
-                    forge="local", project=project, iid=iid, role_name=role, title=title,
-                    web_url=f"{url_prefix}/-/issues/{iid}", description=description,
-                    labels=labels, execution_id=execution_id,
-                )
-            )
-            return row, True
+            iid = self._next_iid("issues", project)
+            return self.upsert_issue(IssueRecord(
+                forge="local", project=project, iid=iid, role_name=role, title=title,
+                web_url=f"{url_prefix}/-/issues/{iid}", description=description,
+                labels=labels, execution_id=execution_id,
+            )), True
 
-    def update_issue_description(
-        self, forge: str, project: str, iid: int, description: str
-    ) -> Row | None:
+    def _next_iid(self, table: str, project: str) -> int:
+        return int(self._db.scalar(
+            f"SELECT COALESCE(MAX(iid), 0) + 1 FROM {table}"  # noqa: S608 - one of two tables
+            " WHERE forge = 'local' AND project = ?", (project,)))
+
+    def update_issue_description(self, forge: str, project: str, iid: int, description: str
+                                 ) -> Row | None:
         return self._db.fetchone(
             "UPDATE issues SET description = ?, updated_at = ?"
             " WHERE forge = ? AND project = ? AND iid = ? RETURNING *",
@@ -160,17 +143,13 @@ class ForgeRepository:
             (state, utc_now(), issue_id),
         )
 
-    # -- merge requests ---------------------------------------------------------
-
     def get_merge_request(self, forge: str, project: str, iid: int) -> Row | None:
         return self._db.fetchone(
             "SELECT * FROM merge_requests WHERE forge = ? AND project = ? AND iid = ?",
-            (forge, project, iid),
-        )
+            (forge, project, iid))
 
-    def find_open_merge_request(
-        self, forge: str, project: str, *, source_branch: str
-    ) -> Row | None:
+    def find_open_merge_request(self, forge: str, project: str, *, source_branch: str
+                                ) -> Row | None:
         return self._db.fetchone(
             "SELECT * FROM merge_requests WHERE forge = ? AND project = ?"
             " AND source_branch = ? AND state = 'opened' ORDER BY iid LIMIT 1",
@@ -178,9 +157,8 @@ class ForgeRepository:
         )
 
     def merge_requests_for_role(self, role: str) -> list[Row]:
-        return self._db.fetchall(
-            "SELECT * FROM merge_requests WHERE role_name = ? ORDER BY id", (role,)
-        )
+        return self._db.fetchall("SELECT * FROM merge_requests WHERE role_name = ? ORDER BY id",
+                                 (role,))
 
     def upsert_merge_request(self, rec: MergeRequestRecord) -> Row:
         now = utc_now()
@@ -211,27 +189,19 @@ class ForgeRepository:
         assert row is not None
         return row
 
-    def create_local_merge_request(
-        self, rec: MergeRequestRecord, *, url_prefix: str
-    ) -> tuple[Row, bool]:
+    def create_local_merge_request(self, rec: MergeRequestRecord, *, url_prefix: str
+                                   ) -> tuple[Row, bool]:
         """Find the open MR of ``rec.source_branch`` or insert one with the next iid.
 
         ``rec.iid`` and ``rec.web_url`` are ignored; returns ``(row, created)``.
         """
         with self._db.transaction():
             self._db.serialize(f"local-forge-merge-requests:{rec.project}")
-            found = self.find_open_merge_request(
-                "local", rec.project, source_branch=rec.source_branch
-            )
+            found = self.find_open_merge_request("local", rec.project,
+                                                 source_branch=rec.source_branch)
             if found is not None:
                 return found, False
-            iid = int(
-                self._db.scalar(
-                    "SELECT COALESCE(MAX(iid), 0) + 1 FROM merge_requests"
-                    " WHERE forge = 'local' AND project = ?",
-                    (rec.project,),
-                )
-            )
+            iid = self._next_iid("merge_requests", rec.project)
             fields = {**rec.__dict__, "iid": iid, "web_url": f"{url_prefix}/-/merge_requests/{iid}"}
             return self.upsert_merge_request(MergeRequestRecord(**fields)), True
 
@@ -250,12 +220,9 @@ class ForgeRepository:
             (now, merge_commit_sha, sha, now, mr_id),
         )
 
-    # -- merge train --------------------------------------------------------------
-
     def train_entry(self, mr_id: int) -> Row | None:
-        return self._db.fetchone(
-            "SELECT * FROM merge_train_entries WHERE merge_request_id = ?", (mr_id,)
-        )
+        return self._db.fetchone("SELECT * FROM merge_train_entries WHERE merge_request_id = ?",
+                                 (mr_id,))
 
     def enqueue(self, mr_id: int, target_branch: str, *, position: int | None = None) -> Row:
         """Put an MR on the train (idempotent; a failed or removed entry is queued again).
@@ -309,21 +276,14 @@ class ForgeRepository:
     def open_train_entries(self, forge: str, project: str) -> list[Row]:
         """Queued and running entries of every target branch, with the MR's iid and role."""
         return self._db.fetchall(
-            "SELECT e.*, m.iid AS mr_iid, m.role_name, m.source_branch"
-            " FROM merge_train_entries e JOIN merge_requests m ON m.id = e.merge_request_id"
-            " WHERE m.forge = ? AND m.project = ? AND e.status IN ('queued', 'running')"
+            f"{_ENTRIES} WHERE m.forge = ? AND m.project = ? AND e.status IN ('queued', 'running')"
             " ORDER BY e.target_branch, e.position, e.queued_at, e.id",
             (forge, project),
         )
 
     def train_entry_view(self, mr_id: int) -> Row | None:
         """One entry with the MR's iid, role and source branch (as ``open_train_entries``)."""
-        return self._db.fetchone(
-            "SELECT e.*, m.iid AS mr_iid, m.role_name, m.source_branch"
-            " FROM merge_train_entries e JOIN merge_requests m ON m.id = e.merge_request_id"
-            " WHERE e.merge_request_id = ?",
-            (mr_id,),
-        )
+        return self._db.fetchone(f"{_ENTRIES} WHERE e.merge_request_id = ?", (mr_id,))
 
     def claim_head(self, forge: str, project: str, target_branch: str) -> Row | None:
         """Mark the head of the active train ``running`` and return it (None: empty train).
@@ -344,16 +304,9 @@ class ForgeRepository:
                 head = {**head, "status": "running"}
             return head
 
-    def update_train_entry(
-        self,
-        mr_id: int,
-        *,
-        status: str,
-        position: int | None = None,
-        pipeline_id: int | None = None,
-        pipeline_status: str | None = None,
-        failure_reason: str | None = None,
-    ) -> Row | None:
+    def update_train_entry(self, mr_id: int, *, status: str, position: int | None = None,
+                           pipeline_id: int | None = None, pipeline_status: str | None = None,
+                           failure_reason: str | None = None) -> Row | None:
         """Set an entry's state; a final status stamps ``completed_at`` and clears position."""
         now = utc_now()
         final = status in ("merged", "failed", "removed")
@@ -364,10 +317,8 @@ class ForgeRepository:
             " failure_reason = COALESCE(?, failure_reason),"
             " completed_at = CASE WHEN ? = 1 THEN COALESCE(completed_at, ?) ELSE NULL END,"
             " updated_at = ? WHERE merge_request_id = ? RETURNING *",
-            (
-                status, None if final else position, pipeline_id, pipeline_status,
-                failure_reason, int(final), now, now, mr_id,
-            ),
+            (status, None if final else position, pipeline_id, pipeline_status, failure_reason,
+             int(final), now, now, mr_id),
         )
 
     def renumber(self, forge: str, project: str, target_branch: str) -> None:

@@ -36,7 +36,7 @@ def _session(db: Queries, event: dict[str, Any]) -> None:
 def _audit(db: Queries, event: dict[str, Any], action: str, details: dict[str, Any]) -> None:
     from dag_harness_mcp.db.repos.audit import AuditRepository
 
-    AuditRepository(db).record(  # type: ignore[arg-type]
+    AuditRepository(db).record(
         action, actor=event["actor"], source="hook", entity_type="tool_call",
         entity_id=event["tool_use_id"], details=details, ts=event["at"])
 

@@ -7,29 +7,25 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository, where
 from dag_harness_mcp.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from dag_harness_mcp.db.state import Row, StateDB
+    from dag_harness_mcp.db.state import Row
 
 __all__ = ["HotlRepository"]
 
 _FINAL = ("stopped", "completed", "failed", "limit_reached")
 
 
-class HotlRepository:
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
-
+class HotlRepository(Repository):
     def create(self, *, policy: dict[str, Any], pid: int | None) -> int:
         now = utc_now()
-        row = self._db.fetchone(
+        return self._insert(
             "INSERT INTO hotl_runs (status, policy, pid, started_at, updated_at)"
             " VALUES ('running', ?, ?, ?, ?) RETURNING id",
             (json.dumps(policy, sort_keys=True), pid, now, now),
         )
-        assert row is not None
-        return int(row["id"])
 
     def get(self, hotl_run_id: int) -> Row | None:
         return self._db.fetchone("SELECT * FROM hotl_runs WHERE id = ?", (hotl_run_id,))
@@ -37,9 +33,7 @@ class HotlRepository:
     def require(self, hotl_run_id: int) -> Row:
         row = self.get(hotl_run_id)
         if row is None:
-            raise NotFoundError(
-                f"HOTL run {hotl_run_id} does not exist; see `harness hotl status`"
-            )
+            raise NotFoundError(f"HOTL run {hotl_run_id} does not exist; see `harness hotl status`")
         return row
 
     def latest(self) -> Row | None:
@@ -47,18 +41,14 @@ class HotlRepository:
 
     def active(self) -> builtins.list[Row]:
         return self._db.fetchall(
-            "SELECT * FROM hotl_runs WHERE status IN ('running', 'stopping') ORDER BY id"
-        )
+            "SELECT * FROM hotl_runs WHERE status IN ('running', 'stopping') ORDER BY id")
 
     def attach_wave_run(self, hotl_run_id: int, wave_run_id: int) -> None:
-        self._db.execute(
-            "UPDATE hotl_runs SET wave_run_id = ?, updated_at = ? WHERE id = ?",
-            (wave_run_id, utc_now(), hotl_run_id),
-        )
+        self._db.execute("UPDATE hotl_runs SET wave_run_id = ?, updated_at = ? WHERE id = ?",
+                         (wave_run_id, utc_now(), hotl_run_id))
 
-    def update_counters(
-        self, hotl_run_id: int, *, roles_done: int, failures: int, cost_usd: float
-    ) -> None:
+    def update_counters(self, hotl_run_id: int, *, roles_done: int, failures: int,
+                        cost_usd: float) -> None:
         self._db.execute(
             "UPDATE hotl_runs SET roles_done = ?, failures = ?, cost_usd = ?, updated_at = ?"
             " WHERE id = ?",
@@ -67,12 +57,11 @@ class HotlRepository:
 
     def request_stop(self, hotl_run_id: int, reason: str) -> bool:
         """Ask a running HOTL run to stop starting roles; False if it is not running."""
-        count = self._db.execute(
+        return self._db.execute(
             "UPDATE hotl_runs SET status = 'stopping', stop_reason = ?, updated_at = ?"
             " WHERE id = ? AND status = 'running'",
             (reason, utc_now(), hotl_run_id),
-        )
-        return count == 1
+        ) == 1
 
     def finish(self, hotl_run_id: int, status: str, *, stop_reason: str | None = None) -> None:
         now = utc_now()
@@ -82,35 +71,19 @@ class HotlRepository:
             (status, stop_reason, now, now if status in _FINAL else None, hotl_run_id),
         )
 
-    # -- notifications -----------------------------------------------------------------
-
-    def record_notification(
-        self,
-        hotl_run_id: int | None,
-        *,
-        channel: str,
-        event: str,
-        payload: dict[str, Any],
-        delivered: bool,
-        error: str | None = None,
-    ) -> int:
-        row = self._db.fetchone(
+    def record_notification(self, hotl_run_id: int | None, *, channel: str, event: str,
+                            payload: dict[str, Any], delivered: bool,
+                            error: str | None = None) -> int:
+        return self._insert(
             "INSERT INTO notifications (hotl_run_id, channel, event, payload, delivered, error,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (hotl_run_id, channel, event, json.dumps(payload, default=str), int(delivered),
              error, utc_now()),
         )
-        assert row is not None
-        return int(row["id"])
 
-    def notifications(
-        self, hotl_run_id: int | None = None, *, limit: int = 50
-    ) -> builtins.list[Row]:
-        if hotl_run_id is None:
-            return self._db.fetchall(
-                "SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,)
-            )
+    def notifications(self, hotl_run_id: int | None = None, *, limit: int = 50
+                      ) -> builtins.list[Row]:
+        sql, params = where(("hotl_run_id = ?", hotl_run_id))
         return self._db.fetchall(
-            "SELECT * FROM notifications WHERE hotl_run_id = ? ORDER BY id DESC LIMIT ?",
-            (hotl_run_id, limit),
-        )
+            f"SELECT * FROM notifications {sql} ORDER BY id DESC LIMIT ?",  # noqa: S608
+            [*params, limit])

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dag_harness_mcp.clock import utc_now
-
-if TYPE_CHECKING:
-    from dag_harness_mcp.db.state import StateDB
+from dag_harness_mcp.db.repos import Repository
 
 __all__ = ["RememberedSettings"]
 
 
-class RememberedSettings:
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
-
+class RememberedSettings(Repository):
     def get(self, key: str) -> str | None:
-        value = self._db.scalar("SELECT value FROM harness_settings WHERE key = ?", (key,))
-        return None if value is None else str(value)
+        row = self._db.fetchone("SELECT value FROM harness_settings WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
 
     def put(self, key: str, value: str) -> None:
         self._db.execute(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository, where
 from dag_harness_mcp.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -46,48 +47,27 @@ class DependencyEdge:
     target: str | None = None
 
 
-class RoleRepository:
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
-
-    # -- reads ----------------------------------------------------------------
+class RoleRepository(Repository):
+    _db: StateDB
 
     def get(self, name: str, *, include_removed: bool = False) -> Row | None:
-        sql = "SELECT * FROM roles WHERE name = ?"
-        if not include_removed:
-            sql += " AND status = 'active'"
-        return self._db.fetchone(sql, (name,))
+        sql, params = where(("name = ?", name), ("status = 'active'", not include_removed))
+        return self._db.fetchone(f"SELECT * FROM roles {sql}", params)  # noqa: S608
 
     def require(self, name: str) -> Row:
         row = self.get(name)
         if row is None:
-            raise NotFoundError(
-                f"role {name!r} is not known; run `harness sync` (or the sync_roles tool) "
-                "and check the roles path"
-            )
+            raise NotFoundError(f"role {name!r} is not known; run `harness sync` (or the "
+                                "sync_roles tool) and check the roles path")
         return row
 
-    def list(
-        self,
-        *,
-        wave: int | None = None,
-        include_removed: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
-        name_prefix: str | None = None,
-    ) -> builtins.list[Row]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if not include_removed:
-            clauses.append("status = 'active'")
-        if wave is not None:
-            clauses.append("wave = ?")
-            params.append(wave)
-        if name_prefix:
-            clauses.append("substr(name, 1, ?) = ?")
-            params.extend([len(name_prefix), name_prefix])
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT * FROM roles {where} ORDER BY COALESCE(wave, 1000000), name"  # noqa: S608
+    def list(self, *, wave: int | None = None, include_removed: bool = False,
+             limit: int | None = None, offset: int = 0, name_prefix: str | None = None
+             ) -> builtins.list[Row]:
+        sql, params = where(("status = 'active'", not include_removed), ("wave = ?", wave),
+                            ("substr(name, 1, ?) = ?",
+                             (len(name_prefix), name_prefix) if name_prefix else None))
+        sql = f"SELECT * FROM roles {sql} ORDER BY COALESCE(wave, 1000000), name"  # noqa: S608
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params.extend([limit, offset])
@@ -145,15 +125,13 @@ class RoleRepository:
         )
         return [str(r["name"]) for r in rows]
 
-    def transitive_dependencies(
-        self, name: str, *, max_depth: int = MAX_DEPTH
-    ) -> builtins.list[Row]:
+    def transitive_dependencies(self, name: str, *, max_depth: int = MAX_DEPTH
+                                ) -> builtins.list[Row]:
         """Every in-repo role ``name`` needs, ``{"role", "depth"}`` with the shortest depth."""
         return self._walk(name, reverse=False, max_depth=max_depth)
 
-    def transitive_dependants(
-        self, name: str, *, max_depth: int = MAX_DEPTH
-    ) -> builtins.list[Row]:
+    def transitive_dependants(self, name: str, *, max_depth: int = MAX_DEPTH
+                              ) -> builtins.list[Row]:
         """Every active role that needs ``name``, ``{"role", "depth"}`` with the shortest depth."""
         return self._walk(name, reverse=True, max_depth=max_depth)
 
@@ -218,11 +196,8 @@ class RoleRepository:
             " ORDER BY r.name, d.name"
         )
 
-    # -- writes ---------------------------------------------------------------
-
-    def replace_all(
-        self, roles: Iterable[RoleRecord], edges: Iterable[DependencyEdge]
-    ) -> dict[str, int]:
+    def replace_all(self, roles: Iterable[RoleRecord], edges: Iterable[DependencyEdge]
+                    ) -> dict[str, int]:
         """Make the table match one sync, in one transaction.
 
         Roles not in ``roles`` are marked ``removed`` (their history stays); edges
@@ -234,10 +209,7 @@ class RoleRepository:
         edges = list(edges)
         counts = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0}
         with self._db.transaction():
-            existing = {
-                str(r["name"]): r
-                for r in self._db.fetchall("SELECT * FROM roles")
-            }
+            existing = {str(r["name"]): r for r in self._db.fetchall("SELECT * FROM roles")}
             ids: dict[str, int] = {}
             for rec in roles:
                 old = existing.get(rec.name)
@@ -246,15 +218,13 @@ class RoleRepository:
                     int(rec.has_pytest), rec.description, rec.parse_error, rec.content_hash,
                 )
                 if old is None:
-                    row = self._db.fetchone(
+                    ids[rec.name] = self._insert(
                         "INSERT INTO roles (path, wave, wave_pinned, has_molecule, has_pytest,"
                         " description, parse_error, content_hash, name, status, created_at,"
                         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)"
                         " RETURNING id",
                         (*values, rec.name, now, now),
                     )
-                    assert row is not None
-                    ids[rec.name] = int(row["id"])
                     counts["added"] += 1
                     continue
                 ids[rec.name] = int(old["id"])
@@ -279,25 +249,16 @@ class RoleRepository:
                         "UPDATE roles SET status = 'removed', updated_at = ? WHERE id = ?",
                         (now, old["id"]),
                     )
-                    self._db.execute(
-                        "DELETE FROM role_dependencies WHERE role_id = ?", (old["id"],)
-                    )
+                    self._db.execute("DELETE FROM role_dependencies WHERE role_id = ?",
+                                     (old["id"],))
                     counts["removed"] += 1
-            synced = list(ids.values())
-            for role_id in synced:
+            for role_id in ids.values():
                 self._db.execute("DELETE FROM role_dependencies WHERE role_id = ?", (role_id,))
             self._db.executemany(
                 "INSERT INTO role_dependencies (role_id, depends_on_id, reference, kind, source,"
                 " source_file) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (role_id, reference, source, source_file, depends_on_id) DO NOTHING",
-                [
-                    (
-                        ids[e.role],
-                        ids.get(e.target) if e.target is not None else None,
-                        e.reference, e.kind, e.source, e.source_file,
-                    )
-                    for e in edges
-                    if e.role in ids
-                ],
+                [(ids[e.role], ids.get(e.target) if e.target is not None else None, e.reference,
+                  e.kind, e.source, e.source_file) for e in edges if e.role in ids],
             )
         return counts

@@ -8,38 +8,24 @@ module is on the hooks' hot path, so ``typing`` is not imported at run time.
 from __future__ import annotations
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from dag_harness_mcp.db.repos._protocol import Queries
 
 __all__ = ["SessionRepository"]
 
 _MAX_LIST = 1000
 
 
-class SessionRepository:
-    def __init__(self, db: Queries) -> None:
-        self._db = db
-
-    # -- sessions -----------------------------------------------------------
-
-    def start(
-        self,
-        session_id: str,
-        *,
-        cwd: str | None = None,
-        model: str | None = None,
-        transcript_path: str | None = None,
-        source: str | None = None,
-        permission_mode: str | None = None,
-        agent_type: str | None = None,
-        parent_session_id: str | None = None,
-        now: str | None = None,
-    ) -> None:
+class SessionRepository(Repository):
+    def start(self, session_id: str, *, cwd: str | None = None, model: str | None = None,
+              transcript_path: str | None = None, source: str | None = None,
+              permission_mode: str | None = None, agent_type: str | None = None,
+              parent_session_id: str | None = None, now: str | None = None) -> None:
         """Record a session start (or resume): the row becomes active again."""
         now = now or utc_now()
         self._db.execute(
@@ -61,17 +47,10 @@ class SessionRepository:
              permission_mode, now, now),
         )
 
-    def ensure(
-        self,
-        session_id: str,
-        *,
-        cwd: str | None = None,
-        transcript_path: str | None = None,
-        permission_mode: str | None = None,
-        parent_session_id: str | None = None,
-        agent_type: str | None = None,
-        now: str | None = None,
-    ) -> None:
+    def ensure(self, session_id: str, *, cwd: str | None = None,
+               transcript_path: str | None = None, permission_mode: str | None = None,
+               parent_session_id: str | None = None, agent_type: str | None = None,
+               now: str | None = None) -> None:
         """Make sure a row exists (hooks may be installed mid-session); never reactivates."""
         now = now or utc_now()
         self._db.execute(
@@ -107,9 +86,8 @@ class SessionRepository:
         )
 
     def get(self, session_id: str) -> dict[str, Any] | None:
-        return self._db.fetchone(
-            "SELECT * FROM v_agent_sessions WHERE session_id = ?", (session_id,)
-        )
+        return self._db.fetchone("SELECT * FROM v_agent_sessions WHERE session_id = ?",
+                                 (session_id,))
 
     def recent(self, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Newest first, with tool-call, file-change and cost counts."""
@@ -125,20 +103,10 @@ class SessionRepository:
             (session_id,),
         )
 
-    # -- tool calls ---------------------------------------------------------
-
-    def start_tool_call(
-        self,
-        session_id: str,
-        tool_use_id: str,
-        tool_name: str,
-        tool_input: str | None,
-        *,
-        status: str = "started",
-        decision: str | None = None,
-        decision_reason: str | None = None,
-        now: str | None = None,
-    ) -> None:
+    def start_tool_call(self, session_id: str, tool_use_id: str, tool_name: str,
+                        tool_input: str | None, *, status: str = "started",
+                        decision: str | None = None, decision_reason: str | None = None,
+                        now: str | None = None) -> None:
         """Record a PreToolUse (``status`` ``denied`` when the policy refused it)."""
         now = now or utc_now()
         self._db.execute(
@@ -154,19 +122,10 @@ class SessionRepository:
              now, now if status == "denied" else None),
         )
 
-    def finish_tool_call(
-        self,
-        session_id: str,
-        tool_use_id: str,
-        tool_name: str,
-        *,
-        status: str,
-        tool_response: str | None,
-        error: str | None,
-        duration_ms: float | None,
-        tool_input: str | None = None,
-        now: str | None = None,
-    ) -> float | None:
+    def finish_tool_call(self, session_id: str, tool_use_id: str, tool_name: str, *,
+                         status: str, tool_response: str | None, error: str | None,
+                         duration_ms: float | None, tool_input: str | None = None,
+                         now: str | None = None) -> float | None:
         """Record the outcome of the call ``tool_use_id`` (paired by id, never by name).
 
         Without a ``duration_ms`` from Claude Code, the time since the PreToolUse row
@@ -203,17 +162,9 @@ class SessionRepository:
     def tool_call(self, tool_use_id: str) -> dict[str, Any] | None:
         return self._db.fetchone("SELECT * FROM tool_calls WHERE tool_use_id = ?", (tool_use_id,))
 
-    # -- file changes -------------------------------------------------------
-
-    def record_file_changes(
-        self,
-        session_id: str,
-        tool_use_id: str | None,
-        tool_name: str,
-        changes: Sequence[tuple[str, str]],
-        *,
-        now: str | None = None,
-    ) -> None:
+    def record_file_changes(self, session_id: str, tool_use_id: str | None, tool_name: str,
+                            changes: Sequence[tuple[str, str]], *, now: str | None = None
+                            ) -> None:
         """One row per ``(path, change_type)``."""
         now = now or utc_now()
         for path, change_type in changes:

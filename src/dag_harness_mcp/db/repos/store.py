@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
@@ -48,22 +49,13 @@ class StoreRow:
 
 
 def _row(row: Row) -> StoreRow:
-    return StoreRow(
-        namespace=decode_namespace(row["namespace"]),
-        key=row["key"],
-        value=row["value"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        expires_at=row["expires_at"],
-        ttl_minutes=row["ttl_minutes"],
-    )
+    return StoreRow(**{**row, "namespace": decode_namespace(row["namespace"])})
 
 
-class StoreRepository:
+class StoreRepository(Repository):
     """SQL for store_items; time ``now`` (epoch seconds) is passed in."""
 
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
+    _db: StateDB
 
     def get(self, namespace: tuple[str, ...], key: str, now: float) -> StoreRow | None:
         row = self._db.fetchone(
@@ -72,14 +64,8 @@ class StoreRepository:
         )
         return _row(row) if row is not None else None
 
-    def put(
-        self,
-        namespace: tuple[str, ...],
-        key: str,
-        value_json: str,
-        now: float,
-        ttl_minutes: float | None,
-    ) -> None:
+    def put(self, namespace: tuple[str, ...], key: str, value_json: str, now: float,
+            ttl_minutes: float | None) -> None:
         """Insert or replace; an expired row counts as absent (new created_at)."""
         stamp = utc_now()
         expires = now + ttl_minutes * 60.0 if ttl_minutes is not None else None
@@ -99,11 +85,8 @@ class StoreRepository:
             )
 
     def delete(self, namespace: tuple[str, ...], key: str) -> bool:
-        deleted = self._db.execute(
-            "DELETE FROM store_items WHERE namespace = ? AND key = ?",
-            (encode_namespace(namespace), key),
-        )
-        return deleted > 0
+        return self._db.execute("DELETE FROM store_items WHERE namespace = ? AND key = ?",
+                                (encode_namespace(namespace), key)) > 0
 
     def under_prefix(self, prefix: tuple[str, ...], now: float) -> list[StoreRow]:
         """Live rows whose namespace starts with ``prefix`` (ordered by namespace and key
@@ -120,11 +103,8 @@ class StoreRepository:
         return [_row(r) for r in rows]
 
     def namespaces(self, now: float) -> list[tuple[str, ...]]:
-        rows = self._db.fetchall(
-            "SELECT DISTINCT namespace FROM store_items"
-            " WHERE (expires_at IS NULL OR expires_at > ?)",
-            (now,),
-        )
+        rows = self._db.fetchall("SELECT DISTINCT namespace FROM store_items"
+                                 " WHERE (expires_at IS NULL OR expires_at > ?)", (now,))
         return [decode_namespace(r["namespace"]) for r in rows]
 
     def refresh(self, keys: list[tuple[tuple[str, ...], str]], now: float) -> None:

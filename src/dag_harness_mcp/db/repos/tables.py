@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from dag_harness_mcp.db.repos import Repository
 from dag_harness_mcp.errors import MigrationError
 
 if TYPE_CHECKING:
@@ -29,13 +30,10 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
-class TableRepository:
+class TableRepository(Repository):
     """Catalog, counts, rows and bulk inserts of the StateDB's own tables."""
 
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
-
-    # -- catalog -------------------------------------------------------------------
+    _db: StateDB
 
     def names_in_dependency_order(self) -> list[str]:
         """The StateDB tables (not ``schema_migrations``), referenced tables first.
@@ -111,8 +109,6 @@ class TableRepository:
             return None
         value = self._db.scalar("SELECT max(version) FROM schema_migrations")
         return None if value is None else int(value)
-
-    # -- data ----------------------------------------------------------------------
 
     def count(self, table: str) -> int:
         sql = f"SELECT count(*) FROM {_q(table)}"  # noqa: S608 - identifier checked by _q

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository, where
 from dag_harness_mcp.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -29,33 +30,21 @@ ROLE_STATUSES = (
 _ROLE_FINAL = ("completed", "failed", "blocked", "paused", "rejected", "skipped", "cancelled")
 
 
-class WaveRunRepository:
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
+class WaveRunRepository(Repository):
+    _db: StateDB
 
-    # -- wave runs ----------------------------------------------------------------
-
-    def create(
-        self,
-        *,
-        mode: str = "manual",
-        from_wave: int | None = None,
-        to_wave: int | None = None,
-        concurrency: int | None = None,
-        auto_approve: bool = False,
-        options: dict[str, Any] | None = None,
-        pid: int | None = None,
-    ) -> int:
+    def create(self, *, mode: str = "manual", from_wave: int | None = None,
+               to_wave: int | None = None, concurrency: int | None = None,
+               auto_approve: bool = False, options: dict[str, Any] | None = None,
+               pid: int | None = None) -> int:
         now = utc_now()
-        row = self._db.fetchone(
+        return self._insert(
             "INSERT INTO wave_runs (status, mode, from_wave, to_wave, concurrency, auto_approve,"
             " options, pid, started_at, updated_at) VALUES ('running', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " RETURNING id",
             (mode, from_wave, to_wave, concurrency, int(auto_approve),
              json.dumps(options or {}, sort_keys=True), pid, now, now),
         )
-        assert row is not None
-        return int(row["id"])
 
     def get(self, wave_run_id: int) -> Row | None:
         return self._db.fetchone("SELECT * FROM wave_runs WHERE id = ?", (wave_run_id,))
@@ -63,33 +52,23 @@ class WaveRunRepository:
     def require(self, wave_run_id: int) -> Row:
         row = self.get(wave_run_id)
         if row is None:
-            raise NotFoundError(
-                f"wave run {wave_run_id} does not exist; list them with `harness wave-runs`"
-            )
+            raise NotFoundError(f"wave run {wave_run_id} does not exist; list them with "
+                                "`harness wave-runs`")
         return row
 
     def list(self, *, limit: int = 20, offset: int = 0) -> builtins.list[Row]:
-        return self._db.fetchall(
-            "SELECT * FROM wave_runs ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
-        )
+        return self._db.fetchall("SELECT * FROM wave_runs ORDER BY id DESC LIMIT ? OFFSET ?",
+                                 (limit, offset))
 
     def latest_unfinished(self, *, mode: str | None = None) -> Row | None:
         """The newest run that did not complete (running, interrupted or failed)."""
-        sql = "SELECT * FROM wave_runs WHERE status IN ('running', 'interrupted', 'failed')"
-        params: list[Any] = []
-        if mode is not None:
-            sql += " AND mode = ?"
-            params.append(mode)
-        return self._db.fetchone(sql + " ORDER BY id DESC LIMIT 1", params)
+        sql, params = where(("status IN ('running', 'interrupted', 'failed')", True),
+                            ("mode = ?", mode))
+        return self._db.fetchone(f"SELECT * FROM wave_runs {sql} ORDER BY id DESC LIMIT 1",  # noqa: S608
+                                 params)
 
-    def set_status(
-        self,
-        wave_run_id: int,
-        status: str,
-        *,
-        summary: dict[str, Any] | None = None,
-        release: bool = False,
-    ) -> None:
+    def set_status(self, wave_run_id: int, status: str, *, summary: dict[str, Any] | None = None,
+                   release: bool = False) -> None:
         now = utc_now()
         finished = now if status != "running" else None
         owner = ", pid = NULL" if release else ""
@@ -102,22 +81,12 @@ class WaveRunRepository:
 
     def claim(self, wave_run_id: int, pid: int, *, expected_pid: int | None) -> bool:
         """Take over a run from ``expected_pid`` (a dead process or none); False if raced."""
-        now = utc_now()
-        if expected_pid is None:
-            count = self._db.execute(
-                "UPDATE wave_runs SET pid = ?, status = 'running', finished_at = NULL,"
-                " updated_at = ? WHERE id = ? AND pid IS NULL",
-                (pid, now, wave_run_id),
-            )
-        else:
-            count = self._db.execute(
-                "UPDATE wave_runs SET pid = ?, status = 'running', finished_at = NULL,"
-                " updated_at = ? WHERE id = ? AND pid = ?",
-                (pid, now, wave_run_id, expected_pid),
-            )
-        return count == 1
-
-    # -- roles of a run ---------------------------------------------------------------
+        owner = "pid IS NULL" if expected_pid is None else "pid = ?"
+        return self._db.execute(
+            "UPDATE wave_runs SET pid = ?, status = 'running', finished_at = NULL,"  # noqa: S608
+            f" updated_at = ? WHERE id = ? AND {owner}",
+            (pid, utc_now(), wave_run_id, *([] if expected_pid is None else [expected_pid])),
+        ) == 1
 
     def add_roles(self, wave_run_id: int, roles: Iterable[tuple[str, int]]) -> None:
         """Plan ``(role, wave)`` pairs as pending; roles already planned stay as they are."""
@@ -128,12 +97,9 @@ class WaveRunRepository:
         )
 
     def roles(self, wave_run_id: int, *, wave: int | None = None) -> builtins.list[Row]:
-        sql = "SELECT * FROM wave_run_roles WHERE wave_run_id = ?"
-        params: list[Any] = [wave_run_id]
-        if wave is not None:
-            sql += " AND wave = ?"
-            params.append(wave)
-        return self._db.fetchall(sql + " ORDER BY wave, role_name", params)
+        sql, params = where(("wave_run_id = ?", wave_run_id), ("wave = ?", wave))
+        return self._db.fetchall(
+            f"SELECT * FROM wave_run_roles {sql} ORDER BY wave, role_name", params)  # noqa: S608
 
     def role(self, wave_run_id: int, role: str) -> Row | None:
         return self._db.fetchone(
@@ -141,15 +107,8 @@ class WaveRunRepository:
             (wave_run_id, role),
         )
 
-    def set_role(
-        self,
-        wave_run_id: int,
-        role: str,
-        status: str,
-        *,
-        execution_id: int | None = None,
-        reason: str | None = None,
-    ) -> None:
+    def set_role(self, wave_run_id: int, role: str, status: str, *,
+                 execution_id: int | None = None, reason: str | None = None) -> None:
         """Move a role to ``status``; ``running`` stamps the start, a final status the end.
 
         ``execution_id`` is kept when not given; ``reason`` is replaced (cleared if None).
@@ -170,10 +129,7 @@ class WaveRunRepository:
             return 0
         marks = ", ".join("?" for _ in statuses)
         sql = f"UPDATE wave_run_roles SET status = 'pending', reason = NULL, finished_at = NULL WHERE wave_run_id = ? AND status IN ({marks})"  # noqa: E501, S608
-        return self._db.execute(
-            sql,
-            (wave_run_id, *statuses),
-        )
+        return self._db.execute(sql, (wave_run_id, *statuses))
 
     def counts(self, wave_run_id: int) -> dict[str, int]:
         rows = self._db.fetchall(

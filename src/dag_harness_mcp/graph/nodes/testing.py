@@ -15,7 +15,7 @@ from langgraph.runtime import Runtime
 
 from dag_harness_mcp import sandbox
 from dag_harness_mcp.ansible.collections import join_paths
-from dag_harness_mcp.db.repos.tests import TestOutcome, TestRunRecord
+from dag_harness_mcp.db.repos.suite_runs import CaseOutcome, SuiteRun
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.collections import (
@@ -143,7 +143,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     if not cases:
         cases = [CaseResult(kind, "passed" if status == "passed" else "failed")]
     summary = summarize(cases)
-    record = TestRunRecord(
+    record = SuiteRun(
         role_name=state["role_name"], kind=kind, status=status,
         started_at=result.started_at, finished_at=result.finished_at,
         passed=summary.passed, failed=summary.failed, skipped=summary.skipped,
@@ -151,7 +151,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         command=("[sandbox] " if confined else "") + " ".join(argv),
         output_tail=result.output_tail[-cfg.output_tail_bytes :],
         execution_id=ctx.execution_id,
-        results=[TestOutcome(c.name, c.outcome, c.duration_ms) for c in cases],
+        results=[CaseOutcome(c.name, c.outcome, c.duration_ms) for c in cases],
     )
     recorded = await in_thread(ctx.deps.tests.record, record)
     if status != "passed":

@@ -1,17 +1,11 @@
 """``harness db migrate --to postgres``: copy a SQLite state into PostgreSQL, then prove it.
 
-What moves: every StateDB table (store items included, ids kept, sequences moved
-past them), and every LangGraph checkpoint with its pending writes, read with the
-SQLite saver's ``alist`` and written with the PostgreSQL saver's ``aput`` /
-``aput_writes`` under the same thread and checkpoint ids, so a paused run resumes
-on PostgreSQL. Afterwards counts and content are compared; any difference fails.
-
-Safe to repeat: everything is checked before anything is written. Tables are
-copied in one transaction, only into empty tables; tables already holding exactly
-the source's rows count as migrated; any other data is refused. Checkpoints are
-upserts, so a copy cut short is completed by running the command again; a target
-thread the source does not have is refused. The source is only read (opening it
-applies pending StateDB migrations, as every harness command does).
+Every StateDB table moves (ids kept, sequences moved past them), and every LangGraph
+checkpoint with its pending writes under the same thread and checkpoint ids, so a
+paused run resumes on PostgreSQL; counts and content are then compared. Safe to
+repeat: tables are copied in one transaction only into empty tables (tables already
+holding exactly the source's rows count as migrated, other data is refused);
+checkpoints are upserts; a target thread the source lacks is refused.
 """
 
 from __future__ import annotations
@@ -59,17 +53,15 @@ def _sort_key(row: dict[str, Any], key: Sequence[str]) -> tuple[Any, ...]:
     return tuple((row[c] is None, "" if row[c] is None else row[c]) for c in key)
 
 
-def _table_rows(repo: TableRepository, table: str, cols: Sequence[str],
-                key: Sequence[str]) -> list[tuple[Any, ...]]:
-    rows = sorted(repo.rows(table, cols), key=lambda r: _sort_key(r, key))
-    return [tuple(r[c] for c in cols) for r in rows]
-
-
 @dataclass
 class _TablePlan:
     name: str
     columns: list[str]
     key: list[str]
+
+    def rows(self, repo: TableRepository) -> list[tuple[Any, ...]]:
+        rows = sorted(repo.rows(self.name, self.columns), key=lambda r: _sort_key(r, self.key))
+        return [tuple(r[c] for c in self.columns) for r in rows]
 
 
 def _plan_tables(source: StateDB, target: StateDB) -> list[_TablePlan]:
@@ -111,8 +103,7 @@ def _differences(source: StateDB, target: StateDB, plans: list[_TablePlan]) -> l
     src, dst = TableRepository(source), TableRepository(target)
     out: list[str] = []
     for plan in plans:
-        a = _table_rows(src, plan.name, plan.columns, plan.key)
-        b = _table_rows(dst, plan.name, plan.columns, plan.key)
+        a, b = plan.rows(src), plan.rows(dst)
         if len(a) != len(b):
             out.append(f"{plan.name}: {len(a)} rows in SQLite, {len(b)} in PostgreSQL")
         elif a != b:
@@ -168,20 +159,13 @@ async def _copy_checkpoints(
     return writes
 
 
-def _dump(saver: BaseCheckpointSaver[Any], value: Any) -> tuple[str, bytes]:
-    return saver.serde.dumps_typed(value)
-
-
 def _fingerprint(saver: BaseCheckpointSaver[Any], item: CheckpointTuple) -> tuple[Any, ...]:
     cp = item.checkpoint
-    values = {k: _dump(saver, v) for k, v in sorted(cp["channel_values"].items())}
-    pending = sorted(
-        (task_id, channel, _dump(saver, value))
-        for task_id, channel, value in item.pending_writes or ()
-    )
-    parent = None if item.parent_config is None else (
-        item.parent_config["configurable"]["checkpoint_id"]
-    )
+    dump = saver.serde.dumps_typed
+    values = {k: dump(v) for k, v in sorted(cp["channel_values"].items())}
+    pending = sorted((task, channel, dump(value))
+                     for task, channel, value in item.pending_writes or ())
+    parent = item.parent_config and item.parent_config["configurable"]["checkpoint_id"]
     # Metadata is JSON in PostgreSQL: compare it as JSON (tuples become lists there).
     metadata = json.loads(json.dumps(item.metadata, default=str, sort_keys=True))
     return (cp["id"], cp["ts"], parent, dict(cp["channel_versions"]),
@@ -212,6 +196,7 @@ async def migrate_to_postgres(
     """Copy the SQLite state of ``settings`` into PostgreSQL at ``url`` (``schema``)."""
     from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
     from dag_harness_mcp.db.postgres import PostgresStateDB, redact_url
+    from dag_harness_mcp.db.sqlite import SQLiteStateDB
 
     db_path = settings.database_path
     if not db_path.is_file():
@@ -219,7 +204,7 @@ async def migrate_to_postgres(
             f"no SQLite StateDB at {db_path}; nothing to migrate (check --db / HARNESS_DB_PATH)"
         )
     report = MigrationReport(source=str(db_path), target=redact_url(url), schema=schema)
-    source = StateDB(db_path)
+    source = SQLiteStateDB(db_path)
     target = PostgresStateDB(url, schema=schema)
     try:
         plans = _plan_tables(source, target)
@@ -260,7 +245,6 @@ def _refuse_foreign_threads(source: list[CheckpointTuple], target: list[Checkpoi
             f"({', '.join(foreign[:3])}{' ...' if len(foreign) > 3 else ''}); migrate into "
             "an empty schema (--schema NEW_NAME)"
         )
-
 
 
 @asynccontextmanager

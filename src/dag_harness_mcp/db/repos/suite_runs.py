@@ -1,4 +1,5 @@
-"""Test runs, per-test results and regression tracking.
+"""Test suite runs, per-case results and regression tracking (tables ``test_runs``,
+``test_results``, ``test_regressions``).
 
 Regression rules, per (role, kind, test):
 
@@ -20,20 +21,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dag_harness_mcp.clock import utc_now
+from dag_harness_mcp.db.repos import Repository, where
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
 
-__all__ = ["RecordedTestRun", "TestOutcome", "TestRunRecord", "TestRunRepository"]
+__all__ = ["CaseOutcome", "RecordedSuiteRun", "SuiteRun", "SuiteRunRepository"]
 
 _FAILING = ("failed", "error")
 
 
 @dataclass(frozen=True)
-class TestOutcome:
-    """One test's outcome in a run: passed, failed, skipped or error."""
-
-    __test__ = False
+class CaseOutcome:
+    """One test case's outcome in a run: passed, failed, skipped or error."""
 
     name: str
     outcome: str
@@ -41,10 +41,8 @@ class TestOutcome:
 
 
 @dataclass(frozen=True)
-class TestRunRecord:
+class SuiteRun:
     """One finished run of one kind of tests for a role."""
-
-    __test__ = False
 
     role_name: str
     kind: str  # 'molecule' | 'pytest'
@@ -59,11 +57,11 @@ class TestRunRecord:
     command: str | None = None
     output_tail: str | None = None
     execution_id: int | None = None
-    results: Sequence[TestOutcome] = ()
+    results: Sequence[CaseOutcome] = ()
 
 
 @dataclass(frozen=True)
-class RecordedTestRun:
+class RecordedSuiteRun:
     """The stored run and what regression tracking concluded from it."""
 
     run_id: int
@@ -72,15 +70,10 @@ class RecordedTestRun:
     resolved: list[str] = field(default_factory=list)
 
 
-class TestRunRepository:
-    __test__ = False
+class SuiteRunRepository(Repository):
+    _db: StateDB
 
-    def __init__(self, db: StateDB) -> None:
-        self._db = db
-
-    # -- writes -----------------------------------------------------------------
-
-    def record(self, run: TestRunRecord) -> RecordedTestRun:
+    def record(self, run: SuiteRun) -> RecordedSuiteRun:
         """Store ``run`` with its results and update regressions, in one transaction."""
         with self._db.transaction():
             # Regressions compare with the role's previous run of this kind: two runs
@@ -95,7 +88,7 @@ class TestRunRepository:
                 " ORDER BY id DESC LIMIT 1",
                 (run.role_name, run.kind),
             )
-            row = self._db.fetchone(
+            run_id = self._insert(
                 "INSERT INTO test_runs (role_id, role_name, execution_id, kind, status, passed,"
                 " failed, skipped, exit_code, duration_ms, command, output_tail, started_at,"
                 " finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -105,8 +98,6 @@ class TestRunRepository:
                     run.output_tail, run.started_at, run.finished_at,
                 ),
             )
-            assert row is not None
-            run_id = int(row["id"])
             self._db.executemany(
                 "INSERT INTO test_results (test_run_id, test_name, outcome, duration_ms)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (test_run_id, test_name) DO UPDATE SET"
@@ -122,20 +113,13 @@ class TestRunRepository:
                         (previous["id"],),
                     )
                 }
-            recorded = RecordedTestRun(run_id=run_id)
+            recorded = RecordedSuiteRun(run_id=run_id)
             for result in run.results:
                 self._track(run, role_id, run_id, result, before.get(result.name), recorded)
         return recorded
 
-    def _track(
-        self,
-        run: TestRunRecord,
-        role_id: int | None,
-        run_id: int,
-        result: TestOutcome,
-        before: str | None,
-        recorded: RecordedTestRun,
-    ) -> None:
+    def _track(self, run: SuiteRun, role_id: int | None, run_id: int, result: CaseOutcome,
+               before: str | None, recorded: RecordedSuiteRun) -> None:
         now = utc_now()
         key = (run.role_name, run.kind, result.name)
         open_row = self._db.fetchone(
@@ -187,8 +171,6 @@ class TestRunRepository:
                     (flipped, run_id, now, open_row["id"]),
                 )
 
-    # -- reads ------------------------------------------------------------------
-
     def get(self, run_id: int) -> Row | None:
         return self._db.fetchone("SELECT * FROM test_runs WHERE id = ?", (run_id,))
 
@@ -199,28 +181,20 @@ class TestRunRepository:
             (run_id,),
         )
 
-    def history(
-        self, role_name: str, *, kind: str | None = None, limit: int = 20
-    ) -> list[Row]:
+    def history(self, role_name: str, *, kind: str | None = None, limit: int = 20) -> list[Row]:
         """The role's runs, newest first (without the output tail)."""
-        sql = (
-            "SELECT id, role_name, execution_id, kind, status, passed, failed, skipped,"
+        sql, params = where(("role_name = ?", role_name), ("kind = ?", kind))
+        return self._db.fetchall(
+            "SELECT id, role_name, execution_id, kind, status, passed, failed, skipped,"  # noqa: S608
             " exit_code, duration_ms, command, started_at, finished_at FROM test_runs"
-            " WHERE role_name = ?"
+            f" {sql} ORDER BY id DESC LIMIT ?",
+            [*params, limit],
         )
-        params: list[object] = [role_name]
-        if kind is not None:
-            sql += " AND kind = ?"
-            params.append(kind)
-        sql += " ORDER BY id DESC LIMIT ?"
-        params.append(limit)
-        return self._db.fetchall(sql, params)
 
     def for_execution(self, execution_id: int) -> list[Row]:
         """Every run an execution recorded, in order."""
-        return self._db.fetchall(
-            "SELECT * FROM test_runs WHERE execution_id = ? ORDER BY id", (execution_id,)
-        )
+        return self._db.fetchall("SELECT * FROM test_runs WHERE execution_id = ? ORDER BY id",
+                                 (execution_id,))
 
     def latest(self, role_name: str, kind: str) -> Row | None:
         return self._db.fetchone(
@@ -230,11 +204,9 @@ class TestRunRepository:
 
     def active_regressions(self, role_name: str | None = None) -> list[Row]:
         """Rows of ``v_active_regressions`` (status active or flaky), for one role or all."""
-        if role_name is None:
-            return self._db.fetchall("SELECT * FROM v_active_regressions ORDER BY role_name, id")
+        sql, params = where(("role_name = ?", role_name))
         return self._db.fetchall(
-            "SELECT * FROM v_active_regressions WHERE role_name = ? ORDER BY id", (role_name,)
-        )
+            f"SELECT * FROM v_active_regressions {sql} ORDER BY role_name, id", params)  # noqa: S608
 
     def regression(self, role_name: str, kind: str, test_name: str) -> Row | None:
         return self._db.fetchone(

@@ -1,20 +1,20 @@
-"""TestRunRepository: runs, results, regressions and flakiness on a real SQLite file."""
+"""SuiteRunRepository: runs, results, regressions and flakiness on a real SQLite file."""
 
 from __future__ import annotations
 
 from dag_harness_mcp.clock import utc_now
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.repos.roles import RoleRecord
-from dag_harness_mcp.db.repos.tests import RecordedTestRun, TestOutcome, TestRunRecord
+from dag_harness_mcp.db.repos.suite_runs import CaseOutcome, RecordedSuiteRun, SuiteRun
 
 
-def _run(db: StateDB, role: str, **outcomes: str) -> RecordedTestRun:
-    results = [TestOutcome(name, outcome) for name, outcome in outcomes.items()]
+def _run(db: StateDB, role: str, **outcomes: str) -> RecordedSuiteRun:
+    results = [CaseOutcome(name, outcome) for name, outcome in outcomes.items()]
     failed = sum(1 for r in results if r.outcome in ("failed", "error"))
     passed = sum(1 for r in results if r.outcome == "passed")
     now = utc_now()
     return db.tests.record(
-        TestRunRecord(
+        SuiteRun(
             role_name=role, kind="pytest", status="failed" if failed else "passed",
             started_at=now, finished_at=now, passed=passed, failed=failed,
             exit_code=1 if failed else 0, duration_ms=12.5, command="pytest",
