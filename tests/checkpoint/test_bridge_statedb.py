@@ -1,5 +1,6 @@
 """The bridge mirrors each checkpoint into workflow_executions/node_executions, and a
-broken StateDB never breaks the workflow."""
+broken StateDB never breaks the workflow: SQLite files, and AsyncPostgresSaver with a
+PostgreSQL StateDB in one schema (psycopg errors there, not sqlite3 ones)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,22 @@ from langgraph.types import Command
 
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB, next_nodes_of
 from dag_harness_mcp.db import SQLiteStateDB
+from support.backends import BACKENDS
+from support.pgbridge import postgres_bridge
+from support.pgschema import throwaway_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 from support.tinyflow import TinyContext, build
 
 
-@pytest.fixture
-async def saver(tmp_path: Path) -> AsyncIterator[CheckpointerWithStateDB]:
+@pytest.fixture(params=BACKENDS)
+async def saver(request: pytest.FixtureRequest, tmp_path: Path
+                ) -> AsyncIterator[CheckpointerWithStateDB]:
+    if request.param == "postgres":
+        with throwaway_schema("brpg") as schema:
+            async with postgres_bridge(schema) as bridged:
+                yield bridged
+        return
     db = SQLiteStateDB(tmp_path / "state.db")
     async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "cp.db")) as inner:
         yield CheckpointerWithStateDB(inner, db)
@@ -94,12 +104,14 @@ async def test_threads_without_an_execution_row_are_only_delegated(
     assert (await graph.aget_state(config)).next == ("approve",)
 
 
+@pytest.mark.parametrize("saver", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("table", ["node_executions", "workflow_executions"])
 async def test_a_broken_statedb_is_logged_and_the_workflow_completes(
     saver: CheckpointerWithStateDB, tmp_path: Path, table: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     saver.db.executions.create("common", "t-3", status="running")
+    assert isinstance(saver.db, SQLiteStateDB)
     other = sqlite3.connect(saver.db.path)
     other.execute("PRAGMA foreign_keys = OFF")
     if table == "workflow_executions":
@@ -123,7 +135,9 @@ async def test_a_read_only_statedb_is_logged_and_the_workflow_completes(
     saver: CheckpointerWithStateDB, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     saver.db.executions.create("common", "t-4", status="running")
-    saver.db.connection().execute("PRAGMA query_only = ON")  # every write now fails
+    # Every write of this thread's connection now fails.
+    saver.db.execute("PRAGMA query_only = ON" if saver.db.dialect == "sqlite"
+                     else "SET default_transaction_read_only = on")
     graph = build().compile(checkpointer=saver)
     config: Any = {"configurable": {"thread_id": "t-4"}}
 

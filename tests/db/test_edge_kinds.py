@@ -10,7 +10,7 @@ import pytest
 
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.repos.roles import DependencyEdge, RoleRecord
-from support.backends import POSTGRES_URL, state_db  # noqa: F401  (backend-parametrised)
+from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema
 
 ROLES = [RoleRecord(name=n, path=f"roles/{n}") for n in
@@ -32,7 +32,7 @@ EDGES = [
 
 
 def test_one_templated_reference_stores_an_edge_per_role_it_matches(
-    state_db: StateDB,  # noqa: F811
+    state_db: StateDB,
 ) -> None:
     state_db.roles.replace_all(ROLES, EDGES)
     net = state_db.roles.direct_dependencies("net")

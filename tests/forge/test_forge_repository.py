@@ -2,36 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from dag_harness_mcp.db import SQLiteStateDB, StateDB
+from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.repos.forge import IssueRecord, MergeRequestRecord, decode_labels
-
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateDB]:
-    """The same repository tests on a SQLite file and on PostgreSQL (own schema per test)."""
-    if request.param == "sqlite":
-        database = SQLiteStateDB(tmp_path / "harness.db")
-        yield database
-        database.close()
-        return
-    from dag_harness_mcp.db.postgres import PostgresStateDB
-
-    schema = f"forge_{uuid.uuid4().hex[:12]}"
-    try:
-        database = PostgresStateDB(POSTGRES_URL, schema=schema)
-    except Exception as exc:  # no server here: say so instead of failing
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    yield database
-    database.execute(f"DROP SCHEMA {schema} CASCADE")
-    database.close()
 
 
 def mr_record(iid: int, branch: str, **extra: object) -> MergeRequestRecord:
@@ -44,77 +16,77 @@ def mr_record(iid: int, branch: str, **extra: object) -> MergeRequestRecord:
     return MergeRequestRecord(**values)  # type: ignore[arg-type]
 
 
-def test_recording_the_same_remote_issue_twice_keeps_one_row(db: StateDB) -> None:
+def test_recording_the_same_remote_issue_twice_keeps_one_row(state_db: StateDB) -> None:
     rec = IssueRecord(forge="gitlab", project="g/p", iid=7, role_name="web", title="T",
                       web_url="https://gl/g/p/-/issues/7", labels=["a", "b"], execution_id=None)
-    first = db.forge.upsert_issue(rec)
-    second = db.forge.upsert_issue(IssueRecord(**{**rec.__dict__, "title": "T2"}))
+    first = state_db.forge.upsert_issue(rec)
+    second = state_db.forge.upsert_issue(IssueRecord(**{**rec.__dict__, "title": "T2"}))
 
     assert first["id"] == second["id"] and second["title"] == "T2"
-    assert db.scalar("SELECT COUNT(*) FROM issues") == 1
+    assert state_db.scalar("SELECT COUNT(*) FROM issues") == 1
     assert decode_labels(second["labels"]) == ["a", "b"]
 
 
-def test_the_same_iid_in_another_project_or_forge_is_another_issue(db: StateDB) -> None:
+def test_the_same_iid_in_another_project_or_forge_is_another_issue(state_db: StateDB) -> None:
     base = {"iid": 1, "role_name": "web", "title": "T", "web_url": "u"}
-    db.forge.upsert_issue(IssueRecord(forge="gitlab", project="g/p", **base))  # type: ignore[arg-type]
-    db.forge.upsert_issue(IssueRecord(forge="gitlab", project="g/q", **base))  # type: ignore[arg-type]
-    db.forge.upsert_issue(IssueRecord(forge="local", project="g/p", **base))  # type: ignore[arg-type]
-    assert db.scalar("SELECT COUNT(*) FROM issues") == 3
+    state_db.forge.upsert_issue(IssueRecord(forge="gitlab", project="g/p", **base))  # type: ignore[arg-type]
+    state_db.forge.upsert_issue(IssueRecord(forge="gitlab", project="g/q", **base))  # type: ignore[arg-type]
+    state_db.forge.upsert_issue(IssueRecord(forge="local", project="g/p", **base))  # type: ignore[arg-type]
+    assert state_db.scalar("SELECT COUNT(*) FROM issues") == 3
 
 
-def test_merge_request_links_its_issue_and_keeps_a_known_sha(db: StateDB) -> None:
-    issue = db.forge.upsert_issue(
+def test_merge_request_links_its_issue_and_keeps_a_known_sha(state_db: StateDB) -> None:
+    issue = state_db.forge.upsert_issue(
         IssueRecord(forge="gitlab", project="g/p", iid=3, role_name="web", title="T", web_url="u")
     )
-    mr = db.forge.upsert_merge_request(mr_record(5, "web", issue_iid=3, sha="abc"))
-    again = db.forge.upsert_merge_request(mr_record(5, "web", sha=None))
+    mr = state_db.forge.upsert_merge_request(mr_record(5, "web", issue_iid=3, sha="abc"))
+    again = state_db.forge.upsert_merge_request(mr_record(5, "web", sha=None))
 
     assert mr["issue_id"] == issue["id"] == again["issue_id"]
     assert again["sha"] == "abc"
 
 
-def test_enqueue_is_idempotent_and_positions_follow_arrival(db: StateDB) -> None:
-    ids = [int(db.forge.upsert_merge_request(mr_record(n, f"r{n}"))["id"]) for n in (1, 2, 3)]
+def test_enqueue_is_idempotent_and_positions_follow_arrival(state_db: StateDB) -> None:
+    ids = [int(state_db.forge.upsert_merge_request(mr_record(n, f"r{n}"))["id"]) for n in (1, 2, 3)]
     for mr_id in ids:
-        db.forge.enqueue(mr_id, "main")
-    db.forge.enqueue(ids[0], "main")
+        state_db.forge.enqueue(mr_id, "main")
+    state_db.forge.enqueue(ids[0], "main")
 
-    train = db.forge.active_train("gitlab", "g/p", "main")
+    train = state_db.forge.active_train("gitlab", "g/p", "main")
     assert [(r["mr_iid"], r["position"]) for r in train] == [(1, 0), (2, 1), (3, 2)]
 
 
-def test_finishing_the_head_stamps_completion_and_renumbers_the_rest(db: StateDB) -> None:
-    ids = [int(db.forge.upsert_merge_request(mr_record(n, f"r{n}"))["id"]) for n in (1, 2, 3)]
+def test_finishing_the_head_stamps_completion_and_renumbers_the_rest(state_db: StateDB) -> None:
+    ids = [int(state_db.forge.upsert_merge_request(mr_record(n, f"r{n}"))["id"]) for n in (1, 2, 3)]
     for mr_id in ids:
-        db.forge.enqueue(mr_id, "main")
+        state_db.forge.enqueue(mr_id, "main")
 
-    head = db.forge.claim_head("gitlab", "g/p", "main")
+    head = state_db.forge.claim_head("gitlab", "g/p", "main")
     assert head is not None and head["mr_iid"] == 1 and head["status"] == "running"
-    done = db.forge.update_train_entry(ids[0], status="merged", pipeline_status="success")
-    db.forge.renumber("gitlab", "g/p", "main")
+    done = state_db.forge.update_train_entry(ids[0], status="merged", pipeline_status="success")
+    state_db.forge.renumber("gitlab", "g/p", "main")
 
     assert done is not None and done["completed_at"] and done["position"] is None
-    train = db.forge.active_train("gitlab", "g/p", "main")
+    train = state_db.forge.active_train("gitlab", "g/p", "main")
     assert [(r["mr_iid"], r["position"]) for r in train] == [(2, 0), (3, 1)]
 
 
-def test_a_failed_entry_is_queued_again_at_the_end(db: StateDB) -> None:
-    ids = [int(db.forge.upsert_merge_request(mr_record(n, f"r{n}"))["id"]) for n in (1, 2)]
+def test_a_failed_entry_is_queued_again_at_the_end(state_db: StateDB) -> None:
+    ids = [int(state_db.forge.upsert_merge_request(mr_record(n, f"r{n}"))["id"]) for n in (1, 2)]
     for mr_id in ids:
-        db.forge.enqueue(mr_id, "main")
-    db.forge.update_train_entry(ids[0], status="failed", failure_reason="conflict")
-    db.forge.renumber("gitlab", "g/p", "main")
+        state_db.forge.enqueue(mr_id, "main")
+    state_db.forge.update_train_entry(ids[0], status="failed", failure_reason="conflict")
+    state_db.forge.renumber("gitlab", "g/p", "main")
 
-    again = db.forge.enqueue(ids[0], "main")
+    again = state_db.forge.enqueue(ids[0], "main")
 
     assert (again["status"], again["position"], again["failure_reason"]) == ("queued", 1, None)
     assert again["completed_at"] is None
 
 
-def test_a_crashed_running_head_is_claimed_again(db: StateDB) -> None:
-    mr_id = int(db.forge.upsert_merge_request(mr_record(1, "r1"))["id"])
-    db.forge.enqueue(mr_id, "main")
-    first = db.forge.claim_head("gitlab", "g/p", "main")
-    second = db.forge.claim_head("gitlab", "g/p", "main")
+def test_a_crashed_running_head_is_claimed_again(state_db: StateDB) -> None:
+    mr_id = int(state_db.forge.upsert_merge_request(mr_record(1, "r1"))["id"])
+    state_db.forge.enqueue(mr_id, "main")
+    first = state_db.forge.claim_head("gitlab", "g/p", "main")
+    second = state_db.forge.claim_head("gitlab", "g/p", "main")
     assert first is not None and second is not None and first["id"] == second["id"]

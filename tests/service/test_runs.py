@@ -324,3 +324,49 @@ async def test_history_lists_checkpoints_with_the_nodes_that_ran(runner: Runner)
     assert ran[-1] == ["finish"] and items[-1].next == []
     assert [i.step for i in items] == sorted(i.step for i in items)
     assert all(i.checkpoint_id and i.created_at for i in items)
+
+
+def _checkpoint_threads(schema: str) -> set[str]:
+    import psycopg
+
+    from support.backends import POSTGRES_URL
+
+    with psycopg.connect(POSTGRES_URL) as conn:
+        rows = conn.execute(f'SELECT DISTINCT thread_id FROM "{schema}".checkpoints').fetchall()
+    return {str(r[0]) for r in rows}
+
+
+async def test_a_second_runner_resumes_a_paused_run_from_the_stored_checkpoints(
+    backend_settings: MakeSettings, repo: Path
+) -> None:
+    """A new app (new pool, new connections) resumes from the checkpoints to the end."""
+    settings = backend_settings(repo)
+    on_postgres = settings.postgres_url is not None
+    with HarnessApp.open(settings) as app:
+        assert app.db.dialect == ("postgres" if on_postgres else "sqlite")
+        sync_roles(app)
+        async with Runner(app, workflow=SPEC, forge=object()) as runner:  # type: ignore[arg-type]
+            paused = await runner.start("common")
+        thread_id = app.db.executions.require(paused.execution_id)["thread_id"]
+
+    assert paused.status == "paused"
+    assert paused.interrupt == {"question": "approve common?", "kind": "approval"}
+    if on_postgres:
+        assert _checkpoint_threads(str(settings.postgres_schema)) == {thread_id}
+
+    with HarnessApp.open(settings) as app:
+        async with Runner(app, workflow=SPEC, forge=object()) as runner:  # type: ignore[arg-type]
+            done = await runner.resume(paused.execution_id, approved=True, comment="pg")
+            history = await runner.history(paused.execution_id)
+            row = runner.get(paused.execution_id)
+
+    assert done.status == "completed"
+    assert row["status"] == "completed"
+    assert row["checkpoint_data"]["values"]["log"] == [
+        "prepare", "left", "right", "join", "gate", "answer:pg"
+    ]
+    assert {n["node"] for n in row["nodes"]} >= {"prepare", "gate", "approve", "finish"}
+    assert history[-1].next == []
+    # On PostgreSQL nothing goes to the SQLite files the settings would otherwise use.
+    assert settings.database_path.exists() is not on_postgres
+    assert settings.checkpoint_path.exists() is not on_postgres

@@ -1,8 +1,9 @@
-"""The StateDB backends every repository test can run on: a SQLite file and PostgreSQL.
+"""The StateDB backends every repository test runs on: a SQLite file and PostgreSQL.
 
-Use the ``state_db`` fixture (registered in tests/backends/conftest.py, or import
-``state_db`` into another conftest). Each PostgreSQL instance lives in its own
-schema, dropped afterwards; PostgreSQL params carry the ``postgres`` marker.
+``state_db`` (registered in tests/conftest.py) gives each test both; each PostgreSQL
+instance lives in its own schema, dropped afterwards; PostgreSQL params carry the
+``postgres`` marker. A PostgreSQL server that cannot be reached skips the test, or
+fails it when ``CI=true``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from dag_harness_mcp.db import SQLiteStateDB, StateDB
+from support.corpus import required_in_ci
 
-__all__ = ["BACKENDS", "POSTGRES_URL", "open_backend", "state_db"]
+__all__ = ["BACKENDS", "POSTGRES_URL", "open_backend", "postgres_unreachable", "state_db"]
 
 POSTGRES_URL = os.environ.get(
     "HARNESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -24,10 +27,18 @@ POSTGRES_URL = os.environ.get(
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def postgres_unreachable(exc: BaseException) -> NoReturn:
+    """Skip the test for want of PostgreSQL; in CI (``CI=true``), fail it instead."""
+    message = f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}"
+    if required_in_ci():
+        pytest.fail(f"{message} (CI=true: PostgreSQL tests must run, start the server)")
+    pytest.skip(message)
+
+
 def open_backend(kind: str, tmp_path: Path, prefix: str = "t") -> Iterator[StateDB]:
     """Yield a migrated StateDB of ``kind``; drop its PostgreSQL schema afterwards."""
     if kind == "sqlite":
-        database = SQLiteStateDB(tmp_path / "harness.db")
+        database: StateDB = SQLiteStateDB(tmp_path / "harness.db")
         try:
             yield database
         finally:
@@ -38,8 +49,8 @@ def open_backend(kind: str, tmp_path: Path, prefix: str = "t") -> Iterator[State
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         database = PostgresStateDB(POSTGRES_URL, schema=schema)
-    except Exception as exc:  # no server here: say so instead of failing
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+    except Exception as exc:
+        postgres_unreachable(exc)
     try:
         yield database
     finally:

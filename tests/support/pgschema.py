@@ -6,9 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-
-from support.backends import POSTGRES_URL
+from support.backends import POSTGRES_URL, postgres_unreachable
 
 __all__ = ["drop_schema", "throwaway_schema"]
 
@@ -29,7 +27,7 @@ def throwaway_schema(prefix: str = "t") -> Iterator[str]:
     try:
         psycopg.connect(POSTGRES_URL, connect_timeout=5).close()
     except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+        postgres_unreachable(exc)
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         yield schema

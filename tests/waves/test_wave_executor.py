@@ -12,7 +12,7 @@ from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
 from dag_harness_mcp.service.wave_types import WaveEvent, WavePolicy, WaveRunReport
-from dag_harness_mcp.service.waves import WaveExecutor
+from dag_harness_mcp.service.waves import WaveExecutor, list_wave_runs
 from dag_harness_mcp.store.namespaces import last_run, role_namespace, wave_record
 from support.waverepo import WaveRepo, build_wave_repo, probe_events
 
@@ -99,7 +99,7 @@ async def test_a_wave_marked_not_parallel_runs_one_role_at_a_time(
 
 
 async def test_a_failed_role_blocks_its_dependants_while_independent_roles_go_on(
-    tmp_path: Path, settings_for: MakeSettings
+    tmp_path: Path, backend_settings: MakeSettings
 ) -> None:
     repo = build_wave_repo(
         tmp_path,
@@ -107,11 +107,13 @@ async def test_a_failed_role_blocks_its_dependants_while_independent_roles_go_on
          "app": ["db", "web"], "docs": ["common"]},
         failing={"broken"},
     )
-    app = _open(settings_for, repo)
+    app = _open(backend_settings, repo)
     try:
         report = await _run_waves(app, concurrency=2)
         rows = {r["role_name"]: r for r in app.db.waves.roles(report.wave_run_id)}
         record = wave_record(_store(app), 1, report.wave_run_id)
+        web = last_run(_store(app), "web")
+        runs = list_wave_runs(app)
     finally:
         app.close()
 
@@ -128,6 +130,10 @@ async def test_a_failed_role_blocks_its_dependants_while_independent_roles_go_on
     assert started == {"common", "broken", "web", "docs"}
     assert record is not None
     assert record["outcomes"] == {"db": "blocked", "docs": "completed", "web": "completed"}
+    assert web is not None and web["status"] == "completed"
+    assert [(r.id, r.status) for r in runs] == [(report.wave_run_id, "failed")]
+    # On PostgreSQL nothing goes to the SQLite file the settings would otherwise use.
+    assert app.settings.database_path.exists() is (app.db.dialect == "sqlite")
 
 
 async def test_resume_after_a_fix_reruns_the_failed_role_and_its_dependants_only(

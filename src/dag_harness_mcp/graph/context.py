@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from dag_harness_mcp.config import Settings
     from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
     from dag_harness_mcp.db.repos.roles import RoleRepository
-    from dag_harness_mcp.db.repos.tests import TestRunRepository
+    from dag_harness_mcp.db.repos.suite_runs import SuiteRunRepository
     from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
     from dag_harness_mcp.forge.base import Audit, Forge
 
@@ -27,7 +27,7 @@ class WorkflowDeps:
 
     settings: Settings
     roles: RoleRepository
-    tests: TestRunRepository
+    tests: SuiteRunRepository
     worktrees: WorktreeRepository
     capabilities: CapabilityRepository
     audit: Audit

@@ -1,4 +1,5 @@
-"""CheckpointerFactory picks PostgreSQL when a URL is set: pooled saver in its own
+"""CheckpointerFactory: the SQLite file (WAL, a busy timeout for other processes, one
+fsync less per commit), or PostgreSQL when a URL is set: a pooled saver in its own
 schema, set up on first use, and a clear error (no password) when unreachable."""
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from langgraph.graph import END, START, StateGraph
 from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import SQLiteStateDB, StateDB
+from dag_harness_mcp.db.sqlite import BUSY_TIMEOUT_MS
 from dag_harness_mcp.errors import StateDBError
-from support.backends import POSTGRES_URL
+from support.backends import BACKENDS, POSTGRES_URL
 from support.pgschema import throwaway_schema
 
-pytestmark = pytest.mark.postgres
+postgres = pytest.mark.postgres
 
 
 class Count(TypedDict):
@@ -57,6 +59,14 @@ def pg_settings(tmp_path: Path) -> Iterator[Settings]:
         yield _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema=schema)
 
 
+@pytest.fixture(params=BACKENDS)
+def any_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    if request.param == "sqlite":
+        yield _settings(tmp_path)
+        return
+    yield request.getfixturevalue("pg_settings")
+
+
 def _count(schema: str, table: str) -> int:
     with psycopg.connect(POSTGRES_URL) as conn:
         row = conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()
@@ -69,30 +79,40 @@ def test_backend_is_postgres_only_when_a_url_is_set(tmp_path: Path) -> None:
     assert CheckpointerFactory.backend(_settings(tmp_path, postgres_url=POSTGRES_URL)) == "postgres"
 
 
-async def test_sqlite_settings_still_open_the_sqlite_saver(tmp_path: Path) -> None:
+async def test_the_sqlite_checkpointer_waits_for_other_writers_and_uses_wal(
+    tmp_path: Path,
+) -> None:
     settings = _settings(tmp_path)
     async with CheckpointerFactory.create_async(settings) as saver:
         assert isinstance(saver.inner, AsyncSqliteSaver)
-    assert settings.checkpoint_path.exists()
+        pragmas = {}
+        for name in ("journal_mode", "busy_timeout", "synchronous"):
+            async with saver.inner.conn.execute(f"PRAGMA {name}") as cursor:
+                pragmas[name] = (await cursor.fetchone())[0]
+    assert pragmas == {"journal_mode": "wal", "busy_timeout": BUSY_TIMEOUT_MS, "synchronous": 1}
+    assert settings.checkpoint_path.is_file()
 
 
-async def test_a_run_checkpoints_into_the_configured_schema(
-    pg_settings: Settings, db: StateDB
+async def test_a_run_checkpoints_into_the_configured_store(
+    any_settings: Settings, db: StateDB
 ) -> None:
-    async with CheckpointerFactory.create_async(pg_settings, db) as saver:
-        assert isinstance(saver.inner, AsyncPostgresSaver)
+    async with CheckpointerFactory.create_async(any_settings, db) as saver:
+        postgres = any_settings.postgres_url is not None
+        assert isinstance(saver.inner, AsyncPostgresSaver if postgres else AsyncSqliteSaver)
         graph = _graph().compile(checkpointer=saver)
         cfg = {"configurable": {"thread_id": "t-1"}}
         out = await graph.ainvoke({"seen": []}, cfg)
     assert out["seen"] == ["one", "two"]
-    assert _count(str(pg_settings.postgres_schema), "checkpoints") >= 3
+    if postgres:
+        assert _count(str(any_settings.postgres_schema), "checkpoints") >= 3
     # A second open (setup already done) reads the same thread back.
-    async with CheckpointerFactory.create_async(pg_settings, db) as again:
+    async with CheckpointerFactory.create_async(any_settings, db) as again:
         state = await _graph().compile(checkpointer=again).aget_state(cfg)
     assert state.values["seen"] == ["one", "two"]
-    assert not pg_settings.checkpoint_path.exists()
+    assert any_settings.checkpoint_path.exists() is not postgres
 
 
+@postgres
 async def test_a_fresh_schema_is_created_and_set_up_on_first_use(pg_settings: Settings) -> None:
     async with CheckpointerFactory.create_async(pg_settings) as saver:
         assert saver.db.dialect == "postgres"
@@ -102,6 +122,7 @@ async def test_a_fresh_schema_is_created_and_set_up_on_first_use(pg_settings: Se
     assert _count(schema, "schema_migrations") > 0  # the StateDB went there too
 
 
+@postgres
 async def test_an_unreachable_server_is_named_without_its_password(
     tmp_path: Path, db: StateDB
 ) -> None:
@@ -117,6 +138,7 @@ async def test_an_unreachable_server_is_named_without_its_password(
     assert "HARNESS_POSTGRES_URL" in message
 
 
+@postgres
 async def test_an_invalid_schema_name_is_refused_before_connecting(
     tmp_path: Path, db: StateDB
 ) -> None:
@@ -127,6 +149,7 @@ async def test_an_invalid_schema_name_is_refused_before_connecting(
             pass
 
 
+@postgres
 async def test_pooled_connections_killed_by_the_server_are_replaced(
     pg_settings: Settings, db: StateDB
 ) -> None:

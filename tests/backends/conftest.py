@@ -1,5 +1,0 @@
-"""Backend-parametrised fixtures for tests/backends (see tests/support/backends.py)."""
-
-from support.backends import state_db
-
-__all__ = ["state_db"]
