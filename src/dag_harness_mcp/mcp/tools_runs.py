@@ -105,9 +105,7 @@ def _settled(result: RunResult) -> RunOutcome:
 async def box_up_role(
     ctx: Ctx,
     role: Annotated[str, Field(description="role name, e.g. 'common'")],
-    breakpoints: Annotated[
-        list[str] | None, Field(description="pause before these nodes")
-    ] = None,
+    breakpoints: Annotated[list[str] | None, Field(description="pause before these nodes")] = None,
     auto_approve: Annotated[bool, Field(description="skip the human approval pause")] = False,
     allow_untested: Annotated[
         bool, Field(description="let auto_approve merge a role without tests")
@@ -133,9 +131,7 @@ async def box_up_role(
 async def resume_execution(
     ctx: Ctx,
     execution_id: ExecutionId,
-    approved: Annotated[
-        bool | None, Field(description="the human's decision")
-    ] = None,
+    approved: Annotated[bool | None, Field(description="the human's decision")] = None,
     comment: Annotated[str | None, Field(max_length=2000)] = None,
 ) -> RunOutcome:
     """Continue a paused, failed or crashed run; at the approval interrupt pass the human's
@@ -188,10 +184,6 @@ async def execution_history(
 
 
 TOOLS: tuple[ToolSpec, ...] = (
-    (box_up_role, EXTERNAL_WRITE),
-    (get_execution, READ),
-    (list_executions, READ),
-    (resume_execution, EXTERNAL_WRITE),
-    (cancel_execution, LOCAL_DELETE),
-    (execution_history, READ),
-)
+    (box_up_role, EXTERNAL_WRITE), (get_execution, READ), (list_executions, READ),
+    (resume_execution, EXTERNAL_WRITE), (cancel_execution, LOCAL_DELETE),
+    (execution_history, READ))
