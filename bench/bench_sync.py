@@ -296,11 +296,19 @@ def bench_diamonds(size: int = 150) -> None:
 
 
 def _parse_floor(roles: Path) -> float:
-    """Read and parse every file sync parses (meta/main, tasks, handlers): the floor."""
+    """Read and parse the files sync parses (meta/main, tasks, handlers of every role found
+    below ``roles``), found first and not timed: the floor."""
+    from dag_harness_mcp.ansible.discovery import discover_roles
+
+    files = []
+    for role in discover_roles(roles).roles:
+        files.append(role.path / "meta" / "main.yml")
+        for sub in ("tasks", "handlers"):
+            files += sorted(p for p in (role.path / sub).rglob("*")
+                            if p.suffix in (".yml", ".yaml"))
     started = time.perf_counter()
-    for path in sorted(roles.rglob("*.yml")):
-        parts = path.relative_to(roles).parts
-        if "tasks" in parts or "handlers" in parts or parts[-2:] == ("meta", "main.yml"):
+    for path in files:
+        if path.is_file():
             load_yaml(path.read_text())
     return time.perf_counter() - started
 
