@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 
-__all__ = ["Graph", "find_cycles", "make_graph", "strongly_connected"]
+__all__ = ["Graph", "cyclic_components", "find_cycles", "make_graph", "strongly_connected"]
 
 Graph = dict[str, list[str]]  # role -> the in-repo roles it depends on (sorted)
 
@@ -20,50 +20,42 @@ def make_graph(roles: Iterable[str], edges: Iterable[tuple[str, str]]) -> Graph:
 
 
 def strongly_connected(graph: Mapping[str, Collection[str]]) -> list[list[str]]:
-    """Tarjan's components (iterative, so deep graphs do not hit the recursion limit)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    result: list[list[str]] = []
-    counter = 0
+    """Kosaraju's components, each sorted (iterative, so deep graphs do not hit the
+    recursion limit): finish order of a depth-first walk, then the walk on reversed edges."""
+    finished: list[str] = []
+    seen: set[str] = set()
     for root in graph:
-        if root in index:
+        if root in seen:
             continue
-        work: list[tuple[str, int]] = [(root, 0)]
-        while work:
-            node, pos = work.pop()
-            if pos == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            succ = list(graph.get(node, ()))
-            advanced = False
-            while pos < len(succ):
-                nxt = succ[pos]
-                pos += 1
-                if nxt not in index:
-                    work.append((node, pos))
-                    work.append((nxt, 0))
-                    advanced = True
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            if advanced:
-                continue
-            if low[node] == index[node]:
-                component: list[str] = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                result.append(sorted(component))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
+        seen.add(root)
+        stack = [(root, iter(graph.get(root, ())))]
+        while stack:
+            node, successors = stack[-1]
+            nxt = next((n for n in successors if n not in seen), None)
+            if nxt is None:
+                finished.append(stack.pop()[0])
+            else:
+                seen.add(nxt)
+                stack.append((nxt, iter(graph.get(nxt, ()))))
+    reverse: dict[str, list[str]] = {}
+    for node, deps in graph.items():
+        for nxt in deps:
+            reverse.setdefault(nxt, []).append(node)
+    assigned: set[str] = set()
+    result: list[list[str]] = []
+    for root in reversed(finished):
+        if root in assigned:
+            continue
+        assigned.add(root)
+        component, todo = [], [root]
+        while todo:
+            node = todo.pop()
+            component.append(node)
+            for prev in reverse.get(node, ()):
+                if prev not in assigned:
+                    assigned.add(prev)
+                    todo.append(prev)
+        result.append(sorted(component))
     return result
 
 
@@ -90,11 +82,12 @@ def _cycle_path(graph: Mapping[str, Collection[str]], members: set[str]) -> list
     return [start, start]  # unreachable for a true component
 
 
+def cyclic_components(graph: Mapping[str, Collection[str]]) -> list[tuple[list[str], list[str]]]:
+    """``(members, one cycle path through them)`` for each circular group of roles."""
+    return [(c, _cycle_path(graph, set(c))) for c in strongly_connected(graph)
+            if len(c) > 1 or c[0] in graph.get(c[0], ())]
+
+
 def find_cycles(graph: Mapping[str, Collection[str]]) -> list[list[str]]:
     """One cycle path per circular group of roles, e.g. ``[["a", "b", "a"]]``, sorted."""
-    cycles: list[list[str]] = []
-    for component in strongly_connected(graph):
-        members = set(component)
-        if len(members) > 1 or component[0] in graph.get(component[0], ()):
-            cycles.append(_cycle_path(graph, members))
-    return sorted(cycles)
+    return sorted(path for _members, path in cyclic_components(graph))

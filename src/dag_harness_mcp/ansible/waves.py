@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from dag_harness_mcp.ansible.graph import find_cycles, strongly_connected
+from dag_harness_mcp.ansible.graph import cyclic_components
 from dag_harness_mcp.errors import ConfigError, CycleError, WavePinError
 
 __all__ = ["WavePlan", "collect_pins", "plan_waves"]
@@ -65,14 +65,10 @@ def plan_waves(
     """Assign waves over ``graph`` (``role -> in-repo dependencies``), honouring ``pins``."""
     pins = dict(pins or {})
     graph = {r: sorted({d for d in ds if d in graph}) for r, ds in graph.items()}
-    plan = WavePlan(cycles=find_cycles(graph))
+    components = cyclic_components(graph)
+    plan = WavePlan(cycles=sorted(path for _members, path in components))
     plan.unknown_pins = sorted(r for r in pins if r not in graph)
-    cyclic: dict[str, list[str]] = {}
-    for component in strongly_connected(graph):
-        if len(component) > 1 or component[0] in graph.get(component[0], ()):
-            path = next(c for c in plan.cycles if c[0] in component)
-            for member in component:
-                cyclic[member] = path
+    cyclic = {member: path for members, path in components for member in members}
 
     dependants: dict[str, list[str]] = {r: [] for r in graph}
     remaining: dict[str, int] = {}
