@@ -1,6 +1,6 @@
 """Benchmark: hooks of many parallel sessions writing to one StateDB at once.
 
-Run: ``.venv/bin/python bench/bench_hook_writers.py [SESSIONS] [CALLS]`` (default 8 x 25).
+Run: ``.venv/bin/python bench/bench_hook_writers.py [SESSIONS] [CALLS]`` (default 8 x 10).
 Each session is a loop spawning the real hook script (``python3 -S hooks/harness_hook.py``)
 for PreToolUse and PostToolUse of CALLS Bash calls, as Claude Code does; all sessions
 start at one barrier against one database. Prints events per second over the whole
@@ -61,7 +61,7 @@ def _sessions(worker: Path, script: Path, sessions: int, calls: int, project: Pa
     return failed, time.perf_counter() - started
 
 
-def main(sessions: int = 8, calls: int = 25) -> None:
+def main(sessions: int = 8, calls: int = 10) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-writers-"))
     try:
         project = tmp / "project"

@@ -1,6 +1,6 @@
 """Benchmark: the real hook script, one process per event, against a real StateDB.
 
-Run: ``uv run python bench/bench_hooks.py [N]`` (default N=200). Prints figures;
+Run: ``uv run python bench/bench_hooks.py [N]`` (default N=100). Prints figures;
 asserts nothing. Each of the N rounds runs a PreToolUse (a Bash call checked
 against an active capability context: argv parsing, built-in denials, pattern
 matching, file-write detection) and its PostToolUse (redaction, file changes,
@@ -147,7 +147,7 @@ def sandbox(rounds: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main(rounds: int = 200) -> None:
+def main(rounds: int = 100) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-hooks-"))
     try:
         project, _db_path, env, ctx = hook_project(
@@ -203,6 +203,6 @@ def main(rounds: int = 200) -> None:
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     main(n)
     sandbox(max(20, n // 2))

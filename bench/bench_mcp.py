@@ -1,6 +1,6 @@
 """Benchmark: the ``dag-harness-mcp`` stdio server as a client sees it.
 
-Run: ``uv run python bench/bench_mcp.py [N]`` (default N=10). Prints figures (it checks only
+Run: ``uv run python bench/bench_mcp.py [N]`` (default N=5). Prints figures (it checks only
 that the calls succeed). Over a fresh checkout of the example repository (roles synced first):
 spawn → ``tools/list`` answered (a new server process each of N rounds, through the
 SDK's stdio client, timed from just before the spawn to the listing in hand), a
@@ -140,7 +140,7 @@ async def run(rounds: int) -> None:
 
 
 def main() -> None:
-    asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 10))
+    asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 5))
 
 
 if __name__ == "__main__":

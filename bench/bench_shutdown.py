@@ -1,6 +1,6 @@
 """Benchmark: how fast the ``dag-harness-mcp`` stdio server exits when told to.
 
-Run: ``uv run python bench/bench_shutdown.py [N]`` (default N=10). Prints figures (it
+Run: ``uv run python bench/bench_shutdown.py [N]`` (default N=5). Prints figures (it
 checks only that the server exits with code 0 and writes nothing to stderr). Over a
 fresh checkout of the example repository: per round a new server is spawned,
 initialised and asked for ``tools/list``, then stopped by SIGINT (what Claude Code
@@ -179,7 +179,7 @@ def run(rounds: int) -> None:
 
 
 def main() -> None:
-    run(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
 
 
 if __name__ == "__main__":
