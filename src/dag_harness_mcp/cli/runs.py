@@ -20,9 +20,11 @@ from dag_harness_mcp.cli.common import (
     console,
     emit_json,
     err_console,
+    make_table,
     open_app,
     plain,
     run_async,
+    styled,
 )
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.service.app import HarnessApp
@@ -253,17 +255,11 @@ def executions(
     if as_json:
         emit_json(rows)
         return
-    if not rows:
-        err_console.print("no executions; start one with `harness box-up-role ROLE`")
-    table = Table(title="executions")
-    for column in ("id", "role", "status", "node", "next", "started", "updated"):
-        table.add_column(column)
-    for row in rows:
-        style = STATUS_STYLE.get(row["status"], "white")
-        table.add_row(str(row["id"]), row["role_name"], f"[{style}]{row['status']}[/]",
-                      row["current_node"] or "-", ", ".join(row["next_nodes"]) or "-",
-                      row["started_at"], row["updated_at"])
-    console.print(table)
+    console.print(make_table(
+        "executions", ("id", "role", "status", "node", "next", "started", "updated"),
+        ((r["id"], r["role_name"], styled(r["status"]), r["current_node"] or "-",
+          ", ".join(r["next_nodes"]) or "-", r["started_at"], r["updated_at"]) for r in rows),
+        empty="no executions; start one with `harness box-up-role ROLE`"))
 
 
 def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
