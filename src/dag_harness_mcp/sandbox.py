@@ -240,12 +240,21 @@ def _drop(plan: Plan, private: str) -> None:
     plan.private[:] = [p for p in plan.private if p[0] != private]
 
 
+def _no_links(*paths: str) -> None:
+    """The hooks write the private dirs outside the sandbox, which could have replaced one
+    with a link to the real store or refs: refuse to follow it."""
+    for path in paths:
+        if os.path.islink(path):
+            raise OSError(f"{path} is a symbolic link, not the sandbox's own directory")
+
+
 def stage_refs(plan: Plan) -> None:
     """Bring the private stores and ref copies up to date (after :func:`sync_refs`); one
     that cannot be made leaves its directory read-only (a commit fails, nothing else)."""
     sync_refs(plan)
     for pair in list(plan.stores):
         try:
+            _no_links(pair[1], os.path.join(pair[1], "info"))
             os.makedirs(os.path.join(pair[1], "info"), exist_ok=True)
             os.makedirs(os.path.join(pair[1], "pack"), exist_ok=True)
             alternates = os.path.join(pair[1], "info", "alternates")
@@ -257,6 +266,7 @@ def stage_refs(plan: Plan) -> None:
     for entry in list(plan.syncs):
         common, ref, private = entry
         try:
+            _no_links(private)
             os.makedirs(private, exist_ok=True)
             value = _read_ref(common, ref)
             for name in (os.path.basename(ref), ".base"):
@@ -279,7 +289,8 @@ def sync_refs(plan: Plan) -> list[str]:
     for common, ref, private in plan.syncs:
         base = _read(os.path.join(private, ".base"))
         new = _read(os.path.join(private, os.path.basename(ref)))
-        if not base or new == base or len(new) not in (40, 64) or not _is_hex(new):
+        if os.path.islink(private) or not base or new == base or len(new) not in (40, 64) \
+                or not _is_hex(new):
             continue
         import subprocess  # only now: importing it costs more than the rest of this module
 
@@ -306,7 +317,10 @@ def _import_objects(plan: Plan) -> None:
     """Move the loose objects sandboxed commands wrote into the real store, each checked
     (its name is the hash of its content); a pack is never imported."""
     for common, store in plan.stores:
-        for fan in (d for d in _listdir(store) if len(d) == 2 and _is_hex(d)):
+        fans = [] if os.path.islink(store) else _listdir(store)
+        for fan in (d for d in fans if len(d) == 2 and _is_hex(d)):
+            if os.path.islink(os.path.join(store, fan)):
+                continue
             for name in _listdir(os.path.join(store, fan)):
                 source = os.path.join(store, fan, name)
                 if _is_hex(name) and len(name) in (38, 62):

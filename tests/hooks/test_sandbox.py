@@ -235,3 +235,36 @@ def test_objects_a_sandboxed_commit_writes_are_checked_into_the_store_and_none_c
     _git(repo, "fsck", "--connectivity-only", "--no-progress")
     assert not (repo / ".git" / "objects" / "ab" / ("c" * 38)).exists()
     assert [p for p in store.rglob("*") if p.is_file() and len(p.parent.name) == 2] == []
+
+
+def test_the_hooks_never_write_through_links_the_sandbox_put_in_place_of_its_own_dirs(
+    worktree: Path
+) -> None:
+    bwrap = require_bwrap()
+    repo = worktree.parents[2]
+    real = repo / ".git" / "objects"
+    before = _objects(repo)
+    plan = sandbox.make_plan([str(worktree)], project_dir=str(repo), db_path=None)
+    sandbox.stage_refs(plan)
+    admin = repo / ".git" / "worktrees" / "common"
+    # Inside the sandbox the admin dir is writable: its private store and ref copy become
+    # links to the real store and refs, which the hooks then handle outside the sandbox.
+    attack = (f"rm -rf {admin}/{sandbox.PRIVATE_OBJECTS} {admin}/{sandbox.PRIVATE_REFS} && "
+              f"ln -s {real} {admin}/{sandbox.PRIVATE_OBJECTS} && "
+              f"ln -s {repo}/.git/refs/heads {admin}/{sandbox.PRIVATE_REFS}")
+    ran = subprocess.run(["bash", "-c", sandbox.wrap_shell(attack, bwrap, plan)],
+                         cwd=worktree, capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+    heads = {p.name: p.read_text() for p in (repo / ".git" / "refs" / "heads").rglob("*")
+             if p.is_file()}
+
+    assert sandbox.sync_refs(plan) == []  # the PostToolUse
+    again = sandbox.make_plan([str(worktree)], project_dir=str(repo), db_path=None)
+    sandbox.stage_refs(again)  # the next PreToolUse
+
+    assert before <= _objects(repo)
+    assert not (real / "info" / "alternates").exists()
+    assert {p.name: p.read_text() for p in (repo / ".git" / "refs" / "heads").rglob("*")
+            if p.is_file()} == heads
+    assert again.stores == [] and again.syncs == [] and again.private == []
+    _git(repo, "fsck", "--connectivity-only", "--no-progress")
