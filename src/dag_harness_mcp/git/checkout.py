@@ -11,16 +11,16 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from dag_harness_mcp.git.run import GIT_ENV
+
 __all__ = ["FastForward", "fast_forward_default_branch", "is_git_repository",
            "repository_problems", "uncommitted_changes"]
-
-_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C"}
 
 
 def _git(root: Path, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
-            ["git", *args], cwd=root, env={**os.environ, **_ENV}, capture_output=True,
+            ["git", *args], cwd=root, env={**os.environ, **GIT_ENV}, capture_output=True,
             text=True, timeout=timeout, check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

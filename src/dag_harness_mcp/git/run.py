@@ -17,11 +17,11 @@ from pathlib import Path
 
 from dag_harness_mcp.errors import GitError, InvalidNameError
 
-__all__ = ["GitResult", "current_sha", "has_commit", "is_ancestor", "resolve_commit", "run_git",
-           "validate_ref_name"]
+__all__ = ["GIT_ENV", "GitResult", "current_sha", "has_commit", "is_ancestor", "resolve_commit",
+           "run_git", "validate_ref_name"]
 
 # The environment every git call gets: no prompts, stable (English) messages.
-_BASE_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C", "GIT_EDITOR": "true"}
+GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "LANGUAGE": "C", "GIT_EDITOR": "true"}
 _BAD_REF = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 
@@ -88,7 +88,7 @@ async def run_git(
     """
     try:
         proc = await asyncio.create_subprocess_exec(
-            "git", *args, cwd=str(cwd), env={**os.environ, **_BASE_ENV, **(env or {})},
+            "git", *args, cwd=str(cwd), env={**os.environ, **GIT_ENV, **(env or {})},
             stdin=asyncio.subprocess.PIPE if input_text is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
