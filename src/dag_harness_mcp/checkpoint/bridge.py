@@ -1,14 +1,10 @@
 """CheckpointerWithStateDB: a LangGraph saver that mirrors progress into the StateDB.
 
-The wrapped saver (AsyncSqliteSaver or AsyncPostgresSaver) stays the source of truth.
-After each checkpoint it saves, the bridge records in ``workflow_executions`` where
-the run stands (checkpoint id, nodes done, nodes next, a JSON view of the state) and
-in ``node_executions`` which node started, finished, failed or was interrupted. A
-StateDB failure there is logged to stderr and never breaks the workflow.
-
-One deliberate exception: when an execution was cancelled (``harness cancel``, maybe
-from another process), the next checkpoint raises :class:`ExecutionCancelled`, so a
-cancelled run stops at its next node boundary instead of running to the end.
+The wrapped saver stays the source of truth. After each checkpoint the bridge records
+where the run stands (``workflow_executions``) and which node started, finished, failed
+or was interrupted (``node_executions``); a StateDB failure there is logged, never
+raised. One exception: the next checkpoint of a cancelled execution raises
+:class:`ExecutionCancelled`, so the run stops at its next node boundary.
 """
 
 from __future__ import annotations

@@ -6,11 +6,18 @@ import asyncio
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from dag_harness_mcp.cli.common import JsonFlag, console, emit_json, err_console, run_cli
+from dag_harness_mcp.cli.common import (
+    JsonFlag,
+    cli_errors,
+    console,
+    emit_json,
+    err_console,
+    make_table,
+    run_cli,
+)
 from dag_harness_mcp.config import Settings, load_settings
-from dag_harness_mcp.errors import ConfigError
+from dag_harness_mcp.errors import ConfigError, InvalidArgumentError
 
 __all__ = ["register"]
 
@@ -38,18 +45,16 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json(report.to_dict())
         return
-    table = Table(title="state database", show_header=False)
     version = "none yet" if report.schema_version is None else str(report.schema_version)
-    rows = [
+    table = make_table("state database", ("", ""), [
         ("backend", report.backend),
         ("location", report.location + ("" if report.exists else "  (not created yet)")),
         ("schema", report.schema or ("public" if report.backend == "postgres" else "-")),
         ("schema version", f"{version} (latest {report.latest_version}, "
                            f"{report.pending} pending)"),
         ("checkpoints", report.checkpoints),
-    ]
-    for key, value in rows:
-        table.add_row(key, value)
+    ])
+    table.show_header = False
     console.print(table)
 
 
@@ -71,15 +76,15 @@ def migrate(
     """
     from dag_harness_mcp.service.sqlite_to_postgres import migrate_to_postgres
 
-    if to != "postgres":
-        run_cli(lambda: _bad_target(to))
     settings = _settings(ctx)
     target = url or (
         settings.postgres_url.get_secret_value() if settings.postgres_url is not None else None
     )
-    if target is None:
-        run_cli(_missing_url)
-        return
+    with cli_errors():
+        if to != "postgres":
+            raise InvalidArgumentError("--to", to, "the only migration target is 'postgres'")
+        if target is None:
+            raise ConfigError("postgres_url", None, "give --url or set HARNESS_POSTGRES_URL")
     report = run_cli(lambda: asyncio.run(migrate_to_postgres(
         settings, url=target, schema=schema or settings.postgres_schema,
     )))
@@ -99,14 +104,6 @@ def migrate(
         + (f" HARNESS_POSTGRES_SCHEMA={report.schema}" if report.schema else ""),
         highlight=False,
     )
-
-
-def _bad_target(to: str) -> None:
-    raise ConfigError("--to", to, "the only migration target is 'postgres'")
-
-
-def _missing_url() -> None:
-    raise ConfigError("postgres_url", None, "give --url or set HARNESS_POSTGRES_URL")
 
 
 def register(app: typer.Typer) -> None:

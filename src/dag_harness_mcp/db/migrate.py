@@ -18,7 +18,7 @@ from dag_harness_mcp.errors import MigrationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dag_harness_mcp.db.repos._protocol import Queries
+    from dag_harness_mcp.db.repos import Queries
 
 __all__ = ["MIGRATIONS_DIR", "Migration", "applied_versions", "apply_migrations", "discover"]
 

@@ -1,15 +1,10 @@
-"""Ad-hoc read-only SQL over the StateDB (the ``query_state`` tool).
+"""Ad-hoc read-only SQL over the SQLite StateDB (the ``query_state`` tool).
 
-Refusal is the database's job, not string matching: the file is opened through a
-``mode=ro`` URI (SQLite refuses every write), and an authorizer denies anything
-but reading tables and calling functions, so ``ATTACH``, ``PRAGMA`` changes,
-temp tables and ``load_extension`` are refused at prepare time.
-
-Bounds: a progress handler aborts queries that run past their time budget, and
-``SQLITE_LIMIT_LENGTH`` caps every string or blob at :data:`MAX_VALUE_BYTES`, so a
-single function call (``randomblob(1e9)``, ``zeroblob``, ``printf('%.*c', ...)``),
-which the progress handler cannot interrupt, stays short. Results are limited in
-rows, in bytes per cell, per row and in all; what is cut is marked where it was cut.
+The database refuses, not string matching: the file is opened ``mode=ro`` and an
+authorizer allows only reading tables and calling safe functions. A progress handler
+stops queries past their time budget and ``SQLITE_LIMIT_LENGTH`` caps every value at
+:data:`MAX_VALUE_BYTES` (one function call cannot be interrupted); results are cut
+to row and byte bounds, each cut marked where it was made.
 """
 
 from __future__ import annotations
@@ -50,27 +45,17 @@ _DENIED_FUNCTIONS = frozenset({"load_extension", "readfile", "writefile", "edit"
 # limit reaches).
 _UNBOUNDED_FUNCTIONS = frozenset({"printf", "format"})
 # What an authorizer action code means (several SQLITE_* constants share these numbers,
-# e.g. SQLITE_DELETE and SQLITE_LIMIT_VARIABLE_NUMBER are both 9).
-_ACTIONS = {
-    sqlite3.SQLITE_CREATE_INDEX: "create index", sqlite3.SQLITE_CREATE_TABLE: "create table",
-    sqlite3.SQLITE_CREATE_TEMP_INDEX: "create temp index",
-    sqlite3.SQLITE_CREATE_TEMP_TABLE: "create temp table",
-    sqlite3.SQLITE_CREATE_TEMP_TRIGGER: "create temp trigger",
-    sqlite3.SQLITE_CREATE_TEMP_VIEW: "create temp view",
-    sqlite3.SQLITE_CREATE_TRIGGER: "create trigger", sqlite3.SQLITE_CREATE_VIEW: "create view",
-    sqlite3.SQLITE_DELETE: "delete from", sqlite3.SQLITE_DROP_INDEX: "drop index",
-    sqlite3.SQLITE_DROP_TABLE: "drop table", sqlite3.SQLITE_DROP_TEMP_INDEX: "drop temp index",
-    sqlite3.SQLITE_DROP_TEMP_TABLE: "drop temp table",
-    sqlite3.SQLITE_DROP_TEMP_TRIGGER: "drop temp trigger",
-    sqlite3.SQLITE_DROP_TEMP_VIEW: "drop temp view", sqlite3.SQLITE_DROP_TRIGGER: "drop trigger",
-    sqlite3.SQLITE_DROP_VIEW: "drop view", sqlite3.SQLITE_INSERT: "insert into",
-    sqlite3.SQLITE_PRAGMA: "pragma", sqlite3.SQLITE_TRANSACTION: "transaction",
-    sqlite3.SQLITE_UPDATE: "update", sqlite3.SQLITE_ATTACH: "attach",
-    sqlite3.SQLITE_DETACH: "detach", sqlite3.SQLITE_ALTER_TABLE: "alter table",
-    sqlite3.SQLITE_REINDEX: "reindex", sqlite3.SQLITE_ANALYZE: "analyze",
-    sqlite3.SQLITE_CREATE_VTABLE: "create virtual table",
-    sqlite3.SQLITE_DROP_VTABLE: "drop virtual table", sqlite3.SQLITE_SAVEPOINT: "savepoint",
-}
+# e.g. SQLITE_DELETE and SQLITE_LIMIT_VARIABLE_NUMBER are both 9, so they are named here).
+_LABELS = {"DELETE": "delete from", "INSERT": "insert into",
+           "CREATE_VTABLE": "create virtual table", "DROP_VTABLE": "drop virtual table"}
+_ACTIONS = {getattr(sqlite3, f"SQLITE_{name}"): _LABELS.get(name, name.lower().replace("_", " "))
+            for name in (
+    "CREATE_INDEX", "CREATE_TABLE", "CREATE_TEMP_INDEX", "CREATE_TEMP_TABLE",
+    "CREATE_TEMP_TRIGGER", "CREATE_TEMP_VIEW", "CREATE_TRIGGER", "CREATE_VIEW", "DELETE",
+    "DROP_INDEX", "DROP_TABLE", "DROP_TEMP_INDEX", "DROP_TEMP_TABLE", "DROP_TEMP_TRIGGER",
+    "DROP_TEMP_VIEW", "DROP_TRIGGER", "DROP_VIEW", "INSERT", "PRAGMA", "TRANSACTION", "UPDATE",
+    "ATTACH", "DETACH", "ALTER_TABLE", "REINDEX", "ANALYZE", "CREATE_VTABLE", "DROP_VTABLE",
+    "SAVEPOINT")}
 
 
 @dataclass

@@ -1,17 +1,11 @@
 """Hook events the StateDB could not take in time, kept in files beside it and replayed.
 
-A hook that finds the database busy beyond its short bound writes its event (a
-JSON-ready dict, already redacted) to ``<database>.spool/`` as a file of its own:
-written under a temporary name and renamed, so concurrent writers never interleave
-and a reader never sees half an event. Names start with the time in nanoseconds,
-so sorting them gives the order the events happened in.
-
-:meth:`Spool.replay` applies pending events in that order under an exclusive
-``flock`` on ``<spool>/.lock`` (one replayer at a time; others skip). Each event
-is applied in the same transaction that inserts its id into ``hook_spool_applied``,
-and its file is deleted after the commit, so a replay that dies half-way applies
-nothing twice. An event the database refuses for good (not a busy error) is moved
-to ``<spool>/rejected/`` and reported. Standard library only (the hooks' hot path).
+A hook that finds the database busy writes its event (a redacted, JSON-ready dict) to
+``<database>.spool/`` as one file, renamed into place, named by the time in ns.
+:meth:`Spool.replay` applies them in order under a ``flock`` (one replayer at a time),
+each in the transaction that records its id in ``hook_spool_applied``, and deletes the
+file after the commit, so nothing is applied twice; an event the database refuses for
+good goes to ``<spool>/rejected/``. Standard library only (the hooks' hot path).
 """
 
 from __future__ import annotations
@@ -25,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from dag_harness_mcp.db.repos._protocol import Queries
+    from dag_harness_mcp.db.repos import Queries
 
 __all__ = ["REPLAY_BATCH", "Spool", "is_busy"]
 

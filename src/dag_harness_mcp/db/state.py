@@ -112,8 +112,6 @@ class StateDB:
             self._all.clear()
         self._local = threading.local()
 
-    # -- queries ------------------------------------------------------------
-
     def _cursor(self, sql: str, params: Sequence[Any]) -> Any:
         return self.connection().execute(sql, tuple(params))
 

@@ -14,6 +14,7 @@ from dag_harness_mcp.db.repos.tables import TableRepository
 
 if TYPE_CHECKING:
     from dag_harness_mcp.config import Settings
+    from dag_harness_mcp.db import StateDB
 
 __all__ = ["DatabaseStatus", "database_status"]
 
@@ -30,8 +31,7 @@ class DatabaseStatus:
 
     @property
     def pending(self) -> int:
-        applied = self.schema_version or 0
-        return sum(1 for m in discover() if m.version > applied)
+        return sum(1 for m in discover() if m.version > (self.schema_version or 0))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"pending_migrations": self.pending}
@@ -40,30 +40,27 @@ class DatabaseStatus:
 def database_status(settings: Settings) -> DatabaseStatus:
     """The configured StateDB and checkpoint store, and the StateDB's schema version."""
     latest = max(m.version for m in discover())
+    db: StateDB
     if settings.postgres_url is not None:
         from dag_harness_mcp.db.postgres import PostgresStateDB, redact_url
 
         url = redact_url(settings.postgres_url.get_secret_value())
-        db = PostgresStateDB(
-            settings.postgres_url.get_secret_value(), schema=settings.postgres_schema,
-            migrate=False,
-        )
-        try:
-            version = TableRepository(db).schema_version()
-        finally:
-            db.close()
-        where = f"{url} (schema {settings.postgres_schema or 'public'})"
-        return DatabaseStatus("postgres", url, settings.postgres_schema, True, version, latest,
-                              f"PostgreSQL {where}")
-    from dag_harness_mcp.db import SQLiteStateDB
+        schema = settings.postgres_schema
+        db = PostgresStateDB(settings.postgres_url.get_secret_value(), schema=schema,
+                             migrate=False)
+        status = DatabaseStatus("postgres", url, schema, True, None, latest,
+                                f"PostgreSQL {url} (schema {schema or 'public'})")
+    else:
+        from dag_harness_mcp.db.sqlite import SQLiteStateDB
 
-    path = settings.database_path
-    checkpoints = f"SQLite {settings.checkpoint_path}"
-    if not path.is_file():
-        return DatabaseStatus("sqlite", str(path), None, False, None, latest, checkpoints)
-    sqlite_db = SQLiteStateDB(path, migrate=False)
+        path = settings.database_path
+        status = DatabaseStatus("sqlite", str(path), None, path.is_file(), None, latest,
+                                f"SQLite {settings.checkpoint_path}")
+        if not status.exists:
+            return status
+        db = SQLiteStateDB(path, migrate=False)
     try:
-        version = TableRepository(sqlite_db).schema_version()
+        status.schema_version = TableRepository(db).schema_version()
     finally:
-        sqlite_db.close()
-    return DatabaseStatus("sqlite", str(path), None, True, version, latest, checkpoints)
+        db.close()
+    return status

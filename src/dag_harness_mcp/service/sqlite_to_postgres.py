@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,13 +46,6 @@ class MigrationReport:
         return asdict(self)
 
 
-# -- tables -------------------------------------------------------------------------
-
-
-def _sort_key(row: dict[str, Any], key: Sequence[str]) -> tuple[Any, ...]:
-    return tuple((row[c] is None, "" if row[c] is None else row[c]) for c in key)
-
-
 @dataclass
 class _TablePlan:
     name: str
@@ -60,7 +53,8 @@ class _TablePlan:
     key: list[str]
 
     def rows(self, repo: TableRepository) -> list[tuple[Any, ...]]:
-        rows = sorted(repo.rows(self.name, self.columns), key=lambda r: _sort_key(r, self.key))
+        rows = sorted(repo.rows(self.name, self.columns), key=lambda r: tuple(
+            (r[c] is None, "" if r[c] is None else r[c]) for c in self.key))
         return [tuple(r[c] for c in self.columns) for r in rows]
 
 
@@ -124,8 +118,6 @@ def _copy_tables(source: StateDB, target: StateDB, plans: list[_TablePlan]) -> N
                 dst.restart_identity(plan.name, column)
 
 
-# -- checkpoints --------------------------------------------------------------------
-
 
 async def _all_tuples(saver: BaseCheckpointSaver[Any]) -> list[CheckpointTuple]:
     found = [t async for t in saver.alist(None)]
@@ -186,8 +178,6 @@ async def _verify_checkpoints(
             out.append(f"{label} differs in PostgreSQL")
     return out
 
-
-# -- the command --------------------------------------------------------------------
 
 
 async def migrate_to_postgres(

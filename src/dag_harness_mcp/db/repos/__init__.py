@@ -5,9 +5,20 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import Any
+    from contextlib import AbstractContextManager
+    from typing import Any, Protocol
 
-    from dag_harness_mcp.db.repos._protocol import Queries
+    class Queries(Protocol):
+        """The query surface a repository needs: a StateDB has it, and so does the hooks'
+        light connection (``hooks.fastdb.HookDB``), which must not import StateDB."""
+
+        def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+        def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None: ...
+
+        def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+
+        def transaction(self) -> AbstractContextManager[Any]: ...
 
 
 class Repository:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from dag_harness_mcp.db.repos._protocol import Queries
+    from dag_harness_mcp.db.repos import Queries
 
 __all__ = ["KINDS", "apply_event"]
 
