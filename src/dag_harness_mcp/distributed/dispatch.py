@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +21,7 @@ if TYPE_CHECKING:
     from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = [
-    "DispatchOptions",
-    "DispatchReport",
-    "dispatch_waves",
-    "plan_dispatch",
-    "queue_role_job",
+    "DispatchOptions", "DispatchReport", "dispatch_waves", "plan_dispatch", "queue_role_job",
     "requeue_stalled",
 ]
 
@@ -69,12 +66,15 @@ def plan_dispatch(app: HarnessApp, options: DispatchOptions) -> list[tuple[int, 
     lo, hi = options.from_wave, options.to_wave
     if lo is not None and hi is not None and lo > hi:
         raise WorkflowError(f"--from {lo} is after --to {hi}; give a range low to high")
+    return _by_wave((int(r["wave"]), str(r["name"])) for r in app.db.roles.list()
+                    if r.get("wave") is not None and (lo is None or r["wave"] >= lo)
+                    and (hi is None or r["wave"] <= hi))
+
+
+def _by_wave(pairs: Iterable[tuple[int, str]]) -> list[tuple[int, list[str]]]:
     groups: dict[int, list[str]] = {}
-    for row in app.db.roles.list():
-        wave = row.get("wave")
-        if wave is None or (lo is not None and wave < lo) or (hi is not None and wave > hi):
-            continue
-        groups.setdefault(int(wave), []).append(str(row["name"]))
+    for wave, role in pairs:
+        groups.setdefault(wave, []).append(role)
     return [(w, sorted(rs)) for w, rs in sorted(groups.items())]
 
 
@@ -192,12 +192,10 @@ def _resumed_wave_run(app: HarnessApp) -> tuple[int, list[tuple[int, list[str]]]
         )
     if not waves.claim(wave_run_id, os.getpid(), expected_pid=owner):
         raise WorkflowError(f"wave run {wave_run_id} was taken over by another dispatcher")
-    groups: dict[int, list[str]] = {}
-    for role_row in waves.roles(wave_run_id):
-        groups.setdefault(int(role_row["wave"]), []).append(str(role_row["role_name"]))
+    plan = _by_wave((int(r["wave"]), str(r["role_name"])) for r in waves.roles(wave_run_id))
     app.audit("wave_run.resume", entity_type="wave_run", entity_id=wave_run_id,
               details={"mode": "distributed", "previous_owner": owner})
-    return wave_run_id, sorted(groups.items())
+    return wave_run_id, plan
 
 
 async def dispatch_waves(

@@ -25,16 +25,8 @@ __all__ = ["RESOURCES_KEY", "WorkerResources", "box_up_for_wave_run", "box_up_ro
 log = logging.getLogger(__name__)
 
 RESOURCES_KEY = "harness"
-# execution status -> wave_run_roles status
-_ROLE_STATUS = {
-    "completed": "completed",
-    "failed": "failed",
-    "rejected": "rejected",
-    "cancelled": "cancelled",
-    "paused": "paused",
-    "running": "running",
-    "pending": "pending",
-}
+# execution statuses that are also wave_run_roles statuses (any other counts as failed)
+_ROLE_STATUSES = ("completed", "failed", "rejected", "cancelled", "paused", "running", "pending")
 _FINISHED = ("completed", "failed", "rejected", "cancelled")
 
 
@@ -55,7 +47,7 @@ def execution_in_wave_run(app: HarnessApp, role: str, wave_run_id: int) -> dict[
 
 
 def _record(app: HarnessApp, wave_run_id: int, role: str, result: RunResult) -> None:
-    status = _ROLE_STATUS.get(result.status, "failed")
+    status = result.status if result.status in _ROLE_STATUSES else "failed"
     reason = result.errors[-1][:1000] if status != "completed" and result.errors else None
     app.db.waves.set_role(
         wave_run_id, role, status, execution_id=result.execution_id, reason=reason
@@ -88,11 +80,6 @@ async def _settled_execution(
         await asyncio.sleep(poll)
 
 
-def _own(runner: Runner, execution_id: int) -> None:
-    if runner.store is not None:
-        record_owner(runner.store, execution_id)
-
-
 async def box_up_for_wave_run(
     runner: Runner, role: str, wave_run_id: int, *, poll: float = 1.0
 ) -> RunResult | None:
@@ -104,7 +91,7 @@ async def box_up_for_wave_run(
         eid = int(existing["id"])
         log.info("role %s: execution %d already %s; not run again", role, eid,
                  existing["status"])
-        waves.set_role(wave_run_id, role, _ROLE_STATUS[str(existing["status"])],
+        waves.set_role(wave_run_id, role, str(existing["status"]),
                        execution_id=eid, reason=existing.get("error"))
         return None
     seen: set[int] = set()
@@ -113,7 +100,8 @@ async def box_up_for_wave_run(
         # The first event comes after the run was claimed: from here on it is ours.
         if event.execution_id not in seen:
             seen.add(event.execution_id)
-            _own(runner, event.execution_id)
+            if runner.store is not None:
+                record_owner(runner.store, event.execution_id)
             waves.set_role(wave_run_id, role, "running", execution_id=event.execution_id)
 
     if existing is not None:

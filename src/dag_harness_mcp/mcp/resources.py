@@ -1,8 +1,5 @@
 """Resources: roles, executions, the workflow and dependency graphs, store items, costs.
-
-Static resources get no request context in the SDK, so they read the lifespan
-state through a :class:`StateSlot` the lifespan fills.
-"""
+Static resources get no request context, so they read the lifespan's :class:`StateSlot`."""
 
 from __future__ import annotations
 

@@ -17,11 +17,8 @@ ROLES_PATH_KEY = "roles_path"
 
 
 def remember_roles_path(settings: Settings, db: StateDB) -> Settings:
-    """The roles path of the last ``harness sync`` when nothing names one.
-
-    Precedence: ``--roles-path`` > ``HARNESS_ROLES_PATH`` > ``roles_path`` in
-    harness.yml > the path the last sync of this StateDB used > ``ansible/roles``.
-    """
+    """The roles path of the last ``harness sync`` when nothing names one (after
+    ``--roles-path``, ``HARNESS_ROLES_PATH`` and harness.yml; before ``ansible/roles``)."""
     if "roles_path" in settings.model_fields_set:
         return settings
     remembered = db.remembered.get(ROLES_PATH_KEY)
@@ -34,10 +31,8 @@ def remember_roles_path(settings: Settings, db: StateDB) -> Settings:
 
 @dataclass
 class HarnessApp:
-    """What a front end opens once and passes to service functions.
-
-    ``actor`` names who acts in the audit log (``cli``, ``mcp``, a session id).
-    """
+    """What a front end opens once and passes to service functions; ``actor`` names who
+    acts in the audit log (``cli``, ``mcp``, a session id)."""
 
     settings: Settings
     db: StateDB

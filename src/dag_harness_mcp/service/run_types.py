@@ -1,5 +1,5 @@
-"""What the runner service hands back: progress events, run results, the workflow seam,
-breakpoint resolution and process liveness. No LangGraph import at module level."""
+"""What the runner service hands back: progress events, run results, node outcomes, the
+workflow seam, breakpoints and process liveness. No LangGraph import at module level."""
 
 from __future__ import annotations
 
@@ -18,15 +18,8 @@ if TYPE_CHECKING:
     from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = [
-    "ProgressEvent",
-    "RunResult",
-    "WorkflowSpec",
-    "execution_dict",
-    "pid_alive",
-    "repair_of",
-    "resolve_breakpoints",
-    "workflow_deps",
-    "workflow_mermaid",
+    "ProgressEvent", "RunResult", "WorkflowSpec", "execution_dict", "node_outcome", "pid_alive",
+    "repair_of", "resolve_breakpoints", "workflow_deps", "workflow_mermaid",
 ]
 
 
@@ -67,14 +60,10 @@ class RunResult:
 
 @dataclass(frozen=True)
 class WorkflowSpec:
-    """The graph a runner drives: its node names, how to compile it, its first state.
-
-    ``compile(checkpointer, store, interrupt_before)`` returns a compiled LangGraph
-    graph; ``initial_state(role, execution_id=, thread_id=, repo_root=)`` its input;
-    ``make_context(app, forge, execution_id, thread_id, auto_approve)`` the runtime
-    context (for box-up: a NodeContext over :func:`workflow_deps`). :meth:`box_up_role` is
-    the product's workflow.
-    """
+    """The graph a runner drives: ``compile(checkpointer, store, interrupt_before)``,
+    ``initial_state(role, execution_id=, thread_id=, repo_root=)`` and
+    ``make_context(app, forge, execution_id, thread_id, auto_approve)``, its runtime
+    context; :meth:`box_up_role` is the product's workflow."""
 
     name: str
     node_names: tuple[str, ...]
@@ -90,9 +79,6 @@ class WorkflowSpec:
         from dag_harness_mcp.graph.builder import NODE_NAMES, compile_graph, initial_state
         from dag_harness_mcp.graph.context import NodeContext
 
-        def compile_(checkpointer: Any, store: Any, interrupt_before: Sequence[str]) -> Any:
-            return compile_graph(checkpointer, store=store, interrupt_before=interrupt_before)
-
         def make_context(app: HarnessApp, forge: Forge, execution_id: int, thread_id: str,
                          auto_approve: bool) -> NodeContext:
             return NodeContext(workflow_deps(app), forge, execution_id, thread_id, auto_approve)
@@ -100,7 +86,8 @@ class WorkflowSpec:
         return cls(
             name="box-up-role",
             node_names=NODE_NAMES,
-            compile=compile_,
+            compile=lambda saver, store, bps: compile_graph(
+                saver, store=store, interrupt_before=bps),
             initial_state=initial_state,
             make_context=make_context,
             # the happy path: every node but recovery, repair, scaffold_tests, notify_failure
@@ -140,12 +127,9 @@ def resolve_breakpoints(
     *,
     valid: Sequence[str] | None = None,
 ) -> list[str]:
-    """The nodes a run pauses before.
-
-    ``requested`` (``--breakpoints a,b``) wins; otherwise ``settings.breakpoints`` when
-    ``HARNESS_BREAKPOINTS=true``, else none. An unknown node is a :class:`WorkflowError`
-    listing the valid ones.
-    """
+    """The nodes a run pauses before: ``requested`` (``--breakpoints a,b``), else
+    ``settings.breakpoints`` when ``HARNESS_BREAKPOINTS=true``; an unknown node is a
+    :class:`WorkflowError` listing the valid ones."""
     names = tuple(valid) if valid is not None else box_up_role_nodes()
     if requested is None:
         chosen = list(settings.breakpoints) if settings.breakpoints_enabled else []
@@ -210,3 +194,28 @@ def repair_of(execution: dict[str, Any]) -> dict[str, Any] | None:
     if "scaffold_tests" in nodes:
         return scaffold_request(values)
     return None
+
+
+_TEST_NODES = {"run_molecule": "molecule", "run_pytest": "pytest"}
+
+
+def node_outcome(node: str, values: Mapping[str, Any]) -> tuple[str, str]:
+    """``("failed", why)`` or ``("completed", what)`` for ``node``, from its writes or the
+    state right after it ran: a node that meets an expected failure (failing tests, an
+    error its decorator caught) returns normally, and LangGraph would call it completed."""
+    if values.get("failed_node") == node:
+        errors = values.get("errors") or []
+        return "failed", str(errors[-1]) if errors else f"{node} failed"
+    kind = _TEST_NODES.get(node)
+    result = values.get(f"{kind}_result") if kind else None
+    if isinstance(result, dict) and result.get("status") not in (None, "passed"):
+        failing = [str(name) for name in result.get("failing") or []]
+        detail = f" ({', '.join(failing[:3])}{', ...' if len(failing) > 3 else ''})"
+        return "failed", (f"{kind} {result.get('status')}: {result.get('failed', 0)} failed"
+                          f"{detail if failing else ''}; `harness logs` shows the output")
+    if isinstance(result, dict):
+        return "completed", f"{kind} passed: {result.get('passed', 0)} passed"
+    if node == "merge_test_results" and values.get("tests_passed") is False:
+        kinds = ", ".join(str(k) for k in values.get("failed_kinds") or []) or "tests"
+        return "failed", f"tests failed: {kinds}"
+    return "completed", f"{node} completed"

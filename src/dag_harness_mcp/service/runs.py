@@ -19,12 +19,12 @@ from pydantic import BaseModel
 from dag_harness_mcp.errors import InvalidArgumentError, WorkflowError
 from dag_harness_mcp.names import validate_role_name
 from dag_harness_mcp.service.app import HarnessApp
-from dag_harness_mcp.service.node_outcome import node_outcome
 from dag_harness_mcp.service.run_types import (
     ProgressEvent,
     RunResult,
     WorkflowSpec,
     execution_dict,
+    node_outcome,
     pid_alive,
     repair_of,
     resolve_breakpoints,
