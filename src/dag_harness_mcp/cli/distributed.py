@@ -58,9 +58,8 @@ def worker(
 
 
 def _render(report: DispatchReport) -> None:
-    table = Table(title=f"wave run {report.wave_run_id}: {report.status}")
-    for column in ("wave", "role", "status", "wave started", "wave finished"):
-        table.add_column(column)
+    table = Table("wave", "role", "status", "wave started", "wave finished",
+                  title=f"wave run {report.wave_run_id}: {report.status}")
     for wave in report.waves:
         start = _dt.datetime.fromtimestamp(wave.started_at).strftime("%H:%M:%S")
         end = _dt.datetime.fromtimestamp(wave.finished_at).strftime("%H:%M:%S")

@@ -59,9 +59,7 @@ class NodeView:
                 err_console.line()
 
     def render(self) -> Table:
-        table = Table(title=self.title, expand=False)
-        for column in ("node", "status", "seconds", "message"):
-            table.add_column(column)
+        table = Table("node", "status", "seconds", "message", title=self.title, expand=False)
         now = time.monotonic()
         for node, (status, started, ended, message) in self.rows.items():
             seconds = (ended if ended is not None else now) - started
@@ -275,15 +273,13 @@ def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False
     if as_json:
         emit_json([item.model_dump(mode="json") for item in items])
         return
-    table = Table(title=f"history of execution {execution_id}")
-    for column in ("step", "ran", "result", "next", "time", "checkpoint"):
-        table.add_column(column)
-    for item in items:
-        result = (f"[red]failed[/]: {plain(item.outcome)}" if item.failed
-                  else ("ok" if item.nodes else "-"))
-        table.add_row(str(item.step), ", ".join(item.nodes) or "-", result,
-                      ", ".join(item.next) or "-", str(item.created_at), item.checkpoint_id)
-    console.print(table)
+    console.print(make_table(
+        f"history of execution {execution_id}",
+        ("step", "ran", "result", "next", "time", "checkpoint"),
+        ((item.step, ", ".join(item.nodes) or "-",
+          f"[red]failed[/]: {plain(item.outcome)}" if item.failed else
+          ("ok" if item.nodes else "-"),
+          ", ".join(item.next) or "-", item.created_at, item.checkpoint_id) for item in items)))
 
 
 def cancel(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:

@@ -46,37 +46,20 @@ def execution_in_wave_run(app: HarnessApp, role: str, wave_run_id: int) -> dict[
     return None
 
 
-def _record(app: HarnessApp, wave_run_id: int, role: str, result: RunResult) -> None:
-    status = result.status if result.status in _ROLE_STATUSES else "failed"
-    reason = result.errors[-1][:1000] if status != "completed" and result.errors else None
-    app.db.waves.set_role(
-        wave_run_id, role, status, execution_id=result.execution_id, reason=reason
-    )
-
-
-def _live_owner(runner: Runner, row: dict[str, Any]) -> int | None:
-    """The pid of a live process still driving ``row`` (this one included), else None."""
-    pid = row.get("pid")
-    if row["status"] not in ("running", "pending") or pid is None:
-        return None
-    return int(pid) if runner.owner_alive(int(row["id"]), pid) else None
-
-
 async def _settled_execution(
     runner: Runner, role: str, wave_run_id: int, poll: float
 ) -> dict[str, Any] | None:
-    """The role's execution in this wave run once no live process drives it.
-
-    The queue re-runs a job whose worker missed its heartbeats; if that worker is in
-    fact alive (a stalled event loop), wait for it instead of running the role twice.
-    """
+    """The role's execution in this wave run once no live process drives it: the queue
+    re-runs a job whose worker missed its heartbeats, but that worker may be alive (a
+    stalled event loop); then wait for it instead of running the role twice."""
     while True:
         row = execution_in_wave_run(runner.app, role, wave_run_id)
-        owner = None if row is None else _live_owner(runner, row)
-        if owner is None:
+        if row is None or row["status"] not in ("running", "pending") or not (
+            runner.owner_alive(int(row["id"]), row.get("pid"))
+        ):
             return row
-        log.warning("role %s: execution %s is still driven by live process %d; waiting",
-                    role, row["id"] if row else "?", owner)
+        log.warning("role %s: execution %s is still driven by live process %s; waiting",
+                    role, row["id"], row["pid"])
         await asyncio.sleep(poll)
 
 
@@ -117,7 +100,9 @@ async def box_up_for_wave_run(
             on_progress=on_progress,
             repair_rounds=0, scaffold_tests="never",  # no agent here to repair: fail fast
         )
-    _record(app, wave_run_id, role, result)
+    status = result.status if result.status in _ROLE_STATUSES else "failed"
+    reason = result.errors[-1][:1000] if status != "completed" and result.errors else None
+    waves.set_role(wave_run_id, role, status, execution_id=result.execution_id, reason=reason)
     return result
 
 

@@ -12,13 +12,8 @@ if TYPE_CHECKING:
     import procrastinate
 
 __all__ = [
-    "QUEUE",
-    "TASK_NAME",
-    "create_queue_app",
-    "postgres_target",
-    "prepared_queue_app",
-    "queueing_lock",
-    "role_lock",
+    "QUEUE", "TASK_NAME", "create_queue_app", "postgres_target", "prepared_queue_app",
+    "queueing_lock", "role_lock",
 ]
 
 QUEUE = "harness-box-up"

@@ -12,6 +12,6 @@ from dag_harness_mcp.graph.context import NodeContext, WorkflowDeps
 from dag_harness_mcp.graph.state import BoxUpRoleState, keep_last_n
 
 __all__ = [
-    "NODE_NAMES", "BoxUpRoleState", "NodeContext", "WorkflowDeps", "build_graph",
-    "compile_graph", "graph_mermaid", "initial_state", "keep_last_n",
+    "NODE_NAMES", "BoxUpRoleState", "NodeContext", "WorkflowDeps", "build_graph", "compile_graph",
+    "graph_mermaid", "initial_state", "keep_last_n",
 ]

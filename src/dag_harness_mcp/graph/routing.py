@@ -11,14 +11,8 @@ from langgraph.types import Send
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
 __all__ = [
-    "TEST_NODES",
-    "after",
-    "failed",
-    "route_after_approval",
-    "route_after_tests",
-    "route_recovery",
-    "route_repair",
-    "route_to_tests",
+    "TEST_NODES", "after", "failed", "route_after_approval", "route_after_tests", "route_recovery",
+    "route_repair", "route_to_tests",
 ]
 
 TEST_NODES = {"molecule": "run_molecule", "pytest": "run_pytest"}

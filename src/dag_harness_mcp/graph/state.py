@@ -7,28 +7,18 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypedDict
 
-__all__ = ["BoxUpRoleState", "TestKind", "keep_first", "keep_last_n", "merge_dicts"]
-
-TestKind = str  # 'molecule' | 'pytest'
+__all__ = ["BoxUpRoleState", "keep_first", "keep_last_n", "merge_dicts"]
 
 
 def keep_last_n(n: int) -> Callable[[list[Any] | None, list[Any] | Any | None], list[Any]]:
-    """A reducer appending the update to the list and keeping only the last ``n`` items.
-
-    The update may be a list or a single item; ``None`` on either side is empty.
-    """
+    """A reducer appending the update (a list or one item; ``None`` is empty) to the list
+    and keeping only the last ``n`` items."""
     if n < 1:
         raise ValueError(f"keep_last_n needs n >= 1, got {n}")
 
     def reduce(left: list[Any] | None, right: list[Any] | Any | None) -> list[Any]:
-        items = list(left or [])
-        if right is None:
-            pass
-        elif isinstance(right, list):
-            items.extend(right)
-        else:
-            items.append(right)
-        return items[-n:]
+        added = [] if right is None else right if isinstance(right, list) else [right]
+        return [*(left or []), *added][-n:]
 
     reduce.__name__ = f"keep_last_{n}"
     return reduce

@@ -17,14 +17,8 @@ if TYPE_CHECKING:
     from dag_harness_mcp.store import HarnessStore
 
 __all__ = [
-    "StoreItem",
-    "harness_store",
-    "parse_namespace",
-    "store_delete",
-    "store_get",
-    "store_list_namespaces",
-    "store_put",
-    "store_search",
+    "StoreItem", "harness_store", "parse_namespace", "store_delete", "store_get",
+    "store_list_namespaces", "store_put", "store_search",
 ]
 
 _MAX_KEY = 500

@@ -170,12 +170,9 @@ class Runner:
             auto_approve=auto_approve, wave_run_id=wave_run_id, pid=os.getpid(),
             status="running",
         )
-        self.app.audit(
-            "execution.start", entity_type="execution", entity_id=execution_id,
-            details={"role": role, "breakpoints": bps, "auto_approve": auto_approve,
-                     "allow_untested": allow_untested, "ignore_deps": ignore_deps,
-                     "wave_run_id": wave_run_id},
-        )
+        self._audit("start", execution_id, role=role, breakpoints=bps,
+                    auto_approve=auto_approve, allow_untested=allow_untested,
+                    ignore_deps=ignore_deps, wave_run_id=wave_run_id)
         if on_created is not None:
             on_created(execution_id)
         first = dict(self.workflow.initial_state(
@@ -278,11 +275,8 @@ class Runner:
             self.app.db.executions.restart_nodes(
                 execution_id, str(checkpoint_id), list(snapshot.next)
             )
-        self.app.audit(
-            "execution.resume", entity_type="execution", entity_id=execution_id,
-            details={"from_status": status, "approved": approved, "comment": comment,
-                     "crashed_owner": owner if status == "running" else None},
-        )
+        self._audit("resume", execution_id, from_status=status, approved=approved,
+                    comment=comment, crashed_owner=owner if status == "running" else None)
         return await self._drive(execution_id, payload, decision, on_progress)
 
     async def cancel(self, execution_id: int) -> RunResult:
@@ -303,10 +297,7 @@ class Runner:
         if task is not None:
             self._cancelling.add(execution_id)
             task.cancel()
-        self.app.audit(
-            "execution.cancel", entity_type="execution", entity_id=execution_id,
-            details={"from_status": status, "owner_pid": row["pid"]},
-        )
+        self._audit("cancel", execution_id, from_status=status, owner_pid=row["pid"])
         return self._result_from_row(execution_id)
 
     def mark_interrupted(self, execution_id: int, *, reason: str) -> RunResult:
@@ -318,8 +309,7 @@ class Runner:
             nodes = list(row["next_nodes"])
             if repo.set_status(execution_id, "paused", next_nodes=nodes,
                                unless=("paused", *_FINAL, "cancelled")):
-                self.app.audit("execution.interrupted", entity_type="execution",
-                               entity_id=execution_id, details={"reason": reason, "next": nodes})
+                self._audit("interrupted", execution_id, reason=reason, next=nodes)
             repo.release(execution_id, os.getpid())
         return self._result_from_row(execution_id)
 
@@ -395,8 +385,7 @@ class Runner:
         summary["execution_id"] = execution_id
         self.app.db.executions.set_status(execution_id, "completed", next_nodes=[],
                                           result=summary)
-        self.app.audit("execution.unchanged", entity_type="execution", entity_id=execution_id,
-                       details={"role": role, "boxed_up_sha": boxed.commit_sha})
+        self._audit("unchanged", execution_id, role=role, boxed_up_sha=boxed.commit_sha)
         return RunResult(execution_id=execution_id, thread_id=thread_id, role=role,
                          status="completed", summary=summary, mr_url=boxed.mr_url,
                          notes=[note])
@@ -421,10 +410,11 @@ class Runner:
 
         killed = execution_children(self.app.settings.database_path).reap(owner_of(execution_id))
         if killed:
-            self.app.audit(
-                "execution.reap", entity_type="execution", entity_id=execution_id,
-                details={"killed_process_groups": killed},
-            )
+            self._audit("reap", execution_id, killed_process_groups=killed)
+
+    def _audit(self, event: str, execution_id: int, **details: Any) -> None:
+        self.app.audit(f"execution.{event}", entity_type="execution", entity_id=execution_id,
+                       details=details)
 
     def owner_alive(self, execution_id: int, pid: Any) -> bool:
         """Whether a live process (this one included) still drives ``execution_id``."""
@@ -550,10 +540,7 @@ class Runner:
                         execution_id, nxt[0], "interrupted", 0, self.workflow.expected_steps,
                         f"paused at breakpoint before {', '.join(nxt)}"))
             repo.set_status(execution_id, "paused", next_nodes=nxt, unless=("cancelled",))
-            self.app.audit(
-                "execution.paused", entity_type="execution", entity_id=execution_id,
-                details={"next": nxt, "interrupt": interrupt is not None},
-            )
+            self._audit("paused", execution_id, next=nxt, interrupt=interrupt is not None)
         else:
             final = str(values.get("status") or "completed")
             if final not in _FINAL:
@@ -564,10 +551,7 @@ class Runner:
                 error="; ".join(errors[-3:]) if final == "failed" and errors else None,
                 unless=("cancelled",),
             )
-            self.app.audit(
-                f"execution.{final}", entity_type="execution", entity_id=execution_id,
-                details={"mr_url": values.get("mr_url"), "errors": errors[-5:]},
-            )
+            self._audit(final, execution_id, mr_url=values.get("mr_url"), errors=errors[-5:])
         repo.release(execution_id, os.getpid())
         return self._result_from_row(execution_id, values=values, interrupt=interrupt)
 
@@ -579,10 +563,7 @@ class Runner:
         )
         repo.set_status(execution_id, "failed", error=message, unless=("cancelled",))
         repo.release(execution_id, os.getpid())
-        self.app.audit(
-            "execution.error", entity_type="execution", entity_id=execution_id,
-            details={"error": f"{type(exc).__name__}: {exc}"[:2000]},
-        )
+        self._audit("error", execution_id, error=f"{type(exc).__name__}: {exc}"[:2000])
         return self._result_from_row(execution_id)  # its errors end with the row's
 
     def _result_from_row(

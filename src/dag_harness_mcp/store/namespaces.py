@@ -13,12 +13,7 @@ if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
 
 __all__ = [
-    "LAST_RUN_KEY",
-    "last_run",
-    "record_wave",
-    "remember_run",
-    "role_namespace",
-    "wave_namespace",
+    "LAST_RUN_KEY", "last_run", "record_wave", "remember_run", "role_namespace", "wave_namespace",
     "wave_record",
 ]
 

@@ -26,10 +26,7 @@ from dag_harness_mcp.runner.children import ChildRegistry
 from dag_harness_mcp.runner.process import run_process, tool_env
 
 __all__ = [
-    "COLLECTIONS_ENV",
-    "collections_env",
-    "missing_collection_error",
-    "missing_collections",
+    "COLLECTIONS_ENV", "collections_env", "missing_collection_error", "missing_collections",
     "prepare_collections",
 ]
 

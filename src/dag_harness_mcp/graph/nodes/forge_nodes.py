@@ -22,13 +22,8 @@ from dag_harness_mcp.graph.nodes.decorator import Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
 __all__ = [
-    "LABELS",
-    "UNTESTED_LABEL",
-    "add_to_merge_train",
-    "create_issue",
-    "create_mr",
-    "description_context",
-    "labels_for",
+    "LABELS", "UNTESTED_LABEL", "add_to_merge_train", "create_issue", "create_mr",
+    "description_context", "labels_for",
 ]
 
 LABELS = ["dag-harness", "box-up"]

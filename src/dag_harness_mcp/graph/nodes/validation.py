@@ -9,7 +9,6 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.collections import (
@@ -27,23 +26,15 @@ __all__ = [
 ]
 
 
-def _has_molecule(role_dir: Path) -> bool:
-    molecule = role_dir / "molecule"
-    return molecule.is_dir() and any(molecule.glob("*/molecule.yml"))
-
-
-def _has_pytest(role_dir: Path) -> bool:
-    tests = role_dir / "tests"
-    return tests.is_dir() and any(tests.rglob("test_*.py"))
+def probe_tests(role_dir: Path) -> tuple[bool, bool]:
+    """Whether the role has a molecule scenario, and a pytest suite."""
+    molecule, tests = role_dir / "molecule", role_dir / "tests"
+    return (molecule.is_dir() and any(molecule.glob("*/molecule.yml")),
+            tests.is_dir() and any(tests.rglob("test_*.py")))
 
 
 def _probe(role_dir: Path) -> tuple[bool, bool, bool]:
-    return role_dir.is_dir(), _has_molecule(role_dir), _has_pytest(role_dir)
-
-
-def probe_tests(role_dir: Path) -> tuple[bool, bool]:
-    """Whether the role has a molecule scenario, and a pytest suite."""
-    return _has_molecule(role_dir), _has_pytest(role_dir)
+    return (role_dir.is_dir(), *probe_tests(role_dir))
 
 
 @node("validate_role")
@@ -68,6 +59,7 @@ async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
         raise NotFoundError(
             f"role {name!r} is in the StateDB but not on disk at {role_dir}; run `harness sync`"
         )
+    requested = state.get("repair_round_limit")
     return {
         "role_name": name,
         "role_path": str(role_dir),
@@ -79,22 +71,15 @@ async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
         "test_retry_limit": settings.tests.retry_failed_tests,
         "test_retries": 0,
         # per run (box_up_role(repair_rounds=...)) or the setting
-        "repair_round_limit": _repair_rounds(state.get("repair_round_limit"), settings),
+        "repair_round_limit": settings.repair_rounds if requested is None else max(0, requested),
         "repair_round": 0,
         "scaffold_tests": state.get("scaffold_tests") or settings.scaffold_tests,
     }
 
 
-def _repair_rounds(requested: int | None, settings: Settings) -> int:
-    return settings.repair_rounds if requested is None else max(0, int(requested))
-
-
 def _missing(edge: Mapping[str, Any]) -> bool:
-    """An unresolved plain name: a role this repository should hold but does not.
-
-    Dotted names (``geerlingguy.docker``, ``ns.collection.role``) come from Galaxy
-    or a collection and are reported as external, not missing.
-    """
+    """An unresolved plain name: a role this repository should hold but does not (dotted
+    names come from Galaxy or a collection: external, not missing)."""
     return edge["kind"] == "external" and "." not in str(edge["reference"])
 
 
