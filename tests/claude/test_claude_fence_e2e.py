@@ -63,7 +63,7 @@ def test_claude_runs_bash_in_the_sandbox_and_refuses_the_agents_own_approval(
     try:
         rows = database.fetchall("SELECT tool_use_id, decision FROM tool_calls ORDER BY id")
         states = database.fetchall("SELECT state FROM v_context_capabilities "
-                                   "WHERE context_id = ?", (context["id"],))
+                                   "WHERE context_id = ?", (context.id,))
         changes = database.fetchall("SELECT tool_use_id, path FROM file_changes")
     finally:
         database.close()

@@ -46,7 +46,7 @@ def test_project_install_records_serves_mcp_and_enforces_a_role_context(
     assert (synced["added"], "errors" in synced) == (1, False)
     assert (worktree / "x.yml").read_text() == "a: 1\n" and not outside.exists()
     assert [d["tool_use_id"] for d in run.result["permission_denials"]] == ["tu_out"]
-    assert f"#{context['id']} 'box-up common'" in json.dumps(
+    assert f"#{context.id} 'box-up common'" in json.dumps(
         endpoint.tool_results()["tu_out"]["content"])
     db = sqlite3.connect(session.db_path)
     try:

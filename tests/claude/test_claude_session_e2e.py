@@ -122,7 +122,7 @@ def test_write_outside_granted_worktree_comes_back_as_permission_denial(
     result = endpoint.tool_results()["tu_out"]
     assert result.get("is_error") is True
     reason = json.dumps(result["content"])
-    assert "file_write" in reason and f"#{context['id']}" in reason
+    assert "file_write" in reason and f"#{context.id}" in reason
     assert "harness capabilities grant" in reason
     calls = _rows(session.db_path, "SELECT tool_use_id, status FROM tool_calls "
                   "WHERE session_id = ? ORDER BY id", session.session_id)

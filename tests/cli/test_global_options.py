@@ -64,6 +64,18 @@ def test_every_command_accepts_the_global_options_after_it(
     assert refused.exit_code == 2 and "No such option" in refused.output
 
 
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=" ".join)
+def test_every_command_and_group_says_what_it_does_in_its_help(path: tuple[str, ...]) -> None:
+    command = dict(COMMANDS)[path]
+    summary = " ".join((command.help or "").split())
+
+    done = cli.invoke(app, [*path, "--help"], prog_name="harness", terminal_width=2000)
+
+    assert done.exit_code == 0, done.output
+    assert summary, f"`harness {' '.join(path)}` has no help text"
+    assert summary.split(". ")[0][:60] in " ".join(done.output.split())
+
+
 def test_sync_with_repo_after_the_command_syncs_that_repository(tmp_path: Path) -> None:
     repo = prepare_example_checkout(tmp_path / "ex").repo_root
     db = tmp_path / "state" / "h.db"

@@ -156,13 +156,6 @@ def test_roles_path_flag_is_honoured(tmp_path: Path) -> None:
     assert _json([*base, "sync", "--json"])["total"] == 1
 
 
-def test_every_roles_command_has_help() -> None:
-    for command in ("sync", "list-roles", "deps", "waves", "status", "graph"):
-        result = runner.invoke(app, [command, "--help"])
-        assert result.exit_code == 0
-        assert "--json" in result.stdout
-
-
 def test_the_installed_console_script_keeps_stdout_for_json(
     repo: tuple[RoleTree, list[str]],
 ) -> None:

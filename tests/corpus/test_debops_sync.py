@@ -144,7 +144,7 @@ def test_waves_put_every_debops_role_after_all_of_its_dependencies(
 ) -> None:
     app, _report = synced
     names, edges, _outside = counted
-    planned = {role: w["wave"] for w in plan_waves(app) for role in w["roles"]}
+    planned = {role: w.wave for w in plan_waves(app) for role in w.roles}
     assert planned == _counted_waves(names, edges)
     assert all(planned[role] > planned[dep] for role, dep in edges)
     assert max(planned.values()) >= 1

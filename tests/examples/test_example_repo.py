@@ -60,7 +60,7 @@ def test_sync_finds_eleven_roles_in_five_waves(example_settings: Settings) -> No
         report = sync_roles(app)
         waves = plan_waves(app)
     assert (report.total, report.errors, report.cycles, report.blocked) == (11, [], [], [])
-    got = [sorted(wave["roles"]) for wave in waves]
+    got = [sorted(wave.roles) for wave in waves]
     assert got == WAVES
 
 

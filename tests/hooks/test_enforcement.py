@@ -8,6 +8,7 @@ import pytest
 
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.service.capabilities import (
+    CapabilityContext,
     grant_capabilities,
     open_role_context,
     revoke_capabilities,
@@ -17,7 +18,7 @@ from support.hookrunner import HookRunner, denial, sandboxed
 PLUGIN_TOOL = "mcp__plugin_dag-harness_dag-harness__box_up_role"
 
 
-def _grant(app: Any, **kw: Any) -> dict[str, Any]:
+def _grant(app: Any, **kw: Any) -> CapabilityContext:
     args: dict[str, Any] = dict(session_id="sess-1", project_dir=None, file_write=[],
                                 bash_allow=[], bash_deny=[], mcp_tools=[], gitlab_write=False,
                                 ttl_seconds=600, name="t")
@@ -47,7 +48,7 @@ def test_writes_outside_the_worktree_glob_are_denied_with_the_fix(
     assert "outside the file_write globs" in reason
     assert "harness capabilities grant --file-write" in reason
     assert "grant_capabilities" in reason
-    assert f"#{ctx['id']}" in reason
+    assert f"#{ctx.id}" in reason
     escape = str(worktree / ".." / "other" / "f")
     assert denial(hook.pre("MultiEdit", {"file_path": escape}, "w4"))
     (worktree / "link").symlink_to("/etc")
@@ -146,11 +147,11 @@ def test_project_bound_contexts_cover_every_session_below_the_directory(
 def test_revoked_and_expired_contexts_no_longer_apply(hook: HookRunner, app: Any) -> None:
     ctx = _grant(app, file_write=["/nowhere/**"])
     assert denial(hook.pre("Write", {"file_path": "x"}, "e1"))
-    revoke_capabilities(app, ctx["id"])
+    revoke_capabilities(app, ctx.id)
     assert hook.pre("Write", {"file_path": "x"}, "e2") is None
     _grant(app, file_write=["/nowhere/**"], ttl_seconds=0.001)
     assert hook.pre("Write", {"file_path": "x"}, "e3") is None
-    assert app.db.audit.list(action="capability_revoke")[0]["entity_id"] == str(ctx["id"])
+    assert app.db.audit.list(action="capability_revoke")[0]["entity_id"] == str(ctx.id)
 
 
 def test_other_sessions_are_not_bound_by_a_session_context(hook: HookRunner, app: Any) -> None:

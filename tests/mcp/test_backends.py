@@ -35,4 +35,4 @@ async def test_tools_run_a_box_up_and_the_store_on_each_backend(
         assert structured(query)["rows"] == [[1]]
     else:
         refused = error_text(query)
-        assert "SQLite" in refused and "ConfigError" in refused
+        assert "SQLite" in refused and "InvalidArgumentError" in refused

@@ -85,7 +85,7 @@ async def test_grant_list_and_revoke_a_capability_context(server: Server) -> Non
 
     assert [c["id"] for c in active["items"]] == [granted["id"]]
     assert revoked["id"] == granted["id"] and after["items"] == []
-    assert "session" in unbound and "ConfigError" in unbound
+    assert "session" in unbound and "InvalidArgumentError" in unbound
     assert "NotFoundError" in unknown
 
 

@@ -12,10 +12,11 @@ from typer.testing import CliRunner
 
 from dag_harness_mcp.cli.app import app as cli
 from dag_harness_mcp.config import load_settings
-from dag_harness_mcp.errors import ConfigError, NotFoundError
+from dag_harness_mcp.errors import InvalidArgumentError, NotFoundError
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.capabilities import (
     PLUGIN_MCP_TOOLS,
+    CapabilityContext,
     check_capability,
     grant_capabilities,
     list_capabilities,
@@ -41,7 +42,7 @@ def harness(tmp_path: Path) -> Any:
         yield opened
 
 
-def _grant(harness: HarnessApp, **kw: Any) -> dict[str, Any]:
+def _grant(harness: HarnessApp, **kw: Any) -> CapabilityContext:
     args: dict[str, Any] = dict(session_id="s1", project_dir=None, file_write=[], bash_allow=[],
                                 bash_deny=[], mcp_tools=[], gitlab_write=False, ttl_seconds=None,
                                 name="n")
@@ -53,15 +54,15 @@ def test_grant_returns_the_context_with_absolute_globs_and_audits_it(harness: Ha
     ctx = _grant(harness, file_write=["wt/**", "/abs/*.yml"], bash_allow=["pytest *"],
                  bash_deny=["git push *"], mcp_tools=[PLUGIN_MCP_TOOLS], gitlab_write=True,
                  ttl_seconds=3600, role="common", name="box-up common")
-    assert ctx["state"] == "active" and ctx["session_id"] == "s1"
-    assert ctx["capabilities"] == {
+    assert ctx.state == "active" and ctx.session_id == "s1"
+    assert ctx.capabilities == {
         "file_write": sorted([f"{harness.repo_root}/wt/**", "/abs/*.yml"]),
         "bash_allow": ["pytest *"], "bash_deny": ["git push *"],
         "mcp_tool": [PLUGIN_MCP_TOOLS], "gitlab_write": ["*"],
     }
-    assert ctx["expires_at"] > ctx["created_at"]
+    assert ctx.expires_at > ctx.created_at
     [row] = audit_log(harness, action="capability_grant")
-    assert row["entity_id"] == str(ctx["id"]) and row["details"]["role"] == "common"
+    assert row.entity_id == str(ctx.id) and row.details["role"] == "common"
 
 
 @pytest.mark.parametrize(("kw", "key"), [
@@ -75,9 +76,9 @@ def test_grant_returns_the_context_with_absolute_globs_and_audits_it(harness: Ha
 def test_invalid_grants_name_the_field_and_write_nothing(
     harness: HarnessApp, kw: dict[str, Any], key: str
 ) -> None:
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(InvalidArgumentError) as err:
         _grant(harness, **kw)
-    assert err.value.key == key
+    assert err.value.name == key
     assert list_capabilities(harness, active_only=False) == []
 
 
@@ -86,14 +87,14 @@ def test_revoke_and_expiry_move_contexts_out_of_the_active_list(harness: Harness
     b = _grant(harness, name="b", ttl_seconds=0.001)
     time.sleep(0.01)  # past the expiry at millisecond resolution
     c = _grant(harness, name="c", session_id="s2")
-    revoked = revoke_capabilities(harness, a["id"])
-    assert revoked["state"] == "revoked" and revoked["revoked_at"] is not None
-    assert revoke_capabilities(harness, a["id"])["revoked_at"] == revoked["revoked_at"]
-    assert [x["name"] for x in list_capabilities(harness)] == ["c"]
-    assert [x["name"] for x in list_capabilities(harness, session_id="s1")] == []
-    states = {x["name"]: x["state"] for x in list_capabilities(harness, active_only=False)}
+    revoked = revoke_capabilities(harness, a.id)
+    assert revoked.state == "revoked" and revoked.revoked_at is not None
+    assert revoke_capabilities(harness, a.id).revoked_at == revoked.revoked_at
+    assert [x.name for x in list_capabilities(harness)] == ["c"]
+    assert [x.name for x in list_capabilities(harness, session_id="s1")] == []
+    states = {x.name: x.state for x in list_capabilities(harness, active_only=False)}
     assert states == {"a": "revoked", "b": "expired", "c": "active"}
-    assert b["id"] != c["id"]
+    assert b.id != c.id
     with pytest.raises(NotFoundError, match="harness capabilities list"):
         revoke_capabilities(harness, 999)
 
@@ -104,11 +105,11 @@ def test_open_role_context_binds_the_worktree_and_the_plugin_tools(
     worktree = tmp_path / "wt" / "common"
     worktree.mkdir(parents=True)
     ctx = open_role_context(harness, "common", str(worktree))
-    assert ctx["name"] == "box-up common" and ctx["role_name"] == "common"
-    assert ctx["session_id"] is None and ctx["project_dir"] == str(harness.repo_root.resolve())
-    assert ctx["capabilities"]["file_write"] == [f"{worktree.resolve()}/**"]
-    assert ctx["capabilities"]["bash_allow"] == ["*"]
-    assert "gitlab_write" not in ctx["capabilities"]
+    assert ctx.name == "box-up common" and ctx.role_name == "common"
+    assert ctx.session_id is None and ctx.project_dir == str(harness.repo_root.resolve())
+    assert ctx.capabilities["file_write"] == [f"{worktree.resolve()}/**"]
+    assert ctx.capabilities["bash_allow"] == ["*"]
+    assert "gitlab_write" not in ctx.capabilities
 
 
 def test_check_capability_allows_without_context_and_names_the_grant_otherwise(
@@ -136,18 +137,18 @@ def test_observability_reads_sessions_and_costs(harness: HarnessApp) -> None:
     db.costs.record([("s1", "m1", "claude-haiku-4-5", 100, 10, 0, 0, 0.00015,
                       "2026-11-28T10:00:00.000Z")])
     detail = session_detail(harness, "s1")
-    assert detail["session"]["tool_calls"] == 1
-    assert [s["session_id"] for s in detail["subagents"]] == ["s1-sub"]
-    assert detail["costs"]["cost_usd"] == 0.00015
-    assert {s["session_id"] for s in agent_sessions(harness)} == {"s1", "s1-sub"}
+    assert detail.session.tool_calls == 1
+    assert [s.session_id for s in detail.subagents] == ["s1-sub"]
+    assert detail.costs.cost_usd == 0.00015
+    assert {s.session_id for s in agent_sessions(harness)} == {"s1", "s1-sub"}
     by_model = cost_report(harness, by="model")
-    assert by_model["rows"][0]["model"] == "claude-haiku-4-5"
-    assert by_model["total_cost_usd"] == 0.00015
-    assert cost_report(harness, by="day")["rows"][0]["day"] == "2026-11-28"
-    assert cost_report(harness, by="session", days=36500)["rows"][0]["session_id"] == "s1"
+    assert by_model.rows[0].model == "claude-haiku-4-5"
+    assert by_model.total_cost_usd == 0.00015
+    assert cost_report(harness, by="day").rows[0].day == "2026-11-28"
+    assert cost_report(harness, by="session", days=36500).rows[0].session_id == "s1"
     with pytest.raises(NotFoundError, match="harness sessions list"):
         session_detail(harness, "nope")
-    with pytest.raises(ConfigError):
+    with pytest.raises(InvalidArgumentError):
         cost_report(harness, days=-1)
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.db.repos.suite_runs import CaseOutcome, SuiteRun
-from dag_harness_mcp.errors import ConfigError, InvalidNameError, NotFoundError
+from dag_harness_mcp.errors import InvalidArgumentError, InvalidNameError, NotFoundError
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.quality import list_regressions
-from dag_harness_mcp.service.quality import test_history as history
+from dag_harness_mcp.service.quality import role_test_history as history
 from dag_harness_mcp.service.roles import sync_roles
 from support.rolerepo import RoleTree
 
@@ -35,7 +35,7 @@ def app(tmp_path: Path) -> Iterator[HarnessApp]:
 
 
 def test_history_is_newest_first_and_filtered_by_kind(app: HarnessApp) -> None:
-    assert [r["status"] for r in history(app, "common")] == ["failed", "passed"]
+    assert [r.status for r in history(app, "common")] == ["failed", "passed"]
     assert history(app, "common", kind="molecule") == []
     assert len(history(app, "common", limit=1)) == 1
 
@@ -43,14 +43,14 @@ def test_history_is_newest_first_and_filtered_by_kind(app: HarnessApp) -> None:
 def test_a_test_that_passed_then_failed_is_a_regression_of_its_role_only(
     app: HarnessApp,
 ) -> None:
-    assert [r["test_name"] for r in list_regressions(app)] == ["t::one"]
+    assert [r.test_name for r in list_regressions(app)] == ["t::one"]
     assert list_regressions(app, "web") == []
 
 
 @pytest.mark.parametrize(("role", "kind", "error"), [
     ("nope", None, NotFoundError),
     ("../x", None, InvalidNameError),
-    ("common", "unit", ConfigError),
+    ("common", "unit", InvalidArgumentError),
 ])
 def test_unknown_roles_unsafe_names_and_kinds_are_refused(
     app: HarnessApp, role: str, kind: str | None, error: type[Exception]

@@ -8,9 +8,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic_core import to_jsonable_python as dumps
 
 from dag_harness_mcp.config import Settings
-from dag_harness_mcp.errors import ConfigError, InvalidNameError, NotFoundError, WavePinError
+from dag_harness_mcp.errors import (
+    ConfigError,
+    InvalidArgumentError,
+    InvalidNameError,
+    NotFoundError,
+    WavePinError,
+)
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import (
     dependency_graph,
@@ -64,20 +71,20 @@ def test_sync_records_roles_waves_edges_and_test_layout(app: HarnessApp) -> None
         4,
     )
     assert (report.external, report.dynamic, report.errors, report.cycles) == (1, 1, [], [])
-    assert plan_waves(app) == [
+    assert dumps(plan_waves(app)) == [
         {"wave": 0, "roles": ["common"], "parallel": True},
         {"wave": 1, "roles": ["db", "web"], "parallel": True},
         {"wave": 2, "roles": ["app"], "parallel": True},
     ]
     common = get_role(app, "common")
-    assert (common["has_molecule"], common["has_pytest"], common["description"]) == (
+    assert (common.has_molecule, common.has_pytest, common.description) == (
         True,
         True,
         "Base",
     )
-    assert common["path"] == "ansible/roles/common"
-    assert common["dependants"] == ["db", "web"]
-    assert get_role(app, "web")["has_molecule"] is False
+    assert common.path == "ansible/roles/common"
+    assert common.dependants == ["db", "web"]
+    assert get_role(app, "web").has_molecule is False
 
 
 def test_sync_is_idempotent(app: HarnessApp) -> None:
@@ -86,8 +93,8 @@ def test_sync_is_idempotent(app: HarnessApp) -> None:
     edges = role_dependencies(app, "app")
     again = sync_roles(app)
     assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 4)
-    assert [{k: v for k, v in r.items() if k != "updated_at"} for r in list_roles(app)] == [
-        {k: v for k, v in r.items() if k != "updated_at"} for r in before
+    assert [r.model_copy(update={"updated_at": None}) for r in list_roles(app)] == [
+        r.model_copy(update={"updated_at": None}) for r in before
     ]
     assert role_dependencies(app, "app") == edges
 
@@ -100,9 +107,9 @@ def test_changed_and_removed_roles_are_counted_and_removed_roles_disappear(
     tree.role("app", deps=["web"])
     report = sync_roles(app)
     assert (report.removed, report.updated, report.unchanged) == (1, 1, 2)
-    assert [r["name"] for r in list_roles(app)] == ["common", "web", "app"]
-    assert [d["role"] for d in role_dependencies(app, "app")] == ["web"]
-    assert get_role(app, "common")["dependants"] == ["web"]
+    assert [r.name for r in list_roles(app)] == ["common", "web", "app"]
+    assert [d.role for d in role_dependencies(app, "app")] == ["web"]
+    assert get_role(app, "common").dependants == ["web"]
     with pytest.raises(NotFoundError, match="harness sync"):
         get_role(app, "db")
     tree.role("db")
@@ -118,8 +125,8 @@ def test_a_role_whose_yaml_does_not_parse_is_recorded_and_the_others_go_on(
     assert report.total == 5
     assert [e["role"] for e in report.errors] == ["broken"]
     assert "meta/main.yml: YAML does not parse" in report.errors[0]["error"]
-    assert get_role(app, "broken")["parse_error"].startswith("meta/main.yml")
-    assert get_role(app, "app")["parse_error"] is None
+    assert get_role(app, "broken").parse_error.startswith("meta/main.yml")
+    assert get_role(app, "app").parse_error is None
 
 
 def test_a_failed_sync_leaves_the_previous_state_intact(app: HarnessApp, tree: RoleTree) -> None:
@@ -136,7 +143,7 @@ def test_a_failed_sync_leaves_the_previous_state_intact(app: HarnessApp, tree: R
     with pytest.raises(sqlite3.IntegrityError, match="poison refused"):
         sync_roles(app)
     assert list_roles(app) == snapshot
-    assert [d["role"] for d in role_dependencies(app, "app", transitive=True)] == [
+    assert [d.role for d in role_dependencies(app, "app", transitive=True)] == [
         "db",
         "web",
         "common",
@@ -186,10 +193,10 @@ def test_cycles_are_reported_and_their_roles_get_no_wave(app: HarnessApp, tree: 
     report = sync_roles(app)
     assert report.cycles == [["x", "y", "x"]]
     assert report.blocked == ["x", "y", "z"]
-    assert get_role(app, "z")["wave"] is None
-    assert all("x" not in w["roles"] for w in plan_waves(app))
+    assert get_role(app, "z").wave is None
+    assert all("x" not in w.roles for w in plan_waves(app))
     # The walk still ends on the cycle.
-    assert role_dependencies(app, "z", transitive=True) == [
+    assert dumps(role_dependencies(app, "z", transitive=True)) == [
         {"role": "x", "depth": 1},
         {"role": "y", "depth": 2},
     ]
@@ -199,7 +206,7 @@ def test_a_role_including_its_own_tasks_is_not_a_cycle(app: HarnessApp, tree: Ro
     tree.role("self", tasks=[{"include_role": {"name": "self", "tasks_from": "other.yml"}}])
     report = sync_roles(app)
     assert report.cycles == []
-    assert get_role(app, "self")["wave"] == 0
+    assert get_role(app, "self").wave == 0
 
 
 def test_pins_from_harness_yml_move_roles_and_mark_serial_waves(
@@ -210,13 +217,13 @@ def test_pins_from_harness_yml_move_roles_and_mark_serial_waves(
     )
     with HarnessApp.open(settings_for(tree.root)) as app:
         sync_roles(app)
-        assert plan_waves(app) == [
+        assert dumps(plan_waves(app)) == [
             {"wave": 0, "roles": ["common"], "parallel": False},
             {"wave": 1, "roles": ["web"], "parallel": True},
             {"wave": 2, "roles": ["db"], "parallel": True},
             {"wave": 3, "roles": ["app"], "parallel": True},
         ]
-        assert get_role(app, "db")["wave_pinned"] is True
+        assert get_role(app, "db").wave_pinned is True
 
 
 def test_a_pin_contradicting_a_dependency_fails_the_sync_before_writing(
@@ -228,7 +235,7 @@ def test_a_pin_contradicting_a_dependency_fails_the_sync_before_writing(
     with HarnessApp.open(settings_for(tree.root)) as app:
         with pytest.raises(WavePinError, match="'app' is pinned to wave 1 but depends on 'db'"):
             sync_roles(app)
-        assert get_role(app, "app")["wave"] == 2
+        assert get_role(app, "app").wave == 2
 
 
 def test_invalid_and_unknown_pins(tree: RoleTree, settings_for: MakeSettings) -> None:
@@ -257,7 +264,7 @@ def test_sync_is_audited(app: HarnessApp) -> None:
 
 def test_direct_dependencies_include_external_and_dynamic_references(app: HarnessApp) -> None:
     sync_roles(app)
-    assert role_dependencies(app, "web") == [
+    assert dumps(role_dependencies(app, "web")) == [
         {
             "role": "geerlingguy.nginx",
             "reference": "geerlingguy.nginx",
@@ -273,13 +280,13 @@ def test_direct_dependencies_include_external_and_dynamic_references(app: Harnes
             "source_file": "meta/main.yml",
         },
     ]
-    kinds = {(d["role"], d["kind"], d["source"]) for d in role_dependencies(app, "app")}
+    kinds = {(d.role, d.kind, d.source) for d in role_dependencies(app, "app")}
     assert kinds == {
         ("{{ extra_role }}", "dynamic", "include_role"),
         ("db", "role", "include_role"),
         ("web", "role", "meta"),
     }
-    assert role_dependencies(app, "common", reverse=True) == [
+    assert dumps(role_dependencies(app, "common", reverse=True)) == [
         {
             "role": "db",
             "reference": "common",
@@ -301,12 +308,12 @@ def test_transitive_dependencies_and_dependants_carry_the_shortest_depth(
     app: HarnessApp,
 ) -> None:
     sync_roles(app)
-    assert role_dependencies(app, "app", transitive=True) == [
+    assert dumps(role_dependencies(app, "app", transitive=True)) == [
         {"role": "db", "depth": 1},
         {"role": "web", "depth": 1},
         {"role": "common", "depth": 2},
     ]
-    assert role_dependencies(app, "common", transitive=True, reverse=True) == [
+    assert dumps(role_dependencies(app, "common", transitive=True, reverse=True)) == [
         {"role": "db", "depth": 1},
         {"role": "web", "depth": 1},
         {"role": "app", "depth": 2},
@@ -327,10 +334,10 @@ def test_every_entry_point_rejects_unsafe_names(app: HarnessApp, bad: str) -> No
 
 def test_list_roles_filters_by_wave_and_pages(app: HarnessApp) -> None:
     sync_roles(app)
-    assert [r["name"] for r in list_roles(app)] == ["common", "db", "web", "app"]
-    assert [r["name"] for r in list_roles(app, wave=1)] == ["db", "web"]
-    assert [r["name"] for r in list_roles(app, limit=2, offset=1)] == ["db", "web"]
-    with pytest.raises(ConfigError):
+    assert [r.name for r in list_roles(app)] == ["common", "db", "web", "app"]
+    assert [r.name for r in list_roles(app, wave=1)] == ["db", "web"]
+    assert [r.name for r in list_roles(app, limit=2, offset=1)] == ["db", "web"]
+    with pytest.raises(InvalidArgumentError):
         list_roles(app, offset=-1)
 
 
@@ -356,15 +363,13 @@ def test_get_role_and_status_show_worktree_issue_mr_and_test_runs(app: HarnessAp
         (rid, now),
     )
     web = get_role(app, "web")
-    assert role_id["worktree"] is None
-    assert web["worktree"] == {"path": "/wt/web", "branch": "box-up/web"}
-    assert (web["mr_url"], web["mr_state"]) == ("http://mr/1", "opened")
-    assert [(t["kind"], t["status"], t["passed"]) for t in web["test_runs"]] == [
-        ("pytest", "passed", 3)
-    ]
-    status = {s["role"]: s for s in roles_status(app)}
-    assert status["web"]["worktree"] == "/wt/web"
-    assert (status["web"]["test_runs"], status["web"]["tests_passed"]) == (1, 1)
+    assert role_id.worktree is None
+    assert dumps(web.worktree) == {"path": "/wt/web", "branch": "box-up/web"}
+    assert (web.mr_url, web.mr_state) == ("http://mr/1", "opened")
+    assert [(t.kind, t.status, t.passed) for t in web.test_runs] == [("pytest", "passed", 3)]
+    status = {s.role: s for s in roles_status(app)}
+    assert status["web"].worktree == "/wt/web"
+    assert (status["web"].test_runs, status["web"].tests_passed) == (1, 1)
     assert list(status) == ["common", "db", "web", "app"]
 
 
@@ -375,14 +380,14 @@ def test_dependency_graph_renders_in_both_formats(app: HarnessApp) -> None:
     assert mermaid.count("subgraph wave_") == 3
     dot = dependency_graph(app, "dot")
     assert '"common" -> "web";' in dot and '"db" -> "app";' in dot
-    with pytest.raises(ConfigError):
+    with pytest.raises(InvalidArgumentError):
         dependency_graph(app, "svg")  # type: ignore[arg-type]
 
 
 def test_reopening_the_database_sees_the_synced_state(app: HarnessApp) -> None:
     sync_roles(app)
     with _reopen(app) as other:
-        assert [w["roles"] for w in plan_waves(other)] == [["common"], ["db", "web"], ["app"]]
+        assert [w.roles for w in plan_waves(other)] == [["common"], ["db", "web"], ["app"]]
 
 
 def test_kubespray_like_nested_roles_sync_with_path_and_sibling_references(
@@ -404,7 +409,7 @@ def test_kubespray_like_nested_roles_sync_with_path_and_sibling_references(
     with HarnessApp.open(settings_for(tree.root, roles_path="roles")) as app:
         report = sync_roles(app)
         assert (report.total, report.errors, report.external) == (7, [], 0)
-        assert plan_waves(app) == [
+        assert dumps(plan_waves(app)) == [
             {"wave": 0, "roles": ["kubernetes/preinstall", "preinstall"], "parallel": True},
             {
                 "wave": 1,
@@ -418,11 +423,11 @@ def test_kubespray_like_nested_roles_sync_with_path_and_sibling_references(
                 "parallel": True,
             },
         ]
-        assert role_dependencies(
+        assert dumps(role_dependencies(
             app, "kubernetes-apps/ingress_controller/cert_manager", transitive=True
-        ) == [
+        )) == [
             {"role": "kubernetes/control-plane", "depth": 1},
             {"role": "kubernetes/kubeadm_common", "depth": 2},
             {"role": "kubernetes/preinstall", "depth": 3},
         ]
-        assert get_role(app, "network_plugin/calico")["dependencies"][0]["role"] == "preinstall"
+        assert get_role(app, "network_plugin/calico").dependencies[0].role == "preinstall"

@@ -1,17 +1,21 @@
-"""CLI commands: ``harness capabilities grant|revoke|list``.
-
-Capability contexts limit what a Claude Code session may do (file writes, Bash,
-MCP tools, GitLab writes) until they expire; the PreToolUse hook enforces them.
-"""
+"""``harness capabilities grant|revoke|list``: what a Claude Code session may write, run and
+call until the context expires (the PreToolUse hook enforces it)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from dag_harness_mcp.cli.common import JsonFlag, console, emit_json, err_console, open_app, run_cli
+from dag_harness_mcp.cli.common import (
+    JsonFlag,
+    console,
+    emit_json,
+    err_console,
+    open_app,
+    print_table,
+    run_cli,
+)
 from dag_harness_mcp.service import capabilities as service
 
 __all__ = ["register"]
@@ -24,20 +28,16 @@ group = typer.Typer(
 )
 
 
-def _render(contexts: list[dict[str, Any]], title: str) -> None:
+def _render(contexts: list[service.CapabilityContext], title: str) -> None:
     if not contexts:
         err_console.print("no capability contexts; grant one with `harness capabilities grant`")
         return
-    table = Table(title=title)
-    for column in ("id", "name", "bound to", "state", "expires", "capabilities"):
-        table.add_column(column)
-    for ctx in contexts:
-        bound = f"session {ctx['session_id']}" if ctx["session_id"] else f"dir {ctx['project_dir']}"
-        caps = "\n".join(f"{kind}: {', '.join(patterns)}"
-                         for kind, patterns in sorted(ctx["capabilities"].items()))
-        table.add_row(str(ctx["id"]), ctx["name"], bound, ctx["state"],
-                      ctx["expires_at"] or "never", caps or "(none: read-only)")
-    console.print(table)
+    print_table(title, ("id", "name", "bound to", "state", "expires", "capabilities"), [
+        (c.id, c.name, f"session {c.session_id}" if c.session_id else f"dir {c.project_dir}",
+         c.state, c.expires_at or "never",
+         "\n".join(f"{kind}: {', '.join(ps)}" for kind, ps in sorted(c.capabilities.items()))
+         or "(none: read-only)")
+        for c in contexts])
 
 
 @group.command("grant")
@@ -73,9 +73,8 @@ def grant(
         network=network,
     ))
     if as_json:
-        emit_json(context)
-        return
-    _render([context], f"granted context #{context['id']}")
+        return emit_json(context)
+    _render([context], f"granted context #{context.id}")
 
 
 @group.command("revoke")
@@ -87,9 +86,8 @@ def revoke(
     """Revoke a capability context now."""
     context = run_cli(lambda: service.revoke_capabilities(open_app(ctx), context_id))
     if as_json:
-        emit_json(context)
-        return
-    console.print(f"revoked context #{context['id']} {context['name']!r}")
+        return emit_json(context)
+    console.print(f"revoked context #{context.id} {context.name!r}")
 
 
 @group.command("list")
@@ -103,8 +101,7 @@ def list_(
     contexts = run_cli(lambda: service.list_capabilities(
         open_app(ctx), active_only=not all_, session_id=session))
     if as_json:
-        emit_json(contexts)
-        return
+        return emit_json(contexts)
     _render(contexts, "capability contexts")
 
 

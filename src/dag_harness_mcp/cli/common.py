@@ -29,7 +29,7 @@ from dag_harness_mcp.errors import (
 from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = ["STATUS_STYLE", "JsonFlag", "cli_errors", "console", "emit_json", "err_console",
-           "make_table", "open_app", "plain", "run_async", "run_cli", "styled"]
+           "make_table", "open_app", "plain", "print_table", "run_async", "run_cli", "styled"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -68,6 +68,11 @@ def make_table(
     if not table.rows and empty:
         err_console.print(empty, highlight=False)
     return table
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """:func:`make_table` on stdout, cells shown as written (:func:`plain`: no markup)."""
+    console.print(make_table(title, columns, ([plain(cell) for cell in row] for row in rows)))
 
 
 # Said when the CLI finds itself in the sandbox the hooks run an agent's commands in.

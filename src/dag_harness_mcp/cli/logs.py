@@ -33,24 +33,23 @@ def logs(
     """Show what a run's molecule and pytest commands printed, and the errors nodes hit."""
     entries = run_cli(lambda: execution_logs(open_app(ctx), execution_id, node=node))
     if as_json:
-        emit_json(entries)
-        return
+        return emit_json(entries)
     if not entries:
         which = f" for {node}" if node else ""
         err_console.print(f"execution {execution_id} recorded no output{which} yet",
                           highlight=False)
         return
     for entry in entries:
-        if entry["kind"] == "output":
-            seconds = (entry["duration_ms"] or 0) / 1000
-            head = (f"{entry['node']} (test run {entry['test_run_id']}): {entry['status']}, "
-                    f"exit {entry['exit_code']}, {seconds:.1f} s — {entry['command']}")
+        if entry.kind == "output":
+            seconds = (entry.duration_ms or 0) / 1000
+            head = (f"{entry.node} (test run {entry.test_run_id}): {entry.status}, "
+                    f"exit {entry.exit_code}, {seconds:.1f} s — {entry.command}")
         else:
-            head = f"{entry['node']}: {entry['status']} with this error"
+            head = f"{entry.node}: {entry.status} with this error"
         console.rule(plain(head), align="left")
-        if entry["cut"]:
+        if entry.cut:
             console.print("[dim](the last part of the output; the start was not kept)[/]")
-        typer.echo(entry["output"].rstrip("\n"))
+        typer.echo(entry.output.rstrip("\n"))
 
 
 def register(app: typer.Typer) -> None:

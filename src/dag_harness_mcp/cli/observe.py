@@ -1,7 +1,5 @@
-"""CLI commands: ``harness sessions list|show``, ``harness costs``, ``harness audit``.
-
-What the hooks recorded about Claude Code sessions, read through the service.
-"""
+"""``harness sessions list|show``, ``harness costs``, ``harness audit``: what the hooks recorded
+about Claude Code sessions, read through the service."""
 
 from __future__ import annotations
 
@@ -9,9 +7,16 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from dag_harness_mcp.cli.common import JsonFlag, console, emit_json, err_console, open_app, run_cli
+from dag_harness_mcp.cli.common import (
+    JsonFlag,
+    console,
+    emit_json,
+    err_console,
+    open_app,
+    print_table,
+    run_cli,
+)
 from dag_harness_mcp.service import observability as service
 
 __all__ = ["register"]
@@ -41,20 +46,14 @@ def list_sessions(
     """List sessions, newest first, with tool calls, denials, files and cost."""
     rows = run_cli(lambda: service.agent_sessions(open_app(ctx), limit, offset))
     if as_json:
-        emit_json(rows)
-        return
+        return emit_json(rows)
     if not rows:
         err_console.print("no sessions recorded; install the hooks (`harness install`)")
         return
-    table = Table(title="sessions")
-    for column in ("session", "parent", "model", "status", "started", "tools", "denied",
-                   "files", "cost"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["session_id"], r["parent_session_id"] or "", r["model"] or "",
-                      r["status"], r["started_at"], str(r["tool_calls"]), str(r["denied_calls"]),
-                      str(r["files_changed"]), _usd(r["cost_usd"]))
-    console.print(table)
+    print_table("sessions", ("session", "parent", "model", "status", "started", "tools", "denied",
+                             "files", "cost"), [
+        (r.session_id, r.parent_session_id, r.model, r.status, r.started_at, r.tool_calls,
+         r.denied_calls, r.files_changed, _usd(r.cost_usd)) for r in rows])
 
 
 @sessions.command("show")
@@ -66,24 +65,19 @@ def show_session(
     """Show one session: tool calls, file changes, subagents and token totals."""
     detail = run_cli(lambda: service.session_detail(open_app(ctx), session_id))
     if as_json:
-        emit_json(detail)
-        return
-    s, c = detail["session"], detail["costs"]
-    console.print(f"[bold]{s['session_id']}[/] {s['status']} model={s['model'] or '-'} "
-                  f"cwd={s['cwd'] or '-'} cost={_usd(c['cost_usd'])} "
-                  f"tokens in/out={c['input_tokens']}/{c['output_tokens']}", highlight=False)
-    table = Table(title="tool calls")
-    for column in ("tool", "status", "ms", "reason"):
-        table.add_column(column)
-    for t in detail["tool_calls"]:
-        ms = "" if t["duration_ms"] is None else f"{t['duration_ms']:.0f}"
-        table.add_row(t["tool_name"], t["status"], ms, t["decision_reason"] or t["error"] or "")
-    console.print(table)
-    for f in detail["file_changes"]:
-        console.print(f"  {f['change_type']:<8} {f['path']}", highlight=False)
-    for sub in detail["subagents"]:
-        console.print(f"  subagent {sub['session_id']} ({sub['agent_type'] or '-'}) "
-                      f"{_usd(sub['cost_usd'])}", highlight=False)
+        return emit_json(detail)
+    s, c = detail.session, detail.costs
+    console.print(f"[bold]{s.session_id}[/] {s.status} model={s.model or '-'} "
+                  f"cwd={s.cwd or '-'} cost={_usd(c.cost_usd)} "
+                  f"tokens in/out={c.input_tokens}/{c.output_tokens}", highlight=False)
+    print_table("tool calls", ("tool", "status", "ms", "reason"), [
+        (t.tool_name, t.status, "" if t.duration_ms is None else f"{t.duration_ms:.0f}",
+         t.decision_reason or t.error) for t in detail.tool_calls])
+    for f in detail.file_changes:
+        console.print(f"  {f.change_type:<8} {f.path}", highlight=False)
+    for sub in detail.subagents:
+        console.print(f"  subagent {sub.session_id} ({sub.agent_type or '-'}) "
+                      f"{_usd(sub.cost_usd)}", highlight=False)
 
 
 def costs(
@@ -96,21 +90,13 @@ def costs(
     """Token usage and cost from the session transcripts."""
     report = run_cli(lambda: service.cost_report(open_app(ctx), by=by.value, days=days))
     if as_json:
-        emit_json(report)
-        return
-    key = {"day": "day", "session": "session_id", "model": "model"}[by.value]
-    table = Table(title=f"costs by {by.value} (total {_usd(report['total_cost_usd'])})")
-    columns = [key, *(["model"] if by.value == "day" else []), "messages", "input", "output",
-               "cache write", "cache read", "cost"]
-    for column in columns:
-        table.add_column(column)
-    for r in report["rows"]:
-        cells = [str(r[key]), *([str(r["model"])] if by.value == "day" else []),
-                 str(r["messages"]), str(r["input_tokens"]), str(r["output_tokens"]),
-                 str(r["cache_creation_tokens"]), str(r["cache_read_tokens"]),
-                 _usd(r["cost_usd"])]
-        table.add_row(*cells)
-    console.print(table)
+        return emit_json(report)
+    keys = {"day": ["day", "model"], "session": ["session_id"], "model": ["model"]}[by.value]
+    rows = [r.model_dump() for r in report.rows]
+    print_table(f"costs by {by.value} (total {_usd(report.total_cost_usd)})",
+                [*keys, "messages", "input", "output", "cache write", "cache read", "cost"], [
+        [*(r[k] for k in keys), r["messages"], r["input_tokens"], r["output_tokens"],
+         r["cache_creation_tokens"], r["cache_read_tokens"], _usd(r["cost_usd"])] for r in rows])
 
 
 def audit(
@@ -124,15 +110,10 @@ def audit(
     """The audit log of mutations, newest first."""
     rows = run_cli(lambda: service.audit_log(open_app(ctx), limit, before, action))
     if as_json:
-        emit_json(rows)
-        return
-    table = Table(title="audit log")
-    for column in ("id", "time", "actor", "source", "action", "entity"):
-        table.add_column(column)
-    for r in rows:
-        entity = f"{r['entity_type'] or ''} {r['entity_id'] or ''}".strip()
-        table.add_row(str(r["id"]), r["ts"], r["actor"], r["source"], r["action"], entity)
-    console.print(table)
+        return emit_json(rows)
+    print_table("audit log", ("id", "time", "actor", "source", "action", "entity"), [
+        (r.id, r.ts, r.actor, r.source, r.action,
+         f"{r.entity_type or ''} {r.entity_id or ''}".strip()) for r in rows])
 
 
 def register(app: typer.Typer) -> None:

@@ -30,7 +30,7 @@ def register_completions(server: MCPServer[ServerState], slot: StateSlot) -> Non
         """Synced role names starting with what was typed, in wave order."""
         if not _wants_role(ref, argument.name):
             return None
-        names = [str(r["name"]) for r in roles.list_roles(slot.require().app)]
+        names = [r.name for r in roles.list_roles(slot.require().app)]
         found = [n for n in names if n.startswith(argument.value)]
         return Completion(values=found[:MAX_VALUES], total=len(found),
                           has_more=len(found) > MAX_VALUES)

@@ -19,6 +19,7 @@ from dag_harness_mcp.errors import (
     ForgeError,
     GitError,
     HarnessError,
+    InvalidArgumentError,
     InvalidNameError,
     NotFoundError,
     StateDBError,
@@ -31,6 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _NEXT: tuple[tuple[type[HarnessError], str], ...] = (
     (InvalidNameError, "pass a name such as 'common' or 'parent/child' (list_roles shows them)"),
+    (InvalidArgumentError, "call again with a value the message allows"),
     (NotFoundError, "check the name or id with list_roles / list_executions"),
     (WorkflowError, "see get_execution for the run's state"),
     (GitError, "fix the repository state, then resume_execution"),
@@ -84,7 +86,7 @@ def as_tool_error(exc: HarnessError) -> ToolError:
     return ToolError(f"{type(exc).__name__}: {text}")
 
 
-# A message that says what is allowed already names the fix (a ConfigError always does).
+# A message that says what is allowed already names the fix (an InvalidArgumentError always does).
 _STATES_THE_FIX = re.compile(r"\b(?:valid|one of|must be|the next_cursor)\b")
 
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from dag_harness_mcp.errors import ConfigError
+from dag_harness_mcp.errors import InvalidArgumentError
 
 __all__ = ["Cursor", "Page", "PageSize", "fetch_page"]
 
-Cursor = Annotated[str | None, Field(description="a next_cursor")]
+Cursor = str | None  # a next_cursor of the previous page
 
 
 PageSize = Annotated[int, Field(ge=1, le=200)]
@@ -29,7 +29,8 @@ def _offset(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 0
     if not cursor.isdigit():
-        raise ConfigError("cursor", cursor, "the next_cursor of a previous page, or nothing")
+        raise InvalidArgumentError("cursor", cursor,
+                                   "the next_cursor of a previous page, or nothing")
     return int(cursor)
 
 

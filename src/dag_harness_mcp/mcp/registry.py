@@ -1,14 +1,13 @@
 """Building the tool list: each tool once, with annotations, error translation, compact answers
 (:mod:`dag_harness_mcp.mcp.answers`) and compact schemas.
 
-Every byte of ``tools/list`` is paid in the context window of every session, so the schemas
-say only what a client needs to call and read the tool: pydantic's per-property ``title``
-repeats the name; an optional argument's ``anyOf [T, null]`` with ``default: null`` is just
-``T`` left out of ``required`` (omitting it is how to pass nothing; the server still accepts
-``null``); ``additionalProperties: true`` and ``items: {}`` are JSON Schema's defaults; an
-output model's docstring repeats the tool description, and its ``required`` list helps
-only a validator (an answer leaves out what is unknown anyway). Tools carry no ``title``:
-Claude Code names a tool by ``annotations.title`` or else its name, which says it already.
+Every byte of ``tools/list`` is paid in the context window of every session, so a schema says
+only what a client needs to call a tool and read its answer: no ``title`` (it repeats the
+name); an optional argument's ``anyOf [T, null]`` with ``default: null`` is just ``T`` left out
+of ``required``; ``additionalProperties: true`` and ``items: {}`` are JSON Schema's defaults.
+An output schema names each top-level field with its JSON type, nothing deeper: the model's
+docstring repeats the tool description, ``required`` helps only a validator (an answer leaves
+out what is unknown), and a nested model would need ``$defs`` repeated in every tool using it.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from mcp.types import ToolAnnotations
 from dag_harness_mcp.mcp.answers import compact_answers
 from dag_harness_mcp.mcp.errors import tool_errors
 
-__all__ = ["ToolSpec", "build_tools", "compact_schema"]
+__all__ = ["ToolSpec", "build_tools", "compact_schema", "output_schema"]
 
 ToolSpec = tuple[Callable[..., Any], ToolAnnotations]
 
@@ -74,6 +73,28 @@ def compact_schema(schema: Any) -> Any:
     return out
 
 
+def _json_type(schema: dict[str, Any]) -> dict[str, Any]:
+    """A field's JSON type alone (a model or mapping is an object; a union of one type and
+    null is that type; another union has no single type)."""
+    schema = _nullable(schema) or schema
+    if "$ref" in schema or "additionalProperties" in schema:
+        return {"type": "object"}
+    kind = schema.get("type")
+    arms = {_json_type(arm).get("type") for arm in schema.get("anyOf", ())}
+    if kind is None and len(arms) == 1:
+        kind = arms.pop()
+    return {} if kind is None else {"type": kind}
+
+
+def output_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """An output schema as ``{"type": "object", "properties": {name: its JSON type}}``."""
+    fields = schema.get("properties", {})
+    out: dict[str, Any] = {"type": "object"}
+    if fields:
+        out["properties"] = {name: _json_type(sub) for name, sub in fields.items()}
+    return out
+
+
 def _description(fn: Callable[..., Any]) -> str:
     """The docstring as one paragraph per blank-line-separated block."""
     doc = inspect.cleandoc(fn.__doc__ or "")
@@ -92,9 +113,6 @@ def build_tools(specs: Iterable[Sequence[ToolSpec]]) -> list[Tool]:
             tool.parameters = compact_schema(tool.parameters)
             metadata = tool.fn_metadata
             if metadata.output_schema is not None:
-                output = compact_schema(metadata.output_schema)
-                output.pop("description", None)
-                output.pop("required", None)
-                metadata.output_schema = output
+                metadata.output_schema = output_schema(metadata.output_schema)
             tools.append(tool)
     return tools

@@ -14,6 +14,7 @@ from dag_harness_mcp.mcp.context import Ctx, app_of, state_of
 from dag_harness_mcp.mcp.state import ServerState
 from dag_harness_mcp.mcp.views import cost_view, execution_view, role_view
 from dag_harness_mcp.service import memory, observability, roles, run_types
+from dag_harness_mcp.service.roles import Role
 
 __all__ = ["ROLE_TEMPLATE", "StateSlot", "register_resources"]
 
@@ -38,11 +39,11 @@ def _json(data: Any) -> str:
     return compact_json(drop_nones(data))
 
 
-def roles_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def roles_summary(rows: list[Role]) -> dict[str, Any]:
     """Every role's name grouped by wave (no wave: ``null``), with the per-role resource."""
     waves: dict[int | None, list[str]] = {}
     for row in rows:
-        waves.setdefault(row["wave"], []).append(str(row["name"]))
+        waves.setdefault(row.wave, []).append(row.name)
     return {
         "total": len(rows), "role": ROLE_TEMPLATE,
         "waves": [{"wave": wave, "roles": names} for wave, names in waves.items()],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 
@@ -30,10 +30,9 @@ def grant_capabilities(
     mcp_tools: Patterns | None = None,
     gitlab_write: bool = False,
     ttl_seconds: Annotated[float | None, Field(gt=0)] = None,
-) -> dict[str, Any]:
-    """Open a capability context: while active, hooks allow only the file writes, Bash
-    commands and MCP tools matching these glob patterns (and GitLab writes if set) for a
-    session or project."""
+) -> service.CapabilityContext:
+    """Open a capability context: while active, hooks allow a session or project only the
+    file writes, Bash commands and MCP tools matching these globs (GitLab writes if set)."""
     return service.grant_capabilities(
         app_of(ctx), session_id=session_id, project_dir=project_dir, role=role,
         file_write=file_write or [], bash_allow=bash_allow or [], bash_deny=bash_deny or [],
@@ -44,7 +43,7 @@ def grant_capabilities(
 
 def revoke_capabilities(
     ctx: Ctx, context_id: Annotated[int, Field(ge=1, description="from list_capabilities")]
-) -> dict[str, Any]:
+) -> service.CapabilityContext:
     """Revoke a capability context now (idempotent)."""
     return service.revoke_capabilities(app_of(ctx), context_id)
 
@@ -56,7 +55,7 @@ def list_capabilities(
     limit: PageSize = 20,
     cursor: Cursor = None,
 ) -> Page:
-    """Capability contexts newest first, with their grants and whether they are active."""
+    """Capability contexts newest first: grants, binding, state."""
     rows = [capability_item(r) for r in
             service.list_capabilities(app_of(ctx), active_only=active_only, session_id=session_id)]
     return fetch_page(cursor, limit, lambda offset, count: rows[offset:offset + count])

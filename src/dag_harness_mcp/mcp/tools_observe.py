@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from dag_harness_mcp.errors import ConfigError
+from dag_harness_mcp.errors import InvalidArgumentError
 from dag_harness_mcp.mcp.annotations import READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
@@ -31,11 +31,11 @@ def test_history(
     limit: PageSize = 20,
     cursor: Cursor = None,
 ) -> Page:
-    """A role's test runs newest first: kind, status, counts, duration. Explains failures,
-    shows flakiness."""
+    """A role's test runs newest first: kind, status, counts, duration."""
     app = app_of(ctx)
-    return fetch_page(cursor, limit, lambda offset, count: [test_run_item(r) for r in
-                      quality.test_history(app, role, kind=kind, limit=offset + count)[offset:]])
+    return fetch_page(cursor, limit, lambda offset, count: [
+        test_run_item(r)
+        for r in quality.role_test_history(app, role, kind=kind, limit=offset + count)[offset:]])
 
 
 def list_regressions(
@@ -69,13 +69,14 @@ def audit_log(
     """Who changed what, newest first (syncs, runs, approvals, grants, memory writes); long
     details via query_state."""
     if cursor is not None and not cursor.isdigit():
-        raise ConfigError("cursor", cursor, "the next_cursor of a previous page, or nothing")
+        raise InvalidArgumentError("cursor", cursor,
+                                   "the next_cursor of a previous page, or nothing")
     before = int(cursor) if cursor else None
     rows = observability.audit_log(app_of(ctx), limit + 1, before, action)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=[audit_item(r) for r in rows],
-                next_cursor=str(rows[-1]["id"]) if more else None)
+                next_cursor=str(rows[-1].id) if more else None)
 
 
 def agent_sessions(ctx: Ctx, limit: PageSize = 20, cursor: Cursor = None) -> Page:

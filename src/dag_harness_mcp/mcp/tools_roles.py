@@ -28,12 +28,13 @@ def list_roles(
     empty: sync_roles)."""
     app = app_of(ctx)
     return fetch_page(cursor, limit, lambda offset, count: [
-        role_item(r) for r in service.list_roles(app, wave=wave, limit=count, offset=offset)])
+        role_item(r)
+        for r in service.list_roles(app, wave=wave, limit=count, offset=offset)])
 
 
 def get_role(ctx: Ctx, name: RoleName) -> dict[str, Any]:
     """One role: wave, dependencies, dependants, worktree, issue/MR, last execution, test
-    runs. Check before box_up_role."""
+    runs."""
     return role_view(service.get_role(app_of(ctx), name))
 
 
@@ -47,30 +48,29 @@ def role_dependencies(
 ) -> Page:
     """A role's dependencies (reverse: dependants), direct edges or all levels with depth:
     the blast radius of a change."""
-    items = service.role_dependencies(app_of(ctx), name, reverse=reverse, transitive=transitive)
-    if not transitive:
-        items = [edge_item(e) for e in items]
+    rows = service.role_dependencies(app_of(ctx), name, reverse=reverse, transitive=transitive)
+    items = [edge_item(r) if isinstance(r, service.Edge) else r.model_dump() for r in rows]
     return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
 
 
 RolesPerPage = Annotated[int, Field(ge=1, le=1000, description="roles per page")]
 
 
-def _regroup(entries: list[tuple[dict[str, Any], str]]) -> list[dict[str, Any]]:
+def _regroup(entries: list[tuple[service.Wave, str]]) -> list[dict[str, Any]]:
     """``(wave, role)`` pairs in order as one item per wave."""
     items: list[dict[str, Any]] = []
     for wave, role in entries:
-        if not items or items[-1]["wave"] != wave["wave"]:
-            items.append({"wave": wave["wave"], "roles": [],
-                          "parallel": None if wave["parallel"] else False})
+        if not items or items[-1]["wave"] != wave.wave:
+            items.append({"wave": wave.wave, "roles": [],
+                          "parallel": None if wave.parallel else False})
         items[-1]["roles"].append(role)
     return items
 
 
 def plan_waves(ctx: Ctx, limit: RolesPerPage = 250, cursor: Cursor = None) -> Page:
-    """Waves of the last sync: a wave's roles depend only on earlier waves and run in
-    parallel unless parallel is false; a wave may go on on the next page. Orders box-ups."""
-    flat = [(w, role) for w in service.plan_waves(app_of(ctx)) for role in w["roles"]]
+    """Waves of the last sync, the order of box-ups: a wave's roles depend only on earlier
+    waves and run in parallel unless parallel is false; a wave may go on on the next page."""
+    flat = [(w, role) for w in service.plan_waves(app_of(ctx)) for role in w.roles]
     page = fetch_page(cursor, limit, lambda offset, count: flat[offset:offset + count])
     return Page(items=_regroup(page.items), next_cursor=page.next_cursor)
 
@@ -78,8 +78,7 @@ def plan_waves(ctx: Ctx, limit: RolesPerPage = 250, cursor: Cursor = None) -> Pa
 def sync_roles(ctx: Ctx) -> dict[str, Any]:
     """Rescan the roles path into the StateDB; idempotent. Reports parse errors and
     dependency cycles."""
-    report = service.sync_roles(app_of(ctx)).to_dict()
-    report.pop("duration_ms", None)
+    report = service.sync_roles(app_of(ctx)).model_dump(exclude={"duration_ms"})
     return {k: v for k, v in report.items() if k == "total" or v not in ([], 0)}
 
 

@@ -10,16 +10,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dag_harness_mcp.mcp.answers import compact_json
+from dag_harness_mcp.service.capabilities import CapabilityContext
+from dag_harness_mcp.service.observability import AuditEntry, CostReport, Session
+from dag_harness_mcp.service.quality import Regression
+from dag_harness_mcp.service.roles import Edge, RecentTestRun, Role, RoleDetail
 
 __all__ = [
     "COST_ROWS_SHOWN", "DEPENDANTS_SHOWN", "audit_item", "capability_item", "checkpoint_item",
-    "cost_view", "edge_item",
-    "execution_item", "execution_view", "regression_item", "role_item", "role_view",
-    "session_item",
-    "test_run_item",
+    "cost_view", "edge_item", "execution_item", "execution_view", "regression_item", "role_item",
+    "role_view", "session_item", "test_run_item",
 ]
 
 DEPENDANTS_SHOWN = 20  # get_role's dependants; role_dependencies(reverse=true) pages them all
+COST_ROWS_SHOWN = 30  # cost_report's newest rows; days narrows, query_state reads the rest
 DETAILS_MAX = 200  # an audit entry's details, as compact JSON, shown up to this size
 ERROR_MAX = 300  # an error message in a list item
 
@@ -35,60 +38,41 @@ def _without(row: Mapping[str, Any], drop: Iterable[str]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in dropped}
 
 
-def _tests(row: Mapping[str, Any]) -> list[str] | None:
-    kinds = [kind for kind in ("molecule", "pytest") if row.get(f"has_{kind}")]
-    return kinds or None
-
-
-def role_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def role_item(role: Role) -> dict[str, Any]:
     """A role in a list: name, wave, its test kinds, description, and what is wrong with it."""
-    return {
-        "name": row["name"], "wave": row.get("wave"), "tests": _tests(row),
-        "description": row.get("description") or None,
-        "pinned": True if row.get("wave_pinned") else None,
-        "parse_error": row.get("parse_error"),
-    }
+    tests = [kind for kind, has in (("molecule", role.has_molecule), ("pytest", role.has_pytest))
+             if has]
+    return {"name": role.name, "wave": role.wave, "tests": tests or None,
+            "description": role.description or None, "pinned": role.wave_pinned or None,
+            "parse_error": role.parse_error}
 
 
-def edge_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def edge_item(edge: Edge) -> dict[str, Any]:
     """A dependency edge: the role, how it is referenced (only when not by that name), its
     kind (only when not an in-repo role) and where the reference is."""
-    reference = row.get("reference")
-    return {
-        "role": row["role"],
-        "reference": reference if reference != row["role"] else None,
-        "kind": row.get("kind") if row.get("kind") != "role" else None,
-        "source": row.get("source"), "file": row.get("source_file"),
-    }
+    return {"role": edge.role, "reference": edge.reference if edge.reference != edge.role else None,
+            "kind": edge.kind if edge.kind != "role" else None, "source": edge.source,
+            "file": edge.source_file}
 
 
-def test_run_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def test_run_item(run: RecentTestRun) -> dict[str, Any]:
     """A test run: kind, status and counts, duration and the run it belongs to."""
-    return {
-        "id": row.get("id"), "kind": row.get("kind"), "status": row.get("status"),
-        "passed": row.get("passed"), "failed": row.get("failed"),
-        "skipped": row.get("skipped") or None, "exit_code": row.get("exit_code"),
-        "duration_ms": row.get("duration_ms"), "execution_id": row.get("execution_id"),
-    }
+    shown = {"id", "kind", "status", "passed", "failed", "exit_code", "duration_ms",
+             "execution_id"}
+    return run.model_dump(include=shown) | {"skipped": run.skipped or None}
 
 
-def role_view(info: Mapping[str, Any]) -> dict[str, Any]:
+def role_view(info: RoleDetail) -> dict[str, Any]:
     """One role (get_role): its list fields, path, edges, the first dependants with their count,
     worktree, links, last execution and recent test runs."""
-    dependants = list(info.get("dependants") or [])
-    out = role_item(info)
-    out.update(
-        path=info.get("path"),
-        dependencies=[edge_item(e) for e in info.get("dependencies") or []],
-        dependants=dependants[:DEPENDANTS_SHOWN],
-    )
-    if len(dependants) > DEPENDANTS_SHOWN:
-        out["dependants_total"] = len(dependants)
-    out.update(_without(info, (
-        "name", "path", "wave", "wave_pinned", "has_molecule", "has_pytest", "description",
-        "parse_error", "status", "updated_at", "dependencies", "dependants", "test_runs")))
-    out["test_runs"] = [test_run_item(r) for r in info.get("test_runs") or []]
-    return out
+    return role_item(info) | {
+        "path": info.path, "dependencies": [edge_item(e) for e in info.dependencies],
+        "dependants": info.dependants[:DEPENDANTS_SHOWN],
+        "dependants_total": (len(info.dependants) if len(info.dependants) > DEPENDANTS_SHOWN
+                             else None),
+    } | info.model_dump(include={"worktree", "issue_url", "mr_url", "mr_state",
+                                 "last_execution_id", "last_execution_status"}) | {
+        "test_runs": [test_run_item(r) for r in info.test_runs]}
 
 
 # Bookkeeping columns of an execution row no agent acts on (``pid`` stays in the full view:
@@ -143,52 +127,43 @@ def checkpoint_item(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def audit_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def audit_item(entry: AuditEntry) -> dict[str, Any]:
     """An audit entry: when, who, what, on which entity; details when short (a longer one is
     ``details_chars`` long: query_state reads it)."""
-    details = row.get("details")
+    details = entry.details
     size = len(compact_json(details)) if details not in (None, {}, "") else 0
-    entity = row.get("entity_type")
     return {
-        "id": row["id"], "ts": row.get("ts"), "actor": row.get("actor"),
-        "action": row.get("action"),
-        "entity": f"{entity}:{row.get('entity_id')}" if entity else None,
+        "id": entry.id, "ts": entry.ts, "actor": entry.actor, "action": entry.action,
+        "entity": f"{entry.entity_type}:{entry.entity_id}" if entry.entity_type else None,
         "details": details if 0 < size <= DETAILS_MAX else None,
         "details_chars": size if size > DETAILS_MAX else None,
     }
 
 
-def session_item(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An agent session: the row without paths and bookkeeping, zero counts left out."""
-    out = _without(row, ("id", "transcript_path", "updated_at", "permission_mode", "source",
-                         "cwd", "ended_at"))
-    return {k: v for k, v in out.items() if v != 0}
+def session_item(session: Session) -> dict[str, Any]:
+    """An agent session without its working directory and end time, zero counts left out."""
+    return {k: v for k, v in session.model_dump(exclude={"cwd", "ended_at"}).items() if v != 0}
 
 
-def regression_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def regression_item(row: Regression) -> dict[str, Any]:
     """A regression: which test of which role, active or flaky, how often it failed or
     flipped, and the test run that last failed (test_history shows it)."""
     return {
-        "role": row.get("role_name"), "kind": row.get("kind"), "test_name": row.get("test_name"),
-        "status": row.get("status"), "failures": row.get("failure_count"),
-        "flips": row.get("flip_count"), "last_failed_run": row.get("last_failed_run_id"),
+        "role": row.role_name, "kind": row.kind, "test_name": row.test_name, "status": row.status,
+        "failures": row.failure_count, "flips": row.flip_count,
+        "last_failed_run": row.last_failed_run_id,
     }
 
 
-COST_ROWS_SHOWN = 30  # cost_report's newest rows; days narrows, query_state reads the rest
-
-
-def cost_view(report: Mapping[str, Any]) -> dict[str, Any]:
+def cost_view(report: CostReport) -> dict[str, Any]:
     """A cost report with its newest :data:`COST_ROWS_SHOWN` rows (``rows_total`` says how
     many there are when more) and the total over all of them."""
-    rows = list(report.get("rows") or [])
-    out = _without(report, ("rows",))
-    out["rows"] = rows[:COST_ROWS_SHOWN]
-    if len(rows) > COST_ROWS_SHOWN:
-        out["rows_total"] = len(rows)
+    out = report.model_dump()
+    if len(report.rows) > COST_ROWS_SHOWN:
+        out |= {"rows": out["rows"][:COST_ROWS_SHOWN], "rows_total": len(report.rows)}
     return out
 
 
-def capability_item(row: Mapping[str, Any]) -> dict[str, Any]:
+def capability_item(context: CapabilityContext) -> dict[str, Any]:
     """A capability context: what it allows, for whom, its state and expiry."""
-    return _without(row, ("created_at", "revoked_at"))
+    return context.model_dump(exclude={"created_at", "revoked_at"})

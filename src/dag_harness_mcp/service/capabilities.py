@@ -1,9 +1,7 @@
 """Grant, revoke, list and check capability contexts (CLI, MCP tools and the runner).
 
-A context binds a Claude Code session (``session_id``) or every session in a
-project directory (``project_dir``) to capabilities until it expires or is
-revoked; the PreToolUse hook enforces it (see :mod:`dag_harness_mcp.hooks.policy`
-and docs/hooks.md).
+A context binds a Claude Code session or every session in a project directory to
+capabilities until it expires or is revoked; the PreToolUse hook enforces it (docs/hooks.md).
 """
 
 from __future__ import annotations
@@ -11,20 +9,16 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from typing import Any
+
+from pydantic import BaseModel
 
 from dag_harness_mcp.clock import utc_after
-from dag_harness_mcp.errors import ConfigError
+from dag_harness_mcp.errors import InvalidArgumentError
 from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = [
-    "DEFAULT_ROLE_TTL_SECONDS",
-    "PLUGIN_MCP_TOOLS",
-    "check_capability",
-    "grant_capabilities",
-    "list_capabilities",
-    "open_role_context",
-    "revoke_capabilities",
+    "DEFAULT_ROLE_TTL_SECONDS", "PLUGIN_MCP_TOOLS", "CapabilityContext", "check_capability",
+    "grant_capabilities", "list_capabilities", "open_role_context", "revoke_capabilities",
 ]
 
 DEFAULT_ROLE_TTL_SECONDS = 4 * 3600.0
@@ -34,10 +28,27 @@ DEFAULT_ROLE_TTL_SECONDS = 4 * 3600.0
 PLUGIN_MCP_TOOLS = r"re:mcp__(plugin_dag-harness_)?dag-harness__\w+"
 
 
+class CapabilityContext(BaseModel):
+    """A context: whom it binds, its state and expiry, and its patterns by capability."""
+
+    id: int
+    name: str
+    session_id: str | None = None
+    project_dir: str | None = None
+    role_name: str | None = None
+    execution_id: int | None = None
+    created_at: str
+    expires_at: str | None = None
+    revoked_at: str | None = None
+    state: str
+    capabilities: dict[str, list[str]]
+
+
 def _absolute_glob(pattern: str, base: str) -> str:
     pattern = os.path.expanduser(pattern.strip())
     if not pattern:
-        raise ConfigError("file_write", pattern, "a non-empty path glob such as '/repo/wt/**'")
+        raise InvalidArgumentError("file_write", pattern,
+                                   "a non-empty path glob such as '/repo/wt/**'")
     return pattern if os.path.isabs(pattern) else os.path.normpath(os.path.join(base, pattern))
 
 
@@ -45,10 +56,10 @@ def _check_bash(kind: str, pattern: str) -> str:
     try:
         tokens = shlex.split(pattern)
     except ValueError as exc:
-        raise ConfigError(kind, pattern, f"a shell-like pattern such as 'git status *' ({exc})") \
-            from exc
+        raise InvalidArgumentError(
+            kind, pattern, f"a shell-like pattern such as 'git status *' ({exc})") from exc
     if not tokens:
-        raise ConfigError(kind, pattern, "a non-empty command pattern such as 'pytest *'")
+        raise InvalidArgumentError(kind, pattern, "a non-empty command pattern such as 'pytest *'")
     return pattern.strip()
 
 
@@ -57,9 +68,11 @@ def _check_mcp(pattern: str) -> str:
         try:
             re.compile(pattern[3:])
         except re.error as exc:
-            raise ConfigError("mcp_tools", pattern, f"a valid regular expression ({exc})") from exc
+            raise InvalidArgumentError(
+                "mcp_tools", pattern, f"a valid regular expression ({exc})") from exc
     elif not pattern.strip():
-        raise ConfigError("mcp_tools", pattern, f"a tool-name glob such as '{PLUGIN_MCP_TOOLS}'")
+        raise InvalidArgumentError("mcp_tools", pattern,
+                                   f"a tool-name glob such as '{PLUGIN_MCP_TOOLS}'")
     return pattern.strip()
 
 
@@ -78,19 +91,18 @@ def grant_capabilities(
     name: str,
     execution_id: int | None = None,
     network: bool = False,
-) -> dict[str, Any]:
-    """Open a capability context and return it (id, binding, expiry, capabilities).
-
-    ``network``: commands the hooks run in the sandbox for this context may use the
-    network (off by default; docs/hooks.md, "The fence")."""
+) -> CapabilityContext:
+    """Open a capability context. ``network``: commands the hooks run in the sandbox for it
+    may use the network (docs/hooks.md, "The fence")."""
     if not session_id and not project_dir:
-        raise ConfigError("session_id/project_dir", None,
-                          "bind the context to a session (--session ID) or a project "
-                          "directory (--project DIR)")
+        raise InvalidArgumentError("session_id/project_dir", None,
+                                   "bind the context to a session (--session ID) or a project "
+                                   "directory (--project DIR)")
     if ttl_seconds is not None and ttl_seconds <= 0:
-        raise ConfigError("ttl_seconds", ttl_seconds, "a positive number of seconds, or none")
+        raise InvalidArgumentError("ttl_seconds", ttl_seconds,
+                                   "a positive number of seconds, or none")
     if not name.strip():
-        raise ConfigError("name", name, "a short name such as 'box-up common'")
+        raise InvalidArgumentError("name", name, "a short name such as 'box-up common'")
     project = os.path.realpath(project_dir) if project_dir else None
     base = project or str(app.repo_root)
     caps: list[tuple[str, str]] = [("file_write", _absolute_glob(p, base)) for p in file_write]
@@ -112,23 +124,24 @@ def grant_capabilities(
                   details={"name": name, "session_id": session_id, "project_dir": project,
                            "role": role, "expires_at": expires,
                            "capabilities": [list(c) for c in caps]})
-    return app.db.capabilities.get(context_id)
+    return CapabilityContext.model_validate(app.db.capabilities.get(context_id))
 
 
-def revoke_capabilities(app: HarnessApp, context_id: int) -> dict[str, Any]:
+def revoke_capabilities(app: HarnessApp, context_id: int) -> CapabilityContext:
     """Revoke a context now (idempotent); NotFoundError names how to list them."""
     with app.db.transaction():
-        context = app.db.capabilities.revoke(context_id)
+        context = CapabilityContext.model_validate(app.db.capabilities.revoke(context_id))
         app.audit("capability_revoke", entity_type="execution_context", entity_id=context_id,
-                  details={"name": context["name"]})
+                  details={"name": context.name})
     return context
 
 
 def list_capabilities(
     app: HarnessApp, *, active_only: bool = True, session_id: str | None = None
-) -> list[dict[str, Any]]:
-    """Contexts (newest first) with their capabilities grouped by kind and their state."""
-    return app.db.capabilities.contexts(active_only=active_only, session_id=session_id)
+) -> list[CapabilityContext]:
+    """Contexts, newest first."""
+    return [CapabilityContext.model_validate(c) for c in
+            app.db.capabilities.contexts(active_only=active_only, session_id=session_id)]
 
 
 def open_role_context(
@@ -145,13 +158,11 @@ def open_role_context(
     mcp_tools: list[str] | None = None,
     gitlab_write: bool = False,
     network: bool = False,
-) -> dict[str, Any]:
-    """The context a box-up run opens for a role: writes only inside its worktree.
-
-    Bound to ``session_id`` when known, else to ``project_dir`` (default: the
-    repository root). Bash is allowed except the built-in denials and ``bash_deny``; the plugin's
-    own MCP tools are allowed; GitLab writes only when asked.
-    """
+) -> CapabilityContext:
+    """The context a box-up run opens for a role: writes only inside its worktree; bound to
+    ``session_id`` when known, else to ``project_dir`` (default: the repository root); Bash
+    except the built-in denials and ``bash_deny``; the plugin's own MCP tools; GitLab writes
+    only when asked."""
     worktree = os.path.realpath(worktree_path)
     return grant_capabilities(
         app,
@@ -178,12 +189,9 @@ def check_capability(
     capability: str,
     subject: str = "*",
 ) -> tuple[bool, str]:
-    """Whether an in-process action is allowed (e.g. the MCP server before a GitLab write).
-
-    No active context: allowed. Otherwise some active context must hold
-    ``capability`` (for ``mcp_tool``, a pattern matching ``subject``). Returns
-    ``(allowed, reason)``; the reason names the grant that would allow it.
-    """
+    """``(allowed, reason)`` for an in-process action: allowed with no active context, else
+    when one holds ``capability`` (for ``mcp_tool``, a pattern matching ``subject``); the
+    reason names the grant that would allow it."""
     from fnmatch import fnmatchcase
 
     contexts = app.db.capabilities.active_for(

@@ -1,8 +1,5 @@
-"""Read-only views of what Claude Code sessions did: sessions, tool calls, costs, audit.
-
-Called by the CLI (``harness sessions``, ``harness costs``, ``harness audit``) and the
-MCP server. The hooks write these tables; nothing here writes.
-"""
+"""Read-only views of what Claude Code sessions did: sessions, tool calls, costs, audit (the
+hooks write these tables; nothing here writes)."""
 
 from __future__ import annotations
 
@@ -11,69 +8,169 @@ import datetime as _dt
 import json
 from typing import Any, Literal
 
-from dag_harness_mcp.errors import ConfigError, NotFoundError
+from pydantic import BaseModel
+
+from dag_harness_mcp.errors import InvalidArgumentError, NotFoundError
 from dag_harness_mcp.service.app import HarnessApp
 
-__all__ = ["agent_sessions", "audit_log", "cost_report", "session_detail"]
+__all__ = [
+    "AuditEntry", "CostReport", "Session", "SessionDetail", "agent_sessions", "audit_log",
+    "cost_report", "session_detail",
+]
 
 CostGrouping = Literal["day", "session", "model"]
 
 
-def agent_sessions(app: HarnessApp, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """Sessions newest first, with tool-call, denial, file-change counts and cost."""
-    return app.db.sessions.recent(limit=limit, offset=offset)
+class Session(BaseModel):
+    """A session with its tool-call, denial and file-change counts and cost."""
+
+    session_id: str
+    parent_session_id: str | None
+    agent_type: str | None
+    cwd: str | None
+    model: str | None
+    status: str
+    end_reason: str | None
+    started_at: str
+    ended_at: str | None
+    tool_calls: int
+    denied_calls: int
+    file_changes: int
+    files_changed: int
+    cost_usd: float | None
 
 
-def session_detail(app: HarnessApp, session_id: str) -> dict[str, Any]:
+class ToolCall(BaseModel):
+    id: int
+    session_id: str
+    tool_use_id: str | None
+    tool_name: str
+    tool_input: str | None
+    status: str
+    decision: str | None
+    decision_reason: str | None
+    error: str | None
+    tool_response: str | None
+    duration_ms: float | None
+    started_at: str
+    finished_at: str | None
+
+
+class FileChange(BaseModel):
+    id: int
+    session_id: str
+    tool_use_id: str | None
+    tool_name: str
+    path: str
+    change_type: str
+    recorded_at: str
+
+
+class Tokens(BaseModel):
+    messages: int
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_creation_tokens: int | None
+    cache_read_tokens: int | None
+    cost_usd: float | None
+
+
+class DayCost(Tokens):
+    day: str
+    model: str | None
+
+
+class SessionCost(Tokens):
+    session_id: str
+    first_at: str | None
+    last_at: str | None
+
+
+class ModelCost(Tokens):
+    model: str | None
+
+
+class SessionDetail(BaseModel):
+    session: Session
+    tool_calls: list[ToolCall]
+    file_changes: list[FileChange]
+    subagents: list[Session]
+    costs: SessionCost
+
+
+class CostReport(BaseModel):
+    by: CostGrouping
+    days: float | None
+    since: str | None
+    rows: list[DayCost] | list[SessionCost] | list[ModelCost]
+    total_cost_usd: float
+
+
+class AuditEntry(BaseModel):
+    id: int
+    ts: str
+    actor: str
+    source: str
+    action: str
+    entity_type: str | None
+    entity_id: str | None
+    details: Any
+
+
+def agent_sessions(app: HarnessApp, limit: int = 50, offset: int = 0) -> list[Session]:
+    """Sessions newest first."""
+    return [Session.model_validate(r) for r in app.db.sessions.recent(limit=limit, offset=offset)]
+
+
+def session_detail(app: HarnessApp, session_id: str) -> SessionDetail:
     """One session: its row, tool calls, file changes, subagents and token totals."""
     session = app.db.sessions.get(session_id)
     if session is None:
         raise NotFoundError(
             f"session {session_id!r} is not recorded; list sessions with `harness sessions list` "
-            "(sessions are recorded by the plugin's hooks)"
-        )
-    return {
-        "session": session,
-        "tool_calls": app.db.sessions.tool_calls(session_id),
+            "(sessions are recorded by the plugin's hooks)")
+    return SessionDetail.model_validate({
+        "session": session, "tool_calls": app.db.sessions.tool_calls(session_id),
         "file_changes": app.db.sessions.file_changes(session_id),
         "subagents": app.db.sessions.children(session_id),
         "costs": app.db.costs.session_totals(session_id),
-    }
+    })
 
 
 def _since(days: float | None) -> str | None:
     if days is None:
         return None
     if days <= 0:
-        raise ConfigError("days", days, "a positive number of days")
+        raise InvalidArgumentError("days", days, "a positive number of days")
     moment = _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=days)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def cost_report(
-    app: HarnessApp, *, by: CostGrouping = "day", days: float | None = None
-) -> dict[str, Any]:
+def cost_report(app: HarnessApp, *, by: CostGrouping = "day", days: float | None = None
+                ) -> CostReport:
     """Token usage and cost grouped by day (per model), session or model."""
     since = _since(days)
+    rows: list[DayCost] | list[SessionCost] | list[ModelCost]
     if by == "day":
-        rows = app.db.costs.by_day(since_day=since[:10] if since else None)
+        rows = [DayCost.model_validate(r)
+                for r in app.db.costs.by_day(since_day=since[:10] if since else None)]
     elif by == "session":
-        rows = app.db.costs.by_session(since=since)
+        rows = [SessionCost.model_validate(r) for r in app.db.costs.by_session(since=since)]
     elif by == "model":
-        rows = app.db.costs.by_model(since=since)
+        rows = [ModelCost.model_validate(r) for r in app.db.costs.by_model(since=since)]
     else:
-        raise ConfigError("by", by, "one of day, session, model")
-    total = round(sum(float(r["cost_usd"] or 0) for r in rows), 8)
-    return {"by": by, "days": days, "since": since, "rows": rows, "total_cost_usd": total}
+        raise InvalidArgumentError("by", by, "one of day, session, model")
+    total = round(sum(float(r.cost_usd or 0) for r in rows), 8)
+    return CostReport(by=by, days=days, since=since, rows=rows, total_cost_usd=total)
 
 
 def audit_log(
     app: HarnessApp, limit: int = 50, before_id: int | None = None, action: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[AuditEntry]:
     """Audit rows newest first (page with ``before_id``), ``details`` decoded."""
     rows = app.db.audit.list(limit=limit, before_id=before_id, action=action)
     for row in rows:
         if isinstance(row.get("details"), str):
             with contextlib.suppress(ValueError):
                 row["details"] = json.loads(row["details"])
-    return rows
+    return [AuditEntry.model_validate(r) for r in rows]

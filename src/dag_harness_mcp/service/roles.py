@@ -1,15 +1,16 @@
 """Role operations: sync the roles path into the StateDB, and read roles, dependencies, waves.
 
-Every front end (CLI, MCP tools, hooks' slow paths) calls these; none reads the
-roles tables itself. Names entering here are validated first.
+Every front end (CLI, MCP tools, hooks' slow paths) calls these; none reads the roles tables
+itself. Names entering here are validated first.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from dag_harness_mcp.ansible.discovery import discover_roles
 from dag_harness_mcp.ansible.graph import make_graph
@@ -23,44 +24,39 @@ from dag_harness_mcp.ansible.references import (
 from dag_harness_mcp.ansible.waves import collect_pins
 from dag_harness_mcp.ansible.waves import plan_waves as assign_waves
 from dag_harness_mcp.db.repos.roles import DependencyEdge, RoleRecord
-from dag_harness_mcp.errors import ConfigError, InvalidNameError, NotFoundError
+from dag_harness_mcp.errors import (
+    ConfigError,
+    InvalidArgumentError,
+    InvalidNameError,
+    NotFoundError,
+)
 from dag_harness_mcp.git.checkout import repository_problems
 from dag_harness_mcp.names import validate_role_name
 from dag_harness_mcp.service.app import ROLES_PATH_KEY, HarnessApp
 
 __all__ = [
-    "SyncReport",
-    "dependency_graph",
-    "get_role",
-    "list_roles",
-    "plan_waves",
-    "role_dependencies",
-    "roles_status",
-    "sync_roles",
+    "Edge", "Reach", "Role", "RoleDetail", "RoleStatus", "SyncReport", "Wave", "dependency_graph",
+    "get_role", "list_roles", "plan_waves", "role_dependencies", "roles_status", "sync_roles",
 ]
 
 
-@dataclass
-class SyncReport:
-    """What one sync changed. ``errors`` never stop a sync; cycles leave roles without a wave."""
+class SyncReport(BaseModel):
+    """What one sync changed. ``errors`` never stop a sync; cycles leave roles without a wave;
+    ``warnings`` name what box-up will need that the repository lacks (a remote, say)."""
 
     added: int = 0
     updated: int = 0
     removed: int = 0
     unchanged: int = 0
     total: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
-    cycles: list[list[str]] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    # what box-up will need that the repository lacks (not a git repository, no remote)
-    warnings: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = []
+    cycles: list[list[str]] = []
+    blocked: list[str] = []
+    warnings: list[str] = []
     external: int = 0
     dynamic: int = 0
     templated: int = 0
     duration_ms: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # -- sync ------------------------------------------------------------------
@@ -96,13 +92,11 @@ def _inside_repository(repo_root: Path, roles_path: str) -> None:
 
 
 def sync_roles(app: HarnessApp) -> SyncReport:
-    """Scan the roles path and make the StateDB match it, in one transaction.
+    """Scan the roles path and make the StateDB match it, in one transaction; idempotent.
 
-    Idempotent. A role whose YAML does not parse is stored with ``parse_error``
-    and the rest go on. Roles that disappeared are marked removed. Roles on a
-    dependency cycle, or needing one, get no wave; the cycle paths are reported.
-    A missing roles path, an invalid pin or a pin that contradicts a dependency
-    raises before anything is written, so the previous state stays intact.
+    A role whose YAML does not parse is stored with ``parse_error``; vanished roles are marked
+    removed; roles on or behind a dependency cycle get no wave. A missing roles path or a bad
+    pin raises before anything is written.
     """
     started = time.perf_counter()
     settings = app.settings
@@ -110,8 +104,7 @@ def sync_roles(app: HarnessApp) -> SyncReport:
     if not roles_dir.is_dir():
         raise NotFoundError(
             f"roles path {settings.roles_path!r} does not exist under {settings.repo_root}; "
-            "pass --repo/--roles-path (or set HARNESS_REPO_ROOT/HARNESS_ROLES_PATH)"
-        )
+            "pass --repo/--roles-path (or set HARNESS_REPO_ROOT/HARNESS_ROLES_PATH)")
     _inside_repository(settings.repo_root, settings.roles_path)
     pins = _pins(app)
     found = discover_roles(roles_dir)
@@ -120,41 +113,27 @@ def sync_roles(app: HarnessApp) -> SyncReport:
     names = {r.name for r in found.roles}
     scans = {role.name: scan_role(role.path) for role in found.roles}
     edges, graph_edges = _edges(scans, names, roles_dir)
-    report.errors.extend(
-        {"role": name, "error": scan.parse_error}
-        for name, scan in scans.items()
-        if scan.parse_error is not None
-    )
+    report.errors.extend({"role": name, "error": scan.parse_error}
+                         for name, scan in scans.items() if scan.parse_error is not None)
     plan = assign_waves(make_graph(names, graph_edges), pins)
-    for role_name in plan.unknown_pins:
-        report.errors.append(
-            {"role": role_name, "error": "pinned in harness.yml `waves` but not found; "
-             "fix the name or remove the pin"}
-        )
-    records: list[RoleRecord] = []
-    for role in found.roles:
-        scan = scans[role.name]
-        records.append(
-            RoleRecord(
-                name=role.name,
-                path=_relative(role.path, settings.repo_root),
-                wave=plan.waves.get(role.name),
-                wave_pinned=role.name in plan.pinned,
-                has_molecule=scan.has_molecule,
-                has_pytest=scan.has_pytest,
-                description=scan.description,
-                parse_error=scan.parse_error,
-                content_hash=scan.content_hash,
-            )
-        )
+    report.errors.extend({"role": name, "error": "pinned in harness.yml `waves` but not found; "
+                          "fix the name or remove the pin"} for name in plan.unknown_pins)
+    records = [
+        RoleRecord(name=role.name, path=_relative(role.path, settings.repo_root),
+                   wave=plan.waves.get(role.name), wave_pinned=role.name in plan.pinned,
+                   has_molecule=scan.has_molecule, has_pytest=scan.has_pytest,
+                   description=scan.description, parse_error=scan.parse_error,
+                   content_hash=scan.content_hash)
+        for role, scan in ((role, scans[role.name]) for role in found.roles)
+    ]
     report.cycles = plan.cycles
     report.blocked = sorted(plan.blocked)
     report.external = sum(1 for e in edges if e.kind == "external")
     report.dynamic = sum(1 for e in edges if e.kind == "dynamic")
     report.templated = len({(e.role, e.reference) for e in edges if e.kind == "templated"})
-    report.warnings = repository_problems(
-        settings.repo_root, default_branch=settings.default_branch, remote=settings.remote
-    )
+    report.warnings = repository_problems(settings.repo_root,
+                                          default_branch=settings.default_branch,
+                                          remote=settings.remote)
     with app.db.transaction():
         counts = app.db.roles.replace_all(records, edges)
         app.db.remembered.put(ROLES_PATH_KEY, settings.roles_path)
@@ -162,12 +141,8 @@ def sync_roles(app: HarnessApp) -> SyncReport:
         report.removed, report.unchanged = counts["removed"], counts["unchanged"]
         report.total = len(records)
         report.duration_ms = round((time.perf_counter() - started) * 1000, 2)
-        app.audit(
-            "sync_roles",
-            entity_type="roles",
-            entity_id=settings.roles_path,
-            details={k: v for k, v in report.to_dict().items() if k not in ("blocked",)},
-        )
+        app.audit("sync_roles", entity_type="roles", entity_id=settings.roles_path,
+                  details=report.model_dump(exclude={"blocked"}))
     report.duration_ms = round((time.perf_counter() - started) * 1000, 2)
     return report
 
@@ -191,8 +166,7 @@ def _edges(
         for ref in scan.references:
             if ref.source in FILE_SOURCES:
                 found = resolve_file_reference(
-                    ref.reference, ref.source, ref.source_file, name, names, exists
-                )
+                    ref.reference, ref.source, ref.source_file, name, names, exists)
                 if found is None:
                     continue
                 resolved = found
@@ -200,13 +174,8 @@ def _edges(
                 resolved = resolve_reference(ref.reference, names, referrer=name)
             for target in resolved.targets or (None,):
                 edges[(name, ref.reference, ref.source, ref.source_file, target)] = DependencyEdge(
-                    role=name,
-                    reference=ref.reference,
-                    kind=resolved.kind,
-                    source=ref.source,
-                    source_file=ref.source_file,
-                    target=target,
-                )
+                    role=name, reference=ref.reference, kind=resolved.kind, source=ref.source,
+                    source_file=ref.source_file, target=target)
                 # A role including its own tasks (tasks_from) is no dependency; a meta one
                 # is a cycle.
                 if target is not None and (target != name or ref.source == "meta"):
@@ -224,19 +193,93 @@ def _relative(path: Path, root: Path) -> str:
 # -- reads -----------------------------------------------------------------
 
 
-def _role_dict(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": row["name"],
-        "path": row["path"],
-        "wave": row["wave"],
-        "wave_pinned": bool(row["wave_pinned"]),
-        "has_molecule": bool(row["has_molecule"]),
-        "has_pytest": bool(row["has_pytest"]),
-        "description": row["description"],
-        "parse_error": row["parse_error"],
-        "status": row["status"],
-        "updated_at": row["updated_at"],
-    }
+class Role(BaseModel):
+    """A role as the last sync recorded it."""
+
+    name: str
+    path: str
+    wave: int | None
+    wave_pinned: bool
+    has_molecule: bool
+    has_pytest: bool
+    description: str | None
+    parse_error: str | None
+    status: str
+    updated_at: str | None
+
+
+class Edge(BaseModel):
+    """A reference to another role: ``role`` is the target (the referrer, for dependants) or
+    the reference as written when it names no role of the repository."""
+
+    role: str
+    reference: str
+    kind: str
+    source: str
+    source_file: str | None
+
+
+class Reach(BaseModel):
+    """A role reached through dependencies, ``depth`` edges away."""
+
+    role: str
+    depth: int
+
+
+class Worktree(BaseModel):
+    path: str
+    branch: str | None
+
+
+class RecentTestRun(BaseModel):
+    id: int
+    kind: str
+    status: str
+    passed: int | None
+    failed: int | None
+    skipped: int | None
+    exit_code: int | None
+    duration_ms: float | None
+    execution_id: int | None
+    started_at: str | None
+    finished_at: str | None
+
+
+class RoleDetail(Role):
+    """One role with its edges, dependants, worktree, issue/MR links and recent test runs."""
+
+    dependencies: list[Edge]
+    dependants: list[str]
+    worktree: Worktree | None
+    issue_url: str | None
+    mr_url: str | None
+    mr_state: str | None
+    last_execution_id: int | None
+    last_execution_status: str | None
+    test_runs: list[RecentTestRun]
+
+
+class RoleStatus(BaseModel):
+    """One line of ``harness status``."""
+
+    role: str = Field(validation_alias="role_name")
+    wave: int | None
+    parse_error: str | None
+    worktree: str | None = Field(validation_alias="worktree_path")
+    issue_url: str | None
+    mr_url: str | None
+    mr_state: str | None
+    test_runs: int
+    tests_passed: int
+    tests_failed: int
+    last_execution_id: int | None
+    last_execution_status: str | None
+
+
+class Wave(BaseModel):
+    wave: int
+    roles: list[str]
+    parallel: bool
 
 
 def _known(app: HarnessApp, name: object) -> str:
@@ -247,100 +290,63 @@ def _known(app: HarnessApp, name: object) -> str:
 
 def list_roles(
     app: HarnessApp, *, wave: int | None = None, limit: int | None = None, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[Role]:
     """Active roles in wave order (roles without a wave last), optionally one wave only."""
     if limit is not None and limit < 0:
-        raise ConfigError("limit", limit, "must be 0 or more")
+        raise InvalidArgumentError("limit", limit, "must be 0 or more")
     if offset < 0:
-        raise ConfigError("offset", offset, "must be 0 or more")
-    rows = app.db.roles.list(wave=wave, limit=limit, offset=offset)
-    return [_role_dict(r) for r in rows]
+        raise InvalidArgumentError("offset", offset, "must be 0 or more")
+    return [Role.model_validate(r) for r in app.db.roles.list(wave=wave, limit=limit,
+                                                                offset=offset)]
 
 
-def _edge_dict(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "role": row["depends_on"] if row["depends_on"] is not None else row["reference"],
-        "reference": row["reference"],
-        "kind": row["kind"],
-        "source": row["source"],
-        "source_file": row["source_file"],
-    }
+def _edge(row: dict[str, Any]) -> Edge:
+    target = row.get("depends_on", row.get("role"))
+    return Edge.model_validate({**row, "role": target if target is not None else row["reference"]})
 
 
-def get_role(app: HarnessApp, name: str) -> dict[str, Any]:
-    """One role with its edges, dependants, worktree, issue/MR links and recent test runs."""
+def get_role(app: HarnessApp, name: str) -> RoleDetail:
     role = _known(app, name)
     repo = app.db.roles
-    info = _role_dict(repo.require(role))
     status = repo.status(role) or {}
-    worktree = None
-    if status.get("worktree_path"):
-        worktree = {"path": status["worktree_path"], "branch": status["worktree_branch"]}
-    info.update(
-        dependencies=[_edge_dict(r) for r in repo.direct_dependencies(role)],
-        dependants=repo.direct_dependants(role),
-        worktree=worktree,
-        issue_url=status.get("issue_url"),
-        mr_url=status.get("mr_url"),
-        mr_state=status.get("mr_state"),
-        last_execution_id=status.get("last_execution_id"),
-        last_execution_status=status.get("last_execution_status"),
-        test_runs=repo.recent_test_runs(role),
-    )
-    return info
+    path = status.get("worktree_path")
+    return RoleDetail.model_validate({
+        **repo.require(role), **status,
+        "dependencies": [_edge(r) for r in repo.direct_dependencies(role)],
+        "dependants": repo.direct_dependants(role),
+        "worktree": {"path": path, "branch": status["worktree_branch"]} if path else None,
+        "test_runs": repo.recent_test_runs(role),
+    })
 
 
-def roles_status(app: HarnessApp) -> list[dict[str, Any]]:
+def roles_status(app: HarnessApp) -> list[RoleStatus]:
     """A one-line status of every active role (``harness status``)."""
-    return [
-        {
-            "role": r["role_name"],
-            "wave": r["wave"],
-            "parse_error": r["parse_error"],
-            "worktree": r["worktree_path"],
-            "issue_url": r["issue_url"],
-            "mr_url": r["mr_url"],
-            "mr_state": r["mr_state"],
-            "test_runs": r["test_runs"],
-            "tests_passed": r["tests_passed"],
-            "tests_failed": r["tests_failed"],
-            "last_execution_id": r["last_execution_id"],
-            "last_execution_status": r["last_execution_status"],
-        }
-        for r in app.db.roles.statuses()
-    ]
+    return [RoleStatus.model_validate(r) for r in app.db.roles.statuses()]
 
 
 def role_dependencies(
     app: HarnessApp, name: str, *, reverse: bool = False, transitive: bool = False
-) -> list[dict[str, Any]]:
-    """Dependencies (or, with ``reverse``, dependants) of a role.
-
-    Transitive: ``[{"role": "x", "depth": 1}, ...]`` over in-repo roles, by
-    depth then name. Direct: one entry per edge, with ``kind`` (role, external,
-    dynamic), ``reference`` as written, ``source`` and ``source_file``.
-    """
+) -> list[Edge] | list[Reach]:
+    """Dependencies (or, with ``reverse``, dependants) of a role: one :class:`Edge` per
+    reference, or with ``transitive`` every in-repo role reached, by depth then name."""
     role = _known(app, name)
     repo = app.db.roles
     if transitive:
         rows = repo.transitive_dependants(role) if reverse else repo.transitive_dependencies(role)
-        return [{"role": r["role"], "depth": int(r["depth"])} for r in rows]
-    if reverse:
-        return [dict(r) for r in repo.direct_dependant_edges(role)]
-    return [_edge_dict(r) for r in repo.direct_dependencies(role)]
+        return [Reach.model_validate(r) for r in rows]
+    rows = repo.direct_dependant_edges(role) if reverse else repo.direct_dependencies(role)
+    return [_edge(r) for r in rows]
 
 
-def plan_waves(app: HarnessApp) -> list[dict[str, Any]]:
-    """``[{"wave": 0, "roles": [...], "parallel": True}, ...]`` from the last sync."""
+def plan_waves(app: HarnessApp) -> list[Wave]:
+    """The waves of the last sync, in order."""
     serial = {p.wave for p in app.settings.waves if not p.parallel}
     groups: dict[int, list[str]] = {}
     for row in app.db.roles.list():
         if row["wave"] is not None:
             groups.setdefault(int(row["wave"]), []).append(str(row["name"]))
-    return [
-        {"wave": w, "roles": sorted(rs), "parallel": w not in serial}
-        for w, rs in sorted(groups.items())
-    ]
+    return [Wave(wave=w, roles=sorted(rs), parallel=w not in serial)
+            for w, rs in sorted(groups.items())]
 
 
 def dependency_graph(app: HarnessApp, fmt: Literal["mermaid", "dot"] = "mermaid") -> str:
@@ -348,7 +354,7 @@ def dependency_graph(app: HarnessApp, fmt: Literal["mermaid", "dot"] = "mermaid"
     from dag_harness_mcp.ansible.render import render_dot, render_mermaid
 
     if fmt not in ("mermaid", "dot"):
-        raise ConfigError("format", fmt, "must be 'mermaid' or 'dot'")
+        raise InvalidArgumentError("format", fmt, "must be 'mermaid' or 'dot'")
     roles = [(str(r["name"]), r["wave"]) for r in app.db.roles.list()]
     edges = [(str(e["role"]), str(e["depends_on"])) for e in app.db.roles.edges()]
     return render_mermaid(roles, edges) if fmt == "mermaid" else render_dot(roles, edges)

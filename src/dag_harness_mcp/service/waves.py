@@ -72,7 +72,7 @@ class WaveExecutor:
             raise InvalidArgumentError("--from/--to", (from_wave, to_wave),
                                        "--from must be <= --to")
         lo, hi = from_wave or 0, to_wave if to_wave is not None else 1 << 30
-        waves = [w for w in plan_waves(self.app) if lo <= w["wave"] <= hi]
+        waves = [w for w in plan_waves(self.app) if lo <= w.wave <= hi]
         if not waves:
             raise NotFoundError(
                 "no roles in the requested waves; run `harness sync` and check `harness waves`")
@@ -81,10 +81,10 @@ class WaveExecutor:
             run_id = self.repo.create(
                 mode=policy.mode, from_wave=from_wave, to_wave=to_wave, concurrency=limit,
                 auto_approve=policy.auto_approve, pid=os.getpid(),
-                options={"waves": [w["wave"] for w in waves],
+                options={"waves": [w.wave for w in waves],
                          "allow_untested": policy.allow_untested},
             )
-            self.repo.add_roles(run_id, [(r, w["wave"]) for w in waves for r in w["roles"]])
+            self.repo.add_roles(run_id, [(r, w.wave) for w in waves for r in w.roles])
         self.app.audit("wave_run.start", entity_type="wave_run", entity_id=run_id,
                        details={"from": from_wave, "to": to_wave, "concurrency": limit,
                                 "mode": policy.mode,

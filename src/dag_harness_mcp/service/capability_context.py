@@ -1,20 +1,11 @@
 """The capability context a box-up run holds while it is in flight (MCP tools and CLI).
 
-Starting or resuming a run through :func:`start_run` / :func:`resume_run` opens a
-context linked to the execution and bound to the project directory (the
-repository root), so every Claude Code session working there may only:
-
-- write files under the role's worktree (``<worktrees_dir>/<slug>/**``);
-- run Bash except force pushes and pushes to the default branch (the hook's
-  built-in denials, plus ``bash_deny`` patterns naming the configured branch);
-- call the harness's own MCP tools; push the role's branch (``gitlab_write``).
-
-The context stays while the run pauses (approval or repair interrupt, breakpoint) and is
-revoked when the run ends (completed, failed, rejected, cancelled) or its caller
-stops driving it (the run stays resumable; resuming opens a new one). It expires
-after :data:`DEFAULT_ROLE_TTL_SECONDS` whatever happens, so a crashed process
-cannot lock a project for longer. ``role_context: false`` in ``harness.yml`` (or
-``HARNESS_ROLE_CONTEXT=0``) turns this off. See docs/hooks.md.
+:func:`start_run` / :func:`resume_run` open a context linked to the execution and bound to the
+repository root: sessions there may write only under the role's worktree, run Bash except force
+pushes and pushes to the default branch, call the harness's MCP tools and push the role's
+branch. It stays while the run pauses, is revoked when the run ends or its caller stops driving
+it, and expires after :data:`DEFAULT_ROLE_TTL_SECONDS` anyway. ``role_context: false`` (or
+``HARNESS_ROLE_CONTEXT=0``) turns it off. See docs/hooks.md.
 """
 
 from __future__ import annotations
@@ -33,11 +24,7 @@ if TYPE_CHECKING:
     from dag_harness_mcp.service.runs import Runner
 
 __all__ = [
-    "cancel_run",
-    "open_run_context",
-    "release_run_context",
-    "resume_run",
-    "role_bash_denials",
+    "cancel_run", "open_run_context", "release_run_context", "resume_run", "role_bash_denials",
     "start_run",
 ]
 
@@ -47,12 +34,9 @@ _FINAL = ("completed", "rejected", "cancelled")
 
 
 def role_bash_denials(default_branch: str) -> list[str]:
-    """``bash_deny`` patterns of a role context: force pushes and pushes to the branch.
-
-    The hook's parser refuses these forms for ``main``/``master`` in any context; the
-    patterns make the refusal visible in ``list_capabilities`` and cover a configured
-    default branch with another name.
-    """
+    """``bash_deny`` patterns of a role context: force pushes and pushes to the branch (the
+    hook refuses these for main/master anyway; the patterns show it in ``list_capabilities``
+    and cover a default branch of another name)."""
     patterns = ["git push --force *", "git push -f *", "git push * +*"]
     for ref in (default_branch, f"refs/heads/{default_branch}"):
         patterns += [f"git push * {shlex.quote(ref)}", f"git push * *:{shlex.quote(ref)}"]
@@ -72,7 +56,7 @@ def open_run_context(app: HarnessApp, role: str, execution_id: int) -> int | Non
         app, role, str(worktree), project_dir=str(app.repo_root), execution_id=execution_id,
         bash_deny=role_bash_denials(app.settings.default_branch), gitlab_write=True,
     )
-    return int(context["id"])
+    return context.id
 
 
 def release_run_context(app: HarnessApp, execution_id: int, opened: int | None) -> list[int]:
