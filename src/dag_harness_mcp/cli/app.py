@@ -94,7 +94,6 @@ def _register() -> None:
         database,
         distributed,
         hotl,
-        logs,
         observe,
         roles,
         runs,
@@ -104,7 +103,7 @@ def _register() -> None:
         waves,
     )
 
-    for module in (roles, runs, logs, waves, hotl, capabilities, observe, setup, database,
+    for module in (roles, runs, waves, hotl, capabilities, observe, setup, database,
                    distributed, serve, trains):
         module.register(app)
 

@@ -1,5 +1,6 @@
-"""``harness sessions list|show``, ``harness costs``, ``harness audit``: what the hooks recorded
-about Claude Code sessions, read through the service."""
+"""What happened, read through the service: ``harness sessions list|show``, ``harness costs``
+and ``harness audit`` (what the hooks recorded about Claude Code sessions), ``harness logs``
+(what a run's commands printed)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from dag_harness_mcp.cli.common import (
     emit_json,
     err_console,
     open_app,
+    plain,
     print_table,
     run_cli,
 )
 from dag_harness_mcp.service import observability as service
+from dag_harness_mcp.service.logs import execution_logs
 
 __all__ = ["register"]
 
@@ -116,8 +119,39 @@ def audit(
          f"{r.entity_type or ''} {r.entity_id or ''}".strip()) for r in rows])
 
 
+def logs(
+    ctx: typer.Context,
+    execution_id: Annotated[int, typer.Argument(help="Execution id (see `harness executions`).")],
+    node: Annotated[
+        str | None,
+        typer.Option("--node", help="Only this node: run_molecule, run_pytest (or molecule, "
+                     "pytest), or another node for its error."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show what a run's molecule and pytest commands printed, and the errors nodes hit."""
+    entries = run_cli(lambda: execution_logs(open_app(ctx), execution_id, node=node))
+    if as_json:
+        return emit_json(entries)
+    if not entries:
+        which = f" for {node}" if node else ""
+        err_console.print(f"execution {execution_id} recorded no output{which} yet",
+                          highlight=False)
+    for entry in entries:
+        if entry.kind == "output":
+            head = (f"{entry.node} (test run {entry.test_run_id}): {entry.status}, exit "
+                    f"{entry.exit_code}, {(entry.duration_ms or 0) / 1000:.1f} s — {entry.command}")
+        else:
+            head = f"{entry.node}: {entry.status} with this error"
+        console.rule(plain(head), align="left")
+        if entry.cut:
+            console.print("[dim](the last part of the output; the start was not kept)[/]")
+        typer.echo(entry.output.rstrip("\n"))
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("logs")(logs)
     app.add_typer(sessions)
     app.command("costs")(costs)
     app.command("audit")(audit)

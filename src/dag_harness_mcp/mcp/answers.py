@@ -8,18 +8,13 @@ and the text block is the same object in compact JSON, not an indented copy.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
-__all__ = ["compact_answers", "compact_json", "drop_nones"]
-
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["answer", "compact_json", "drop_nones"]
 
 
 def drop_nones(value: Any) -> Any:
@@ -36,33 +31,17 @@ def drop_nones(value: Any) -> Any:
 
 
 def compact_json(value: Any) -> str:
-    """One line of JSON without padding; non-JSON values (dates, paths) as strings."""
+    """One line of JSON without padding; models as their dump, other non-JSON values (dates,
+    paths) as strings."""
+    value = to_jsonable_python(value, by_alias=True, fallback=str)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _result(value: Any) -> Any:
+def answer(value: Any) -> Any:
+    """A tool's return value as the result to send: compact JSON text and the same object as
+    ``structuredContent``, without ``None`` members (a ``CallToolResult`` goes as it is)."""
     if isinstance(value, CallToolResult):
         return value
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json", by_alias=True)
     data = drop_nones(json.loads(compact_json(value)))
     return CallToolResult(content=[TextContent(type="text", text=compact_json(data))],
                           structured_content=data)
-
-
-def compact_answers(fn: F) -> F:
-    """Decorate a tool so that its return value goes out as :func:`_result` builds it; the
-    SDK still reads the signature (and the output schema) of ``fn``."""
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            return _result(await fn(*args, **kwargs))
-
-        return cast(F, async_wrapper)
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return _result(fn(*args, **kwargs))
-
-    return cast(F, wrapper)

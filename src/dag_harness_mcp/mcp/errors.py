@@ -1,17 +1,9 @@
-"""Harness errors become tool errors (``isError``) whose text names the next step.
-
-Only :class:`HarnessError` (and argument errors the SDK already turns into tool
-errors) is translated here; anything else is a bug and reaches the SDK's one
-broad handler at the dispatcher.
-"""
+"""Harness errors become tool errors (``isError``) whose text names the next step; anything
+else is a bug and reaches the SDK's one broad handler."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -26,9 +18,7 @@ from dag_harness_mcp.errors import (
     WorkflowError,
 )
 
-__all__ = ["as_tool_error", "tool_errors"]
-
-F = TypeVar("F", bound=Callable[..., Any])
+__all__ = ["as_tool_error"]
 
 _NEXT: tuple[tuple[type[HarnessError], str], ...] = (
     (InvalidNameError, "pass a name such as 'common' or 'parent/child' (list_roles shows them)"),
@@ -93,26 +83,3 @@ _STATES_THE_FIX = re.compile(r"\b(?:valid|one of|must be|the next_cursor)\b")
 def _names_a_step(text: str) -> bool:
     return "`" in text or " tool" in text or bool(_STATES_THE_FIX.search(text)) or any(
         re.search(rf"\b{tool.split('(')[0]}\b", text) for _, tool in _TOOL_FOR_COMMAND)
-
-
-def tool_errors(fn: F) -> F:
-    """Decorate a tool so that harness errors come back as tool errors."""
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return await fn(*args, **kwargs)
-            except HarnessError as exc:
-                raise as_tool_error(exc) from exc
-
-        return cast(F, async_wrapper)
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HarnessError as exc:
-            raise as_tool_error(exc) from exc
-
-    return cast(F, wrapper)

@@ -1,16 +1,22 @@
-"""Prompts: the box-up-role walk-through (status, box up, report, approval)."""
+"""The box-up-role prompt (status, box up, report, approval) and the completion of role names
+for it and for ``harness://roles/{name}``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.types import Completion, CompletionArgument, PromptReference, ResourceTemplateReference
 from pydantic import Field
 
+from dag_harness_mcp.mcp.resources import ROLE_TEMPLATE, StateSlot
 from dag_harness_mcp.mcp.state import ServerState
 from dag_harness_mcp.names import validate_role_name
+from dag_harness_mcp.service import roles
 
-__all__ = ["box_up_role_prompt", "register_prompts"]
+__all__ = ["MAX_VALUES", "box_up_role_prompt", "register_completions", "register_prompts"]
+
+MAX_VALUES = 100  # completions: the protocol's cap per response
 
 
 def box_up_role_prompt(role: str) -> str:
@@ -48,3 +54,26 @@ def register_prompts(server: MCPServer[ServerState]) -> None:
     ) -> str:
         """Walk through status, box-up, report and human approval for one role."""
         return box_up_role_prompt(role)
+
+
+def _wants_role(ref: PromptReference | ResourceTemplateReference, argument: str) -> bool:
+    if isinstance(ref, PromptReference):
+        return ref.name == "box-up-role" and argument == "role"
+    return ref.uri == ROLE_TEMPLATE and argument == "name"
+
+
+def register_completions(server: MCPServer[ServerState], slot: StateSlot) -> None:
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument,
+        _context: Any,
+    ) -> Completion | None:
+        """Synced role names starting with what was typed, in wave order."""
+        if not _wants_role(ref, argument.name):
+            return None
+        found = [r.name for r in roles.list_roles(slot.require().app)
+                 if r.name.startswith(argument.value)]
+        return Completion(values=found[:MAX_VALUES], total=len(found),
+                          has_more=len(found) > MAX_VALUES)
+
+    register = server.completion()  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
+    register(complete)

@@ -1,5 +1,5 @@
-"""Building the tool list: each tool once, with annotations, error translation, compact answers
-(:mod:`dag_harness_mcp.mcp.answers`) and compact schemas.
+"""Building the tool list: each tool once, with truthful annotations, error translation
+(:mod:`.errors`), compact answers (:mod:`.answers`) and compact schemas.
 
 Every byte of ``tools/list`` is paid in the context window of every session, so a schema says
 only what a client needs to call a tool and read its answer: no ``title`` (it repeats the
@@ -12,6 +12,7 @@ out what is unknown), and a nested model would need ``$defs`` repeated in every 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -19,12 +20,32 @@ from typing import Any
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 
-from dag_harness_mcp.mcp.answers import compact_answers
-from dag_harness_mcp.mcp.errors import tool_errors
+from dag_harness_mcp.errors import HarnessError
+from dag_harness_mcp.mcp.answers import answer
+from dag_harness_mcp.mcp.errors import as_tool_error
 
-__all__ = ["ToolSpec", "build_tools", "compact_schema", "output_schema"]
+__all__ = [
+    "EXTERNAL_WRITE", "LOCAL_CREATE", "LOCAL_DELETE", "LOCAL_WRITE", "READ", "ToolSpec",
+    "build_tools", "compact_schema", "output_schema",
+]
 
 ToolSpec = tuple[Callable[..., Any], ToolAnnotations]
+
+# A read-only tool says only that (and that it stays in the StateDB): the protocol gives
+# destructiveHint and idempotentHint meaning only when readOnlyHint is false.
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+# Writes the StateDB only; repeating it gives the same state.
+LOCAL_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+# Adds a new record to the StateDB each time.
+LOCAL_CREATE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+# Removes or stops something in the StateDB.
+LOCAL_DELETE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+# Runs the workflow: git pushes, forge issues and MRs, merges; not idempotent.
+EXTERNAL_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
 
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMA = ("items", "additionalProperties", "not")
@@ -95,6 +116,30 @@ def output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _served(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` answering compactly (:func:`.answers.answer`), its harness errors as tool errors
+    naming the next step; the SDK still reads the signature (and output schema) of ``fn``."""
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def served_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return answer(await fn(*args, **kwargs))
+            except HarnessError as exc:
+                raise as_tool_error(exc) from exc
+
+        return served_async
+
+    @functools.wraps(fn)
+    def served(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return answer(fn(*args, **kwargs))
+        except HarnessError as exc:
+            raise as_tool_error(exc) from exc
+
+    return served
+
+
 def _description(fn: Callable[..., Any]) -> str:
     """The docstring as one paragraph per blank-line-separated block."""
     doc = inspect.cleandoc(fn.__doc__ or "")
@@ -106,10 +151,8 @@ def build_tools(specs: Iterable[Sequence[ToolSpec]]) -> list[Tool]:
     tools: list[Tool] = []
     for module_specs in specs:
         for fn, hints in module_specs:
-            tool = Tool.from_function(
-                tool_errors(compact_answers(fn)), description=_description(fn),
-                annotations=hints,
-            )
+            tool = Tool.from_function(_served(fn), description=_description(fn),
+                                      annotations=hints)
             tool.parameters = compact_schema(tool.parameters)
             metadata = tool.fn_metadata
             if metadata.output_schema is not None:

@@ -17,15 +17,13 @@ from dag_harness_mcp import __version__
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import HarnessError
 from dag_harness_mcp.mcp import (
-    query,
     tools_capabilities,
     tools_observe,
     tools_roles,
     tools_runs,
     tools_store,
 )
-from dag_harness_mcp.mcp.completions import register_completions
-from dag_harness_mcp.mcp.prompts import register_prompts
+from dag_harness_mcp.mcp.prompts import register_completions, register_prompts
 from dag_harness_mcp.mcp.registry import build_tools
 from dag_harness_mcp.mcp.resources import StateSlot, register_resources
 from dag_harness_mcp.mcp.state import ServerState, make_lifespan
@@ -41,7 +39,7 @@ When tests fail it pauses for repair instead: fix the role inside the interrupt'
 then resume_execution without a decision to re-test; never approve yourself.
 plan_waves orders roles by dependency; query_state answers what no tool does."""
 
-_MODULES = (tools_roles, tools_runs, tools_store, tools_observe, tools_capabilities, query)
+_MODULES = (tools_roles, tools_runs, tools_store, tools_observe, tools_capabilities)
 
 
 class HarnessServer(MCPServer[ServerState]):

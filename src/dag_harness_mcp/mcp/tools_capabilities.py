@@ -6,10 +6,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from dag_harness_mcp.mcp.annotations import LOCAL_CREATE, LOCAL_DELETE, READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
-from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
-from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, page_of
+from dag_harness_mcp.mcp.registry import LOCAL_CREATE, LOCAL_DELETE, READ, ToolSpec
 from dag_harness_mcp.mcp.views import capability_item
 from dag_harness_mcp.service import capabilities as service
 
@@ -56,9 +55,9 @@ def list_capabilities(
     cursor: Cursor = None,
 ) -> Page:
     """Capability contexts newest first: grants, binding, state."""
-    rows = [capability_item(r) for r in
-            service.list_capabilities(app_of(ctx), active_only=active_only, session_id=session_id)]
-    return fetch_page(cursor, limit, lambda offset, count: rows[offset:offset + count])
+    contexts = service.list_capabilities(app_of(ctx), active_only=active_only,
+                                         session_id=session_id)
+    return page_of([capability_item(c) for c in contexts], cursor, limit)
 
 
 TOOLS: tuple[ToolSpec, ...] = (

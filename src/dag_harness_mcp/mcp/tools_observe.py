@@ -1,4 +1,5 @@
-"""Observation tools: test history, regressions, costs, the audit log, agent sessions."""
+"""Observation tools: test history, regressions, costs, the audit log, agent sessions, and
+read-only SQL (``query_state``) for questions no other tool answers."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from dag_harness_mcp.errors import InvalidArgumentError
-from dag_harness_mcp.mcp.annotations import READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
-from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
-from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, cursor_number, fetch_page, page_of
+from dag_harness_mcp.mcp.registry import READ, ToolSpec
 from dag_harness_mcp.mcp.views import (
     audit_item,
     cost_view,
@@ -19,6 +18,8 @@ from dag_harness_mcp.mcp.views import (
     test_run_item,
 )
 from dag_harness_mcp.service import observability, quality
+from dag_harness_mcp.service.query import MAX_ROWS, QueryAnswer
+from dag_harness_mcp.service.query import query_state as run_query
 
 __all__ = ["TOOLS"]
 
@@ -45,8 +46,8 @@ def list_regressions(
     cursor: Cursor = None,
 ) -> Page:
     """Tests that passed before and fail now (or flip), per role. Check before approving."""
-    rows = [regression_item(r) for r in quality.list_regressions(app_of(ctx), role)]
-    return fetch_page(cursor, limit, lambda offset, count: rows[offset:offset + count])
+    return page_of([regression_item(r) for r in quality.list_regressions(app_of(ctx), role)],
+                   cursor, limit)
 
 
 def cost_report(
@@ -68,11 +69,7 @@ def audit_log(
 ) -> Page:
     """Who changed what, newest first (syncs, runs, approvals, grants, memory writes); long
     details via query_state."""
-    if cursor is not None and not cursor.isdigit():
-        raise InvalidArgumentError("cursor", cursor,
-                                   "the next_cursor of a previous page, or nothing")
-    before = int(cursor) if cursor else None
-    rows = observability.audit_log(app_of(ctx), limit + 1, before, action)
+    rows = observability.audit_log(app_of(ctx), limit + 1, cursor_number(cursor), action)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=[audit_item(r) for r in rows],
@@ -86,10 +83,24 @@ def agent_sessions(ctx: Ctx, limit: PageSize = 20, cursor: Cursor = None) -> Pag
         session_item(r) for r in observability.agent_sessions(app, count, offset)])
 
 
+def query_state(
+    ctx: Ctx,
+    sql: Annotated[str, Field(min_length=1, max_length=10_000, description="one SELECT")],
+    params: Annotated[list[Any] | None, Field(description="values for '?' placeholders")]
+    = None,
+    limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 50,
+) -> QueryAnswer:
+    """One read-only SELECT over the StateDB for what no tool answers (page with
+    LIMIT/OFFSET). Views: v_role_status, v_dependency_graph, v_active_regressions,
+    v_agent_sessions, v_daily_costs, v_session_costs, v_context_capabilities."""
+    return run_query(app_of(ctx), sql, params or [], limit=limit)
+
+
 TOOLS: tuple[ToolSpec, ...] = (
     (test_history, READ),
     (list_regressions, READ),
     (cost_report, READ),
     (audit_log, READ),
     (agent_sessions, READ),
+    (query_state, READ),
 )

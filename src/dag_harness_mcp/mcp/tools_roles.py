@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from dag_harness_mcp.mcp.annotations import LOCAL_WRITE, READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
-from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
-from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page, page_of
+from dag_harness_mcp.mcp.registry import LOCAL_WRITE, READ, ToolSpec
 from dag_harness_mcp.mcp.views import edge_item, role_item, role_view
 from dag_harness_mcp.service import roles as service
 
@@ -49,8 +48,8 @@ def role_dependencies(
     """A role's dependencies (reverse: dependants), direct edges or all levels with depth:
     the blast radius of a change."""
     rows = service.role_dependencies(app_of(ctx), name, reverse=reverse, transitive=transitive)
-    items = [edge_item(r) if isinstance(r, service.Edge) else r.model_dump() for r in rows]
-    return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
+    return page_of([edge_item(r) if isinstance(r, service.Edge) else r for r in rows], cursor,
+                   limit)
 
 
 RolesPerPage = Annotated[int, Field(ge=1, le=1000, description="roles per page")]
@@ -71,7 +70,7 @@ def plan_waves(ctx: Ctx, limit: RolesPerPage = 250, cursor: Cursor = None) -> Pa
     """Waves of the last sync, the order of box-ups: a wave's roles depend only on earlier
     waves and run in parallel unless parallel is false; a wave may go on on the next page."""
     flat = [(w, role) for w in service.plan_waves(app_of(ctx)) for role in w.roles]
-    page = fetch_page(cursor, limit, lambda offset, count: flat[offset:offset + count])
+    page = page_of(flat, cursor, limit)
     return Page(items=_regroup(page.items), next_cursor=page.next_cursor)
 
 

@@ -8,10 +8,9 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from dag_harness_mcp.mcp.annotations import EXTERNAL_WRITE, LOCAL_DELETE, READ
 from dag_harness_mcp.mcp.context import Ctx, ProgressReporter, state_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
-from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.registry import EXTERNAL_WRITE, LOCAL_DELETE, READ, ToolSpec
 from dag_harness_mcp.mcp.views import checkpoint_item, execution_item, execution_view
 from dag_harness_mcp.service.capability_context import cancel_run, resume_run, start_run
 from dag_harness_mcp.service.run_types import RunResult

@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from dag_harness_mcp.mcp.annotations import LOCAL_DELETE, LOCAL_WRITE, READ
 from dag_harness_mcp.mcp.context import Ctx, app_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
-from dag_harness_mcp.mcp.registry import ToolSpec
+from dag_harness_mcp.mcp.registry import LOCAL_DELETE, LOCAL_WRITE, READ, ToolSpec
 from dag_harness_mcp.service import memory
 
 __all__ = ["TOOLS"]
