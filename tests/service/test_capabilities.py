@@ -1,4 +1,4 @@
-"""Capability contexts through the service and the CLI: grant, list, revoke, check, audit."""
+"""Capability contexts through the service and the CLI: grant, list, revoke, audit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.capabilities import (
     PLUGIN_MCP_TOOLS,
     CapabilityContext,
-    check_capability,
     grant_capabilities,
     list_capabilities,
     open_role_context,
@@ -110,21 +109,6 @@ def test_open_role_context_binds_the_worktree_and_the_plugin_tools(
     assert ctx.capabilities["file_write"] == [f"{worktree.resolve()}/**"]
     assert ctx.capabilities["bash_allow"] == ["*"]
     assert "gitlab_write" not in ctx.capabilities
-
-
-def test_check_capability_allows_without_context_and_names_the_grant_otherwise(
-    harness: HarnessApp
-) -> None:
-    assert check_capability(harness, session_id="s1", project_dir=None,
-                            capability="gitlab_write") == (True, "")
-    _grant(harness, mcp_tools=["mcp__x__*"])
-    ok, why = check_capability(harness, session_id="s1", project_dir=None,
-                               capability="gitlab_write")
-    assert not ok and "--gitlab-write" in why
-    assert check_capability(harness, session_id="s1", project_dir=None, capability="mcp_tool",
-                            subject="mcp__x__y")[0]
-    assert not check_capability(harness, session_id="s1", project_dir=None,
-                                capability="mcp_tool", subject="mcp__z__y")[0]
 
 
 def test_observability_reads_sessions_and_costs(harness: HarnessApp) -> None:

@@ -1,4 +1,4 @@
-"""Grant, revoke, list and check capability contexts (CLI, MCP tools and the runner).
+"""Grant, revoke and list capability contexts (CLI, MCP tools and the runner).
 
 A context binds a Claude Code session or every session in a project directory to
 capabilities until it expires or is revoked; the PreToolUse hook enforces it (docs/hooks.md).
@@ -17,8 +17,8 @@ from dag_harness_mcp.errors import InvalidArgumentError
 from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = [
-    "DEFAULT_ROLE_TTL_SECONDS", "PLUGIN_MCP_TOOLS", "CapabilityContext", "check_capability",
-    "grant_capabilities", "list_capabilities", "open_role_context", "revoke_capabilities",
+    "DEFAULT_ROLE_TTL_SECONDS", "PLUGIN_MCP_TOOLS", "CapabilityContext", "grant_capabilities",
+    "list_capabilities", "open_role_context", "revoke_capabilities",
 ]
 
 DEFAULT_ROLE_TTL_SECONDS = 4 * 3600.0
@@ -179,36 +179,3 @@ def open_role_context(
         execution_id=execution_id,
         network=network,
     )
-
-
-def check_capability(
-    app: HarnessApp,
-    *,
-    session_id: str | None,
-    project_dir: str | None,
-    capability: str,
-    subject: str = "*",
-) -> tuple[bool, str]:
-    """``(allowed, reason)`` for an in-process action: allowed with no active context, else
-    when one holds ``capability`` (for ``mcp_tool``, a pattern matching ``subject``); the
-    reason names the grant that would allow it."""
-    from fnmatch import fnmatchcase
-
-    contexts = app.db.capabilities.active_for(
-        [session_id] if session_id else [], os.path.realpath(project_dir) if project_dir else None
-    )
-    if not contexts:
-        return True, ""
-    for ctx in contexts:
-        for cap, pattern in ctx["capabilities"]:
-            if cap != capability:
-                continue
-            if capability != "mcp_tool" or fnmatchcase(subject, pattern) or (
-                pattern.startswith("re:") and re.fullmatch(pattern[3:], subject)
-            ):
-                return True, ""
-    names = ", ".join(f"#{c['context_id']} {c['name']!r}" for c in contexts)
-    flag = "--gitlab-write" if capability == "gitlab_write" else f"--{capability.replace('_', '-')}"
-    return False, (f"the active capability context(s) {names} lack {capability}"
-                   f"{'' if subject == '*' else f' for {subject}'}; grant it with "
-                   f"`harness capabilities grant {flag} ...` or the grant_capabilities tool")
