@@ -20,7 +20,7 @@ from dag_harness_mcp.cli.common import (
     run_cli,
 )
 from dag_harness_mcp.service import observability as service
-from dag_harness_mcp.service.logs import execution_logs
+from dag_harness_mcp.service.quality import execution_logs
 
 __all__ = ["register"]
 

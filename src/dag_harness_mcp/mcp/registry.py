@@ -95,16 +95,12 @@ def compact_schema(schema: Any) -> Any:
 
 
 def _json_type(schema: dict[str, Any]) -> dict[str, Any]:
-    """A field's JSON type alone (a model or mapping is an object; a union of one type and
-    null is that type; another union has no single type)."""
+    """A field's JSON type alone: a model or mapping is an object, ``T | None`` is ``T``, a
+    union of several types has none."""
     schema = _nullable(schema) or schema
     if "$ref" in schema or "additionalProperties" in schema:
         return {"type": "object"}
-    kind = schema.get("type")
-    arms = {_json_type(arm).get("type") for arm in schema.get("anyOf", ())}
-    if kind is None and len(arms) == 1:
-        kind = arms.pop()
-    return {} if kind is None else {"type": kind}
+    return {"type": schema["type"]} if "type" in schema else {}
 
 
 def output_schema(schema: dict[str, Any]) -> dict[str, Any]:

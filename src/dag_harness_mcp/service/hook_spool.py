@@ -1,9 +1,5 @@
-"""Apply the events hooks kept in the spool while the StateDB was busy (server start).
-
-The hooks replay the spool themselves on their next event; a server starting on the
-same SQLite file does it too, so the rows of a session's last events do not wait for
-the next session.
-"""
+"""Apply the events hooks spooled while the StateDB was busy, at server start (the hooks
+replay on their next event; this keeps a session's last events from waiting for the next)."""
 
 from __future__ import annotations
 

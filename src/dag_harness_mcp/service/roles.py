@@ -59,9 +59,6 @@ class SyncReport(BaseModel):
     duration_ms: float = 0.0
 
 
-# -- sync ------------------------------------------------------------------
-
-
 def _pins(app: HarnessApp) -> dict[str, int]:
     for pin in app.settings.waves:
         for role in pin.roles:
@@ -150,12 +147,9 @@ def sync_roles(app: HarnessApp) -> SyncReport:
 def _edges(
     scans: dict[str, RoleScan], names: set[str], roles_dir: Path
 ) -> tuple[list[DependencyEdge], list[tuple[str, str]]]:
-    """Every reference as a stored edge (deduplicated), and the in-repo edges for waves.
-
-    A templated name stores one ``templated`` edge per role it can match; a task or
-    vars file of another role, reached by path, stores a ``role`` edge to its owner
-    (files of the role itself are no edges).
-    """
+    """Every reference as a stored edge (deduplicated), and the in-repo edges for waves: a
+    templated name gives one edge per role it can match; a file of another role reached by
+    path, a ``role`` edge to its owner (files of the role itself are no edges)."""
     edges: dict[tuple[str, str, str, str, str | None], DependencyEdge] = {}
     graph_edges: list[tuple[str, str]] = []
 
@@ -188,9 +182,6 @@ def _relative(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-# -- reads -----------------------------------------------------------------
 
 
 class Role(BaseModel):
