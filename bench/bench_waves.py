@@ -105,8 +105,8 @@ def main() -> None:
     print(f"{count} roles, {len(report.waves)} waves, concurrency {concurrency}: "
           f"{report.status} {report.counts}")
     for wave in report.waves:
-        times = [o.duration_s or 0.0 for o in report.roles if o.wave == wave["wave"]]
-        print(f"  wave {wave['wave']}: {wave['roles']} roles, slowest {max(times):.2f} s, "
+        times = [o.duration_s or 0.0 for o in report.roles if o.wave == wave.wave]
+        print(f"  wave {wave.wave}: {wave.roles} roles, slowest {max(times):.2f} s, "
               f"mean {sum(times) / len(times):.2f} s")
     print(f"mean role time {sum(per_role) / len(per_role):.2f} s")
     print(f"wall {wall:.1f} s, ideal {ideal:.1f} s, ratio {ratio:.2f}x (target <= 1.3x)")
