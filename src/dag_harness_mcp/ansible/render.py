@@ -1,10 +1,6 @@
-"""Render the role graph as Mermaid or Graphviz DOT, roles grouped by wave.
-
-Edges point from a dependency to the role that needs it: the order things run.
-Role names are validated (no quotes or brackets), so they are safe as labels. In
-Mermaid a role's node id is its name (``common --> web``); a name Mermaid cannot take
-as an id (``kubernetes/control-plane``, a keyword such as ``end``) gets a readable id
-(``kubernetes_control_plane``) and keeps its name as the quoted label.
+"""The role graph as Mermaid or Graphviz DOT, roles grouped by wave, edges from a dependency
+to the role that needs it. A role name Mermaid cannot take as a node id (``a/b``, a keyword
+such as ``end``) gets a readable id and keeps its name as the quoted label.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""Waves: wave 0 for roles without in-repo dependencies, else 1 + the highest dependency wave.
-
-Roles on a dependency cycle, and every role that needs one of them, get no wave
-(``None``): they cannot be scheduled until the cycle is broken. The plan lists
-each cycle's path so the fix is obvious. Pins from ``harness.yml`` may push a
-role into a later wave; a pin that would run a role before one of its
-dependencies raises :class:`WavePinError` naming both roles.
+"""Waves: 0 for roles without in-repo dependencies, else 1 + the highest dependency wave.
+Roles on a cycle, or needing one, get no wave (``None``) and the plan names the cycle;
+a ``harness.yml`` pin may push a role later, never before a dependency (WavePinError).
 """
 
 from __future__ import annotations

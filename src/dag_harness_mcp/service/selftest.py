@@ -159,12 +159,8 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 def mcp_self_test(plugin_root: Path, timeout: float = 120.0) -> Check:
-    """Start the MCP server as an install would (scripts/harness_env.py, or this
-    environment's script from a wheel), initialise it and list its tools.
-
-    Uses this harness's own environment when it has the server (no install);
-    otherwise the launcher creates the plugin environment first.
-    """
+    """Start the MCP server as an install would (the launcher, or a wheel's script; this
+    harness's own environment when it has the server), initialise it, list its tools."""
     argv = server_argv(plugin_root)
     launcher = " ".join(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "CLAUDE_"))}
