@@ -14,6 +14,7 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ async def main(argv: list[str]) -> int:
                 result = await runner.resume(int(target), approved=approved)
     finally:
         app.close()
-    out = result.to_dict()
+    out = asdict(result)
     out["wall_s"] = time.perf_counter() - t0
     print(json.dumps(out, default=str))
     return 0

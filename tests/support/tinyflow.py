@@ -13,7 +13,7 @@ import json
 import operator
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -156,7 +156,7 @@ async def _main(argv: list[str]) -> int:
                 result = await runner.resume(int(target), approved=approved, comment="from cli")
     finally:
         app.close()
-    sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    sys.stdout.write(json.dumps(asdict(result)) + "\n")
     return 0
 
 

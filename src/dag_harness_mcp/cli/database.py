@@ -89,7 +89,7 @@ def migrate(
         settings, url=target, schema=schema or settings.postgres_schema,
     )))
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report)
         return
     where = f"{report.target} (schema {report.schema or 'public'})"
     note = " (tables were already there, unchanged)" if report.tables_already_migrated else ""

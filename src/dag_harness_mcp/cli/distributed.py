@@ -116,7 +116,7 @@ def dispatch(
 
         report = asyncio.run(go())
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report)
     else:
         _render(report)
     if report.status != "completed":

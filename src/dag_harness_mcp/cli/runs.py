@@ -120,7 +120,7 @@ def _interrupted(app: HarnessApp, execution_id: int | None) -> None:
 
 def _render_result(result: RunResult, as_json: bool) -> None:
     if as_json:
-        emit_json(result.to_dict())
+        emit_json(result)
     else:
         style = STATUS_STYLE.get(result.status, "white")
         console.print(
@@ -297,7 +297,7 @@ def cancel(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False)
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from exc
     if as_json:
-        emit_json(result.to_dict())
+        emit_json(result)
     else:
         console.print(f"execution {execution_id} ({result.role}): cancelled", highlight=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Coroutine
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -176,7 +177,7 @@ def demo(
             shutil.rmtree(target, ignore_errors=True)
     report = result.report
     if as_json:
-        emit_json({**result.to_dict(), "kept": keep})
+        emit_json({**asdict(result), "kept": keep})
     else:
         console.print(summary_table(report, title=f"harness demo: {report.status}"))
         console.print(f"{result.roles} roles in {report.duration_s:.1f} s; "

@@ -9,8 +9,8 @@ import logging
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dag_harness_mcp.distributed.queue import QUEUE, TASK_NAME, queueing_lock, role_lock
 from dag_harness_mcp.errors import WorkflowError
@@ -55,9 +55,6 @@ class DispatchReport:
     waves: list[WaveOutcome] = field(default_factory=list)
     requeued_jobs: list[int] = field(default_factory=list)
     duration_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def plan_dispatch(app: HarnessApp, options: DispatchOptions) -> list[tuple[int, list[str]]]:

@@ -5,9 +5,9 @@ StateDB stays in the copy for inspection."""
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.service.app import HarnessApp
@@ -28,9 +28,6 @@ class DemoReport:
     database: str
     roles: int
     report: WaveRunReport
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def demo_directory(given: Path | None) -> Path:

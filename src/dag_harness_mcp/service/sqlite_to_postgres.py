@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.db import StateDB
@@ -41,9 +41,6 @@ class MigrationReport:
     checkpoints: int = 0
     writes: int = 0
     tables_already_migrated: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
