@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from dag_harness_mcp.errors import ConfigError
 
-__all__ = ["ENV_VARS", "HotlSettings", "Settings", "TestingSettings", "WavePin", "load_settings"]
+__all__ = ["HotlSettings", "Settings", "TestingSettings", "WavePin", "load_settings"]
 
 CONFIG_FILE = "harness.yml"
 DEFAULT_BREAKPOINTS = ("human_approval", "create_mr", "add_to_merge_train")
@@ -164,26 +164,17 @@ class Settings(BaseModel):
         return "gitlab" if self.gitlab_token is not None else "local"
 
 
-# Environment variable -> settings key.
-ENV_VARS: Mapping[str, str] = {
-    "HARNESS_REPO_ROOT": "repo_root",
-    "HARNESS_DB_PATH": "db_path",
-    "HARNESS_ROLES_PATH": "roles_path",
-    "HARNESS_WORKTREE_ROOT": "worktree_root",
-    "HARNESS_BRANCH_PREFIX": "branch_prefix",
-    "HARNESS_DEFAULT_BRANCH": "default_branch",
-    "HARNESS_FORGE": "forge",
+# Environment variable -> settings key: HARNESS_<KEY> for these, and three named otherwise.
+_ENV_VARS: Mapping[str, str] = {
+    **{f"HARNESS_{key.upper()}": key for key in (
+        "repo_root", "db_path", "roles_path", "worktree_root", "branch_prefix",
+        "default_branch", "forge", "gitlab_project", "postgres_url", "postgres_schema",
+        "concurrency", "role_context", "repair_rounds", "scaffold_tests")},
     "GITLAB_URL": "gitlab_url",
     "GITLAB_TOKEN": "gitlab_token",
-    "HARNESS_GITLAB_PROJECT": "gitlab_project",
-    "HARNESS_POSTGRES_URL": "postgres_url",
-    "HARNESS_POSTGRES_SCHEMA": "postgres_schema",
     "HARNESS_BREAKPOINTS": "breakpoints_enabled",
-    "HARNESS_CONCURRENCY": "concurrency",
-    "HARNESS_ROLE_CONTEXT": "role_context",
-    "HARNESS_REPAIR_ROUNDS": "repair_rounds",
-    "HARNESS_SCAFFOLD_TESTS": "scaffold_tests",
 }
+
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
@@ -210,7 +201,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *,
 
     config_file = root / CONFIG_FILE
     merged = _read_yaml(config_file) if config_file.is_file() else {}
-    merged.update({key: env[var] for var, key in ENV_VARS.items() if env.get(var)})
+    merged.update({key: env[var] for var, key in _ENV_VARS.items() if env.get(var)})
     merged.update(given)
     merged["repo_root"] = root
     for key in ("db_path", "worktree_root"):

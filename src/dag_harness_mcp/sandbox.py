@@ -361,10 +361,7 @@ def harness_root() -> str:
     package = os.path.dirname(os.path.abspath(__file__))
     here = package
     for _ in range(5):
-        parent = os.path.dirname(here)
-        if parent == here:
-            break
-        here = parent
+        here = os.path.dirname(here)
         if any(os.path.exists(os.path.join(here, mark))
                for mark in ("pyvenv.cfg", "pyproject.toml")):
             return here

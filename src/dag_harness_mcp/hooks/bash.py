@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 from fnmatch import fnmatchcase
+from functools import cache
 from itertools import takewhile
 
 __all__ = ["Command", "dangerous", "file_changes", "matches", "parse", "skip_options"]
@@ -167,17 +168,13 @@ def _unwrap(cmd: Command, depth: int) -> list[Command]:
     return result
 
 
-_PATTERNS: dict[str, list[str] | None] = {}
-
-
+@cache
 def _pattern_tokens(pattern: str) -> list[str] | None:
     """``shlex.split(pattern)``, cached (a pattern is checked against every simple command)."""
-    if pattern not in _PATTERNS:
-        try:
-            _PATTERNS[pattern] = shlex.split(pattern)
-        except ValueError:
-            _PATTERNS[pattern] = None
-    return _PATTERNS[pattern]
+    try:
+        return shlex.split(pattern)
+    except ValueError:
+        return None
 
 
 def matches(pattern: str, argv: list[str]) -> bool:

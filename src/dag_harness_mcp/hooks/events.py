@@ -90,12 +90,11 @@ class Hook:
         from dag_harness_mcp.clock import utc_now
         from dag_harness_mcp.db.repos.hook_events import apply_event
         from dag_harness_mcp.db.spool import Spool, is_busy
-        from dag_harness_mcp.hooks.fastdb import HOOK_WRITE_WAIT_MS
 
         event = dict(fields, kind=kind, at=utc_now())
         spool = Spool(self.db_path)
         try:
-            self.db.wait_for_writes(HOOK_WRITE_WAIT_MS)
+            self.db.wait_for_writes()
             if spool.replay(self.db, apply_event, self.log):
                 apply_event(self.db, event)
                 return
@@ -218,7 +217,7 @@ def _plan(h: Hook, ctx: dict[str, Any], branches: set[str]) -> sandbox.Plan:
     from dag_harness_mcp import sandbox
 
     base = ctx.get("project_dir") or h.cwd
-    writable = [policy.sandbox_dir(p, base) for c, p in ctx["capabilities"] if c == "file_write"]
+    writable = [policy.split_wild(p, base)[0] for c, p in ctx["capabilities"] if c == "file_write"]
     return sandbox.make_plan(
         writable, project_dir=ctx.get("project_dir") or h.project_dir, db_path=h.db_path,
         network=any(c == "network" for c, _ in ctx["capabilities"]),
@@ -327,29 +326,24 @@ def on_post_tool_use(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_u
 
 
 def _on_session_start(h: Hook) -> None:
-    p = h.payload
-    model = p.get("model")
+    model = h.payload.get("model")
     if isinstance(model, dict):
         model = model.get("id") or model.get("name")
-    h.keep("session_start", session={
-        "session_id": h.session_id, "cwd": h.cwd, "model": _text(model),
-        "transcript_path": _text(p.get("transcript_path")), "source": _text(p.get("source")),
-        "permission_mode": _text(p.get("permission_mode")),
-        "agent_type": _text(p.get("agent_type"))})
+    h.keep("session_start", session=dict(h.session(), model=_text(model),
+                                         source=_text(h.payload.get("source"))))
 
 
 def _usage(h: Hook, session_id: str, path: str | None, *, main_session: bool
-           ) -> tuple[list[list[Any]], str | None]:
+           ) -> tuple[list[list[str | int | float | None]], str | None]:
     """Token usage rows of a transcript (none without one) and the model it names."""
     if not path:
         return [], None
-    from dag_harness_mcp.hooks.transcript import read_usage, usage_rows
+    from dag_harness_mcp.hooks.transcript import usage_rows
 
-    messages, model = read_usage(path, skip_sidechains=main_session)
-    rows, unpriced = usage_rows(session_id, messages)
+    rows, unpriced, model = usage_rows(path, session_id, skip_sidechains=main_session)
     for name in unpriced:
         h.log(f"model {name!r} is not in the price table; priced by family or Sonnet fallback")
-    return [list(row) for row in rows], model
+    return rows, model
 
 
 def _on_stop(h: Hook, end_reason: str | None = None) -> None:

@@ -32,43 +32,21 @@ class UnreadableDB(Exception):
     """The database file exists but cannot be opened, read or migrated."""
 
 
-class _Transaction:
-    __slots__ = ("_conn", "_outer")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self._outer = False
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._outer = not self._conn.in_transaction
-        self._conn.execute("BEGIN IMMEDIATE" if self._outer else "SAVEPOINT hook_sp")
-        return self._conn
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self._conn.execute("COMMIT" if self._outer else "RELEASE SAVEPOINT hook_sp")
-        elif self._outer:
-            self._conn.execute("ROLLBACK")
-        else:
-            self._conn.execute("ROLLBACK TO SAVEPOINT hook_sp")
-            self._conn.execute("RELEASE SAVEPOINT hook_sp")
-
-
 class HookDB:
     """One SQLite connection with ``fetchone``/``fetchall``/``execute``/``transaction``."""
 
-    def __init__(self, path: str, *, busy_timeout_ms: int = HOOK_BUSY_TIMEOUT_MS) -> None:
-        self.path = path
+    def __init__(self, path: str) -> None:
+        self._outer: list[bool] = []  # per open transaction: BEGIN (True) or a savepoint
         try:  # an empty file is one another hook process is creating right now
             existed = os.path.getsize(path) > 0
         except OSError:
             existed = False
         try:
             make_state_dir(os.path.dirname(os.path.abspath(path)))
-            self.conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000,
+            self.conn = sqlite3.connect(path, timeout=HOOK_BUSY_TIMEOUT_MS / 1000,
                                         isolation_level=None, check_same_thread=False)
             self.conn.row_factory = sqlite3.Row
-            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self.conn.execute(f"PRAGMA busy_timeout = {HOOK_BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA synchronous = NORMAL")
             if existed:
                 self._migrate_if_behind()
@@ -119,11 +97,29 @@ class HookDB:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self.conn.execute(sql, tuple(params)).rowcount
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self.conn)
+    def transaction(self) -> HookDB:
+        """Itself, as the context manager of a transaction (a savepoint when nested)."""
+        return self
 
-    def wait_for_writes(self, milliseconds: int) -> None:
-        self.conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+    def __enter__(self) -> sqlite3.Connection:
+        outer = not self.conn.in_transaction
+        self.conn.execute("BEGIN IMMEDIATE" if outer else "SAVEPOINT hook_sp")
+        self._outer.append(outer)
+        return self.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        outer = self._outer.pop()
+        if exc_type is None:
+            self.conn.execute("COMMIT" if outer else "RELEASE SAVEPOINT hook_sp")
+        elif outer:
+            self.conn.execute("ROLLBACK")
+        else:
+            self.conn.execute("ROLLBACK TO SAVEPOINT hook_sp")
+            self.conn.execute("RELEASE SAVEPOINT hook_sp")
+
+    def wait_for_writes(self) -> None:
+        """Wait for a write lock :data:`HOOK_WRITE_WAIT_MS`, not the read's longer wait."""
+        self.conn.execute(f"PRAGMA busy_timeout = {HOOK_WRITE_WAIT_MS}")
 
     def close(self) -> None:
         self.conn.close()

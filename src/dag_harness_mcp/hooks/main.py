@@ -19,6 +19,7 @@ from dag_harness_mcp.statedir import make_state_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 __all__ = ["EVENTS", "locate_db", "main"]
@@ -40,23 +41,24 @@ def locate_db(payload: dict[str, Any] | None) -> tuple[str, str]:
     return os.path.abspath(path), project
 
 
-class _Log:
-    def __init__(self, path: str, event: str) -> None:
-        self.path = path
-        self.event = event
+def _logger(payload: dict[str, Any] | None, event: str) -> Callable[[str], None]:
+    """A function appending one line to ``hooks.log`` beside the database; it never raises
+    (a broken log must not break the hook)."""
+    path = os.path.join(os.path.dirname(locate_db(payload)[0]), "hooks.log")
 
-    def __call__(self, message: str) -> None:
-        """Append one line; never raises (a broken log must not break the hook)."""
+    def log(message: str) -> None:
         from dag_harness_mcp.clock import utc_now
 
         try:
-            make_state_dir(os.path.dirname(self.path))
-            if os.path.exists(self.path) and os.path.getsize(self.path) > _LOG_MAX_BYTES:
-                os.replace(self.path, self.path + ".1")
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(f"{utc_now()} {self.event} {message}\n")
+            make_state_dir(os.path.dirname(path))
+            if os.path.exists(path) and os.path.getsize(path) > _LOG_MAX_BYTES:
+                os.replace(path, path + ".1")
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(f"{utc_now()} {event} {message}\n")
         except OSError:
             pass
+
+    return log
 
 
 def _read_stdin() -> tuple[dict[str, Any] | None, str]:
@@ -151,7 +153,8 @@ def _unusable_pre_tool_use(payload: dict[str, Any] | None, path: str, project: s
         raise FailClosed(f"unusable hook input ({why}) while a capability context is active")
 
 
-def _dispatch(event: str, payload: dict[str, Any] | None, why: str, log: _Log) -> int:
+def _dispatch(event: str, payload: dict[str, Any] | None, why: str,
+              log: Callable[[str], None]) -> int:
     path, project = locate_db(payload)
     fields = _tool_fields(payload) if payload is not None else None
     if event == "PreToolUse" and (fields is None or not isinstance(
@@ -189,13 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run one hook; returns the exit code (0, or 2 to block a PreToolUse). Never raises."""
     args = sys.argv[1:] if argv is None else argv
     event = args[0] if args else "unknown"
-    log: _Log | None = None
+    log: Callable[[str], None] | None = None
     try:
         payload, why = _read_stdin()
         named = payload.get("hook_event_name") if payload else None
         event = named if isinstance(named, str) and named else event
-        path, _project = locate_db(payload)
-        log = _Log(os.path.join(os.path.dirname(path), "hooks.log"), event)
+        log = _logger(payload, event)
         return _dispatch(event, payload, why, log)
     except FailClosed as exc:
         if log is not None:
@@ -205,11 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:  # the one broad handler: fail open, logged
         import traceback
 
-        try:
-            if log is None:
-                path, _project = locate_db(None)
-                log = _Log(os.path.join(os.path.dirname(path), "hooks.log"), event)
-            log(f"failed open: {exc!r}\n{traceback.format_exc()}")
+        try:  # noqa: SIM105 (contextlib is one more import on the hooks' hot path)
+            (log or _logger(None, event))(f"failed open: {exc!r}\n{traceback.format_exc()}")
         except BaseException:
             pass
         return 0

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from dag_harness_mcp.hooks import bash
 
 __all__ = ["FILE_TOOLS", "HARNESS_TOOL", "Decision", "command_of", "decide", "git_subcommand",
-           "gitlab_write", "human_only", "sandbox_dir"]
+           "gitlab_write", "human_only", "split_wild"]
 
 FILE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
               "NotebookEdit": "notebook_path"}
@@ -95,7 +95,7 @@ def human_only(tool_name: str, tool_input: dict[str, Any]) -> str | None:
         return (f"approving or rejecting a run is a person's decision: a person runs "
                 f"`harness resume {eid} {verb}` (or answers this prompt)")
     if tool == "box_up_role":
-        if "auto_approve" not in tool_input or not _truthy(tool_input.get("auto_approve")):
+        if not _truthy(tool_input.get("auto_approve")):
             return None
         return ("skipping the approval of a run is a person's decision: a person runs "
                 f"`harness box-up-role {tool_input.get('role', 'ROLE')} --auto-approve`, or "
@@ -136,9 +136,10 @@ def _glob_match(pattern: str, path: str) -> bool:
     return re.fullmatch("".join(out), path) is not None
 
 
-def _split_wild(pattern: str, base: str) -> tuple[str, str]:
+def split_wild(pattern: str, base: str) -> tuple[str, str]:
     """``pattern`` made absolute against ``base``, cut before its first wildcard part:
-    (leading directories, the rest or "")."""
+    (leading directories, the rest or ""). The sandbox makes the leading directories of a
+    ``file_write`` glob writable (a superset of what the glob allows)."""
     parts = os.path.join(base, os.path.expanduser(pattern)).split("/")
     for i, part in enumerate(parts):
         if any(c in part for c in "*?["):
@@ -148,14 +149,8 @@ def _split_wild(pattern: str, base: str) -> tuple[str, str]:
 
 def _resolve_pattern(pattern: str, cwd: str) -> str:
     """Absolute pattern whose wildcard-free leading directories have symlinks resolved."""
-    head, rest = _split_wild(pattern, cwd)
+    head, rest = split_wild(pattern, cwd)
     return os.path.realpath(head).rstrip("/") + "/" + rest if rest else os.path.realpath(head)
-
-
-def sandbox_dir(pattern: str, base: str) -> str:
-    """The directory the sandbox makes writable for a ``file_write`` glob: its leading
-    directories up to the first wildcard (a superset of what the glob allows)."""
-    return _split_wild(pattern, base)[0]
 
 
 def _target_path(path: str, cwd: str) -> str:

@@ -97,14 +97,6 @@ _RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("aws",), r"(?i)(aws\w{0,20}?(?:key|pwd|pw|password|pass|token)[\"']?\s*[:=]\s*[\"']?)"
                r"[A-Za-z0-9/+=]{40}", r"\1" + MARK),
 )
-_compiled: dict[str, re.Pattern[str]] = {}
-
-
-def _pattern(source: str) -> re.Pattern[str]:
-    pattern = _compiled.get(source)
-    if pattern is None:
-        pattern = _compiled[source] = re.compile(source)
-    return pattern
 
 
 def _split_triggers() -> list[tuple[tuple[str, ...], tuple[str, ...], int, str, str]]:
@@ -135,7 +127,7 @@ def redact(text: str) -> str:
             if longest < needs:
                 continue
         if any(t in lowered for t in lower) or any(t in text for t in exact):
-            changed = _pattern(source).sub(replacement, text)
+            changed = re.sub(source, replacement, text)
             if changed != text:
                 text, lowered = changed, changed.lower()
     if any(t in lowered for t in _SECRET_TRIGGERS):
@@ -174,17 +166,17 @@ def _assignments(text: str) -> str:
     for start, end in sorted(keys):
         if start < done or text[end:end + 1] not in _AFTER_KEY:
             continue
-        tail = _pattern(_ASSIGN).match(text, end)  # first: most words are not assigned to
+        tail = re.compile(_ASSIGN).match(text, end)  # first: most words are not assigned to
         if tail is None and text.startswith("-", start):
-            tail = _pattern(_OPTION).match(text, end)
+            tail = re.compile(_OPTION).match(text, end)
         if tail is None:
             continue
         key = lowered[start:end]
         secret = verdicts.get(key)
         if secret is None:
             secret = verdicts[key] = (
-                _pattern(r"(?i)" + _SECRET_WORD + r"\Z").search(key) is not None
-                or _pattern(r"(?i)" + _STRONG_WORD).search(key) is not None)
+                re.search(r"(?i)" + _SECRET_WORD + r"\Z", key) is not None
+                or re.search(r"(?i)" + _STRONG_WORD, key) is not None)
         if not secret:
             continue
         group = 1 if tail.start(1) != -1 else 2
@@ -234,10 +226,10 @@ def _hidden(name: str, item: object) -> bool:
     if not any(t in lowered for t in _SECRET_TRIGGERS):
         return False
     words = _key_words(name)
-    if _pattern(_KEY_TAIL).search(words) is not None:
+    if re.search(_KEY_TAIL, words) is not None:
         return True
-    return isinstance(item, str) and (_pattern(_KEY_HEAD).search(words) is not None
-                                      or _pattern(_KEY_STRONG).search(words) is not None)
+    return isinstance(item, str) and (re.search(_KEY_HEAD, words) is not None
+                                      or re.search(_KEY_STRONG, words) is not None)
 
 
 # On a key split into words (``SessionToken`` -> ``session_token``): the secret word
@@ -251,8 +243,8 @@ _KEY_STRONG = _STRONG_WORD.replace("[_-]?", "_?")
 def _key_words(name: str) -> str:
     """``SessionToken``, ``x-api-key``, ``db.Password`` -> ``session_token``, ``x_api_key``,
     ``db_password``."""
-    spaced = _pattern(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])").sub("_", name)
-    return _pattern(r"[^a-z0-9ñ]+").sub("_", spaced.lower()).strip("_")
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
+    return re.sub(r"[^a-z0-9ñ]+", "_", spaced.lower()).strip("_")
 
 
 def truncate(text: str, limit: int = MAX_FIELD_BYTES) -> str:
