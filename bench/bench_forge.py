@@ -128,7 +128,7 @@ def _bare_inserts(path: Path, count: int) -> float:
 def import_cost() -> None:
     code = (
         "import time; t=time.perf_counter(); import dag_harness_mcp.forge;"
-        " a=time.perf_counter(); import dag_harness_mcp.forge.gitlab_calls as g; import gitlab;"
+        " a=time.perf_counter(); import dag_harness_mcp.forge.gitlab as g; import gitlab;"
         " b=time.perf_counter(); print(f'{(a-t)*1000:.1f} {(b-a)*1000:.1f}')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dag_harness_mcp.forge.base import Forge, ForgeRecords, IssueRef, MergeRequestRef, TrainEntry
-from dag_harness_mcp.forge.train_poll import poll_merge_train
+from dag_harness_mcp.forge.base import Forge, ForgeRecords, poll_merge_train
 
 if TYPE_CHECKING:
     from dag_harness_mcp.config import Settings
     from dag_harness_mcp.forge.retry import HttpRetry
 
-__all__ = ["Forge", "ForgeRecords", "IssueRef", "MergeRequestRef", "TrainEntry", "create_forge",
-           "poll_merge_train"]
+__all__ = ["Forge", "ForgeRecords", "create_forge", "poll_merge_train"]
 
 
 def create_forge(

@@ -7,6 +7,7 @@ Backends record what they make through the forge repository and audit every muta
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from dag_harness_mcp.db.repos.forge import ForgeRepository, MergeRequestRecord
 from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.templates import link_mr_in_issue_description
 
-__all__ = ["Audit", "Forge", "ForgeRecords", "IssueRef", "MergeRequestRef", "TrainEntry"]
+__all__ = ["Audit", "Forge", "ForgeRecords", "IssueRef", "MergeRequestRef", "TrainEntry",
+           "poll_merge_train"]
 
 Row = dict[str, Any]
 
@@ -179,3 +181,35 @@ class Forge:
 
     async def merge_train_status(self, mr_iid: int) -> TrainEntry:
         raise NotImplementedError
+
+
+async def poll_merge_train(
+    forge: Forge,
+    mr_iid: int,
+    *,
+    interval: float = 10.0,
+    give_up_after: float = 3600.0,
+    on_update: Callable[[TrainEntry], None] | None = None,
+) -> TrainEntry:
+    """Poll a merge-train entry (one ``merge_train_status`` call each time, which keeps
+    ``merge_train_entries`` current) until it is final; raises ForgeError when
+    ``give_up_after`` seconds pass first. ``on_update`` sees every entry whose status,
+    position or pipeline status changed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after
+    last: tuple[str, int | None, str | None] | None = None
+    while True:
+        entry = await forge.merge_train_status(mr_iid)
+        seen = (entry.status, entry.position, entry.pipeline_status)
+        if seen != last and on_update is not None:
+            on_update(entry)
+        last = seen
+        if entry.status not in ("queued", "running"):
+            return entry
+        if loop.time() + interval > deadline:
+            raise ForgeError(
+                f"merge request !{mr_iid} is still {entry.status} on the merge train"
+                f" (position {entry.position}) after {give_up_after:g}s; check its pipeline,"
+                " then poll again"
+            )
+        await asyncio.sleep(interval)

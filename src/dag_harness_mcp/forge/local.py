@@ -111,29 +111,28 @@ class LocalForge(Forge):
     async def process_merge_train(self, target_branch: str | None = None) -> TrainEntry | None:
         """Merge the MR at the head of the train into ``origin`` (None: the train is empty);
         a conflict or a missing or moved source branch fails the entry, the rest moves up."""
-        async with self._train_lock, await self._origin_lock():
-            return await self._merge_train_head(target_branch or self.default_branch)
-
-    async def _origin_lock(self) -> AbstractAsyncContextManager[None]:
-        """Processes sharing the origin (scale-out workers) merge one at a time too."""
         from dag_harness_mcp.filelock import exclusive
 
-        try:
-            origin = await self.origin_path()
-        except HarnessError:
-            return nullcontext()  # no origin: the merge fails the entry with the reason
-        if not await asyncio.to_thread(origin.is_dir):
-            return nullcontext()
-        return exclusive(origin / "harness-merge-train.lock")
+        async with self._train_lock:
+            try:
+                origin: Path | None = await self.origin_path()
+            except HarnessError:
+                origin = None  # no origin: the merge fails the entry with the reason
+            # Processes sharing the origin (scale-out workers) merge one at a time too.
+            lock: AbstractAsyncContextManager[None] = nullcontext()
+            if origin is not None and await asyncio.to_thread(origin.is_dir):
+                lock = exclusive(origin / "harness-merge-train.lock")
+            async with lock:
+                return await self._merge_train_head(target_branch or self.default_branch, origin)
 
-    async def _merge_train_head(self, target: str) -> TrainEntry | None:
+    async def _merge_train_head(self, target: str, origin: Path | None) -> TrainEntry | None:
         head = self.repo.claim_head(self.kind, self.project, target)
         if head is None:
             return None
         mr = self._mr_row(int(head["mr_iid"]))
         mr_id, iid = int(mr["id"]), int(mr["iid"])
         try:
-            source, outcome = await self._merge(mr, target)
+            source, outcome = await self._merge(mr, target, origin or await self.origin_path())
         except HarnessError as exc:  # a conflict (GitError), a moved or missing branch
             reason = str(exc)[-1000:]
             with self.records.transaction():
@@ -158,14 +157,13 @@ class LocalForge(Forge):
         assert stored is not None
         return TrainEntry.of(stored, iid, outcome.sha)
 
-    async def _merge(self, mr: Row, target: str) -> tuple[str, MergeOutcome]:
+    async def _merge(self, mr: Row, target: str, origin: Path) -> tuple[str, MergeOutcome]:
         """Merge the commit pinned when ``mr`` joined the train into ``target`` of origin,
         only if the source branch still points at it; the pinned sha and the outcome."""
         from dag_harness_mcp.git.merge import merge_into
 
-        origin = await self.origin_path()
         source = str(mr["source_branch"])
-        current = await self._branch_head(source)
+        current = await self._branch_head(source, origin)
         pinned = mr["sha"] or current
         if pinned is None:
             raise ForgeError(
@@ -202,10 +200,10 @@ class LocalForge(Forge):
         path = Path(url)
         return path if path.is_absolute() else (root / path).resolve()
 
-    async def _branch_head(self, branch: str) -> str | None:
+    async def _branch_head(self, branch: str, origin: Path | None = None) -> str | None:
         """The head of ``branch`` in origin, or None when origin or the branch is missing."""
         try:
-            return await resolve_commit(await self.origin_path(), f"refs/heads/{branch}")
+            return await resolve_commit(origin or await self.origin_path(), f"refs/heads/{branch}")
         except (GitError, ForgeError) as exc:
             log.debug("no head for %s in origin: %s", branch, exc)
             return None

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, computed_field
 
 from dag_harness_mcp.errors import ForgeError, InvalidArgumentError
-from dag_harness_mcp.forge import Forge, ForgeRecords, create_forge
-from dag_harness_mcp.forge.train_poll import poll_merge_train
+from dag_harness_mcp.forge import Forge, ForgeRecords, create_forge, poll_merge_train
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row
