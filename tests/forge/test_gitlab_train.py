@@ -8,9 +8,8 @@ import pytest
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.errors import ForgeError
-from dag_harness_mcp.forge.base import MergeRequestRef, TrainEntry
+from dag_harness_mcp.forge.base import MergeRequestRef, TrainEntry, poll_merge_train
 from dag_harness_mcp.forge.gitlab import GitLabForge
-from dag_harness_mcp.forge.base import poll_merge_train
 from dag_harness_mcp.service.app import HarnessApp
 from support.fake_gitlab import FakeGitLab, Fault
 from support.gitlab_env import gitlab_forge, gitlab_settings

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dag_harness_mcp.errors import GitError
-from dag_harness_mcp.git.commit import head_trailer_values, identity_args
-from dag_harness_mcp.git.remote import remote_branch_sha
+from dag_harness_mcp.git.commit import head_trailer_values, identity_args, remote_branch_sha
 from dag_harness_mcp.git.run import current_sha, has_commit, is_ancestor, resolve_commit, run_git
 
 __all__ = ["Base", "BranchStart", "pick_base", "refresh_branch"]

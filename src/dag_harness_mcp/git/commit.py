@@ -1,4 +1,5 @@
-"""Commits that carry an execution trailer, so a resumed run never commits twice."""
+"""Commits that carry an execution trailer, so a resumed run never commits twice, and
+pushes that skip when the remote already has the commit, and never force."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dag_harness_mcp.errors import InvalidNameError
-from dag_harness_mcp.git.run import current_sha, run_git
+from dag_harness_mcp.errors import GitError, InvalidNameError
+from dag_harness_mcp.git.run import current_sha, resolve_commit, run_git, validate_ref_name
 
-__all__ = ["CommitResult", "commit_all", "head_trailer_values", "identity_args"]
+__all__ = ["CommitResult", "PushResult", "commit_all", "head_trailer_values", "identity_args",
+           "push_branch", "remote_branch_sha"]
 
 FALLBACK_IDENTITY = ("dag-harness", "dag-harness@localhost")
 _TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
@@ -25,23 +27,20 @@ class CommitResult:
 
 async def identity_args(repo: Path) -> list[str]:
     """``-c user.name=... -c user.email=...`` for what git has no configuration of."""
+    found = await run_git(["config", "--get-regexp", r"^user\.(name|email)$"], repo, check=False)
+    lines = (line.partition(" ") for line in found.stdout.splitlines())
+    configured = {key: value for key, _, value in lines}  # the last value wins, as in git
     args: list[str] = []
     for key, fallback in zip(("user.name", "user.email"), FALLBACK_IDENTITY, strict=True):
-        found = await run_git(["config", "--get", key], repo, check=False)
-        if not found.stdout.strip():
+        if not configured.get(key, "").strip():
             args += ["-c", f"{key}={fallback}"]
     return args
 
 
 async def head_trailer_values(worktree: Path, key: str) -> list[str]:
     """The values of trailer ``key`` on HEAD's message; empty on an unborn branch."""
-    head = await run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], worktree,
-                         check=False)
-    if not head.ok:
-        return []
-    result = await run_git(
-        ["log", "-1", f"--format=%(trailers:key={key},valueonly,unfold)", "HEAD"], worktree
-    )
+    result = await run_git(["log", "-1", "--ignore-missing",
+                            f"--format=%(trailers:key={key},valueonly,unfold)", "HEAD"], worktree)
     return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
 
@@ -70,3 +69,51 @@ async def commit_all(worktree: Path, message: str, *, trailer: tuple[str, str]) 
         worktree, input_text=message.rstrip("\n") + "\n",
     )
     return CommitResult(sha=await current_sha(worktree), created=True)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The sha the remote branch now has; ``pushed`` is False when it had it already."""
+
+    sha: str
+    pushed: bool
+
+
+async def remote_branch_sha(
+    repo: Path, remote: str, branch: str, *, timeout: float = 60.0  # noqa: ASYNC109
+) -> str | None:
+    """The sha of ``refs/heads/<branch>`` on ``remote`` (asked over the wire), or None."""
+    validate_ref_name(remote, "remote")
+    ref = f"refs/heads/{validate_ref_name(branch)}"
+    result = await run_git(["ls-remote", "--refs", "--", remote, ref], repo, timeout=timeout)
+    for line in result.stdout.splitlines():
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return sha
+    return None
+
+
+async def push_branch(
+    worktree: Path, remote: str, branch: str, *, timeout: float = 120.0  # noqa: ASYNC109
+) -> PushResult:
+    """Push local ``branch`` to the same name on ``remote``, unless it is there already.
+
+    Never forces: a remote branch that moved elsewhere makes this fail with
+    :class:`GitError` naming both shas, and the remote is left as it was.
+    """
+    ref = f"refs/heads/{validate_ref_name(branch)}"
+    local = await resolve_commit(worktree, ref)
+    remote_sha = await remote_branch_sha(worktree, remote, branch, timeout=timeout)
+    if remote_sha == local:
+        return PushResult(sha=local, pushed=False)
+    result = await run_git(["push", "--porcelain", "--", remote, f"{ref}:{ref}"], worktree,
+                           timeout=timeout, check=False)
+    if not result.ok:
+        hint = (
+            f"remote {remote} has {branch} at {remote_sha}, which is not an ancestor of {local}; "
+            "the harness never force-pushes: reconcile the branch by hand"
+            if remote_sha is not None
+            else f"check that remote {remote!r} exists and accepts pushes"
+        )
+        raise GitError(result.args, result.returncode, f"{result.stderr.strip()}\n{hint}")
+    return PushResult(sha=local, pushed=True)

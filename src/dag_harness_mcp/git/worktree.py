@@ -131,10 +131,11 @@ async def _create_worktree(repo: Path, path: Path, branch: str, base_ref: str) -
     )
     if exists.ok:
         await run_git(["worktree", "add", "--", str(path), branch], repo)
+        head = await current_sha(path)
     else:
-        base_sha = await resolve_commit(repo, base_ref)
-        await run_git(["worktree", "add", "-b", branch, "--", str(path), base_sha], repo)
-    return WorktreeInfo(path=path, branch=branch, head_sha=await current_sha(path), created=True)
+        head = await resolve_commit(repo, base_ref)
+        await run_git(["worktree", "add", "-b", branch, "--", str(path), head], repo)
+    return WorktreeInfo(path=path, branch=branch, head_sha=head, created=True)
 
 
 async def remove_worktree(repo: Path, path: Path) -> bool:
