@@ -20,10 +20,9 @@ from dag_harness_mcp.db.migrate import discover
 from dag_harness_mcp.db.repos.tables import TableRepository
 from dag_harness_mcp.errors import MigrationError, NotFoundError
 from dag_harness_mcp.service.app import HarnessApp
-from dag_harness_mcp.service.database import database_status
+from dag_harness_mcp.service.database import database_status, migrate_to_postgres
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
-from dag_harness_mcp.service.sqlite_to_postgres import migrate_to_postgres
 from dag_harness_mcp.store import HarnessStore
 from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema
@@ -175,7 +174,8 @@ def test_status_reads_without_creating_or_migrating(
 ) -> None:
     on_sqlite = database_status(source.settings)
     assert (on_sqlite.backend, on_sqlite.exists) == ("sqlite", True)
-    assert on_sqlite.schema_version == on_sqlite.latest_version and on_sqlite.pending == 0
+    assert on_sqlite.schema_version == on_sqlite.latest_version
+    assert on_sqlite.pending_migrations == 0
 
     absent = settings_for(tmp_path / "nowhere", db_path=tmp_path / "none" / "h.db")
     assert database_status(absent).exists is False
@@ -184,4 +184,4 @@ def test_status_reads_without_creating_or_migrating(
     with throwaway_schema("migs") as schema:
         empty = database_status(_on_postgres(source.settings, schema))
     assert (empty.backend, empty.schema, empty.schema_version) == ("postgres", schema, None)
-    assert empty.pending == len(discover())
+    assert empty.pending_migrations == len(discover())

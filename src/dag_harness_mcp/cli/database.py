@@ -43,7 +43,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     settings = _settings(ctx)
     report = run_cli(lambda: database_status(settings))
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report)
         return
     version = "none yet" if report.schema_version is None else str(report.schema_version)
     table = make_table("state database", ("", ""), [
@@ -51,7 +51,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         ("location", report.location + ("" if report.exists else "  (not created yet)")),
         ("schema", report.schema or ("public" if report.backend == "postgres" else "-")),
         ("schema version", f"{version} (latest {report.latest_version}, "
-                           f"{report.pending} pending)"),
+                           f"{report.pending_migrations} pending)"),
         ("checkpoints", report.checkpoints),
     ])
     table.show_header = False
@@ -74,7 +74,7 @@ def migrate(
     Stop harness processes writing the SQLite state first. Safe to repeat; refuses a
     target holding other harness data.
     """
-    from dag_harness_mcp.service.sqlite_to_postgres import migrate_to_postgres
+    from dag_harness_mcp.service.database import migrate_to_postgres
 
     settings = _settings(ctx)
     target = url or (

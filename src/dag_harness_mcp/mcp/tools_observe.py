@@ -18,8 +18,7 @@ from dag_harness_mcp.mcp.views import (
     test_run_item,
 )
 from dag_harness_mcp.service import observability, quality
-from dag_harness_mcp.service.query import MAX_ROWS, QueryAnswer
-from dag_harness_mcp.service.query import query_state as run_query
+from dag_harness_mcp.service.observability import MAX_ROWS, QueryAnswer
 
 __all__ = ["TOOLS"]
 
@@ -93,7 +92,7 @@ def query_state(
     """One read-only SELECT over the StateDB for what no tool answers (page with
     LIMIT/OFFSET). Views: v_role_status, v_dependency_graph, v_active_regressions,
     v_agent_sessions, v_daily_costs, v_session_costs, v_context_capabilities."""
-    return run_query(app_of(ctx), sql, params or [], limit=limit)
+    return observability.query_state(app_of(ctx), sql, params or [], limit=limit)
 
 
 TOOLS: tuple[ToolSpec, ...] = (

@@ -11,22 +11,9 @@ from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.factory import open_state_db
 
-__all__ = ["ROLES_PATH_KEY", "HarnessApp", "remember_roles_path"]
+__all__ = ["ROLES_PATH_KEY", "HarnessApp"]
 
 ROLES_PATH_KEY = "roles_path"
-
-
-def remember_roles_path(settings: Settings, db: StateDB) -> Settings:
-    """The roles path of the last ``harness sync`` when nothing names one (after
-    ``--roles-path``, ``HARNESS_ROLES_PATH`` and harness.yml; before ``ansible/roles``)."""
-    if "roles_path" in settings.model_fields_set:
-        return settings
-    remembered = db.remembered.get(ROLES_PATH_KEY)
-    if not remembered or remembered == settings.roles_path:
-        return settings
-    if Path(remembered).is_absolute() or ".." in Path(remembered).parts:
-        return settings  # never outside the repository, whatever the database says
-    return settings.model_copy(update={"roles_path": remembered})
 
 
 @dataclass
@@ -49,10 +36,16 @@ class HarnessApp:
         actor: str = "cli",
         source: str = "cli",
     ) -> HarnessApp:
+        """Open the StateDB; the roles path is the last ``harness sync``'s when nothing names
+        one (after ``--roles-path``, ``HARNESS_ROLES_PATH`` and harness.yml; before
+        ``ansible/roles``), and never one outside the repository."""
         settings = settings if settings is not None else load_settings(overrides)
         db = open_state_db(settings)
-        return cls(settings=remember_roles_path(settings, db), db=db, actor=actor,
-                   source=source)
+        remembered = db.remembered.get(ROLES_PATH_KEY)
+        if ("roles_path" not in settings.model_fields_set and remembered
+                and not Path(remembered).is_absolute() and ".." not in Path(remembered).parts):
+            settings = settings.model_copy(update={"roles_path": remembered})
+        return cls(settings=settings, db=db, actor=actor, source=source)
 
     @property
     def repo_root(self) -> Path:

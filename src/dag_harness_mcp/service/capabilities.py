@@ -1,8 +1,6 @@
-"""Grant, revoke and list capability contexts (CLI, MCP tools and the runner).
-
-A context binds a Claude Code session or every session in a project directory to
-capabilities until it expires or is revoked; the PreToolUse hook enforces it (docs/hooks.md).
-"""
+"""Grant, revoke and list capability contexts: a context binds a Claude Code session, or every
+session in a project directory, to capabilities until it expires or is revoked; the PreToolUse
+hook enforces it (docs/hooks.md)."""
 
 from __future__ import annotations
 
@@ -152,17 +150,14 @@ def open_role_context(
     *,
     project_dir: str | None = None,
     execution_id: int | None = None,
-    ttl_seconds: float | None = DEFAULT_ROLE_TTL_SECONDS,
-    bash_allow: list[str] | None = None,
     bash_deny: list[str] | None = None,
     mcp_tools: list[str] | None = None,
     gitlab_write: bool = False,
-    network: bool = False,
 ) -> CapabilityContext:
-    """The context a box-up run opens for a role: writes only inside its worktree; bound to
-    ``session_id`` when known, else to ``project_dir`` (default: the repository root); Bash
-    except the built-in denials and ``bash_deny``; the plugin's own MCP tools; GitLab writes
-    only when asked."""
+    """The context a box-up run opens for a role, for :data:`DEFAULT_ROLE_TTL_SECONDS`: writes
+    only inside its worktree; bound to ``session_id`` when known, else to ``project_dir``
+    (default: the repository root); Bash except the built-in denials and ``bash_deny``; the
+    plugin's own MCP tools; GitLab writes only when asked; no network."""
     worktree = os.path.realpath(worktree_path)
     return grant_capabilities(
         app,
@@ -170,12 +165,11 @@ def open_role_context(
         project_dir=None if session_id else (project_dir or str(app.repo_root)),
         role=role,
         file_write=[f"{worktree}/**"],
-        bash_allow=bash_allow if bash_allow is not None else ["*"],
+        bash_allow=["*"],
         bash_deny=bash_deny or [],
         mcp_tools=mcp_tools if mcp_tools is not None else [PLUGIN_MCP_TOOLS],
         gitlab_write=gitlab_write,
-        ttl_seconds=ttl_seconds,
+        ttl_seconds=DEFAULT_ROLE_TTL_SECONDS,
         name=f"box-up {role}",
         execution_id=execution_id,
-        network=network,
     )

@@ -1,12 +1,6 @@
-"""The capability context a box-up run holds while it is in flight (MCP tools and CLI).
-
-:func:`start_run` / :func:`resume_run` open a context linked to the execution and bound to the
-repository root: sessions there may write only under the role's worktree, run Bash except force
-pushes and pushes to the default branch, call the harness's MCP tools and push the role's
-branch. It stays while the run pauses, is revoked when the run ends or its caller stops driving
-it, and expires after :data:`DEFAULT_ROLE_TTL_SECONDS` anyway. ``role_context: false`` (or
-``HARNESS_ROLE_CONTEXT=0``) turns it off. See docs/hooks.md.
-"""
+"""The capability context a box-up run holds while in flight (docs/hooks.md): linked to the
+execution, kept while the run pauses, revoked when it ends or its caller stops driving it;
+``role_context: false`` (``HARNESS_ROLE_CONTEXT=0``) turns it off."""
 
 from __future__ import annotations
 

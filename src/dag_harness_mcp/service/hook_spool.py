@@ -32,9 +32,7 @@ def replay_hook_spool(app: HarnessApp) -> int:
             _log.warning("%s: %d spooled hook events in %s wait for the next replay", why,
                          waiting, spool.dir)
             break
-        left = len(spool.pending())
-        if drained or left >= waiting:
-            waiting = left
+        before, waiting = waiting, len(spool.pending())
+        if drained or waiting >= before:  # done, or no progress (another replayer holds them)
             break
-        waiting = left
     return waiting

@@ -65,9 +65,6 @@ def list_regressions(app: HarnessApp, role: str | None = None) -> list[Regressio
     return [Regression.model_validate(r) for r in app.db.tests.active_regressions(role)]
 
 
-_TEST_NODES = {"run_molecule": "molecule", "run_pytest": "pytest"}
-
-
 class LogEntry(BaseModel):
     """A test command's output (``cut``: only its end was kept) or a node's error."""
 
@@ -83,12 +80,6 @@ class LogEntry(BaseModel):
     command: str | None = None
 
 
-def _node_names() -> tuple[str, ...]:
-    from dag_harness_mcp.graph.builder import NODE_NAMES
-
-    return tuple(NODE_NAMES)
-
-
 def execution_logs(
     app: HarnessApp, execution_id: int, *, node: str | None = None
 ) -> list[LogEntry]:
@@ -97,11 +88,12 @@ def execution_logs(
     error)."""
     execution = execution_dict(app.db.executions.require(execution_id))
     if node is not None:
-        node = {v: k for k, v in _TEST_NODES.items()}.get(node, node)
-        valid = _node_names()
-        if node not in valid:
+        from dag_harness_mcp.graph.builder import NODE_NAMES
+
+        node = f"run_{node}" if node in ("molecule", "pytest") else node
+        if node not in NODE_NAMES:
             raise NotFoundError(f"the box-up workflow has no node {node!r}; use one of "
-                                f"{', '.join(valid)}")
+                                f"{', '.join(NODE_NAMES)}")
     limit = app.settings.tests.output_tail_bytes
     logs: list[LogEntry] = []
     for run in app.db.tests.for_execution(execution_id):

@@ -1,8 +1,5 @@
-"""Role operations: sync the roles path into the StateDB, and read roles, dependencies, waves.
-
-Every front end (CLI, MCP tools, hooks' slow paths) calls these; none reads the roles tables
-itself. Names entering here are validated first.
-"""
+"""Role operations: sync the roles path into the StateDB, and read roles, dependencies and
+waves (names are validated first)."""
 
 from __future__ import annotations
 
@@ -105,16 +102,15 @@ def sync_roles(app: HarnessApp) -> SyncReport:
     _inside_repository(settings.repo_root, settings.roles_path)
     pins = _pins(app)
     found = discover_roles(roles_dir)
-    report = SyncReport()
-    report.errors.extend({"role": rel, "error": why} for rel, why in found.skipped)
     names = {r.name for r in found.roles}
     scans = {role.name: scan_role(role.path) for role in found.roles}
     edges, graph_edges = _edges(scans, names, roles_dir)
-    report.errors.extend({"role": name, "error": scan.parse_error}
-                         for name, scan in scans.items() if scan.parse_error is not None)
     plan = assign_waves(make_graph(names, graph_edges), pins)
-    report.errors.extend({"role": name, "error": "pinned in harness.yml `waves` but not found; "
-                          "fix the name or remove the pin"} for name in plan.unknown_pins)
+    errors = [{"role": rel, "error": why} for rel, why in found.skipped]
+    errors += [{"role": name, "error": scan.parse_error}
+               for name, scan in scans.items() if scan.parse_error is not None]
+    errors += [{"role": name, "error": "pinned in harness.yml `waves` but not found; fix the "
+                "name or remove the pin"} for name in plan.unknown_pins]
     records = [
         RoleRecord(name=role.name, path=_relative(role.path, settings.repo_root),
                    wave=plan.waves.get(role.name), wave_pinned=role.name in plan.pinned,
@@ -123,25 +119,27 @@ def sync_roles(app: HarnessApp) -> SyncReport:
                    content_hash=scan.content_hash)
         for role, scan in ((role, scans[role.name]) for role in found.roles)
     ]
-    report.cycles = plan.cycles
-    report.blocked = sorted(plan.blocked)
-    report.external = sum(1 for e in edges if e.kind == "external")
-    report.dynamic = sum(1 for e in edges if e.kind == "dynamic")
-    report.templated = len({(e.role, e.reference) for e in edges if e.kind == "templated"})
-    report.warnings = repository_problems(settings.repo_root,
-                                          default_branch=settings.default_branch,
-                                          remote=settings.remote)
+    warnings = repository_problems(settings.repo_root, default_branch=settings.default_branch,
+                                   remote=settings.remote)
     with app.db.transaction():
         counts = app.db.roles.replace_all(records, edges)
         app.db.remembered.put(ROLES_PATH_KEY, settings.roles_path)
-        report.added, report.updated = counts["added"], counts["updated"]
-        report.removed, report.unchanged = counts["removed"], counts["unchanged"]
-        report.total = len(records)
-        report.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        report = SyncReport(
+            added=counts["added"], updated=counts["updated"], removed=counts["removed"],
+            unchanged=counts["unchanged"], total=len(records), errors=errors, cycles=plan.cycles,
+            blocked=sorted(plan.blocked), warnings=warnings,
+            external=sum(1 for e in edges if e.kind == "external"),
+            dynamic=sum(1 for e in edges if e.kind == "dynamic"),
+            templated=len({(e.role, e.reference) for e in edges if e.kind == "templated"}),
+            duration_ms=_elapsed_ms(started))
         app.audit("sync_roles", entity_type="roles", entity_id=settings.roles_path,
                   details=report.model_dump(exclude={"blocked"}))
-    report.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    report.duration_ms = _elapsed_ms(started)
     return report
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 def _edges(
@@ -152,20 +150,15 @@ def _edges(
     path, a ``role`` edge to its owner (files of the role itself are no edges)."""
     edges: dict[tuple[str, str, str, str, str | None], DependencyEdge] = {}
     graph_edges: list[tuple[str, str]] = []
-
-    def exists(relative: str) -> bool:
-        return (roles_dir / relative).exists()
-
     for name, scan in scans.items():
         for ref in scan.references:
             if ref.source in FILE_SOURCES:
-                found = resolve_file_reference(
-                    ref.reference, ref.source, ref.source_file, name, names, exists)
-                if found is None:
-                    continue
-                resolved = found
+                resolved = resolve_file_reference(ref.reference, ref.source, ref.source_file,
+                                                  name, names, lambda p: (roles_dir / p).exists())
             else:
                 resolved = resolve_reference(ref.reference, names, referrer=name)
+            if resolved is None:
+                continue
             for target in resolved.targets or (None,):
                 edges[(name, ref.reference, ref.source, ref.source_file, target)] = DependencyEdge(
                     role=name, reference=ref.reference, kind=resolved.kind, source=ref.source,

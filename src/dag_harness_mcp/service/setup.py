@@ -1,7 +1,5 @@
 """``harness bootstrap``: check the environment (changing nothing), then, unless only
-checking, initialise the database, install the project integration when asked
-(:mod:`~dag_harness_mcp.service.integration`) and run the self-tests
-(:mod:`~dag_harness_mcp.service.selftest`)."""
+checking, initialise the database, install the project integration when asked and self-test."""
 
 from __future__ import annotations
 
@@ -185,12 +183,13 @@ def _claude_state(project: Path, home: Path) -> Check:
             data = json.loads(settings_file.read_text())
         except (OSError, ValueError):
             continue
-        enabled = data.get("enabledPlugins") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            continue
+        enabled = data.get("enabledPlugins")
         if isinstance(enabled, dict) and any(k.startswith(f"{SERVER_NAME}@") and v
                                              for k, v in enabled.items()):
             found.append(f"plugin enabled ({scope} settings)")
-        if "harness_hook.py" in json.dumps(data.get("hooks", {}) if isinstance(data, dict)
-                                           else {}):
+        if "harness_hook.py" in json.dumps(data.get("hooks", {})):
             found.append(f"hooks in {scope} settings")
     if (project / MANIFEST).exists():
         found.append("installed by `harness install`")
