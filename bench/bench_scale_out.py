@@ -28,8 +28,7 @@ sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "distrib
 
 from _figures import record  # noqa: E402
 
-from dag_harness_mcp.db.postgres import PostgresStateDB  # noqa: E402
-from dag_harness_mcp.db.queue_schema import ensure_queue_schema  # noqa: E402
+from dag_harness_mcp.db.postgres import PostgresStateDB, ensure_queue_schema  # noqa: E402
 from support.cluster import Cluster  # noqa: E402
 
 URL = os.environ.get("HARNESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.db.postgres import PostgresStateDB
-from dag_harness_mcp.db.queue_schema import ensure_queue_schema
+from dag_harness_mcp.db.postgres import PostgresStateDB, ensure_queue_schema
 from support.backends import POSTGRES_URL, open_backend
 from support.cluster import Cluster
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.db.repos.forge import IssueRecord, MergeRequestRecord, decode_labels
+from dag_harness_mcp.db.repos.forge import IssueRecord, MergeRequestRecord
 
 
 def mr_record(iid: int, branch: str, **extra: object) -> MergeRequestRecord:
@@ -24,7 +26,7 @@ def test_recording_the_same_remote_issue_twice_keeps_one_row(state_db: StateDB) 
 
     assert first["id"] == second["id"] and second["title"] == "T2"
     assert state_db.scalar("SELECT COUNT(*) FROM issues") == 1
-    assert decode_labels(second["labels"]) == ["a", "b"]
+    assert json.loads(second["labels"]) == ["a", "b"]
 
 
 def test_the_same_iid_in_another_project_or_forge_is_another_issue(state_db: StateDB) -> None:

@@ -1,10 +1,11 @@
-"""PostgreSQL: schema names, connections with their ``search_path``, and the StateDB there.
+"""PostgreSQL: schema names, connections with their ``search_path``, the StateDB there and
+the task queue's tables beside it.
 
-Everything that connects to PostgreSQL (the StateDB, the checkpointer's pool, the
-task queue's schema) goes through :func:`check_schema` and :func:`connect` or
-:func:`connection_kwargs`. Imported only when ``HARNESS_POSTGRES_URL`` is set
-(psycopg stays off the hooks' hot path). A ``schema`` confines every table to one
-PostgreSQL schema, created on first connection.
+Everything that connects to PostgreSQL (the StateDB, the checkpointer's pool, the task
+queue) goes through :func:`check_schema` and :func:`connect` or :func:`connection_kwargs`.
+Imported only when ``HARNESS_POSTGRES_URL`` is set (psycopg stays off the hooks' hot
+path). A ``schema`` confines every table to one PostgreSQL schema, created on first
+connection.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
-    "PostgresStateDB", "check_schema", "connect", "connection_kwargs", "redact_url", "scrub",
+    "PostgresStateDB", "check_schema", "connect", "connection_kwargs", "ensure_queue_schema",
+    "redact_url", "scrub",
 ]
 
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 _QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
 _DSN_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+_QUEUE_SCHEMA_LOCK = 0x68717565  # 'hque'
 
 
 def redact_url(url: str) -> str:
@@ -134,3 +137,26 @@ class PostgresStateDB(StateDB):
         if rows:
             with self.connection().cursor() as cur:
                 cur.executemany(to_postgres_query(sql), [tuple(r) for r in rows])
+
+
+def ensure_queue_schema(url: str, schema: str | None = None) -> bool:
+    """Create the task queue's (procrastinate's) tables unless they exist; True when this
+    call created them. Its script is not idempotent: every ``harness worker`` and
+    ``harness dispatch`` calls this, and the advisory lock makes concurrent starts apply it
+    exactly once."""
+    import psycopg
+    from procrastinate.schema import SchemaManager
+
+    with connect(url, schema) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_QUEUE_SCHEMA_LOCK,))
+        row = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+        if row and row[0]:
+            return False
+        try:
+            conn.execute(SchemaManager.get_schema())
+        except psycopg.Error as exc:
+            raise StateDBError(
+                f"cannot create the task queue's tables in PostgreSQL schema "
+                f"{schema or 'public'!r}: {exc}"
+            ) from exc
+    return True

@@ -1,17 +1,16 @@
 """StateDB: the application database, reached only through its repositories.
 
 This base holds what both backends share (per-thread connections, queries, the
-repositories); :class:`~dag_harness_mcp.db.sqlite.SQLiteStateDB` and
-:class:`~dag_harness_mcp.db.postgres.PostgresStateDB` supply the connections.
-Statements are written once, in SQLite's dialect with ``?`` placeholders.
+repositories); ``SQLiteStateDB`` and ``PostgresStateDB`` supply the connections.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Generic, TypeVar, overload
+from functools import cached_property
+from typing import Any
 
 from dag_harness_mcp.db.migrate import apply_migrations
 from dag_harness_mcp.db.repos.audit import AuditRepository
@@ -31,30 +30,6 @@ from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
 __all__ = ["Row", "StateDB"]
 
 Row = dict[str, Any]
-R = TypeVar("R")
-
-
-class _Repository(Generic[R]):
-    """A repository attribute: built on first use, one per StateDB."""
-
-    def __init__(self, make: Callable[[StateDB], R]) -> None:
-        self.make = make
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, db: None, owner: type) -> _Repository[R]: ...
-
-    @overload
-    def __get__(self, db: StateDB, owner: type) -> R: ...
-
-    def __get__(self, db: StateDB | None, owner: type) -> R | _Repository[R]:
-        if db is None:
-            return self
-        repo = self.make(db)
-        db.__dict__[self.name] = repo
-        return repo
 
 
 class StateDB:
@@ -63,19 +38,19 @@ class StateDB:
     dialect: str  # 'sqlite' or 'postgres'
     errors: tuple[type[Exception], ...]  # what the driver raises
 
-    roles = _Repository(RoleRepository)
-    worktrees = _Repository(WorktreeRepository)
-    executions = _Repository(ExecutionRepository)
-    tests = _Repository(SuiteRunRepository)
-    forge = _Repository(ForgeRepository)
-    sessions = _Repository(SessionRepository)
-    audit = _Repository(AuditRepository)
-    costs = _Repository(CostRepository)
-    capabilities = _Repository(CapabilityRepository)
-    store = _Repository(StoreRepository)
-    waves = _Repository(WaveRunRepository)
-    remembered = _Repository(RememberedSettings)
-    hotl = _Repository(HotlRepository)
+    roles = cached_property(RoleRepository)
+    worktrees = cached_property(WorktreeRepository)
+    executions = cached_property(ExecutionRepository)
+    tests = cached_property(SuiteRunRepository)
+    forge = cached_property(ForgeRepository)
+    sessions = cached_property(SessionRepository)
+    audit = cached_property(AuditRepository)
+    costs = cached_property(CostRepository)
+    capabilities = cached_property(CapabilityRepository)
+    store = cached_property(StoreRepository)
+    waves = cached_property(WaveRunRepository)
+    remembered = cached_property(RememberedSettings)
+    hotl = cached_property(HotlRepository)
 
     def __init__(self, *, migrate: bool) -> None:
         self._local = threading.local()
@@ -135,3 +110,4 @@ class StateDB:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
+

@@ -63,7 +63,7 @@ def create_queue_app(settings: Settings, *, max_connections: int = 8) -> procras
 def prepared_queue_app(settings: Settings, *, max_connections: int = 8) -> procrastinate.App:
     """:func:`create_queue_app` after making the queue's tables (idempotent) in the
     settings' PostgreSQL schema."""
-    from dag_harness_mcp.db.queue_schema import ensure_queue_schema
+    from dag_harness_mcp.db.postgres import ensure_queue_schema
 
     ensure_queue_schema(*postgres_target(settings))
     return create_queue_app(settings, max_connections=max_connections)

@@ -155,7 +155,7 @@ def _copy_tables(src: TableRepository, dst: TableRepository, target: StateDB,
             for start in range(0, len(rows), 500):
                 chunk = rows[start : start + 500]
                 dst.insert(plan.name, plan.columns, [[r[c] for c in plan.columns] for r in chunk])
-            for column in dst.identity_columns(plan.name):
+            for column in dst.columns(plan.name, identity=True):
                 dst.restart_identity(plan.name, column)
 
 

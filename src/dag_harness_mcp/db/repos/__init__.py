@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dag_harness_mcp.clock import utc_now
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,11 +29,45 @@ class Repository:
     def __init__(self, db: Queries) -> None:
         self._db = db
 
-    def _insert(self, sql: str, params: Sequence[Any]) -> int:
-        """Run an ``INSERT ... RETURNING id``; the new row's id."""
+    def _returning(self, sql: str, params: Sequence[Any]) -> dict[str, Any]:
+        """The one row an ``INSERT ... RETURNING`` gives."""
         row = self._db.fetchone(sql, params)
         assert row is not None
-        return int(row["id"])
+        return row
+
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        """Run an ``INSERT ... RETURNING id``; the new row's id."""
+        return int(self._returning(sql, params)["id"])
+
+
+class Runs(Repository):
+    """A table of runs with an ``id``, a ``status`` and the ``pid`` of the owning process."""
+
+    table: str
+    missing: str  # the NotFoundError message; ``{}`` is the id
+    claimable = ""  # a condition a run must also meet to be claimed
+
+    def get(self, run_id: int) -> dict[str, Any] | None:
+        return self._db.fetchone(f"SELECT * FROM {self.table} WHERE id = ?", (run_id,))  # noqa: S608
+
+    def require(self, run_id: int) -> dict[str, Any]:
+        """The run; raises NotFoundError when there is none."""
+        row = self.get(run_id)
+        if row is None:
+            from dag_harness_mcp.errors import NotFoundError
+
+            raise NotFoundError(self.missing.format(run_id))
+        return row
+
+    def claim(self, run_id: int, pid: int, *, expected_pid: int | None) -> bool:
+        """Take over a run for process ``pid`` if its owner is still ``expected_pid`` (a dead
+        process or none); compare-and-set, so of two claimers one wins and one gets False."""
+        owner = "pid IS NULL" if expected_pid is None else "pid = ?"
+        return self._db.execute(
+            f"UPDATE {self.table} SET pid = ?, status = 'running', finished_at = NULL,"  # noqa: S608
+            f" updated_at = ? WHERE id = ? AND {owner}{self.claimable}",
+            (pid, utc_now(), run_id, *([] if expected_pid is None else [expected_pid])),
+        ) > 0
 
 
 def where(*clauses: tuple[str, Any]) -> tuple[str, list[Any]]:
@@ -48,3 +84,15 @@ def where(*clauses: tuple[str, Any]) -> tuple[str, list[Any]]:
         elif "?" in clause:
             params.append(value)
     return (f"WHERE {' AND '.join(used)}" if used else ""), params
+
+
+def ms_between(start: str | None, end: str) -> float | None:
+    """Milliseconds (not below 0) between two ``utc_now`` stamps; None if either is missing
+    or malformed."""
+    from datetime import datetime
+
+    try:
+        a, b = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (start or "", end))
+    except ValueError:
+        return None
+    return round(max(0.0, (b - a).total_seconds() * 1000.0), 3)

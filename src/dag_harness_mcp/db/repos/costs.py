@@ -22,24 +22,17 @@ __all__ = ["CostRepository", "UsageRow"]
 # (session_id, message_id, model, input, output, cache_creation, cache_read, cost_usd, at)
 UsageRow = tuple[str, str, str, int, int, int, int, float, "str | None"]
 
+# Keep the largest figure of each kind: portable (no MAX(a, b) / GREATEST).
+_LARGEST = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
+            "cost_usd")
 _UPSERT = (
-    "INSERT INTO token_usage (session_id, message_id, model, input_tokens, output_tokens,"
+    "INSERT INTO token_usage (session_id, message_id, model, input_tokens, output_tokens,"  # noqa: S608
     " cache_creation_tokens, cache_read_tokens, cost_usd, recorded_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (session_id, message_id) DO UPDATE SET"
-    # Keep the largest figure of each kind: portable (no MAX(a, b) / GREATEST).
-    " input_tokens = CASE WHEN excluded.input_tokens > token_usage.input_tokens"
-    " THEN excluded.input_tokens ELSE token_usage.input_tokens END,"
-    " output_tokens = CASE WHEN excluded.output_tokens > token_usage.output_tokens"
-    " THEN excluded.output_tokens ELSE token_usage.output_tokens END,"
-    " cache_creation_tokens = CASE WHEN excluded.cache_creation_tokens >"
-    " token_usage.cache_creation_tokens THEN excluded.cache_creation_tokens"
-    " ELSE token_usage.cache_creation_tokens END,"
-    " cache_read_tokens = CASE WHEN excluded.cache_read_tokens > token_usage.cache_read_tokens"
-    " THEN excluded.cache_read_tokens ELSE token_usage.cache_read_tokens END,"
-    " cost_usd = CASE WHEN excluded.cost_usd > token_usage.cost_usd"
-    " THEN excluded.cost_usd ELSE token_usage.cost_usd END,"
-    " model = excluded.model"
+    " ON CONFLICT (session_id, message_id) DO UPDATE SET "
+    + "".join(f"{c} = CASE WHEN excluded.{c} > token_usage.{c} THEN excluded.{c}"
+              f" ELSE token_usage.{c} END, " for c in _LARGEST)
+    + "model = excluded.model"
 )
 
 
@@ -84,12 +77,10 @@ class CostRepository(Repository):
 
     def by_model(self, *, since: str | None = None) -> list[dict[str, Any]]:
         sql, params = where(("recorded_at >= ?", since))
+        sums = ", ".join(f"SUM({c}) AS {c}" for c in _LARGEST)
         return self._db.fetchall(
-            "SELECT model, COUNT(*) AS messages, SUM(input_tokens) AS input_tokens,"  # noqa: S608
-            " SUM(output_tokens) AS output_tokens,"
-            " SUM(cache_creation_tokens) AS cache_creation_tokens,"
-            " SUM(cache_read_tokens) AS cache_read_tokens, SUM(cost_usd) AS cost_usd"
-            f" FROM token_usage {sql} GROUP BY model ORDER BY cost_usd DESC, model",
+            f"SELECT model, COUNT(*) AS messages, {sums} FROM token_usage {sql}"  # noqa: S608
+            " GROUP BY model ORDER BY cost_usd DESC, model",
             params,
         )
 

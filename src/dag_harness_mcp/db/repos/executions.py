@@ -7,14 +7,12 @@ the application's view of it: what runs, where it stands, who owns it (``pid``).
 from __future__ import annotations
 
 import builtins
-import datetime as _dt
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.clock import utc_now
-from dag_harness_mcp.db.repos import Repository, where
-from dag_harness_mcp.errors import NotFoundError
+from dag_harness_mcp.db.repos import Runs, ms_between, where
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
@@ -28,19 +26,11 @@ TERMINAL_STATUSES = ("completed", "rejected", "cancelled")
 ACTIVE_STATUSES = ("pending", "running", "paused")
 
 
-def _ms_between(start: str | None, end: str) -> float | None:
-    if not start:
-        return None
-    parse = _dt.datetime.fromisoformat
-    try:
-        delta = parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return round(delta.total_seconds() * 1000.0, 3)
-
-
-class ExecutionRepository(Repository):
+class ExecutionRepository(Runs):
     _db: StateDB
+    table = "workflow_executions"
+    missing = "execution {} does not exist; list executions with `harness executions`"
+    claimable = " AND status <> 'cancelled'"
 
     def create(self, role_name: str, thread_id: str, *, workflow: str = "box-up-role",
                breakpoints: Sequence[str] = (), auto_approve: bool = False,
@@ -61,16 +51,6 @@ class ExecutionRepository(Repository):
                     wave_run_id, pid, now, now,
                 ),
             )
-
-    def get(self, execution_id: int) -> Row | None:
-        return self._db.fetchone("SELECT * FROM workflow_executions WHERE id = ?", (execution_id,))
-
-    def require(self, execution_id: int) -> Row:
-        row = self.get(execution_id)
-        if row is None:
-            raise NotFoundError(f"execution {execution_id} does not exist; "
-                                "list executions with `harness executions`")
-        return row
 
     def by_thread(self, thread_id: str) -> Row | None:
         return self._db.fetchone("SELECT * FROM workflow_executions WHERE thread_id = ?",
@@ -102,39 +82,18 @@ class ExecutionRepository(Repository):
         if status not in EXECUTION_STATUSES:
             raise ValueError(f"unknown execution status {status!r}")
         now = utc_now()
-        sets = ["status = ?", "updated_at = ?"]
-        params: list[Any] = [status, now]
-        if status in ("completed", "failed", "rejected", "cancelled"):
-            sets.append("finished_at = ?")
-            params.append(now)
-        else:
-            sets.append("finished_at = NULL")
-        if error is not None:
-            sets.append("error = ?")
-            params.append(error)
-        elif status in ("running", "completed"):
-            sets.append("error = NULL")
-        if result is not None:
-            sets.append("result = ?")
-            params.append(json.dumps(result, sort_keys=True, default=str))
-        if next_nodes is not None:
-            sets.append("next_nodes = ?")
-            params.append(json.dumps(list(next_nodes)))
-        sql = f"UPDATE workflow_executions SET {', '.join(sets)} WHERE id = ?"  # noqa: S608
-        params.append(execution_id)
-        if unless:
-            sql += f" AND status NOT IN ({', '.join('?' for _ in unless)})"
-            params.extend(unless)
-        return self._db.execute(sql, params) > 0
-
-    def claim(self, execution_id: int, pid: int, *, expected_pid: int | None) -> bool:
-        """Take ownership of an execution for process ``pid`` if its owner is still
-        ``expected_pid`` (compare-and-set, so two resumers cannot both win)."""
-        owner = "pid IS NULL" if expected_pid is None else "pid = ?"
+        finished = now if status in ("completed", "failed", "rejected", "cancelled") else None
+        clear_error = int(error is None and status in ("running", "completed"))
+        keep = f" AND status NOT IN ({', '.join('?' for _ in unless)})" if unless else ""
         return self._db.execute(
-            "UPDATE workflow_executions SET pid = ?, status = 'running', updated_at = ?,"  # noqa: S608
-            f" finished_at = NULL WHERE id = ? AND {owner} AND status <> 'cancelled'",
-            (pid, utc_now(), execution_id, *([] if expected_pid is None else [expected_pid])),
+            "UPDATE workflow_executions SET status = ?, updated_at = ?, finished_at = ?,"  # noqa: S608
+            " error = CASE WHEN ? = 1 THEN NULL ELSE COALESCE(?, error) END,"
+            " result = COALESCE(?, result), next_nodes = COALESCE(?, next_nodes)"
+            f" WHERE id = ?{keep}",
+            (status, now, finished, clear_error, error,
+             None if result is None else json.dumps(result, sort_keys=True, default=str),
+             None if next_nodes is None else json.dumps(list(next_nodes)), execution_id,
+             *unless),
         ) > 0
 
     def release(self, execution_id: int, pid: int) -> None:
@@ -163,26 +122,19 @@ class ExecutionRepository(Repository):
                     self._db.execute(
                         "UPDATE node_executions SET status = 'completed', finished_at = ?,"
                         " duration_ms = ?, error = NULL WHERE id = ?",
-                        (now, _ms_between(row["started_at"], now), row["id"]),
+                        (now, ms_between(row["started_at"], now), row["id"]),
                     )
                     completed.append(str(row["node"]))
             for node in next_nodes:
                 self._start_node(execution_id, node, checkpoint_id, now)
-            sets = [
-                "checkpoint_id = ?", "next_nodes = ?", "checkpoint_data = ?", "updated_at = ?",
-                "status = CASE WHEN status IN ('pending', 'paused') THEN 'running' ELSE status END",
-            ]
-            params: list[Any] = [
-                checkpoint_id, json.dumps(list(next_nodes)),
-                json.dumps(checkpoint_data, sort_keys=True, default=str), now,
-            ]
-            if completed:
-                sets.append("current_node = ?")
-                params.append(",".join(completed))
-            params.append(execution_id)
             self._db.execute(
-                f"UPDATE workflow_executions SET {', '.join(sets)} WHERE id = ?",  # noqa: S608
-                params,
+                "UPDATE workflow_executions SET checkpoint_id = ?, next_nodes = ?,"
+                " checkpoint_data = ?, updated_at = ?, current_node = COALESCE(?, current_node),"
+                " status = CASE WHEN status IN ('pending', 'paused') THEN 'running' ELSE status END"
+                " WHERE id = ?",
+                (checkpoint_id, json.dumps(list(next_nodes)),
+                 json.dumps(checkpoint_data, sort_keys=True, default=str), now,
+                 ",".join(completed) or None, execution_id),
             )
         return completed
 
@@ -224,7 +176,7 @@ class ExecutionRepository(Repository):
             self._db.execute(
                 "UPDATE node_executions SET status = ?, finished_at = ?, duration_ms = ?,"
                 " error = ? WHERE id = ?",
-                (status, now, _ms_between(row["started_at"], now), error, row["id"]),
+                (status, now, ms_between(row["started_at"], now), error, row["id"]),
             )
 
     def nodes(self, execution_id: int) -> builtins.list[Row]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dag_harness_mcp.clock import utc_now
 from dag_harness_mcp.db.repos import Repository
@@ -17,9 +17,8 @@ from dag_harness_mcp.db.repos import Repository
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
 
-__all__ = ["ForgeRepository", "IssueRecord", "MergeRequestRecord", "decode_labels"]
+__all__ = ["ForgeRepository", "IssueRecord", "MergeRequestRecord"]
 
-ACTIVE_TRAIN = ("queued", "running")
 _ENTRIES = ("SELECT e.*, m.iid AS mr_iid, m.role_name, m.source_branch FROM merge_train_entries e"
             " JOIN merge_requests m ON m.id = e.merge_request_id")
 
@@ -56,14 +55,6 @@ class MergeRequestRecord:
     issue_iid: int | None = None
 
 
-def decode_labels(value: Any) -> list[str]:
-    """The ``labels`` column (a JSON list) as a list."""
-    if not value:
-        return []
-    decoded = json.loads(value)
-    return [str(v) for v in decoded] if isinstance(decoded, list) else []
-
-
 class ForgeRepository(Repository):
     _db: StateDB
 
@@ -71,21 +62,13 @@ class ForgeRepository(Repository):
         return self._db.fetchone("SELECT * FROM issues WHERE forge = ? AND project = ? AND iid = ?",
                                  (forge, project, iid))
 
-    def find_open_issue(self, forge: str, project: str, *, role: str, title: str) -> Row | None:
-        """The open issue of ``role`` whose title is exactly ``title`` (oldest first)."""
-        return self._db.fetchone(
-            "SELECT * FROM issues WHERE forge = ? AND project = ? AND role_name = ?"
-            " AND title = ? AND state = 'opened' ORDER BY iid LIMIT 1",
-            (forge, project, role, title),
-        )
-
     def issues_for_role(self, role: str) -> list[Row]:
         return self._db.fetchall("SELECT * FROM issues WHERE role_name = ? ORDER BY id", (role,))
 
     def upsert_issue(self, rec: IssueRecord) -> Row:
         """Record (or refresh) an issue the forge already holds."""
         now = utc_now()
-        row = self._db.fetchone(
+        return self._returning(
             "INSERT INTO issues (role_id, role_name, execution_id, forge, project, iid, title,"
             " description, state, labels, web_url, created_at, updated_at)"
             " VALUES ((SELECT id FROM roles WHERE name = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -101,20 +84,22 @@ class ForgeRepository(Repository):
                 now, now,
             ),
         )
-        assert row is not None
-        return row
 
     def create_local_issue(self, *, project: str, role: str, title: str, description: str,
                            labels: list[str], url_prefix: str, execution_id: int | None = None
                            ) -> tuple[Row, bool]:
-        """Find the open issue (role, exact title) or allocate the next iid and insert one.
+        """Find the oldest open issue (role, exact title) or allocate the next iid and insert one.
 
         Runs in one write transaction, so two callers never get the same iid nor
         two issues for one role and title. Returns ``(row, created)``.
         """
         with self._db.transaction():
             self._db.serialize(f"local-forge-issues:{project}")
-            found = self.find_open_issue("local", project, role=role, title=title)
+            found = self._db.fetchone(
+                "SELECT * FROM issues WHERE forge = 'local' AND project = ? AND role_name = ?"
+                " AND title = ? AND state = 'opened' ORDER BY iid LIMIT 1",
+                (project, role, title),
+            )
             if found is not None:
                 return found, False
             iid = self._next_iid("issues", project)
@@ -148,21 +133,13 @@ class ForgeRepository(Repository):
             "SELECT * FROM merge_requests WHERE forge = ? AND project = ? AND iid = ?",
             (forge, project, iid))
 
-    def find_open_merge_request(self, forge: str, project: str, *, source_branch: str
-                                ) -> Row | None:
-        return self._db.fetchone(
-            "SELECT * FROM merge_requests WHERE forge = ? AND project = ?"
-            " AND source_branch = ? AND state = 'opened' ORDER BY iid LIMIT 1",
-            (forge, project, source_branch),
-        )
-
     def merge_requests_for_role(self, role: str) -> list[Row]:
         return self._db.fetchall("SELECT * FROM merge_requests WHERE role_name = ? ORDER BY id",
                                  (role,))
 
     def upsert_merge_request(self, rec: MergeRequestRecord) -> Row:
         now = utc_now()
-        row = self._db.fetchone(
+        return self._returning(
             "INSERT INTO merge_requests (role_id, role_name, execution_id, issue_id, forge,"
             " project, iid, title, description, source_branch, target_branch, sha, state,"
             " labels, web_url, created_at, updated_at)"
@@ -186,8 +163,6 @@ class ForgeRepository(Repository):
                 json.dumps(rec.labels), rec.web_url, now, now,
             ),
         )
-        assert row is not None
-        return row
 
     def create_local_merge_request(self, rec: MergeRequestRecord, *, url_prefix: str
                                    ) -> tuple[Row, bool]:
@@ -197,8 +172,11 @@ class ForgeRepository(Repository):
         """
         with self._db.transaction():
             self._db.serialize(f"local-forge-merge-requests:{rec.project}")
-            found = self.find_open_merge_request("local", rec.project,
-                                                 source_branch=rec.source_branch)
+            found = self._db.fetchone(
+                "SELECT * FROM merge_requests WHERE forge = 'local' AND project = ?"
+                " AND source_branch = ? AND state = 'opened' ORDER BY iid LIMIT 1",
+                (rec.project, rec.source_branch),
+            )
             if found is not None:
                 return found, False
             iid = self._next_iid("merge_requests", rec.project)
@@ -233,11 +211,11 @@ class ForgeRepository(Repository):
         with self._db.transaction():
             self._db.serialize(f"merge-train:{target_branch}")
             existing = self.train_entry(mr_id)
-            if existing is not None and existing["status"] in (*ACTIVE_TRAIN, "merged"):
+            if existing is not None and existing["status"] in ("queued", "running", "merged"):
                 return existing
             if position is None:
                 position = self._next_position(mr_id, target_branch)
-            row = self._db.fetchone(
+            return self._returning(
                 "INSERT INTO merge_train_entries (merge_request_id, target_branch, position,"
                 " status, queued_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?)"
                 " ON CONFLICT (merge_request_id) DO UPDATE SET"
@@ -248,8 +226,6 @@ class ForgeRepository(Repository):
                 " RETURNING *",
                 (mr_id, target_branch, position, now, now),
             )
-            assert row is not None
-            return row
 
     def _next_position(self, mr_id: int, target_branch: str) -> int:
         value = self._db.scalar(

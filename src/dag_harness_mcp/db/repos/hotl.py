@@ -7,8 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.clock import utc_now
-from dag_harness_mcp.db.repos import Repository, where
-from dag_harness_mcp.errors import NotFoundError
+from dag_harness_mcp.db.repos import Runs, where
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row
@@ -18,7 +17,10 @@ __all__ = ["HotlRepository"]
 _FINAL = ("stopped", "completed", "failed", "limit_reached")
 
 
-class HotlRepository(Repository):
+class HotlRepository(Runs):
+    table = "hotl_runs"
+    missing = "HOTL run {} does not exist; see `harness hotl status`"
+
     def create(self, *, policy: dict[str, Any], pid: int | None) -> int:
         now = utc_now()
         return self._insert(
@@ -26,15 +28,6 @@ class HotlRepository(Repository):
             " VALUES ('running', ?, ?, ?, ?) RETURNING id",
             (json.dumps(policy, sort_keys=True), pid, now, now),
         )
-
-    def get(self, hotl_run_id: int) -> Row | None:
-        return self._db.fetchone("SELECT * FROM hotl_runs WHERE id = ?", (hotl_run_id,))
-
-    def require(self, hotl_run_id: int) -> Row:
-        row = self.get(hotl_run_id)
-        if row is None:
-            raise NotFoundError(f"HOTL run {hotl_run_id} does not exist; see `harness hotl status`")
-        return row
 
     def latest(self) -> Row | None:
         return self._db.fetchone("SELECT * FROM hotl_runs ORDER BY id DESC LIMIT 1")

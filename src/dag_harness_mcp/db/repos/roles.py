@@ -117,13 +117,8 @@ class RoleRepository(Repository):
         )
 
     def direct_dependants(self, name: str) -> builtins.list[str]:
-        rows = self._db.fetchall(
-            "SELECT DISTINCT r.name FROM role_dependencies rd"
-            " JOIN roles r ON r.id = rd.role_id JOIN roles d ON d.id = rd.depends_on_id"
-            " WHERE d.name = ? AND r.status = 'active' ORDER BY r.name",
-            (name,),
-        )
-        return [str(r["name"]) for r in rows]
+        """The active roles with an edge into ``name``, by name."""
+        return list(dict.fromkeys(str(r["role"]) for r in self.direct_dependant_edges(name)))
 
     def transitive_dependencies(self, name: str, *, max_depth: int = MAX_DEPTH
                                 ) -> builtins.list[Row]:

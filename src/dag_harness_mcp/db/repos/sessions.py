@@ -8,7 +8,7 @@ module is on the hooks' hot path, so ``typing`` is not imported at run time.
 from __future__ import annotations
 
 from dag_harness_mcp.clock import utc_now
-from dag_harness_mcp.db.repos import Repository
+from dag_harness_mcp.db.repos import Repository, ms_between
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class SessionRepository(Repository):
                 "SELECT started_at FROM tool_calls WHERE tool_use_id = ?", (tool_use_id,)
             )
             if duration_ms is None and row is not None:
-                duration_ms = _elapsed_ms(str(row["started_at"]), now)
+                duration_ms = ms_between(row["started_at"], now)
             self._db.execute(
                 "INSERT INTO tool_calls (session_id, tool_use_id, tool_name, tool_input, status,"
                 " error, tool_response, duration_ms, started_at, finished_at)"
@@ -179,15 +179,3 @@ class SessionRepository(Repository):
             "SELECT * FROM file_changes WHERE session_id = ? ORDER BY id LIMIT ?",
             (session_id, max(0, min(limit, _MAX_LIST))),
         )
-
-
-def _elapsed_ms(start: str, end: str) -> float | None:
-    """Milliseconds between two :func:`utc_now` stamps (``None`` if either is malformed)."""
-    from datetime import datetime
-
-    try:
-        a = datetime.fromisoformat(start)
-        b = datetime.fromisoformat(end)
-    except ValueError:
-        return None
-    return max(0.0, (b - a).total_seconds() * 1000.0)

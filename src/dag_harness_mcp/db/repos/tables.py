@@ -62,17 +62,20 @@ class TableRepository(Repository):
             ordered.extend(ready)
         return ordered
 
-    def columns(self, table: str) -> list[str]:
-        """Column names in table order (empty when the table does not exist)."""
+    def columns(self, table: str, *, identity: bool = False) -> list[str]:
+        """Column names in table order (empty when the table does not exist); with
+        ``identity``, only PostgreSQL's columns whose values come from a sequence (none on
+        SQLite)."""
         if self._db.dialect == "postgres":
             rows = self._db.fetchall(
-                "SELECT column_name AS name FROM information_schema.columns"
+                "SELECT column_name AS name FROM information_schema.columns"  # noqa: S608
                 " WHERE table_schema = current_schema() AND table_name = ?"
-                " ORDER BY ordinal_position",
+                + (" AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')"
+                   if identity else "") + " ORDER BY ordinal_position",
                 (table,),
             )
         else:
-            rows = self._db.fetchall(f"PRAGMA table_info({_q(table)})")
+            rows = [] if identity else self._db.fetchall(f"PRAGMA table_info({_q(table)})")
         return [str(r["name"]) for r in rows]
 
     def primary_key(self, table: str) -> list[str]:
@@ -81,27 +84,8 @@ class TableRepository(Repository):
         keyed = sorted((int(r["pk"]), str(r["name"])) for r in info if int(r["pk"]) > 0)
         return [name for _, name in keyed] or [str(r["name"]) for r in info]
 
-    def identity_columns(self, table: str) -> list[str]:
-        """PostgreSQL columns whose values come from a sequence (none on SQLite)."""
-        if self._db.dialect != "postgres":
-            return []
-        rows = self._db.fetchall(
-            "SELECT column_name AS name FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND table_name = ?"
-            " AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')",
-            (table,),
-        )
-        return [str(r["name"]) for r in rows]
-
     def has_table(self, table: str) -> bool:
-        if self._db.dialect == "postgres":
-            sql = (
-                "SELECT 1 FROM information_schema.tables"
-                " WHERE table_schema = current_schema() AND table_name = ?"
-            )
-        else:
-            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        return self._db.fetchone(sql, (table,)) is not None
+        return bool(self.columns(table))
 
     def schema_version(self) -> int | None:
         """The highest applied migration, or None before any."""

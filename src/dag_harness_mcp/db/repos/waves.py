@@ -14,8 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.clock import utc_now
-from dag_harness_mcp.db.repos import Repository, where
-from dag_harness_mcp.errors import NotFoundError
+from dag_harness_mcp.db.repos import Runs, where
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
@@ -30,8 +29,10 @@ ROLE_STATUSES = (
 _ROLE_FINAL = ("completed", "failed", "blocked", "paused", "rejected", "skipped", "cancelled")
 
 
-class WaveRunRepository(Repository):
+class WaveRunRepository(Runs):
     _db: StateDB
+    table = "wave_runs"
+    missing = "wave run {} does not exist; list them with `harness wave-runs`"
 
     def create(self, *, mode: str = "manual", from_wave: int | None = None,
                to_wave: int | None = None, concurrency: int | None = None,
@@ -45,16 +46,6 @@ class WaveRunRepository(Repository):
             (mode, from_wave, to_wave, concurrency, int(auto_approve),
              json.dumps(options or {}, sort_keys=True), pid, now, now),
         )
-
-    def get(self, wave_run_id: int) -> Row | None:
-        return self._db.fetchone("SELECT * FROM wave_runs WHERE id = ?", (wave_run_id,))
-
-    def require(self, wave_run_id: int) -> Row:
-        row = self.get(wave_run_id)
-        if row is None:
-            raise NotFoundError(f"wave run {wave_run_id} does not exist; list them with "
-                                "`harness wave-runs`")
-        return row
 
     def list(self, *, limit: int = 20, offset: int = 0) -> builtins.list[Row]:
         return self._db.fetchall("SELECT * FROM wave_runs ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -78,15 +69,6 @@ class WaveRunRepository(Repository):
             (status, json.dumps(summary, default=str) if summary is not None else None, now,
              finished, wave_run_id),
         )
-
-    def claim(self, wave_run_id: int, pid: int, *, expected_pid: int | None) -> bool:
-        """Take over a run from ``expected_pid`` (a dead process or none); False if raced."""
-        owner = "pid IS NULL" if expected_pid is None else "pid = ?"
-        return self._db.execute(
-            "UPDATE wave_runs SET pid = ?, status = 'running', finished_at = NULL,"  # noqa: S608
-            f" updated_at = ? WHERE id = ? AND {owner}",
-            (pid, utc_now(), wave_run_id, *([] if expected_pid is None else [expected_pid])),
-        ) == 1
 
     def add_roles(self, wave_run_id: int, roles: Iterable[tuple[str, int]]) -> None:
         """Plan ``(role, wave)`` pairs as pending; roles already planned stay as they are."""

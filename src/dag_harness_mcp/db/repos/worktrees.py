@@ -45,9 +45,6 @@ class WorktreeRepository(Repository):
         self._db.execute("UPDATE worktrees SET status = 'removed', updated_at = ? WHERE path = ?",
                          (utc_now(), path))
 
-    def get_by_path(self, path: str) -> Row | None:
-        return self._db.fetchone("SELECT * FROM worktrees WHERE path = ?", (path,))
-
     def active_for_role(self, role_name: str) -> Row | None:
         return self._db.fetchone(
             f"{_WITH_ROLE} WHERE r.name = ? AND w.status = 'active' ORDER BY w.id DESC LIMIT 1",
