@@ -33,7 +33,7 @@ from pathlib import Path
 
 from _figures import record
 
-from dag_harness_mcp.service.selftest import _handshake
+from dag_harness_mcp.service.setup import _handshake
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = ROOT / "scripts" / "harness_env.py"

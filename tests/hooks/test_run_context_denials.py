@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dag_harness_mcp.service.capabilities import open_role_context
-from dag_harness_mcp.service.capability_context import role_bash_denials
+from dag_harness_mcp.service.capabilities import open_role_context, role_bash_denials
 from support.hookrunner import HookRunner, denial, sandboxed
 
 

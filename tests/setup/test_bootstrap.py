@@ -15,8 +15,7 @@ import pytest
 
 from dag_harness_mcp.config import load_settings
 from dag_harness_mcp.db import SQLiteStateDB
-from dag_harness_mcp.service.selftest import mcp_self_test, self_test
-from dag_harness_mcp.service.setup import bootstrap, check_environment
+from dag_harness_mcp.service.setup import bootstrap, check_environment, mcp_self_test, self_test
 from support.claude_cli import ROOT
 from support.tree import Harness, snapshot
 

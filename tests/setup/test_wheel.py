@@ -19,7 +19,7 @@ import pytest
 
 from dag_harness_mcp import __version__
 from dag_harness_mcp.db import SQLiteStateDB
-from dag_harness_mcp.service.selftest import _handshake
+from dag_harness_mcp.service.setup import _handshake
 from support.claude_cli import ROOT
 
 pytestmark = pytest.mark.slow

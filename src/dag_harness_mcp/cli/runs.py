@@ -204,7 +204,7 @@ def box_up_role(
 ) -> None:
     """Box up one role: validate, test, commit, push, open issue and MR, await approval."""
     requested = None if breakpoints is None else [breakpoints]
-    from dag_harness_mcp.service.capability_context import start_run
+    from dag_harness_mcp.service.capabilities import start_run
 
     result = _run(ctx, f"box-up-role {role}", lambda runner, view: start_run(
         runner, role, breakpoints=requested, auto_approve=auto_approve,
@@ -229,7 +229,7 @@ def resume(
         err_console.print("[bold red]error:[/] pass either --approve or --reject, not both")
         raise typer.Exit(2)
     approved = True if approve else (False if reject else None)
-    from dag_harness_mcp.service.capability_context import resume_run
+    from dag_harness_mcp.service.capabilities import resume_run
 
     result = _run(ctx, f"resume {execution_id}", lambda runner, view: resume_run(
         runner, execution_id, approved=approved, comment=comment, on_progress=view),
@@ -284,7 +284,7 @@ def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False
 
 def cancel(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
     """Cancel an execution (a run in another process stops at its next node)."""
-    from dag_harness_mcp.service.capability_context import cancel_run
+    from dag_harness_mcp.service.capabilities import cancel_run
     from dag_harness_mcp.service.runs import Runner
 
     async def go() -> RunResult:

@@ -12,7 +12,7 @@ from dag_harness_mcp.mcp.context import Ctx, ProgressReporter, state_of
 from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
 from dag_harness_mcp.mcp.registry import EXTERNAL_WRITE, LOCAL_DELETE, READ, ToolSpec
 from dag_harness_mcp.mcp.views import checkpoint_item, execution_item, execution_view
-from dag_harness_mcp.service.capability_context import cancel_run, resume_run, start_run
+from dag_harness_mcp.service.capabilities import cancel_run, resume_run, start_run
 from dag_harness_mcp.service.run_types import RunResult
 
 __all__ = ["TOOLS", "ExecutionStatus", "RunOutcome", "outcome"]
