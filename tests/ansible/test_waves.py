@@ -7,9 +7,14 @@ import random
 
 import pytest
 
-from dag_harness_mcp.ansible.graph import find_cycles, make_graph, strongly_connected
 from dag_harness_mcp.ansible.render import render_dot, render_mermaid
-from dag_harness_mcp.ansible.waves import collect_pins, plan_waves
+from dag_harness_mcp.ansible.waves import (
+    collect_pins,
+    find_cycles,
+    make_graph,
+    plan_waves,
+    strongly_connected,
+)
 from dag_harness_mcp.errors import ConfigError, CycleError, WavePinError
 
 SEED_LIKE = {

@@ -1,11 +1,9 @@
-"""Find the roles below a roles path, including nested ones.
+"""Find the roles below a roles path, nested ones included.
 
-A directory is a role when it holds one of ``tasks/``, ``meta/``, ``defaults/``,
-``handlers/`` or ``vars/``. Roles are named by their path below the roles path
-(``kubernetes/control-plane``), and a role directory may hold nested roles of
-its own (kubespray's ``network_plugin`` and ``network_plugin/calico``). The
-standard content directories of a role (``tasks``, ``templates``, ``molecule``,
-...) are never searched for nested roles.
+A directory is a role when it holds ``tasks/``, ``meta/``, ``defaults/``, ``handlers/`` or
+``vars/``; it is named by its path below the roles path (``kubernetes/control-plane``) and
+may hold roles of its own (``network_plugin/calico``), never inside its standard content
+directories (``tasks``, ``templates``, ``molecule``, ...).
 """
 
 from __future__ import annotations
@@ -42,12 +40,8 @@ class Discovery:
 
 
 def discover_roles(roles_dir: Path) -> Discovery:
-    """Every role below ``roles_dir``. A missing roles directory yields no roles.
-
-    Hidden directories and symlinked directories are not followed (no loops, no
-    escape from the roles path). A directory whose name is not a valid role name
-    is skipped and listed in :attr:`Discovery.skipped`.
-    """
+    """Every role below ``roles_dir`` (none when it is missing), without following hidden
+    or symlinked directories; one whose name is no valid role name goes to ``skipped``."""
     found = Discovery()
     for current, dirnames, _files in os.walk(roles_dir, followlinks=False):
         here = Path(current)

@@ -265,11 +265,7 @@ def resolve_reference(
 
 def _owner(path: str, known: Collection[str]) -> str | None:
     """The innermost role whose directory holds ``path`` (relative to the roles path)."""
-    best: str | None = None
-    for name in known:
-        if path.startswith(name + "/") and (best is None or len(name) > len(best)):
-            best = name
-    return best
+    return max((name for name in known if path.startswith(name + "/")), key=len, default=None)
 
 
 def resolve_file_reference(

@@ -10,7 +10,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from dag_harness_mcp.ansible.discovery import discover_roles
-from dag_harness_mcp.ansible.graph import make_graph
 from dag_harness_mcp.ansible.references import (
     FILE_SOURCES,
     RoleScan,
@@ -18,7 +17,7 @@ from dag_harness_mcp.ansible.references import (
     resolve_reference,
     scan_role,
 )
-from dag_harness_mcp.ansible.waves import collect_pins
+from dag_harness_mcp.ansible.waves import collect_pins, make_graph
 from dag_harness_mcp.ansible.waves import plan_waves as assign_waves
 from dag_harness_mcp.db.repos.roles import DependencyEdge, RoleRecord
 from dag_harness_mcp.errors import (
