@@ -115,7 +115,7 @@ async def test_kill_9_during_real_molecule_then_resume_stops_it_and_finishes_onc
     import sys
     import time
 
-    from dag_harness_mcp.runner.children import execution_children, owner_of
+    from dag_harness_mcp.runner.process import execution_children, owner_of
     from dag_harness_mcp.service.run_types import pid_alive
     from support.boxup_repo import HERE, driver_env
 

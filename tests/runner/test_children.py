@@ -5,8 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from dag_harness_mcp.runner.children import ChildRegistry
-from dag_harness_mcp.runner.process import run_process
+from dag_harness_mcp.runner.process import ChildRegistry, run_process
 from dag_harness_mcp.service.run_types import pid_alive
 
 

@@ -19,11 +19,12 @@ from dag_harness_mcp.runner.digest import (
     Failure,
     bound_digest,
     digest_size,
+    failure_digest,
     molecule_failures,
     output_failure,
     pytest_failures,
+    repair_request,
 )
-from dag_harness_mcp.runner.repair import failure_digest, repair_request
 
 DATA = Path(__file__).with_name("data")
 ROLE = "/work/repo/ansible/roles/common"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dag_harness_mcp.runner.children import ChildRegistry, execution_children, owner_of
+from dag_harness_mcp.runner.process import ChildRegistry, execution_children, owner_of
 
 if TYPE_CHECKING:
     from dag_harness_mcp.config import Settings

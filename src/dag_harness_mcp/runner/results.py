@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,15 +45,9 @@ class CaseSummary:
 
 
 def summarize(cases: list[CaseResult]) -> CaseSummary:
-    summary = CaseSummary(cases=cases)
-    for case in cases:
-        if case.outcome == "passed":
-            summary.passed += 1
-        elif case.outcome == "skipped":
-            summary.skipped += 1
-        else:
-            summary.failed += 1
-    return summary
+    counts = Counter(case.outcome for case in cases)
+    passed, skipped = counts["passed"], counts["skipped"]
+    return CaseSummary(passed, len(cases) - passed - skipped, skipped, cases)
 
 
 def parse_junit_xml(path: Path) -> list[CaseResult]:

@@ -180,7 +180,7 @@ def execution_dict(row: Mapping[str, Any], *, with_data: bool = True) -> dict[st
 def repair_of(execution: dict[str, Any]) -> dict[str, Any] | None:
     """What an execution paused at ``repair`` or ``scaffold_tests`` asks the agent (from its
     stored state), else None."""
-    from dag_harness_mcp.runner.repair import repair_request, scaffold_request
+    from dag_harness_mcp.runner.digest import repair_request, scaffold_request
 
     nodes = execution.get("next_nodes") or []
     values = (execution.get("checkpoint_data") or {}).get("values")

@@ -198,7 +198,7 @@ class Runner:
         """Continue a paused, failed or crashed run (with a human decision if it waits)."""
         from langgraph.types import Command
 
-        from dag_harness_mcp.runner.repair import NO_DECISION
+        from dag_harness_mcp.runner.digest import NO_DECISION
 
         saver = self._require_saver()
         row = self.app.db.executions.require(execution_id)
@@ -406,7 +406,7 @@ class Runner:
             )
 
     def _reap_children(self, execution_id: int) -> None:
-        from dag_harness_mcp.runner.children import execution_children, owner_of
+        from dag_harness_mcp.runner.process import execution_children, owner_of
 
         killed = execution_children(self.app.settings.database_path).reap(owner_of(execution_id))
         if killed:

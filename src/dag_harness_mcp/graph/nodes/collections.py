@@ -22,8 +22,7 @@ from dag_harness_mcp.ansible.collections import (
 )
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.errors import MissingCollectionError
-from dag_harness_mcp.runner.children import ChildRegistry
-from dag_harness_mcp.runner.process import run_process, tool_env
+from dag_harness_mcp.runner.process import ChildRegistry, run_process, tool_env
 
 __all__ = [
     "COLLECTIONS_ENV", "collections_env", "missing_collection_error", "missing_collections",

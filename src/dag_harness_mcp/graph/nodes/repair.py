@@ -13,8 +13,7 @@ from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
 from dag_harness_mcp.graph.nodes.validation import probe_tests
 from dag_harness_mcp.graph.state import BoxUpRoleState
-from dag_harness_mcp.runner.digest import digest_size
-from dag_harness_mcp.runner.repair import repair_request, scaffold_request
+from dag_harness_mcp.runner.digest import digest_size, repair_request, scaffold_request
 
 __all__ = ["repair", "scaffold_tests"]
 

@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.decorator import Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
-from dag_harness_mcp.runner.repair import failure_digest
+from dag_harness_mcp.runner.digest import failure_digest
 from dag_harness_mcp.store.namespaces import remember_run
 
 __all__ = ["build_summary", "notify_failure", "report_summary", "tests_failed_message"]

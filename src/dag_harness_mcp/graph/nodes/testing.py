@@ -30,12 +30,12 @@ from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.runner.digest import (
     Failure,
     bound_digest,
+    logs_hint,
     molecule_failures,
     output_failure,
     pytest_failures,
 )
 from dag_harness_mcp.runner.process import ProcessResult, run_process, tool_env
-from dag_harness_mcp.runner.repair import logs_hint
 from dag_harness_mcp.runner.results import (
     CaseResult,
     parse_junit_xml,
