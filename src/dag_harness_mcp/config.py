@@ -205,9 +205,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, *,
     merged.update(given)
     merged["repo_root"] = root
     for key in ("db_path", "worktree_root"):
-        if merged.get(key) is not None:
-            path = Path(merged[key]).expanduser()
-            merged[key] = path if path.is_absolute() else (root / path)
+        if merged.get(key) is not None:  # relative to the repository, absolute as given
+            merged[key] = root / Path(merged[key]).expanduser()
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:

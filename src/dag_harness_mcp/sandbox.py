@@ -102,14 +102,14 @@ class Plan:
 
     __slots__ = ("network", "private", "protect", "readonly", "stores", "syncs", "writable")
 
-    def __init__(self) -> None:
+    def __init__(self, network: bool = False) -> None:
         self.readonly: list[str] = []  # re-exposed read-only under a hidden directory
         self.writable: list[str] = []
         self.private: list[tuple[str, str]] = []  # (private dir, where it is seen)
         self.protect: list[str] = []  # pinned read-only inside a writable bind
         self.syncs: list[tuple[str, str, str]] = []  # (git dir, branch ref, private dir)
         self.stores: list[tuple[str, str]] = []  # (git dir, private object store)
-        self.network = False
+        self.network = network
 
 
 def _inside(path: str, base: str) -> bool:
@@ -374,12 +374,10 @@ def make_plan(writable: Iterable[str], *, project_dir: str | None, db_path: str 
               commits: bool = True) -> Plan:
     """The sandbox for a context granting writes under ``writable`` (directories).
 
-    ``installed_at`` defaults to :func:`harness_root`. ``commits=False`` (the workflow's
-    own test commands) pins a worktree's ``.git`` file and leaves the repository
-    read-only, so nothing there can commit.
+    ``commits=False`` (the workflow's own test commands) pins a worktree's ``.git`` file and
+    leaves the repository read-only, so nothing there can commit.
     """
-    plan = Plan()
-    plan.network = network
+    plan = Plan(network)
     for path in writable:
         real = os.path.realpath(path)
         if os.path.isdir(real):

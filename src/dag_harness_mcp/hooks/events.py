@@ -116,8 +116,7 @@ def _dump(value: object) -> str:
 
 
 def _shrink(value: object, limit: int = 4 * MAX_FIELD_BYTES, depth: int = 0) -> object:
-    """Cut long strings, long lists and deep nesting before redaction, so a 10 MB input
-    costs what a 64 KiB one does and deep nesting never exhausts the stack."""
+    """Cut long strings, long lists and deep nesting before redaction (bounded time, stack)."""
     if isinstance(value, str):
         return value if len(value) <= limit else value[:limit] + f"...[{len(value)} chars]"
     if isinstance(value, (dict, list)) and depth >= _MAX_DEPTH:
@@ -243,8 +242,7 @@ def _record_pre(h: Hook, tool_name: str, tool_input: dict[str, Any], tool_use_id
 
 
 def _bash_commands(tool_input: dict[str, Any]) -> list[Command]:
-    """The parsed simple commands of a Bash call (none when unparsable or huge), read
-    without the sandbox's wrapper."""
+    """A Bash call's simple commands, the sandbox's wrapper removed (none if unparsable/huge)."""
     command = tool_input.get("command")
     if not isinstance(command, str) or len(command) > _MAX_COMMAND:
         return []
@@ -283,8 +281,7 @@ def _mutating(tool_name: str, commands: list[Command], changes: list[tuple[str, 
 
 
 def _sync_sandbox_commits(h: Hook, tool_name: str, tool_input: dict[str, Any]) -> None:
-    """After a command (run in the sandbox while a context is active): move the real
-    branch refs to what it committed."""
+    """After a command: move the real branch refs to what it committed in the sandbox."""
     from dag_harness_mcp import sandbox
 
     if policy.command_of(tool_name, tool_input) is None:

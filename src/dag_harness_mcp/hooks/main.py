@@ -169,10 +169,12 @@ def _dispatch(event: str, payload: dict[str, Any] | None, why: str,
     # script), and closing the last connection would checkpoint the WAL on every tool call.
     hook = events.Hook(payload, (lambda: _open(path)) if event == "PreToolUse"
                        else (lambda: HookDB(path)), path, project, log)
-    answer: dict[str, Any] | None = None
     if event == "PreToolUse":
         assert fields is not None
         answer = events.on_pre_tool_use(hook, *fields, busy=lambda exc: _busy(exc, path))
+        if answer is not None:
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
     elif event in ("PostToolUse", "PostToolUseFailure"):
         if fields is None:
             log("PostToolUse without tool_name/tool_input: nothing recorded")
@@ -182,9 +184,6 @@ def _dispatch(event: str, payload: dict[str, Any] | None, why: str,
         events.HANDLERS[event](hook)
     else:
         log(f"unknown event {event!r}: ignored")
-    if answer is not None:
-        sys.stdout.write(json.dumps(answer) + "\n")
-        sys.stdout.flush()
     return 0
 
 

@@ -99,19 +99,11 @@ _RULES: tuple[tuple[tuple[str, ...], str, str], ...] = (
 )
 
 
-def _split_triggers() -> list[tuple[tuple[str, ...], tuple[str, ...], int, str, str]]:
-    """The rules with their triggers sorted once: (lower-case, exact, longest run, ...)."""
-    out = []
-    for triggers, source, replacement in _RULES:
-        longest = 0
-        if triggers[-1].startswith(_LONG):
-            longest, triggers = int(triggers[-1][len(_LONG):]), triggers[:-1]
-        out.append((tuple(t for t in triggers if t == t.lower()),
-                    tuple(t for t in triggers if t != t.lower()), longest, source, replacement))
-    return out
-
-
-_PLAN = _split_triggers()
+# The rules with their triggers sorted once: (lower-case, exact, longest run, pattern, repl).
+_PLAN = [(tuple(t for t in triggers if t == t.lower() and not t.startswith(_LONG)),
+          tuple(t for t in triggers if t != t.lower()),
+          int(triggers[-1][len(_LONG):]) if triggers[-1].startswith(_LONG) else 0,
+          source, replacement) for triggers, source, replacement in _RULES]
 
 
 def redact(text: str) -> str:
