@@ -95,15 +95,11 @@ def _python_checks() -> list[Check]:
 
 def _wrapper_check(python: str) -> Check:
     """A ``python3`` that is a script (a pyenv shim) adds its own start-up to every hook."""
-    try:
-        with open(python, "rb") as handle:
-            if handle.read(2) == b"#!":
-                return Check("hook interpreter", False, f"{python} is a wrapper script (a "
-                             "shim): every hook call pays its start-up too", "put the real "
-                             "interpreter's directory first on PATH for Claude Code",
-                             required=False)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open(python, "rb") as handle:  # unreadable: no wrapper
+        if handle.read(2) == b"#!":
+            return Check("hook interpreter", False, f"{python} is a wrapper script (a shim): "
+                         "every hook call pays its start-up too", "put the real interpreter's "
+                         "directory first on PATH for Claude Code", required=False)
     return Check("hook interpreter", True, f"{os.path.realpath(python)} (no wrapper)",
                  required=False)
 
