@@ -6,18 +6,12 @@ repeated; one GitLab processed after the client gave up is refused (a second ope
 409) or closed by the next look-up (a second issue). The local record is upserted after
 GitLab answers, so a crash in between is healed by the next call.
 
-Every request goes through :meth:`GitLabForge._call`: python-gitlab is synchronous, so it
-runs in a worker thread with a timeout, with the client's own retries off
-(``NO_CLIENT_RETRY``; :func:`retry_async` retries whole idempotent operations instead).
-Failures become :class:`ForgeHTTPError` with the status, the body and ``Retry-After``,
-the token scrubbed, raised without the python-gitlab cause (whose text may echo the
-server).
-
-Merge trains use the raw API (python-gitlab has no wrapper for them):
-``POST /projects/:id/merge_trains/merge_requests/:iid`` adds, ``GET`` on the same path
-reads the car, ``GET /projects/:id/merge_trains/:target_branch?scope=active&sort=asc``
-gives the queue position. Adding looks the car up before (and, after a lost answer,
-again instead of) posting. ``merge_train_entries`` is kept current on every call.
+Every request goes through :meth:`GitLabForge._call`: in a worker thread, with a timeout
+and without python-gitlab's own retries (:func:`retry_async` retries whole operations);
+a failure becomes :class:`ForgeHTTPError` (status, body, ``Retry-After``, the token
+scrubbed, no python-gitlab cause, whose text may echo the server). Merge trains use the
+raw API (python-gitlab has no wrapper); ``merge_train_entries`` is kept current on every
+call.
 """
 
 from __future__ import annotations
@@ -237,10 +231,8 @@ class GitLabForge(Forge):
         return row, created
 
     async def update_issue_description(self, iid: int, description: str) -> None:
-        def put() -> Any:
-            return self._project.issues.update(iid, {"description": description},
-                                               **NO_CLIENT_RETRY)
-
+        put = partial(self._project.issues.update, iid, {"description": description},
+                      **NO_CLIENT_RETRY)
         await self._retrying("issue update", lambda: self._call("issue update", put))
         await super().update_issue_description(iid, description)
 
@@ -291,6 +283,7 @@ class GitLabForge(Forge):
     # -- merge train ----------------------------------------------------------------
 
     async def _car(self, iid: int) -> dict[str, Any] | None:
+        """``GET .../merge_trains/merge_requests/:iid`` (POST there adds); None: no car."""
         try:
             car = await self._call("merge train status", lambda: self.gl.http_get(
                 f"{self._base}/merge_trains/merge_requests/{iid}", **NO_CLIENT_RETRY))
@@ -301,6 +294,7 @@ class GitLabForge(Forge):
         return car if isinstance(car, dict) else None
 
     async def _position(self, target_branch: str, iid: int) -> int | None:
+        """The queue position among the active cars of ``target_branch``, oldest first."""
         listed = await self._call("merge train list", lambda: self.gl.http_list(
             f"{self._base}/merge_trains/{_encoded(target_branch)}",
             query_data={"scope": "active", "sort": "asc"}, get_all=True, **NO_CLIENT_RETRY))

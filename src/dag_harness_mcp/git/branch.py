@@ -1,11 +1,7 @@
-"""Bring a role's branch, left by an earlier run, up to the current default branch.
-
-Nothing of it got out (no remote branch, or its head is in the base): the branch is
-recreated at the base, or rebased onto it when it holds commits no box-up run made (no
-``Harness-Execution`` trailer). Pushed but not merged: the base is merged into it (a
-published branch is never rewritten). Its head carries this run's trailer: kept.
-Uncommitted changes are stashed, never lost; a conflicting rebase or merge is aborted
-and raises :class:`GitError` naming the way out. docs/box-up.md tells the whole story.
+"""Bring a role's branch, left by an earlier run, up to the current default branch:
+recreated, rebased (commits no box-up run made), merged into (pushed, never rewritten) or
+kept, with uncommitted changes stashed; docs/box-up.md has the table. A conflicting
+rebase or merge is aborted and raises :class:`GitError` naming the way out.
 """
 
 from __future__ import annotations
@@ -97,6 +93,15 @@ async def _foreign_commits(worktree: Path, base: str, trailer_key: str) -> int:
     return sum(1 for sha, _, trailer in records if sha and not trailer.strip())
 
 
+async def _or_abort(worktree: Path, args: list[str], advice: str) -> None:
+    """Run ``git rebase``/``git merge`` ``args``; on a failure abort it and raise GitError
+    with git's last words and ``advice``."""
+    done = await run_git([*await identity_args(worktree), *args], worktree, check=False)
+    if not done.ok:
+        await run_git([args[0], "--abort"], worktree, check=False)
+        raise GitError(done.args, done.returncode, f"{done.stderr.strip()[-300:]}\n{advice}")
+
+
 async def refresh_branch(
     worktree: Path, branch: str, base: Base, *, remote: str, trailer: tuple[str, str]
 ) -> BranchStart:
@@ -128,18 +133,10 @@ async def refresh_branch(
         return BranchStart(base_sha, (
             f"branch {branch} recreated from {base_name} ({short}): the earlier run's commit "
             f"{head[:12]} was {'merged' if pushed else 'never pushed'}{stashed}"))
-    rebase = await run_git(
-        [*await identity_args(worktree), "rebase", "--quiet", base_sha], worktree, check=False
-    )
-    if not rebase.ok:
-        await run_git(["rebase", "--abort"], worktree, check=False)
-        raise GitError(
-            rebase.args, rebase.returncode,
-            f"{rebase.stderr.strip()[-300:]}\nbranch {branch} holds {foreign} commit(s) of "
-            f"your own that do not rebase onto {base_name} ({short}); rebase it by hand in "
-            f"{worktree}, or delete it (`git branch -D {branch}` after removing the worktree), "
-            "then box up again",
-        )
+    await _or_abort(worktree, ["rebase", "--quiet", base_sha], (
+        f"branch {branch} holds {foreign} commit(s) of your own that do not rebase onto "
+        f"{base_name} ({short}); rebase it by hand in {worktree}, or delete it (`git branch "
+        f"-D {branch}` after removing the worktree), then box up again"))
     return BranchStart(await current_sha(worktree), (
         f"branch {branch} rebased onto {base_name} ({short}), keeping {foreign} commit(s) "
         f"that no box-up run made{stashed}"))
@@ -155,21 +152,14 @@ async def _merge_base_into(
     if not await is_ancestor(worktree, pushed, head):
         # the local branch lost the pushed commit (reset elsewhere): start from the remote's
         await run_git(["reset", "--quiet", "--hard", pushed], worktree)
-    merge = await run_git(
-        [*await identity_args(worktree), "merge", "--quiet", "--no-edit", "-m",
-         f"Merge {base_name} into {branch} for a new box-up run", base_sha],
-        worktree, check=False,
-    )
-    if not merge.ok:
-        await run_git(["merge", "--abort"], worktree, check=False)
-        raise GitError(
-            merge.args, merge.returncode,
-            f"{merge.stderr.strip()[-300:]}\nbranch {branch} was pushed ({pushed[:12]}) but "
-            f"never merged, and {base_name} ({base_sha[:12]}) does not merge into it cleanly; "
-            f"merge {base_name} into it by hand in {worktree} and push, or close its merge "
-            f"request and delete the branch (`git push <remote> --delete {branch}`), then box "
-            "up again",
-        )
+    await _or_abort(worktree, [
+        "merge", "--quiet", "--no-edit", "-m",
+        f"Merge {base_name} into {branch} for a new box-up run", base_sha,
+    ], (
+        f"branch {branch} was pushed ({pushed[:12]}) but never merged, and {base_name} "
+        f"({base_sha[:12]}) does not merge into it cleanly; merge {base_name} into it by hand "
+        f"in {worktree} and push, or close its merge request and delete the branch (`git push "
+        f"<remote> --delete {branch}`), then box up again"))
     return BranchStart(await current_sha(worktree), (
         f"branch {branch} was pushed ({pushed[:12]}) {how}: {base_name} ({base_sha[:12]}) "
         f"merged into it, the pushed history kept (never force-pushed){stashed}"))

@@ -15,6 +15,7 @@ __all__ = ["CommitResult", "PushResult", "commit_all", "head_trailer_values", "i
 
 FALLBACK_IDENTITY = ("dag-harness", "dag-harness@localhost")
 _TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
+_PUSH_TIMEOUT = 120.0  # seconds for asking the remote and for pushing
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,7 @@ async def remote_branch_sha(
     return None
 
 
-async def push_branch(
-    worktree: Path, remote: str, branch: str, *, timeout: float = 120.0  # noqa: ASYNC109
-) -> PushResult:
+async def push_branch(worktree: Path, remote: str, branch: str) -> PushResult:
     """Push local ``branch`` to the same name on ``remote``, unless it is there already.
 
     Never forces: a remote branch that moved elsewhere makes this fail with
@@ -103,11 +102,11 @@ async def push_branch(
     """
     ref = f"refs/heads/{validate_ref_name(branch)}"
     local = await resolve_commit(worktree, ref)
-    remote_sha = await remote_branch_sha(worktree, remote, branch, timeout=timeout)
+    remote_sha = await remote_branch_sha(worktree, remote, branch, timeout=_PUSH_TIMEOUT)
     if remote_sha == local:
         return PushResult(sha=local, pushed=False)
     result = await run_git(["push", "--porcelain", "--", remote, f"{ref}:{ref}"], worktree,
-                           timeout=timeout, check=False)
+                           timeout=_PUSH_TIMEOUT, check=False)
     if not result.ok:
         hint = (
             f"remote {remote} has {branch} at {remote_sha}, which is not an ancestor of {local}; "

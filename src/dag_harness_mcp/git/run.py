@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import signal
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +75,6 @@ async def run_git(
     cwd: Path,
     *,
     timeout: float = 120.0,  # noqa: ASYNC109 - git gets killed, not just abandoned
-    env: Mapping[str, str] | None = None,
     check: bool = True,
     input_text: str | None = None,
 ) -> GitResult:
@@ -88,7 +86,7 @@ async def run_git(
     """
     try:
         proc = await asyncio.create_subprocess_exec(
-            "git", *args, cwd=str(cwd), env={**os.environ, **GIT_ENV, **(env or {})},
+            "git", *args, cwd=str(cwd), env={**os.environ, **GIT_ENV},
             stdin=asyncio.subprocess.PIPE if input_text is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
