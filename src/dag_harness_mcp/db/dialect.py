@@ -1,9 +1,8 @@
 """Every SQLite/PostgreSQL difference the StateDB has, in one place (standard library only).
 
-Repositories and migrations are written once, in the SQLite dialect with ``?``
-placeholders. For PostgreSQL, :func:`to_postgres_ddl` rewrites migration DDL
-and :func:`to_postgres_query` rewrites repository statements; a migration may
-also ship a hand-written ``NNNN_name.postgres.sql`` twin, which then wins.
+Repositories and migrations are written once, in SQLite's dialect with ``?`` placeholders;
+for PostgreSQL :func:`to_postgres_ddl` rewrites migration DDL (unless the migration has a
+``.postgres.sql`` twin) and :func:`to_postgres_query` rewrites repository statements.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Numbered, append-only schema migrations for both backends (standard library only).
 
-``NNNN_name.sql`` files beside this module are written for SQLite; PostgreSQL runs
-them through :func:`~dag_harness_mcp.db.dialect.to_postgres_ddl`, or runs their
-``NNNN_name.postgres.sql`` twin when one exists. Each migration is applied in one
+``NNNN_name.sql`` files here are SQLite; PostgreSQL runs them through ``to_postgres_ddl``
+or runs their ``NNNN_name.postgres.sql`` twin. Each migration is applied in one
 transaction with its ``schema_migrations`` row, so a failure changes nothing.
 """
 
@@ -88,11 +87,8 @@ def apply_migrations(
     directory: Path = MIGRATIONS_DIR,
 ) -> list[int]:
     """Apply every pending migration up to ``target`` (default: all); returns what ran.
-
-    Safe from many processes at once: each migration takes the lock and re-checks
-    whether another process applied it first. ``errors`` are the driver's errors,
-    reported as :class:`MigrationError`.
-    """
+    Safe from many processes at once (each takes the lock and re-checks). ``errors``, the
+    driver's, are raised as :class:`MigrationError`."""
     done = applied_versions(db, dialect)
     ran: list[int] = []
     for migration in discover(directory):

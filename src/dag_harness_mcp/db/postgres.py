@@ -1,11 +1,9 @@
 """PostgreSQL: schema names, connections with their ``search_path``, the StateDB there and
 the task queue's tables beside it.
 
-Everything that connects to PostgreSQL (the StateDB, the checkpointer's pool, the task
-queue) goes through :func:`check_schema` and :func:`connect` or :func:`connection_kwargs`.
-Imported only when ``HARNESS_POSTGRES_URL`` is set (psycopg stays off the hooks' hot
-path). A ``schema`` confines every table to one PostgreSQL schema, created on first
-connection.
+Everything that connects to PostgreSQL goes through :func:`connect` or
+:func:`connection_kwargs`. A ``schema`` confines every table to one PostgreSQL schema,
+created on first connection. Imported only when ``HARNESS_POSTGRES_URL`` is set.
 """
 
 from __future__ import annotations
@@ -74,10 +72,8 @@ def connection_kwargs(schema: str | None, application_name: str | None = None) -
 def connect(url: str, schema: str | None, *, purpose: str = "", **kwargs: Any
             ) -> psycopg.Connection[Any]:
     """A connection with ``search_path`` set to ``schema``, which is created if missing.
-
-    Raises :class:`StateDBError` naming the URL without its password (``purpose``
-    says what the connection was for) when the server cannot be reached.
-    """
+    Raises :class:`StateDBError` naming the URL without its password (and the ``purpose``)
+    when the server cannot be reached."""
     import psycopg
 
     check_schema(schema)

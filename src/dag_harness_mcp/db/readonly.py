@@ -1,10 +1,9 @@
 """Ad-hoc read-only SQL over the SQLite StateDB (the ``query_state`` tool).
 
 The database refuses, not string matching: the file is opened ``mode=ro`` and an
-authorizer allows only reading tables and calling safe functions. A progress handler
-stops queries past their time budget and ``SQLITE_LIMIT_LENGTH`` caps every value at
-:data:`MAX_VALUE_BYTES` (one function call cannot be interrupted); results are cut
-to row and byte bounds, each cut marked where it was made.
+authorizer allows only reading tables and safe functions. A progress handler enforces the
+time budget, ``SQLITE_LIMIT_LENGTH`` caps every value at :data:`MAX_VALUE_BYTES`; results
+are cut to row and byte bounds, each cut marked where it was made.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import base64
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +64,6 @@ class QueryResult:
     truncated: bool  # rows left out: past row_limit or RESULT_BYTES
     row_limit: int
     cut_cells: int = 0  # cells shortened to their byte bound (marked in the cell)
-    result_bytes: int = 0
-    refused: list[str] = field(default_factory=list)
 
 
 def _authorizer(refused: list[str]) -> Any:
@@ -84,15 +81,11 @@ def _authorizer(refused: list[str]) -> Any:
             pragma = (arg1 or "").lower()
             if pragma in _READ_PRAGMAS or (pragma in _SETTING_PRAGMAS and arg2 is None):
                 return sqlite3.SQLITE_OK
-        refused.append(_describe(action, arg1))
+        label = _ACTIONS.get(action, f"operation {action}")
+        refused.append(f"{label} {arg1}" if arg1 else label)
         return sqlite3.SQLITE_DENY
 
     return decide
-
-
-def _describe(action: int, arg1: str | None) -> str:
-    label = _ACTIONS.get(action, f"operation {action}")
-    return f"{label} {arg1}" if arg1 else label
 
 
 class _Shaper:
@@ -189,8 +182,7 @@ def run_read_only(
         except OverflowError as exc:  # a value SQLite cannot take, past _check_params
             raise StateDBError(f"query rejected: {exc}; pass large numbers as strings") from exc
         return QueryResult(columns=shaper.columns, rows=rows, truncated=truncated,
-                           row_limit=row_limit, cut_cells=shaper.cut_cells,
-                           result_bytes=shaper.total)
+                           row_limit=row_limit, cut_cells=shaper.cut_cells)
     finally:
         conn.close()
 

@@ -1,11 +1,10 @@
 """Hook events the StateDB could not take in time, kept in files beside it and replayed.
 
-A hook that finds the database busy writes its event (a redacted, JSON-ready dict) to
-``<database>.spool/`` as one file, renamed into place, named by the time in ns.
-:meth:`Spool.replay` applies them in order under a ``flock`` (one replayer at a time),
-each in the transaction that records its id in ``hook_spool_applied``, and deletes the
-file after the commit, so nothing is applied twice; an event the database refuses for
-good goes to ``<spool>/rejected/``. Standard library only (the hooks' hot path).
+A hook that finds the database busy writes its event to ``<database>.spool/`` as one file
+named by the time in ns. :meth:`Spool.replay` applies them in order under a ``flock``, each
+in the transaction that records its id in ``hook_spool_applied``, and deletes the file
+after the commit, so nothing is applied twice; an event the database refuses goes to
+``<spool>/rejected/``. Standard library only (the hooks' hot path).
 """
 
 from __future__ import annotations
@@ -72,11 +71,9 @@ class Spool:
 
     def replay(self, db: Queries, apply: Callable[[Queries, dict[str, Any]], None],
                log: Callable[[str], None], *, batch: int = REPLAY_BATCH) -> bool:
-        """Apply up to ``batch`` pending events in order; True when none is left waiting.
-
-        False when another process is replaying (its events stay for it) or more than
-        ``batch`` were waiting. A busy database raises (nothing was applied).
-        """
+        """Apply up to ``batch`` pending events in order; True when none is left waiting,
+        False when another process is replaying or more were waiting. A busy database
+        raises (nothing was applied)."""
         if not self.pending():
             return True
         import fcntl
@@ -134,14 +131,9 @@ class Spool:
         for name in done:
             with suppress(OSError):  # applied and recorded: a later replay skips it by id
                 os.unlink(os.path.join(self.dir, name))
-        for name, why in rejected:
-            self._reject(name, why, log)
-
-    def _reject(self, name: str, why: str, log: Callable[[str], None]) -> None:
         target = os.path.join(self.dir, "rejected")
-        try:
-            os.makedirs(target, mode=0o700, exist_ok=True)
-            os.replace(os.path.join(self.dir, name), os.path.join(target, name))
-        except OSError:
-            pass
-        log(f"spooled event {name} was refused by the database ({why}); kept in {target}")
+        for name, why in rejected:
+            with suppress(OSError):
+                os.makedirs(target, mode=0o700, exist_ok=True)
+                os.replace(os.path.join(self.dir, name), os.path.join(target, name))
+            log(f"spooled event {name} was refused by the database ({why}); kept in {target}")

@@ -1,9 +1,8 @@
 """The StateDB on a SQLite file, tuned for many concurrent writers.
 
-WAL lets readers run beside one writer; ``busy_timeout`` makes a second writer
-wait instead of failing; write transactions start with ``BEGIN IMMEDIATE`` so a
-reader never has to upgrade its lock mid-transaction (the one case
-``busy_timeout`` cannot rescue).
+WAL lets readers run beside one writer; ``busy_timeout`` makes a second writer wait;
+write transactions start with ``BEGIN IMMEDIATE`` so a reader never has to upgrade its
+lock mid-transaction (the one case ``busy_timeout`` cannot rescue).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any
 
 from dag_harness_mcp.db.state import StateDB
 
-__all__ = ["BUSY_TIMEOUT_MS", "SQLiteStateDB", "connect_sqlite", "sqlite_transaction"]
+__all__ = ["BUSY_TIMEOUT_MS", "SQLiteStateDB", "connect_sqlite"]
 
 BUSY_TIMEOUT_MS = 60_000
 _savepoints = itertools.count(1)
@@ -46,22 +45,6 @@ def connect_sqlite(
     return conn
 
 
-@contextmanager
-def sqlite_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A write transaction that rolls back on any exception and nests via savepoints."""
-    nested = conn.in_transaction
-    name = f"sp_{next(_savepoints)}"
-    conn.execute(f"SAVEPOINT {name}" if nested else "BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute(f"ROLLBACK TO SAVEPOINT {name}" if nested else "ROLLBACK")
-        if nested:
-            conn.execute(f"RELEASE SAVEPOINT {name}")
-        raise
-    conn.execute(f"RELEASE SAVEPOINT {name}" if nested else "COMMIT")
-
-
 class SQLiteStateDB(StateDB):
     """The StateDB in the SQLite file at ``path``."""
 
@@ -80,8 +63,19 @@ class SQLiteStateDB(StateDB):
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with sqlite_transaction(self.connection()) as conn:
+        """Rolls back on any exception; nested calls are savepoints."""
+        conn = self.connection()
+        nested = conn.in_transaction
+        name = f"sp_{next(_savepoints)}"
+        conn.execute(f"SAVEPOINT {name}" if nested else "BEGIN IMMEDIATE")
+        try:
             yield conn
+        except BaseException:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {name}" if nested else "ROLLBACK")
+            if nested:
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        conn.execute(f"RELEASE SAVEPOINT {name}" if nested else "COMMIT")
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.connection().executemany(sql, [tuple(r) for r in rows])

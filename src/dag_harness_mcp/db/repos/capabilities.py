@@ -1,9 +1,8 @@
 """Execution contexts and their capabilities (what a bound session may do, until when).
 
-A context binds either one ``session_id`` or a ``project_dir`` (every session
-working there) to capability rows ``(capability, pattern)``. It is active until
-``expires_at`` passes or it is revoked. The hooks read :meth:`active_for` on every
-PreToolUse, so this module is standard-library only.
+A context binds one ``session_id`` or a ``project_dir`` (every session working there) to
+``(capability, pattern)`` rows until ``expires_at`` passes or it is revoked. The hooks read
+:meth:`~CapabilityRepository.active_for` on every PreToolUse: standard library only.
 """
 
 from __future__ import annotations
@@ -87,11 +86,8 @@ class CapabilityRepository(Repository):
 
     def active_for(self, session_ids: Sequence[str], project_dir: str | None
                    ) -> list[dict[str, Any]]:
-        """Active contexts bound to one of ``session_ids`` or covering ``project_dir``.
-
-        A project-bound context covers its directory and everything below it.
-        Each result has ``capabilities``: a list of ``(capability, pattern)``.
-        """
+        """Active contexts bound to one of ``session_ids`` or covering ``project_dir`` (or a
+        directory above it), each with ``capabilities``: a list of ``(capability, pattern)``."""
         now = utc_now()
         marks = ", ".join("?" for _ in session_ids) or "NULL"
         rows = self._db.fetchall(

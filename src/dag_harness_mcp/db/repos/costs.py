@@ -1,9 +1,9 @@
 """Token usage per assistant message and the cost views over it.
 
-One row per ``(session_id, message_id)``. Claude Code writes one API message over
-several transcript lines and the hooks re-read the transcript at every ``Stop``,
-so :meth:`CostRepository.record` is an upsert keeping the largest figures seen:
-re-reading never double counts. Standard library only (hooks' hot path).
+One row per ``(session_id, message_id)``. One API message spans several transcript lines
+and the hooks re-read the transcript at every ``Stop``, so :meth:`CostRepository.record`
+upserts keeping the largest figures seen: re-reading never double counts. Standard
+library only (hooks' hot path).
 """
 
 from __future__ import annotations

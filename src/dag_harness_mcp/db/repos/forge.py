@@ -88,11 +88,8 @@ class ForgeRepository(Repository):
     def create_local_issue(self, *, project: str, role: str, title: str, description: str,
                            labels: list[str], url_prefix: str, execution_id: int | None = None
                            ) -> tuple[Row, bool]:
-        """Find the oldest open issue (role, exact title) or allocate the next iid and insert one.
-
-        Runs in one write transaction, so two callers never get the same iid nor
-        two issues for one role and title. Returns ``(row, created)``.
-        """
+        """``(row, created)``: the oldest open issue (role, exact title), or a new one with the
+        next iid. One write transaction: no two callers get one iid or two such issues."""
         with self._db.transaction():
             self._db.serialize(f"local-forge-issues:{project}")
             found = self._db.fetchone(
@@ -166,10 +163,8 @@ class ForgeRepository(Repository):
 
     def create_local_merge_request(self, rec: MergeRequestRecord, *, url_prefix: str
                                    ) -> tuple[Row, bool]:
-        """Find the open MR of ``rec.source_branch`` or insert one with the next iid.
-
-        ``rec.iid`` and ``rec.web_url`` are ignored; returns ``(row, created)``.
-        """
+        """``(row, created)``: the open MR of ``rec.source_branch``, or a new one with the next
+        iid (``rec.iid`` and ``rec.web_url`` are ignored)."""
         with self._db.transaction():
             self._db.serialize(f"local-forge-merge-requests:{rec.project}")
             found = self._db.fetchone(
@@ -203,10 +198,8 @@ class ForgeRepository(Repository):
                                  (mr_id,))
 
     def enqueue(self, mr_id: int, target_branch: str, *, position: int | None = None) -> Row:
-        """Put an MR on the train (idempotent; a failed or removed entry is queued again).
-
-        Without ``position`` the entry goes to the end of the active train.
-        """
+        """Put an MR on the train, at the end without ``position`` (idempotent; a failed or
+        removed entry is queued again)."""
         now = utc_now()
         with self._db.transaction():
             self._db.serialize(f"merge-train:{target_branch}")
@@ -262,10 +255,8 @@ class ForgeRepository(Repository):
         return self._db.fetchone(f"{_ENTRIES} WHERE e.merge_request_id = ?", (mr_id,))
 
     def claim_head(self, forge: str, project: str, target_branch: str) -> Row | None:
-        """Mark the head of the active train ``running`` and return it (None: empty train).
-
-        A head left ``running`` by a crash is returned again, so it can be finished.
-        """
+        """Mark the head of the active train ``running`` and return it (None: empty train); a
+        head left ``running`` by a crash is returned again, so it can be finished."""
         with self._db.transaction():
             active = self.active_train(forge, project, target_branch)
             if not active:

@@ -1,13 +1,15 @@
 """What one hook event writes, as plain data: built by the hook, applied here.
 
-A hook builds an event (a JSON-ready dict, already redacted and truncated) and
-applies it at once; when the database is busy the same dict goes to the spool
-(:mod:`dag_harness_mcp.db.spool`) and is applied later by :func:`apply_event`,
-with the event's own time ``at``, so a replayed row looks like one written on
-time. Standard library only (the hooks' hot path).
+An event is a JSON-ready dict, already redacted and truncated. When the database is busy
+it goes to the spool (:mod:`dag_harness_mcp.db.spool`) and is applied later, with its own
+time ``at``, so a replayed row looks like one written on time. Standard library only.
 """
 
 from __future__ import annotations
+
+from dag_harness_mcp.db.repos.audit import AuditRepository
+from dag_harness_mcp.db.repos.costs import CostRepository
+from dag_harness_mcp.db.repos.sessions import SessionRepository
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,8 +23,6 @@ __all__ = ["KINDS", "apply_event"]
 
 def _session(db: Queries, event: dict[str, Any]) -> None:
     """Make sure the event's session rows exist (a subagent's too)."""
-    from dag_harness_mcp.db.repos.sessions import SessionRepository
-
     s = event.get("session") or {}
     sessions = SessionRepository(db)
     sessions.ensure(s["session_id"], cwd=s.get("cwd"), transcript_path=s.get("transcript_path"),
@@ -34,16 +34,12 @@ def _session(db: Queries, event: dict[str, Any]) -> None:
 
 
 def _audit(db: Queries, event: dict[str, Any], action: str, details: dict[str, Any]) -> None:
-    from dag_harness_mcp.db.repos.audit import AuditRepository
-
     AuditRepository(db).record(
         action, actor=event["actor"], source="hook", entity_type="tool_call",
         entity_id=event["tool_use_id"], details=details, ts=event["at"])
 
 
 def _pre_tool_use(db: Queries, event: dict[str, Any]) -> None:
-    from dag_harness_mcp.db.repos.sessions import SessionRepository
-
     _session(db, event)
     SessionRepository(db).start_tool_call(
         event["actor"], event["tool_use_id"], event["tool_name"], event["tool_input"],
@@ -54,8 +50,6 @@ def _pre_tool_use(db: Queries, event: dict[str, Any]) -> None:
 
 
 def _post_tool_use(db: Queries, event: dict[str, Any]) -> None:
-    from dag_harness_mcp.db.repos.sessions import SessionRepository
-
     sessions = SessionRepository(db)
     _session(db, event)
     stored = sessions.finish_tool_call(
@@ -71,8 +65,6 @@ def _post_tool_use(db: Queries, event: dict[str, Any]) -> None:
 
 
 def _session_start(db: Queries, event: dict[str, Any]) -> None:
-    from dag_harness_mcp.db.repos.sessions import SessionRepository
-
     s = event["session"]
     SessionRepository(db).start(
         s["session_id"], cwd=s.get("cwd"), model=s.get("model"),
@@ -83,9 +75,6 @@ def _session_start(db: Queries, event: dict[str, Any]) -> None:
 
 def _usage(db: Queries, event: dict[str, Any]) -> None:
     """Stop, SessionEnd, SubagentStop: the session row(s), token usage, maybe the end."""
-    from dag_harness_mcp.db.repos.costs import CostRepository
-    from dag_harness_mcp.db.repos.sessions import SessionRepository
-
     sessions = SessionRepository(db)
     if event.get("session"):
         _session(db, event)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,7 @@ class HotlRepository(Runs):
     def latest(self) -> Row | None:
         return self._db.fetchone("SELECT * FROM hotl_runs ORDER BY id DESC LIMIT 1")
 
-    def active(self) -> builtins.list[Row]:
+    def active(self) -> list[Row]:
         return self._db.fetchall(
             "SELECT * FROM hotl_runs WHERE status IN ('running', 'stopping') ORDER BY id")
 
@@ -74,8 +73,7 @@ class HotlRepository(Runs):
              error, utc_now()),
         )
 
-    def notifications(self, hotl_run_id: int | None = None, *, limit: int = 50
-                      ) -> builtins.list[Row]:
+    def notifications(self, hotl_run_id: int | None = None, *, limit: int = 50) -> list[Row]:
         sql, params = where(("hotl_run_id = ?", hotl_run_id))
         return self._db.fetchall(
             f"SELECT * FROM notifications {sql} ORDER BY id DESC LIMIT ?",  # noqa: S608

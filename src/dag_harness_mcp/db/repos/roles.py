@@ -133,14 +133,10 @@ class RoleRepository(Repository):
     def _walk(self, name: str, *, reverse: bool, max_depth: int) -> builtins.list[Row]:
         """Shortest depth of every role reachable from ``name``; safe on cycles.
 
-        One recursive CTE finds the reachable set (``UNION`` over role ids, so a
-        cycle or a diamond adds nothing twice and the cost stays linear in the
-        edges reached) and returns the edges inside it; depths come from a
-        breadth-first pass over those edges in memory. A CTE carrying the depth
-        itself (``UNION`` over ``(role, depth)``) re-expands a role at every
-        distinct path length: 157 ms against 2 ms on a 150-role complete DAG
-        (bench/bench_sync.py; tests/db/test_roles_repo.py checks both agree).
-        """
+        A recursive CTE ``UNION`` over role ids finds the reachable edges (linear in
+        them); depths come from a breadth-first pass in memory. A CTE carrying the depth
+        re-expands a role at every path length: 157 ms against 2 ms on a 150-role
+        complete DAG (bench/bench_sync.py)."""
         role = self.require(name)
         start = int(role["id"])
         src, dst = ("depends_on_id", "role_id") if reverse else ("role_id", "depends_on_id")
@@ -193,12 +189,9 @@ class RoleRepository(Repository):
 
     def replace_all(self, roles: Iterable[RoleRecord], edges: Iterable[DependencyEdge]
                     ) -> dict[str, int]:
-        """Make the table match one sync, in one transaction.
-
-        Roles not in ``roles`` are marked ``removed`` (their history stays); edges
-        of every synced role are replaced. Returns counts of added, updated,
-        removed and unchanged roles.
-        """
+        """Make the table match one sync, in one transaction: roles not in ``roles`` are
+        marked ``removed`` (their history stays), the synced roles' edges are replaced.
+        Returns counts of added, updated, removed and unchanged roles."""
         now = utc_now()
         roles = list(roles)
         edges = list(edges)

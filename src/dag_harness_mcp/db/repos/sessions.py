@@ -1,8 +1,7 @@
 """Claude Code sessions, their tool calls and the files they changed.
 
-Written by the hooks (one short process per event, so every method is one small
-transaction) and read by the observability service. Standard library only: this
-module is on the hooks' hot path, so ``typing`` is not imported at run time.
+Written by the hooks (every method one small transaction) and read by the observability
+service. Standard library only (hooks' hot path: ``typing`` is not imported at run time).
 """
 
 from __future__ import annotations
@@ -126,13 +125,10 @@ class SessionRepository(Repository):
                          status: str, tool_response: str | None, error: str | None,
                          duration_ms: float | None, tool_input: str | None = None,
                          now: str | None = None) -> float | None:
-        """Record the outcome of the call ``tool_use_id`` (paired by id, never by name).
-
-        Without a ``duration_ms`` from Claude Code, the time since the PreToolUse row
-        is used. A PostToolUse without its PreToolUse still gets a complete row.
-        Returns the duration stored. ``now`` (default: the current time) is when the call
-        finished, so a replayed event keeps its own time.
-        """
+        """Record the outcome of the call ``tool_use_id`` (paired by id, never by name), at
+        ``now`` (a replayed event keeps its own time); returns the duration stored. Without
+        ``duration_ms`` the time since the PreToolUse row is used; a PostToolUse without its
+        PreToolUse still gets a complete row."""
         now = now or utc_now()
         with self._db.transaction():
             row = self._db.fetchone(

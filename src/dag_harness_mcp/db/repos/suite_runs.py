@@ -156,20 +156,16 @@ class SuiteRunRepository(Repository):
                     (run_id, now, open_row["id"]),
                 )
         elif result.outcome == "passed" and open_row is not None:
-            flipped = 1 if before in _FAILING else 0
-            if open_row["status"] == "active":
-                self._db.execute(
-                    "UPDATE test_regressions SET status = 'resolved', flip_count = flip_count"
-                    " + ?, last_passed_run_id = ?, resolved_at = ?, updated_at = ? WHERE id = ?",
-                    (flipped, run_id, now, now, open_row["id"]),
-                )
+            resolve = open_row["status"] == "active"  # a flaky test stays flaky
+            self._db.execute(
+                "UPDATE test_regressions SET status = ?, flip_count = flip_count + ?,"
+                " last_passed_run_id = ?, resolved_at = COALESCE(?, resolved_at), updated_at = ?"
+                " WHERE id = ?",
+                ("resolved" if resolve else open_row["status"], int(before in _FAILING), run_id,
+                 now if resolve else None, now, open_row["id"]),
+            )
+            if resolve:
                 recorded.resolved.append(result.name)
-            else:
-                self._db.execute(
-                    "UPDATE test_regressions SET flip_count = flip_count + ?,"
-                    " last_passed_run_id = ?, updated_at = ? WHERE id = ?",
-                    (flipped, run_id, now, open_row["id"]),
-                )
 
     def get(self, run_id: int) -> Row | None:
         return self._db.fetchone("SELECT * FROM test_runs WHERE id = ?", (run_id,))

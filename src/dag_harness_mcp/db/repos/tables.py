@@ -1,9 +1,8 @@
 """Whole-table access for copying one StateDB into another (``harness db migrate``).
 
-Catalog queries differ by backend (SQLite ``PRAGMA`` and ``sqlite_master``,
-PostgreSQL ``information_schema`` of the current schema); everything else is the
-shared dialect. Table and column names come from the catalog and are checked
-against a plain identifier pattern before they are quoted into SQL.
+Catalog queries differ by backend (SQLite ``PRAGMA`` and ``sqlite_master``, PostgreSQL
+``information_schema`` of the current schema). Table and column names come from the
+catalog and are checked against a plain identifier pattern before they are quoted.
 """
 
 from __future__ import annotations
@@ -36,9 +35,7 @@ class TableRepository(Repository):
     _db: StateDB
 
     def names_in_dependency_order(self) -> list[str]:
-        """The StateDB tables (not ``schema_migrations``), referenced tables first.
-
-        Read from a SQLite StateDB, the source of a migration."""
+        """The tables of a SQLite StateDB (not ``schema_migrations``), referenced ones first."""
         names = sorted(
             r["name"]
             for r in self._db.fetchall(

@@ -1,9 +1,7 @@
 """Wave runs and the roles in them (``wave_runs``, ``wave_run_roles``).
 
-A wave run is one pass of the wave executor over a range of waves; each of its
-roles has one row saying where it stands (pending, running, completed, failed,
-blocked, paused, rejected, skipped, cancelled), the execution driving it and,
-for a blocked or skipped role, why.
+A wave run is one pass of the wave executor over a range of waves; each of its roles has
+one row: its status, the execution driving it and, when blocked or skipped, why.
 """
 
 from __future__ import annotations
@@ -92,9 +90,7 @@ class WaveRunRepository(Runs):
     def set_role(self, wave_run_id: int, role: str, status: str, *,
                  execution_id: int | None = None, reason: str | None = None) -> None:
         """Move a role to ``status``; ``running`` stamps the start, a final status the end.
-
-        ``execution_id`` is kept when not given; ``reason`` is replaced (cleared if None).
-        """
+        ``execution_id`` is kept when not given; ``reason`` is replaced (cleared if None)."""
         now = utc_now()
         started = now if status == "running" else None
         finished = now if status in _ROLE_FINAL else None
