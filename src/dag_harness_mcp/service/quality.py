@@ -9,9 +9,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from dag_harness_mcp.errors import InvalidArgumentError, NotFoundError
-from dag_harness_mcp.names import validate_role_name
 from dag_harness_mcp.service.app import HarnessApp
-from dag_harness_mcp.service.roles import RecentTestRun
+from dag_harness_mcp.service.roles import RecentTestRun, known_role
 from dag_harness_mcp.service.run_types import execution_dict
 
 __all__ = [
@@ -48,8 +47,7 @@ def role_test_history(
     app: HarnessApp, role: str, *, kind: str | None = None, limit: int = 20
 ) -> list[RoleTestRun]:
     """The role's test runs, newest first."""
-    name = validate_role_name(role)
-    app.db.roles.require(name)
+    name = known_role(app, role)
     if kind is not None and kind not in TEST_KINDS:
         raise InvalidArgumentError("kind", kind, f"one of {', '.join(TEST_KINDS)}")
     if limit < 1:
@@ -61,7 +59,7 @@ def role_test_history(
 def list_regressions(app: HarnessApp, role: str | None = None) -> list[Regression]:
     """Regressions of one role or all."""
     if role is not None:
-        app.db.roles.require(validate_role_name(role))
+        known_role(app, role)
     return [Regression.model_validate(r) for r in app.db.tests.active_regressions(role)]
 
 

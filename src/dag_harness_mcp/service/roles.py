@@ -32,7 +32,8 @@ from dag_harness_mcp.service.app import ROLES_PATH_KEY, HarnessApp
 
 __all__ = [
     "Edge", "Reach", "Role", "RoleDetail", "RoleStatus", "SyncReport", "Wave", "dependency_graph",
-    "get_role", "list_roles", "plan_waves", "role_dependencies", "roles_status", "sync_roles",
+    "get_role", "known_role", "list_roles", "plan_waves", "role_dependencies", "roles_status",
+    "sync_roles",
 ]
 
 
@@ -265,7 +266,8 @@ class Wave(BaseModel):
     parallel: bool
 
 
-def _known(app: HarnessApp, name: object) -> str:
+def known_role(app: HarnessApp, name: object) -> str:
+    """The validated name of a role the last sync recorded (NotFoundError otherwise)."""
     role = validate_role_name(name)
     app.db.roles.require(role)
     return role
@@ -289,7 +291,7 @@ def _edge(row: dict[str, Any]) -> Edge:
 
 
 def get_role(app: HarnessApp, name: str) -> RoleDetail:
-    role = _known(app, name)
+    role = known_role(app, name)
     repo = app.db.roles
     status = repo.status(role) or {}
     path = status.get("worktree_path")
@@ -312,7 +314,7 @@ def role_dependencies(
 ) -> list[Edge] | list[Reach]:
     """Dependencies (or, with ``reverse``, dependants) of a role: one :class:`Edge` per
     reference, or with ``transitive`` every in-repo role reached, by depth then name."""
-    role = _known(app, name)
+    role = known_role(app, name)
     repo = app.db.roles
     if transitive:
         rows = repo.transitive_dependants(role) if reverse else repo.transitive_dependencies(role)
