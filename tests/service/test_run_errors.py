@@ -24,7 +24,7 @@ async def test_a_node_that_raises_fails_the_run_with_its_error_said_once(
     try:
         async with Runner(app, workflow=SPEC, forge=object()) as runner:  # type: ignore[arg-type]
             failed = await runner.start("common")
-            again = runner._result_from_row(failed.execution_id)
+            again = runner.result(failed.execution_id)
     finally:
         app.close()
 

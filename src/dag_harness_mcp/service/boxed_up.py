@@ -8,11 +8,11 @@ and a role whose files equal its last box-up's (:func:`unchanged_since`) has not
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.run_types import json_or
 
 __all__ = ["BoxedUp", "DependencyOrderError", "MissingDependency", "last_boxed_up",
            "missing_dependencies", "refuse_unboxed_dependencies", "unchanged_since"]
@@ -63,10 +63,7 @@ def last_boxed_up(app: HarnessApp, role: str) -> BoxedUp | None:
                                  mr_url=mr.get("web_url"), execution_id=mr.get("execution_id")))
     if app.settings.forge_kind == "local":
         for row in app.db.executions.list(status="completed", role=role, limit=5):
-            try:
-                summary = json.loads(row.get("result") or "null")
-            except ValueError:
-                continue
+            summary = json_or(row.get("result"), None)
             if not isinstance(summary, dict):
                 continue
             sha = summary.get("boxed_up_sha") or summary.get("commit_sha")

@@ -22,7 +22,6 @@ class ExampleCheckout:
 
     repo_root: Path
     origin: Path
-    default_branch: str = "main"
 
 
 def example_source() -> Path:
@@ -53,31 +52,26 @@ def _git(cwd: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def prepare_example_checkout(
-    dest: Path, *, source: Path | None = None, default_branch: str = "main"
-) -> ExampleCheckout:
+def prepare_example_checkout(dest: Path) -> ExampleCheckout:
     """Copy the example to ``dest/repo`` as a fresh git repository with ``dest/origin.git``;
     an earlier checkout there is refused (a demo never overwrites work)."""
-    src = source or example_source()
     repo = dest / "repo"
     origin = dest / "origin.git"
     if repo.exists() or origin.exists():
         raise HarnessError(f"{dest} already holds an example checkout; choose an empty directory")
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(src, repo, ignore=_IGNORED)
-    publish_repository(repo, origin, branch=default_branch, message="Example Ansible repository")
-    return ExampleCheckout(repo_root=repo, origin=origin, default_branch=default_branch)
+    shutil.copytree(example_source(), repo, ignore=_IGNORED)
+    publish_repository(repo, origin, message="Example Ansible repository")
+    return ExampleCheckout(repo_root=repo, origin=origin)
 
 
-def publish_repository(
-    repo: Path, origin: Path, *, branch: str = "main", message: str = "Initial commit"
-) -> None:
-    """Make the tree at ``repo`` a git repository with one commit of everything on
-    ``branch``, and push it to a new bare repository ``origin`` (its ``origin`` remote)."""
+def publish_repository(repo: Path, origin: Path, *, message: str) -> None:
+    """Make the tree at ``repo`` a git repository with one commit of everything on ``main``,
+    and push it to a new bare repository ``origin`` (its ``origin`` remote)."""
     origin.parent.mkdir(parents=True, exist_ok=True)
-    _git(origin.parent, "init", "--quiet", "--bare", f"--initial-branch={branch}", str(origin))
-    _git(repo, "init", "--quiet", f"--initial-branch={branch}")
+    _git(origin.parent, "init", "--quiet", "--bare", "--initial-branch=main", str(origin))
+    _git(repo, "init", "--quiet", "--initial-branch=main")
     _git(repo, "add", "--all")
     _git(repo, "commit", "--quiet", "-m", message)
     _git(repo, "remote", "add", "origin", str(origin))
-    _git(repo, "push", "--quiet", "origin", f"{branch}:{branch}")
+    _git(repo, "push", "--quiet", "origin", "main:main")

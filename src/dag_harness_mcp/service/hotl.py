@@ -1,9 +1,6 @@
-"""HOTL (human out of the loop): an autonomous wave run under a policy.
-
-Roles run without auto-approve and stop at the approval interrupt; :func:`approval_decision`
-approves a role whose tests all passed with no regression, else it stays paused and a
-notification goes out (:mod:`.notify`). Limits (roles started, failures, cost since the
-start) and ``harness hotl stop`` from another process stop it starting roles.
+"""HOTL (human out of the loop): an autonomous wave run whose policy approves a role when its
+tests all passed with no regression, else leaves it paused and notifies (:mod:`.notify`);
+limits (roles, failures, cost since the start) and ``harness hotl stop`` end it starting roles.
 """
 
 from __future__ import annotations
@@ -29,16 +26,13 @@ if TYPE_CHECKING:
 __all__ = ["HotlPolicy", "HotlReport", "HotlStatus", "HotlStop", "HotlWaveRun", "approval_decision",
            "effective_limits", "hotl_status", "run_hotl", "stop_hotl"]
 
-UNTESTED_REFUSED = (
-    "untested role (no molecule scenario, no pytest suite); HOTL approves untested roles "
-    "only with `hotl: {allow_untested: true}` in harness.yml (or --allow-untested)"
-)
-
 
 def _why_not(facts: dict[str, Any], allow_untested: bool) -> str | None:
     """Why HOTL does not approve a role with these approval facts, or None: it does."""
     if facts.get("untested"):
-        return None if allow_untested else UNTESTED_REFUSED
+        return None if allow_untested else (
+            "untested role (no molecule scenario, no pytest suite); HOTL approves untested "
+            "roles only with `hotl: {allow_untested: true}` in harness.yml (or --allow-untested)")
     tests = [t for t in facts.get("tests") or [] if isinstance(t, dict)]
     regressions = list(facts.get("regressions") or [])
     failing = [str(t.get("kind")) for t in tests if t.get("status") != "passed"]

@@ -121,26 +121,23 @@ class Notifier:
         self.timeout = timeout
         self.hotl_run_id = hotl_run_id
 
-    async def send(self, notice: Notice) -> dict[str, str | None]:
-        """Deliver to every channel; ``{channel: error or None}``."""
+    async def send(self, notice: Notice) -> None:
+        """Deliver to every channel, one after the other; never raises."""
         payload = discord_payload(notice).model_dump()
-        outcome: dict[str, str | None] = {}
         if self.webhook_url:
             body = json.dumps(payload).encode()
-            outcome["webhook"] = await self._attempt(
+            await self._attempt(
                 "webhook", notice, payload, _post, self.webhook_url, body, self.timeout)
         if self.log_file is not None:
             line = json.dumps({"at": utc_now(), "event": notice.event, "level": notice.level,
                                "title": notice.title, "message": notice.message,
                                "fields": notice.fields}, default=str)
-            outcome["log"] = await self._attempt(
-                "log", notice, payload, _append, self.log_file, line)
-        return outcome
+            await self._attempt("log", notice, payload, _append, self.log_file, line)
 
     async def _attempt(
         self, channel: str, notice: Notice, payload: dict[str, Any],
         fn: Callable[..., None], *args: object,
-    ) -> str | None:
+    ) -> None:
         error: str | None = None
         try:
             await asyncio.to_thread(fn, *args)
@@ -151,4 +148,3 @@ class Notifier:
             self.hotl_run_id, channel=channel, event=notice.event, payload=payload,
             delivered=error is None, error=error,
         )
-        return error

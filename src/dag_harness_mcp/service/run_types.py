@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = [
-    "ProgressEvent", "RunResult", "WorkflowSpec", "execution_dict", "node_outcome", "pid_alive",
-    "repair_of", "resolve_breakpoints", "workflow_deps", "workflow_mermaid",
+    "ProgressEvent", "RunResult", "WorkflowSpec", "execution_dict", "json_or", "node_outcome",
+    "pid_alive", "repair_of", "resolve_breakpoints", "workflow_deps", "workflow_mermaid",
 ]
 
 
@@ -112,12 +112,6 @@ def workflow_mermaid() -> str:
     return graph_mermaid()
 
 
-def box_up_role_nodes() -> tuple[str, ...]:
-    from dag_harness_mcp.graph.builder import NODE_NAMES
-
-    return NODE_NAMES
-
-
 def resolve_breakpoints(
     settings: Settings,
     requested: Sequence[str] | None,
@@ -127,7 +121,11 @@ def resolve_breakpoints(
     """The nodes a run pauses before: ``requested`` (``--breakpoints a,b``), else
     ``settings.breakpoints`` when ``HARNESS_BREAKPOINTS=true``; an unknown node is a
     :class:`WorkflowError` listing the valid ones."""
-    names = tuple(valid) if valid is not None else box_up_role_nodes()
+    if valid is None:
+        from dag_harness_mcp.graph.builder import NODE_NAMES
+
+        valid = NODE_NAMES
+    names = tuple(valid)
     if requested is None:
         chosen = list(settings.breakpoints) if settings.breakpoints_enabled else []
     else:
@@ -154,7 +152,8 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-def _loads(text: Any, default: Any) -> Any:
+def json_or(text: Any, default: Any) -> Any:
+    """``text`` parsed as JSON, or ``default`` when it is empty or not JSON."""
     if text is None or text == "":
         return default
     try:
@@ -166,12 +165,12 @@ def _loads(text: Any, default: Any) -> Any:
 def execution_dict(row: Mapping[str, Any], *, with_data: bool = True) -> dict[str, Any]:
     """An execution row with its JSON columns parsed."""
     out = dict(row)
-    out["next_nodes"] = _loads(row.get("next_nodes"), [])
-    out["breakpoints"] = _loads(row.get("breakpoints"), [])
-    out["result"] = _loads(row.get("result"), None)
+    out["next_nodes"] = json_or(row.get("next_nodes"), [])
+    out["breakpoints"] = json_or(row.get("breakpoints"), [])
+    out["result"] = json_or(row.get("result"), None)
     out["auto_approve"] = bool(row.get("auto_approve"))
     if with_data:
-        out["checkpoint_data"] = _loads(row.get("checkpoint_data"), None)
+        out["checkpoint_data"] = json_or(row.get("checkpoint_data"), None)
     else:
         out.pop("checkpoint_data", None)
     return out

@@ -1,8 +1,6 @@
-"""The runner service: start, resume, cancel and inspect box-up runs.
-
-A run goes until its first interrupt, breakpoint, failure or end; its state lives in the
-checkpointer, so any process can resume it, also after ``kill -9`` mid-node.
-"""
+"""The runner service: start, resume, cancel and inspect box-up runs. A run goes until its
+first interrupt, breakpoint, failure or end; its state lives in the checkpointer, so any
+process can resume it, also after ``kill -9`` mid-node."""
 
 from __future__ import annotations
 
@@ -56,6 +54,8 @@ class HistoryEntry(BaseModel):
     next: list[str]
     created_at: str | None
     checkpoint_id: str
+
+
 _FINAL = ("completed", "failed", "rejected")
 
 
@@ -121,6 +121,11 @@ class Runner:
             self._forge = open_forge(self.app)
         return self._forge
 
+    def _initial_state(self, role: str, execution_id: int, thread_id: str) -> dict[str, Any]:
+        return dict(self.workflow.initial_state(
+            role, execution_id=execution_id, thread_id=thread_id,
+            repo_root=str(self.app.settings.repo_root)))
+
     def _require_saver(self) -> CheckpointerWithStateDB:
         if self._saver is None:
             raise WorkflowError("the runner is not open; use `async with Runner(app) as runner:`")
@@ -175,10 +180,7 @@ class Runner:
                     ignore_deps=ignore_deps, wave_run_id=wave_run_id)
         if on_created is not None:
             on_created(execution_id)
-        first = dict(self.workflow.initial_state(
-            role, execution_id=execution_id, thread_id=thread_id,
-            repo_root=str(self.app.settings.repo_root),
-        ))
+        first = self._initial_state(role, execution_id, thread_id)
         if allow_untested:
             first["allow_untested"] = True
         if repair_rounds is not None:
@@ -238,38 +240,30 @@ class Runner:
         if ended:
             # The process died after the last checkpoint, before recording the outcome.
             return await self._settle(graph, config, execution_id, on_progress)
-        decision = None
-        if approved is not None:
-            decision = {"approved": approved, "comment": comment or ""}
+        decision = None if approved is None else {"approved": approved, "comment": comment or ""}
         waiting = _pending_interrupt(snapshot)
         payload: Any = None
+        refusal = None
         if waiting is not None and waiting.get("kind") in NO_DECISION:
+            what = "a repair" if waiting.get("kind") == "repair" else "tests to be added"
             if decision is not None:
-                self.app.db.executions.release(execution_id, os.getpid())
-                self.app.db.executions.set_status(execution_id, "paused", unless=("cancelled",))
-                what = "a repair" if waiting.get("kind") == "repair" else "tests to be added"
-                raise WorkflowError(
-                    f"execution {execution_id} waits for {what}, not a decision: edit the "
-                    f"role in {waiting.get('role_dir')}, then resume without approve/reject "
-                    f"(`harness resume {execution_id}`) to test it"
-                )
+                refusal = (f"execution {execution_id} waits for {what}, not a decision: edit the "
+                           f"role in {waiting.get('role_dir')}, then resume without "
+                           f"approve/reject (`harness resume {execution_id}`) to test it")
             payload = Command(resume="retest")
         elif waiting is not None:
             if decision is None:
-                self.app.db.executions.release(execution_id, os.getpid())
-                self.app.db.executions.set_status(execution_id, "paused", unless=("cancelled",))
-                raise WorkflowError(
-                    f"execution {execution_id} waits for a decision; resume it with "
-                    f"`harness resume {execution_id} --approve` or `--reject`"
-                )
-            payload = Command(resume=decision)
-            decision = None
+                refusal = (f"execution {execution_id} waits for a decision; resume it with "
+                           f"`harness resume {execution_id} --approve` or `--reject`")
+            payload, decision = Command(resume=decision), None
+        if refusal is not None:
+            self.app.db.executions.release(execution_id, os.getpid())
+            self.app.db.executions.set_status(execution_id, "paused", unless=("cancelled",))
+            raise WorkflowError(refusal)
         if not started:
             # Killed before the first checkpoint: nothing ran yet, so start from the input.
-            payload = dict(self.workflow.initial_state(
-                str(row["role_name"]), execution_id=execution_id,
-                thread_id=str(row["thread_id"]), repo_root=str(self.app.settings.repo_root),
-            ))
+            payload = self._initial_state(
+                str(row["role_name"]), execution_id, str(row["thread_id"]))
         checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
         if snapshot.next and checkpoint_id:
             self.app.db.executions.restart_nodes(
@@ -298,7 +292,7 @@ class Runner:
             self._cancelling.add(execution_id)
             task.cancel()
         self._audit("cancel", execution_id, from_status=status, owner_pid=row["pid"])
-        return self._result_from_row(execution_id)
+        return self.result(execution_id)
 
     def mark_interrupted(self, execution_id: int, *, reason: str) -> RunResult:
         """Pause a run left ``running`` when its driver stopped (Ctrl-C): it stays resumable
@@ -311,7 +305,7 @@ class Runner:
                                unless=("paused", *_FINAL, "cancelled")):
                 self._audit("interrupted", execution_id, reason=reason, next=nodes)
             repo.release(execution_id, os.getpid())
-        return self._result_from_row(execution_id)
+        return self.result(execution_id)
 
     def get(self, execution_id: int) -> dict[str, Any]:
         """The execution row (JSON fields parsed) and its node records; a run paused for
@@ -476,7 +470,7 @@ class Runner:
         self._cancelling.discard(execution_id)
         if self.app.db.executions.require(execution_id)["status"] == "cancelled":
             self.app.db.executions.release(execution_id, os.getpid())
-            return self._result_from_row(execution_id)
+            return self.result(execution_id)
         return await self._settle(graph, config, execution_id, on_progress)
 
     async def _stream(
@@ -553,7 +547,7 @@ class Runner:
             )
             self._audit(final, execution_id, mr_url=values.get("mr_url"), errors=errors[-5:])
         repo.release(execution_id, os.getpid())
-        return self._result_from_row(execution_id, values=values, interrupt=interrupt)
+        return self.result(execution_id, values=values, interrupt=interrupt)
 
     def _failed(self, execution_id: int, exc: BaseException) -> RunResult:
         repo = self.app.db.executions
@@ -564,15 +558,16 @@ class Runner:
         repo.set_status(execution_id, "failed", error=message, unless=("cancelled",))
         repo.release(execution_id, os.getpid())
         self._audit("error", execution_id, error=f"{type(exc).__name__}: {exc}"[:2000])
-        return self._result_from_row(execution_id)  # its errors end with the row's
+        return self.result(execution_id)  # its errors end with the row's
 
-    def _result_from_row(
+    def result(
         self,
         execution_id: int,
         *,
         values: dict[str, Any] | None = None,
         interrupt: dict[str, Any] | None = None,
     ) -> RunResult:
+        """Where the run stands, from its row and (unless given) its stored state."""
         row = execution_dict(self.app.db.executions.require(execution_id))
         data = row.get("checkpoint_data") or {}
         state = values if values is not None else dict(data.get("values") or {})

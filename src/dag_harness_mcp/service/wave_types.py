@@ -3,12 +3,12 @@ policy it asks before it starts a role and when a role pauses."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["OnWaveEvent", "RoleOutcome", "WaveEvent", "WavePolicy", "WaveRunReport", "WaveTally",
-           "count_text", "run_status", "tally"]
+           "count_text", "run_status"]
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,6 @@ class WaveRunReport:
     counts: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
     stop_reason: str | None = None
-
-
-def tally(statuses: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for status in statuses:
-        counts[status] = counts.get(status, 0) + 1
-    return counts
 
 
 def count_text(counts: Mapping[str, int]) -> str:

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from itertools import groupby
@@ -27,7 +28,6 @@ from dag_harness_mcp.service.wave_types import (
     WaveTally,
     count_text,
     run_status,
-    tally,
 )
 from dag_harness_mcp.store.namespaces import record_wave
 
@@ -94,12 +94,11 @@ class WaveExecutor:
     async def resume(self, wave_run_id: int | None = None) -> WaveRunReport:
         """Continue wave run ``wave_run_id`` (default: the newest one that did not complete)."""
         mode = self.policy.mode
-        found = (self.repo.require(wave_run_id) if wave_run_id is not None
-                 else self.repo.latest_unfinished(mode=mode))
-        if found is None:
+        row = (self.repo.require(wave_run_id) if wave_run_id is not None
+               else self.repo.latest_unfinished(mode=mode))
+        if row is None:
             raise NotFoundError(
                 f"no unfinished {mode} wave run to resume; start one with `harness run-waves`")
-        row = found
         run_id, owner = int(row["id"]), row["pid"]
         if row["status"] == "completed":
             raise WorkflowError(f"wave run {run_id} already completed; start a new one")
@@ -182,7 +181,7 @@ class WaveExecutor:
         if store is not None:
             await record_wave(store, wave, run_id, {"status": "settled", "outcomes": outcomes})
         await self._emit(WaveEvent("wave_finished", wave, total=len(roles),
-                                   message=count_text(tally(outcomes.values()))))
+                                   message=count_text(Counter(outcomes.values()))))
 
     def _blocker(self, role: str) -> str | None:
         for dep in sorted(self._deps.get(role, ())):
@@ -252,16 +251,16 @@ class WaveExecutor:
                 on_progress=progress, repair_rounds=self.policy.repair_rounds,
                 scaffold_tests="never")
         else:
-            execution = runner.get(int(last["id"]))
+            eid = int(last["id"])
             if last["status"] in _SETTLED:
-                return _result_of(execution)
-            asked = _question(execution) if last["status"] == "paused" else None
+                return runner.result(eid)
+            asked = _question(runner.get(eid)) if last["status"] == "paused" else None
             if asked is None:
-                result = await runner.resume(int(last["id"]), on_progress=progress)
+                result = await runner.resume(eid, on_progress=progress)
             else:
-                answered = await self._answer(int(last["id"]), role, asked, progress)
+                answered = await self._answer(eid, role, asked, progress)
                 if answered is None:  # waits for a person or a repair
-                    return _result_of(execution)
+                    return runner.result(eid)
                 result = answered
         while result.status == "paused" and result.interrupt is not None:
             answered = await self._answer(result.execution_id, role, result.interrupt, progress)
@@ -310,7 +309,7 @@ class WaveExecutor:
         waves = []
         for wave, group in groupby(roles, key=lambda o: o.wave):
             statuses = [o.status for o in group]
-            waves.append(WaveTally(wave, len(statuses), tally(statuses)))
+            waves.append(WaveTally(wave, len(statuses), dict(Counter(statuses))))
         counts = self.repo.counts(run_id)
         return WaveRunReport(
             wave_run_id=run_id, status=run_status(counts),
@@ -380,17 +379,13 @@ def _failure_reason(result: RunResult) -> str:
     return f"execution {result.execution_id} failed" + (f" in {node}" if node else "")
 
 
-def _values(execution: dict[str, Any]) -> dict[str, Any]:
-    return dict((execution.get("checkpoint_data") or {}).get("values") or {})
-
-
 def _question(execution: dict[str, Any]) -> dict[str, Any] | None:
     """What a paused execution asks: its repair request, or the facts of its approval
     question; None when it is paused at a static breakpoint."""
     request = repair_of(execution)
     if request is not None and request["kind"] == "repair":
         return request
-    values = _values(execution)
+    values = dict((execution.get("checkpoint_data") or {}).get("values") or {})
     if "human_approval" not in (execution.get("next_nodes") or []) or (
         "test_summary" not in values
     ):
@@ -400,14 +395,3 @@ def _question(execution: dict[str, Any]) -> dict[str, Any] | None:
             "regressions": values.get("regressions") or [],
             "mr_url": values.get("mr_url"), "role": values.get("role_name")}
 
-
-def _result_of(execution: dict[str, Any]) -> RunResult:
-    values = _values(execution)
-    summary = execution.get("result")
-    return RunResult(
-        execution_id=int(execution["id"]), thread_id=str(execution["thread_id"]),
-        role=str(execution["role_name"]), status=str(execution["status"]),
-        next_nodes=list(execution.get("next_nodes") or []),
-        summary=dict(summary) if isinstance(summary, dict) else {},
-        errors=[str(e) for e in values.get("errors") or []],
-        issue_url=values.get("issue_url"), mr_url=values.get("mr_url"))
