@@ -202,17 +202,13 @@ def role_bash_denials(default_branch: str) -> list[str]:
 def open_run_context(app: HarnessApp, role: str, execution_id: int) -> int | None:
     """Open the run's context unless one linked to it is active or the feature is off;
     returns the id of the context opened here."""
-    if not app.settings.role_context:
+    if not app.settings.role_context or app.db.capabilities.contexts(execution_id=execution_id):
         return None
-    if app.db.capabilities.contexts(execution_id=execution_id):
-        return None
-    validate_role_name(role)
-    worktree = app.settings.worktrees_dir / role_slug(role)
-    context = open_role_context(
+    worktree = app.settings.worktrees_dir / role_slug(validate_role_name(role))
+    return open_role_context(
         app, role, str(worktree), project_dir=str(app.repo_root), execution_id=execution_id,
         bash_deny=role_bash_denials(app.settings.default_branch), gitlab_write=True,
-    )
-    return context.id
+    ).id
 
 
 def release_run_context(app: HarnessApp, execution_id: int, opened: int | None) -> list[int]:
@@ -283,9 +279,8 @@ async def resume_run(
     new one) until it pauses again or ends."""
     app = runner.app
     row = app.db.executions.require(execution_id)
-    opened = None
-    if str(row["status"]) not in _FINAL:
-        opened = open_run_context(app, str(row["role_name"]), execution_id)
+    opened = (open_run_context(app, str(row["role_name"]), execution_id)
+              if str(row["status"]) not in _FINAL else None)
     try:
         result = await runner.resume(execution_id, approved=approved, comment=comment,
                                      on_progress=on_progress)

@@ -54,9 +54,8 @@ def parse_namespace(labels: Sequence[str] | str, *, allow_empty: bool = False) -
     from dag_harness_mcp.store import validate_namespace
 
     if isinstance(labels, str):
-        namespace = tuple(labels.split(".")) if labels else ()
-    else:
-        namespace = tuple(labels)
+        labels = labels.split(".") if labels else []
+    namespace = tuple(labels)
     try:
         validate_namespace(namespace, allow_empty=allow_empty)
     except InvalidNamespaceError as exc:

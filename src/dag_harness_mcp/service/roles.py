@@ -4,6 +4,7 @@ waves (names are validated first)."""
 from __future__ import annotations
 
 import time
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Literal
 
@@ -291,7 +292,7 @@ def _edge(row: dict[str, Any]) -> Edge:
 
 
 def get_role(app: HarnessApp, name: str) -> RoleDetail:
-    role = known_role(app, name)
+    role = validate_role_name(name)
     repo = app.db.roles
     status = repo.status(role) or {}
     path = status.get("worktree_path")
@@ -326,12 +327,9 @@ def role_dependencies(
 def plan_waves(app: HarnessApp) -> list[Wave]:
     """The waves of the last sync, in order."""
     serial = {p.wave for p in app.settings.waves if not p.parallel}
-    groups: dict[int, list[str]] = {}
-    for row in app.db.roles.list():
-        if row["wave"] is not None:
-            groups.setdefault(int(row["wave"]), []).append(str(row["name"]))
-    return [Wave(wave=w, roles=sorted(rs), parallel=w not in serial)
-            for w, rs in sorted(groups.items())]
+    waved = [r for r in app.db.roles.list() if r["wave"] is not None]  # in wave order
+    return [Wave(wave=w, roles=sorted(str(r["name"]) for r in rs), parallel=w not in serial)
+            for w, rs in groupby(waved, key=lambda r: int(r["wave"]))]
 
 
 def dependency_graph(app: HarnessApp, fmt: Literal["mermaid", "dot"] = "mermaid") -> str:
