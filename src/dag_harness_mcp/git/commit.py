@@ -1,5 +1,5 @@
 """Commits that carry an execution trailer, so a resumed run never commits twice, and
-pushes that skip when the remote already has the commit, and never force."""
+pushes that never force."""
 
 from __future__ import annotations
 
@@ -95,24 +95,25 @@ async def remote_branch_sha(
 
 
 async def push_branch(worktree: Path, remote: str, branch: str) -> PushResult:
-    """Push local ``branch`` to the same name on ``remote``, unless it is there already.
+    """Push local ``branch`` to the same name on ``remote``; ``pushed`` is False when the
+    remote had it already (git's porcelain says ``=``: up to date).
 
     Never forces: a remote branch that moved elsewhere makes this fail with
     :class:`GitError` naming both shas, and the remote is left as it was.
     """
+    validate_ref_name(remote, "remote")
     ref = f"refs/heads/{validate_ref_name(branch)}"
     local = await resolve_commit(worktree, ref)
-    remote_sha = await remote_branch_sha(worktree, remote, branch, timeout=_PUSH_TIMEOUT)
-    if remote_sha == local:
-        return PushResult(sha=local, pushed=False)
     result = await run_git(["push", "--porcelain", "--", remote, f"{ref}:{ref}"], worktree,
                            timeout=_PUSH_TIMEOUT, check=False)
-    if not result.ok:
-        hint = (
-            f"remote {remote} has {branch} at {remote_sha}, which is not an ancestor of {local}; "
-            "the harness never force-pushes: reconcile the branch by hand"
-            if remote_sha is not None
-            else f"check that remote {remote!r} exists and accepts pushes"
-        )
-        raise GitError(result.args, result.returncode, f"{result.stderr.strip()}\n{hint}")
-    return PushResult(sha=local, pushed=True)
+    if result.ok:
+        flags = {line[0] for line in result.stdout.splitlines() if line[1:2] == "\t"}
+        return PushResult(sha=local, pushed=flags != {"="})
+    remote_sha = await remote_branch_sha(worktree, remote, branch, timeout=_PUSH_TIMEOUT)
+    hint = (
+        f"remote {remote} has {branch} at {remote_sha}, which is not an ancestor of {local}; "
+        "the harness never force-pushes: reconcile the branch by hand"
+        if remote_sha is not None
+        else f"check that remote {remote!r} exists and accepts pushes"
+    )
+    raise GitError(result.args, result.returncode, f"{result.stderr.strip()}\n{hint}")
