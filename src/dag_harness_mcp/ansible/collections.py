@@ -46,12 +46,11 @@ _MISSING = tuple(re.compile(p) for p in (
 @dataclass(frozen=True)
 class Collection:
     """The collection a role tree is part of: ``namespace.name`` and its root directory
-    (the one holding ``galaxy.yml``), relative to the repository root in ``rel``."""
+    (the one holding ``galaxy.yml``)."""
 
     namespace: str
     name: str
     root: Path
-    rel: str
     dependencies: tuple[str, ...] = ()  # galaxy.yml ``dependencies:`` (``ns.coll`` names)
 
     @property
@@ -83,7 +82,7 @@ def _load(path: Path) -> Any:
         return None
 
 
-def find_collection(repo_root: Path, roles_dir: Path) -> Collection | None:
+def find_collection(roles_dir: Path) -> Collection | None:
     """The collection whose ``galaxy.yml`` is right above ``roles_dir``, or None."""
     root = roles_dir.parent
     data = _load(root / "galaxy.yml")
@@ -94,14 +93,10 @@ def find_collection(repo_root: Path, roles_dir: Path) -> Collection | None:
         return None
     if not (re.fullmatch(_PART, namespace) and re.fullmatch(_PART, name)):
         return None
-    try:
-        rel = root.relative_to(repo_root).as_posix()
-    except ValueError:
-        rel = str(root)
     deps = data.get("dependencies")
     names = tuple(str(d) for d in deps if re.fullmatch(rf"{_PART}\.{_PART}", str(d))) \
         if isinstance(deps, dict) else ()
-    return Collection(namespace, name, root, rel, names)
+    return Collection(namespace, name, root, names)
 
 
 def requirement_files(repo_root: Path, roles_dir: Path) -> list[Path]:

@@ -29,7 +29,6 @@ class WorktreeEntry:
     """One entry of ``git worktree list``; ``branch`` is None when detached or bare."""
 
     path: Path
-    head: str | None
     branch: str | None
 
 
@@ -46,8 +45,7 @@ async def list_worktrees(repo: Path) -> list[WorktreeEntry]:
         if "worktree" in fields:
             branch = fields.get("branch")
             entries.append(WorktreeEntry(
-                Path(fields["worktree"]), fields.get("HEAD"),
-                branch.removeprefix("refs/heads/") if branch else None,
+                Path(fields["worktree"]), branch.removeprefix("refs/heads/") if branch else None
             ))
         fields = {}
     return entries

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["ANSI", "MOLECULE_STEP", "CaseResult", "CaseSummary", "parse_junit_xml",
@@ -34,20 +34,19 @@ class CaseResult:
     duration_ms: float | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class CaseSummary:
     """Counts over a run's cases (errors count as failed)."""
 
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    cases: list[CaseResult] = field(default_factory=list)
+    passed: int
+    failed: int
+    skipped: int
 
 
 def summarize(cases: list[CaseResult]) -> CaseSummary:
     counts = Counter(case.outcome for case in cases)
     passed, skipped = counts["passed"], counts["skipped"]
-    return CaseSummary(passed, len(cases) - passed - skipped, skipped, cases)
+    return CaseSummary(passed, len(cases) - passed - skipped, skipped)
 
 
 def parse_junit_xml(path: Path) -> list[CaseResult]:

@@ -109,7 +109,7 @@ async def prepare_collections(
     """The run's ``ANSIBLE_COLLECTIONS_PATH`` value, and notes on what was installed."""
     roles_dir = worktree / settings.roles_path
     paths: list[Path] = []
-    collection = find_collection(worktree, roles_dir)
+    collection = find_collection(roles_dir)
     if collection is not None:
         link_root = _managed(settings) / "links" / slug
         _link(link_root, collection.namespace, collection.name, collection.root)
