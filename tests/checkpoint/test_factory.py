@@ -1,4 +1,4 @@
-"""CheckpointerFactory: the SQLite file (WAL, a busy timeout for other processes, one
+"""open_checkpointer: the SQLite file (WAL, a busy timeout for other processes, one
 fsync less per commit), or PostgreSQL when a URL is set: a pooled saver in its own
 schema, set up on first use, and a clear error (no password) when unreachable."""
 
@@ -15,7 +15,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 
-from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
+from dag_harness_mcp.checkpoint.factory import checkpoint_backend, open_checkpointer
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.db.sqlite import BUSY_TIMEOUT_MS
@@ -75,15 +75,15 @@ def _count(schema: str, table: str) -> int:
 
 
 def test_backend_is_postgres_only_when_a_url_is_set(tmp_path: Path) -> None:
-    assert CheckpointerFactory.backend(_settings(tmp_path)) == "sqlite"
-    assert CheckpointerFactory.backend(_settings(tmp_path, postgres_url=POSTGRES_URL)) == "postgres"
+    assert checkpoint_backend(_settings(tmp_path)) == "sqlite"
+    assert checkpoint_backend(_settings(tmp_path, postgres_url=POSTGRES_URL)) == "postgres"
 
 
 async def test_the_sqlite_checkpointer_waits_for_other_writers_and_uses_wal(
     tmp_path: Path,
 ) -> None:
     settings = _settings(tmp_path)
-    async with CheckpointerFactory.create_async(settings) as saver:
+    async with open_checkpointer(settings) as saver:
         assert isinstance(saver.inner, AsyncSqliteSaver)
         pragmas = {}
         for name in ("journal_mode", "busy_timeout", "synchronous"):
@@ -96,7 +96,7 @@ async def test_the_sqlite_checkpointer_waits_for_other_writers_and_uses_wal(
 async def test_a_run_checkpoints_into_the_configured_store(
     any_settings: Settings, db: StateDB
 ) -> None:
-    async with CheckpointerFactory.create_async(any_settings, db) as saver:
+    async with open_checkpointer(any_settings, db) as saver:
         postgres = any_settings.postgres_url is not None
         assert isinstance(saver.inner, AsyncPostgresSaver if postgres else AsyncSqliteSaver)
         graph = _graph().compile(checkpointer=saver)
@@ -106,7 +106,7 @@ async def test_a_run_checkpoints_into_the_configured_store(
     if postgres:
         assert _count(str(any_settings.postgres_schema), "checkpoints") >= 3
     # A second open (setup already done) reads the same thread back.
-    async with CheckpointerFactory.create_async(any_settings, db) as again:
+    async with open_checkpointer(any_settings, db) as again:
         state = await _graph().compile(checkpointer=again).aget_state(cfg)
     assert state.values["seen"] == ["one", "two"]
     assert any_settings.checkpoint_path.exists() is not postgres
@@ -114,7 +114,7 @@ async def test_a_run_checkpoints_into_the_configured_store(
 
 @postgres
 async def test_a_fresh_schema_is_created_and_set_up_on_first_use(pg_settings: Settings) -> None:
-    async with CheckpointerFactory.create_async(pg_settings) as saver:
+    async with open_checkpointer(pg_settings) as saver:
         assert saver.db.dialect == "postgres"
         assert await saver.aget_tuple({"configurable": {"thread_id": "none"}}) is None
     schema = str(pg_settings.postgres_schema)
@@ -129,7 +129,7 @@ async def test_an_unreachable_server_is_named_without_its_password(
     url = "postgresql://harness:s3cret-pw@127.0.0.1:1/harness"
 
     with pytest.raises(StateDBError) as caught:
-        async with CheckpointerFactory.create_async(_settings(tmp_path, postgres_url=url), db):
+        async with open_checkpointer(_settings(tmp_path, postgres_url=url), db):
             pass
 
     message = str(caught.value)
@@ -145,7 +145,7 @@ async def test_an_invalid_schema_name_is_refused_before_connecting(
     settings = _settings(tmp_path, postgres_url=POSTGRES_URL, postgres_schema="x; DROP")
 
     with pytest.raises(StateDBError, match="invalid PostgreSQL schema name"):
-        async with CheckpointerFactory.create_async(settings, db):
+        async with open_checkpointer(settings, db):
             pass
 
 
@@ -153,7 +153,7 @@ async def test_an_invalid_schema_name_is_refused_before_connecting(
 async def test_pooled_connections_killed_by_the_server_are_replaced(
     pg_settings: Settings, db: StateDB
 ) -> None:
-    async with CheckpointerFactory.create_async(pg_settings, db) as saver:
+    async with open_checkpointer(pg_settings, db) as saver:
         graph = _graph().compile(checkpointer=saver)
         await graph.ainvoke({"seen": []}, {"configurable": {"thread_id": "a"}})
         with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:

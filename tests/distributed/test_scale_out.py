@@ -171,7 +171,7 @@ def test_a_run_owned_on_another_host_is_taken_over_though_its_pid_lives_here(
 ) -> None:
     """A pid means something only on its own machine: a worker of another host that
     stopped its heartbeat is gone, even when a process with its pid runs here."""
-    from dag_harness_mcp.distributed.ownership import OWNER_KEY, owner_namespace
+    from dag_harness_mcp.distributed.job import OWNER_KEY, owner_namespace
     from dag_harness_mcp.store import HarnessStore
 
     dispatcher, first = _one_worker_held_in_slowpoke(cluster)

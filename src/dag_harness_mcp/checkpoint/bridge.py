@@ -9,6 +9,7 @@ raised. One exception: the next checkpoint of a cancelled execution raises
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
@@ -70,29 +71,23 @@ def next_nodes_of(checkpoint: Checkpoint) -> list[str]:
 
 
 def _state_view(checkpoint: Checkpoint, metadata: CheckpointMetadata) -> dict[str, Any]:
+    """What the StateDB keeps of a checkpoint: its state values, or only their keys when
+    the view passes ``_DATA_LIMIT`` characters of JSON."""
     values = {
         k: v
         for k, v in checkpoint["channel_values"].items()
         if not k.startswith("__") and not k.startswith("branch:")
     }
-    return {
+    view = {
         "step": metadata.get("step"),
         "source": metadata.get("source"),
         "ts": checkpoint.get("ts"),
         "values": values,
     }
-
-
-def _bounded(view: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    text = json.dumps(view, default=str)
-    if len(text) <= _DATA_LIMIT:
+    if len(json.dumps(view, default=str)) <= _DATA_LIMIT:
         return view
-    return {k: v for k, v in view.items() if k != "values"} | {
-        "values_truncated": True,
-        "keys": sorted(view.get("values", {})),
-    }
+    del view["values"]
+    return view | {"values_truncated": True, "keys": sorted(values)}
 
 
 class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
@@ -156,7 +151,7 @@ class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
                 checkpoint_id=checkpoint["id"],
                 parent_checkpoint_id=None if parent is None else str(parent),
                 next_nodes=next_nodes_of(checkpoint),
-                checkpoint_data=_bounded(_state_view(checkpoint, metadata)),
+                checkpoint_data=_state_view(checkpoint, metadata),
             )
         except self._sync_errors as exc:
             log.warning("StateDB sync after checkpoint failed (workflow continues): %s", exc)

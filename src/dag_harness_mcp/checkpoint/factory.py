@@ -1,4 +1,4 @@
-"""CheckpointerFactory: the LangGraph checkpointer the settings ask for, wrapped in
+"""The LangGraph checkpointer the settings ask for, wrapped in
 :class:`CheckpointerWithStateDB`: ``AsyncPostgresSaver`` on a pool when
 ``HARNESS_POSTGRES_URL`` is set (:mod:`dag_harness_mcp.checkpoint.postgres`), else
 ``AsyncSqliteSaver`` on ``settings.checkpoint_path``, a file beside the StateDB.
@@ -18,7 +18,7 @@ from dag_harness_mcp.db import StateDB
 from dag_harness_mcp.db.factory import open_state_db
 from dag_harness_mcp.db.sqlite import BUSY_TIMEOUT_MS
 
-__all__ = ["CheckpointerFactory"]
+__all__ = ["checkpoint_backend", "open_checkpointer"]
 
 
 @asynccontextmanager
@@ -44,24 +44,20 @@ async def _open_inner(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[A
         yield saver
 
 
-class CheckpointerFactory:
-    """Chooses and opens the checkpoint backend."""
+def checkpoint_backend(settings: Settings) -> Literal["sqlite", "postgres"]:
+    return "postgres" if settings.postgres_url is not None else "sqlite"
 
-    @staticmethod
-    def backend(settings: Settings) -> Literal["sqlite", "postgres"]:
-        return "postgres" if settings.postgres_url is not None else "sqlite"
 
-    @staticmethod
-    @asynccontextmanager
-    async def create_async(
-        settings: Settings, db: StateDB | None = None
-    ) -> AsyncIterator[CheckpointerWithStateDB]:
-        """``async with CheckpointerFactory.create_async(settings, db) as saver:``; without
-        ``db`` the StateDB of ``settings`` is opened for the life of the context."""
-        state_db = open_state_db(settings) if db is None else db
-        try:
-            async with _open_inner(settings) as inner:
-                yield CheckpointerWithStateDB(inner, state_db)
-        finally:
-            if db is None:
-                state_db.close()
+@asynccontextmanager
+async def open_checkpointer(
+    settings: Settings, db: StateDB | None = None
+) -> AsyncIterator[CheckpointerWithStateDB]:
+    """``async with open_checkpointer(settings, db) as saver:``; without ``db`` the StateDB
+    of ``settings`` is opened for the life of the context."""
+    state_db = open_state_db(settings) if db is None else db
+    try:
+        async with _open_inner(settings) as inner:
+            yield CheckpointerWithStateDB(inner, state_db)
+    finally:
+        if db is None:
+            state_db.close()

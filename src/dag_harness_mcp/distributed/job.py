@@ -1,29 +1,41 @@
 """The ``box_up_role`` job: box up one role of a wave run exactly once. It starts the run,
 or resumes the wave run's execution of the role from its last checkpoint (a worker died);
-a finished execution never runs twice. The outcome lands in ``wave_run_roles``."""
+a finished execution never runs twice. The outcome lands in ``wave_run_roles``.
+
+Who drives an execution when workers run on several machines: a job records its host in
+the store (``("executions", id)`` / ``owner``); an owner on another host counts as gone,
+since the queue hands a job on only after its worker stopped sending heartbeats. A run
+taken over on another machine gets its worktree back before it resumes."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dag_harness_mcp.distributed.ownership import record_owner
-from dag_harness_mcp.distributed.worktrees import restore_worktree
 from dag_harness_mcp.errors import HarnessError, WorkflowError
+from dag_harness_mcp.service.app import HarnessApp
+from dag_harness_mcp.service.memory import harness_store
+from dag_harness_mcp.service.run_types import execution_dict, pid_alive
+from dag_harness_mcp.service.runs import Runner
 
 if TYPE_CHECKING:
     from procrastinate import JobContext
 
-    from dag_harness_mcp.service.app import HarnessApp
     from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
-    from dag_harness_mcp.service.runs import Runner
 
-__all__ = ["RESOURCES_KEY", "WorkerResources", "box_up_for_wave_run", "box_up_role_job"]
+__all__ = [
+    "OWNER_KEY", "RESOURCES_KEY", "WorkerResources", "box_up_for_wave_run", "box_up_role_job",
+    "owner_namespace", "queue_runner", "restore_worktree",
+]
 
 log = logging.getLogger(__name__)
 
+OWNER_KEY = "owner"
 RESOURCES_KEY = "harness"
 # execution statuses that are also wave_run_roles statuses (any other counts as failed)
 _ROLE_STATUSES = ("completed", "failed", "rejected", "cancelled", "paused", "running", "pending")
@@ -36,6 +48,64 @@ class WorkerResources:
 
     app: HarnessApp
     runner: Runner
+
+
+def owner_namespace(execution_id: int) -> tuple[str, str]:
+    return ("executions", str(int(execution_id)))
+
+
+def queue_runner(app: HarnessApp) -> Runner:
+    """A Runner for queue jobs: an owner recorded on another host counts as gone."""
+    store = harness_store(app)
+
+    def process_alive(execution_id: int, pid: int) -> bool:
+        item = store.get(owner_namespace(execution_id), OWNER_KEY)
+        host = item.value.get("host") if item is not None else None
+        if host and str(host) != socket.gethostname():
+            return False  # the queue re-ran its job: that worker stopped its heartbeat
+        return pid_alive(pid)
+
+    return Runner(app, store=store, process_alive=process_alive)
+
+
+def _worktree_of(row: dict[str, Any]) -> tuple[Path, str] | None:
+    data = execution_dict(row).get("checkpoint_data") or {}
+    values = data.get("values") if isinstance(data, dict) else None
+    if not isinstance(values, dict):
+        return None
+    path, branch = values.get("worktree_path"), values.get("branch")
+    if not path or not branch:
+        return None
+    return Path(str(path)), str(branch)
+
+
+async def restore_worktree(app: HarnessApp, row: dict[str, Any]) -> Path | None:
+    """Re-create the worktree of execution ``row`` if it is missing; its path if made."""
+    from dag_harness_mcp.git.run import run_git, validate_ref_name
+    from dag_harness_mcp.git.worktree import ensure_worktree
+
+    found = _worktree_of(row)
+    if found is None:
+        return None
+    path, branch = found
+    if path.is_dir():
+        return None
+    validate_ref_name(branch)
+    settings = app.settings
+    repo = settings.repo_root
+    local = await run_git(
+        ["show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], repo, check=False
+    )
+    if not local.ok:
+        fetched = await run_git(
+            ["fetch", "--quiet", settings.remote, f"refs/heads/{branch}:refs/heads/{branch}"],
+            repo, check=False,
+        )
+        log.info("branch %s %s from %s", branch, "fetched" if fetched.ok else "not found",
+                 settings.remote)
+    await ensure_worktree(repo, path, branch, settings.default_branch)
+    log.warning("execution %s: worktree %s re-created on %s", row["id"], path, branch)
+    return path
 
 
 def execution_in_wave_run(app: HarnessApp, role: str, wave_run_id: int) -> dict[str, Any] | None:
@@ -83,8 +153,9 @@ async def box_up_for_wave_run(
         # The first event comes after the run was claimed: from here on it is ours.
         if event.execution_id not in seen:
             seen.add(event.execution_id)
-            if runner.store is not None:
-                record_owner(runner.store, event.execution_id)
+            if runner.store is not None:  # this process on this host drives it from now on
+                owner = {"host": socket.gethostname(), "pid": os.getpid()}
+                runner.store.put(owner_namespace(event.execution_id), OWNER_KEY, owner)
             waves.set_role(wave_run_id, role, "running", execution_id=event.execution_id)
 
     if existing is not None:

@@ -10,7 +10,7 @@ import asyncio
 import os
 from dataclasses import dataclass
 
-from dag_harness_mcp.distributed.job import RESOURCES_KEY, WorkerResources
+from dag_harness_mcp.distributed.job import RESOURCES_KEY, WorkerResources, queue_runner
 from dag_harness_mcp.distributed.queue import QUEUE, prepared_queue_app
 from dag_harness_mcp.service.app import HarnessApp
 
@@ -28,8 +28,6 @@ class WorkerOptions:
 
 async def run_worker(app: HarnessApp, options: WorkerOptions | None = None) -> None:
     """Serve the box-up queue with ``options.concurrency`` jobs at a time."""
-    from dag_harness_mcp.distributed.ownership import queue_runner
-
     options = options or WorkerOptions()
     queue = await asyncio.to_thread(
         prepared_queue_app, app.settings, max_connections=options.concurrency + 4)

@@ -21,7 +21,6 @@ from dag_harness_mcp.graph.routing import (
     route_after_approval,
     route_after_tests,
     route_recovery,
-    route_repair,
     route_to_tests,
 )
 from dag_harness_mcp.graph.state import BoxUpRoleState
@@ -74,7 +73,7 @@ def build_graph() -> StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, Box
         ["validate_deploy", "recovery", "repair", "run_molecule", "run_pytest", FAILURE],
     )
     graph.add_conditional_edges("recovery", route_recovery, ["run_molecule", "run_pytest", FAILURE])
-    graph.add_conditional_edges("repair", route_repair, ["run_molecule", "run_pytest", FAILURE])
+    graph.add_conditional_edges("repair", route_recovery, ["run_molecule", "run_pytest", FAILURE])
     graph.add_conditional_edges(
         "human_approval", route_after_approval, ["add_to_merge_train", "report_summary", FAILURE]
     )

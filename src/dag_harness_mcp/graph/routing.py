@@ -12,7 +12,7 @@ from dag_harness_mcp.graph.state import BoxUpRoleState
 
 __all__ = [
     "TEST_NODES", "after", "failed", "route_after_approval", "route_after_tests", "route_recovery",
-    "route_repair", "route_to_tests",
+    "route_to_tests",
 ]
 
 TEST_NODES = {"molecule": "run_molecule", "pytest": "run_pytest"}
@@ -81,16 +81,11 @@ def route_after_tests(state: BoxUpRoleState) -> list[Send] | str:
 
 
 def route_recovery(state: BoxUpRoleState) -> list[Send] | str:
-    """Re-run only the kinds that failed."""
+    """Re-run only the kinds that failed (after a recovery round or the agent's repair)."""
     if failed(state):
         return FAILURE
     kinds = [k for k in kinds_of(state) if k in (state.get("failed_kinds") or [])]
     return _sends(state, kinds) if kinds else FAILURE
-
-
-def route_repair(state: BoxUpRoleState) -> list[Send] | str:
-    """After the agent's repair: re-test the kinds that failed."""
-    return route_recovery(state)
 
 
 def route_after_approval(state: BoxUpRoleState) -> str:

@@ -85,7 +85,7 @@ class Runner:
         self._graphs: dict[tuple[str, ...], Any] = {}
 
     async def __aenter__(self) -> Runner:
-        from dag_harness_mcp.checkpoint.factory import CheckpointerFactory
+        from dag_harness_mcp.checkpoint.factory import open_checkpointer
 
         if self.store is None:
             from dag_harness_mcp.service.memory import harness_store
@@ -93,7 +93,7 @@ class Runner:
             self.store = harness_store(self.app)
         stack = AsyncExitStack()
         self._saver = await stack.enter_async_context(
-            CheckpointerFactory.create_async(self.app.settings, self.app.db)
+            open_checkpointer(self.app.settings, self.app.db)
         )
         self._stack = stack
         return self

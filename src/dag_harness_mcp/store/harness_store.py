@@ -1,7 +1,8 @@
 """HarnessStore: LangGraph's BaseStore over the StateDB ``store_items`` table, with
 InMemoryStore's semantics (reads in a batch see the state before its writes; results by
-(namespace, key); no vector index, so ``query`` is ignored and scores are None); TTLs in
-minutes."""
+(namespace, key); no vector index, so ``query`` is ignored and scores are None; filters take
+exact values, nested dicts, lists and ``$eq $ne $gt $gte $lt $lte``, except that ordering a
+non-number is a non-match); TTLs in minutes."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import asyncio
 import datetime as _dt
 import json
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from langgraph.store.base import (
     BaseStore,
@@ -27,8 +28,6 @@ from langgraph.store.base import (
     TTLConfig,
 )
 
-from dag_harness_mcp.store.filters import matches
-
 if TYPE_CHECKING:
     from dag_harness_mcp.db.repos.store import StoreRow
     from dag_harness_mcp.db.state import StateDB
@@ -36,6 +35,12 @@ if TYPE_CHECKING:
 __all__ = ["HarnessStore", "validate_namespace"]
 
 _Key = tuple[tuple[str, ...], str]
+_ORDERING = {
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+}
 
 
 def validate_namespace(namespace: tuple[str, ...], *, allow_empty: bool = False) -> None:
@@ -63,6 +68,39 @@ def _item(row: StoreRow, kind: type[Item] = Item) -> Item:
         namespace=row.namespace, key=row.key, value=json.loads(row.value),
         created_at=_parse_time(row.created_at), updated_at=_parse_time(row.updated_at),
     )
+
+
+def _operator(value: Any, operator: str, operand: Any) -> bool:
+    if operator == "$eq":
+        return bool(value == operand)
+    if operator == "$ne":
+        return bool(value != operand)
+    compare = _ORDERING.get(operator)
+    if compare is None:
+        raise ValueError(
+            f"unsupported filter operator {operator!r}; use one of $eq $ne $gt $gte $lt $lte"
+        )
+    try:
+        return bool(compare(float(value), float(operand)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _value_matches(value: Any, wanted: Any) -> bool:
+    """Whether one stored value satisfies one filter value."""
+    if isinstance(wanted, Mapping):
+        if any(str(k).startswith("$") for k in wanted):
+            return all(_operator(value, op, operand) for op, operand in wanted.items())
+        if not isinstance(value, Mapping):
+            return False
+        return all(_value_matches(value.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, (list, tuple)):
+        return (
+            isinstance(value, (list, tuple))
+            and len(value) == len(wanted)
+            and all(_value_matches(a, b) for a, b in zip(value, wanted, strict=True))
+        )
+    return bool(value == wanted)
 
 
 def _matches_condition(cond: MatchCondition, namespace: tuple[str, ...]) -> bool:
@@ -99,8 +137,8 @@ class HarnessStore(BaseStore):
         ops = list(ops)
         now = self._clock()
         results: list[Result] = []
-        writes: dict[tuple[tuple[str, ...], str], PutOp] = {}
-        refresh: list[tuple[tuple[str, ...], str]] = []
+        writes: dict[_Key, PutOp] = {}
+        refresh: list[_Key] = []
         for op in ops:
             if isinstance(op, GetOp):
                 results.append(self._get(op, now, refresh))
@@ -130,9 +168,7 @@ class HarnessStore(BaseStore):
         """Delete expired items now; returns how many."""
         return self._db.store.sweep(self._clock())
 
-    def _get(
-        self, op: GetOp, now: float, refresh: list[tuple[tuple[str, ...], str]]
-    ) -> Item | None:
+    def _get(self, op: GetOp, now: float, refresh: list[_Key]) -> Item | None:
         row = self._db.store.get(op.namespace, op.key, now)
         if row is None:
             return None
@@ -140,14 +176,12 @@ class HarnessStore(BaseStore):
             refresh.append((row.namespace, row.key))
         return _item(row)
 
-    def _search(
-        self, op: SearchOp, now: float, refresh: list[tuple[tuple[str, ...], str]]
-    ) -> list[SearchItem]:
-        rows = [
-            r
-            for r in self._db.store.under_prefix(op.namespace_prefix, now)
-            if matches(json.loads(r.value), op.filter)
-        ]
+    def _search(self, op: SearchOp, now: float, refresh: list[_Key]) -> list[SearchItem]:
+        rows = []
+        for r in self._db.store.under_prefix(op.namespace_prefix, now):
+            value = json.loads(r.value)
+            if all(_value_matches(value.get(k), v) for k, v in (op.filter or {}).items()):
+                rows.append(r)
         rows.sort(key=lambda r: (r.namespace, r.key))
         page = rows[op.offset : op.offset + op.limit]
         if op.refresh_ttl:

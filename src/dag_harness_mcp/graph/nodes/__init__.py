@@ -2,13 +2,14 @@
 
 from dag_harness_mcp.graph.nodes.approval import human_approval
 from dag_harness_mcp.graph.nodes.forge_nodes import add_to_merge_train, create_issue, create_mr
-from dag_harness_mcp.graph.nodes.repair import repair, scaffold_tests
 from dag_harness_mcp.graph.nodes.reporting import notify_failure, report_summary
 from dag_harness_mcp.graph.nodes.testing import (
     merge_test_results,
     recovery,
+    repair,
     run_molecule,
     run_pytest,
+    scaffold_tests,
 )
 from dag_harness_mcp.graph.nodes.validation import (
     analyze_deps,
@@ -16,8 +17,7 @@ from dag_harness_mcp.graph.nodes.validation import (
     validate_deploy,
     validate_role,
 )
-from dag_harness_mcp.graph.nodes.vcs import create_commit, push_branch
-from dag_harness_mcp.graph.nodes.worktree import create_worktree
+from dag_harness_mcp.graph.nodes.vcs import create_commit, create_worktree, push_branch
 
 __all__ = [
     "add_to_merge_train", "analyze_deps", "check_reverse_deps", "create_commit", "create_issue",

@@ -1,7 +1,9 @@
-"""run_molecule ‖ run_pytest, merge_test_results and the bounded recovery round. A test
-node runs one configured command in the worktree's role, records per-test outcomes (with
-regressions) and, when it fails, a bounded failure digest for the repair pause; a failing
-test is a result, not a node failure."""
+"""run_molecule ‖ run_pytest, merge_test_results, the bounded recovery round and the
+repair loop. A test node runs one configured command in the worktree's role, records
+per-test outcomes (with regressions) and, when it fails, a bounded failure digest; a
+failing test is a result, not a node failure. ``repair`` and ``scaffold_tests`` pause so
+the agent fixes the role (or gives an untested role tests) in its worktree; resuming
+re-tests the failed kinds, then every kind once more."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from dag_harness_mcp import sandbox
 from dag_harness_mcp.ansible.collections import join_paths
@@ -25,15 +28,19 @@ from dag_harness_mcp.graph.nodes.collections import (
     missing_collections,
 )
 from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
+from dag_harness_mcp.graph.nodes.validation import probe_tests
 from dag_harness_mcp.graph.routing import kinds_of
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.runner.digest import (
     Failure,
     bound_digest,
+    digest_size,
     logs_hint,
     molecule_failures,
     output_failure,
     pytest_failures,
+    repair_request,
+    scaffold_request,
 )
 from dag_harness_mcp.runner.process import ProcessResult, run_process, tool_env
 from dag_harness_mcp.runner.results import (
@@ -45,7 +52,10 @@ from dag_harness_mcp.runner.results import (
 )
 from dag_harness_mcp.runner.toolchain import role_toolchain
 
-__all__ = ["merge_test_results", "recovery", "run_molecule", "run_pytest", "test_command"]
+__all__ = [
+    "merge_test_results", "recovery", "repair", "run_molecule", "run_pytest", "scaffold_tests",
+    "test_command",
+]
 
 _PARSE_TAIL = 256 * 1024  # molecule's step report sits at the end of its output
 _MAX_FAILING_LISTED = 50
@@ -288,3 +298,28 @@ async def recovery(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Upda
     await runtime.context.audit("workflow.recovery", role=state["role_name"], kinds=kinds,
                                 round=retries)
     return {"test_retries": retries}
+
+
+@node("repair")
+async def repair(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """Interrupt with the repair request; on resume, count the round and re-test."""
+    request: dict[str, Any] = repair_request(state)
+    interrupt(request)  # (the answer carries nothing: the agent's edits are in the worktree)
+    await runtime.context.audit(
+        "workflow.repair", role=state["role_name"], round=request["round"],
+        rounds=request["rounds"], kinds=request["failed_kinds"],
+        digest_bytes=digest_size(request["digest"]))
+    return {"repair_round": request["round"], "retest": "failed"}
+
+
+@node("scaffold_tests")
+async def scaffold_tests(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """Interrupt once for an untested role; on resume, look again for the tests the agent
+    added in the worktree (none: the run goes on untested)."""
+    interrupt(scaffold_request(state))
+    has_molecule, has_pytest = await in_thread(
+        probe_tests, Path(state["worktree_role_path"]))
+    await runtime.context.audit("workflow.scaffold_tests", role=state["role_name"],
+                                molecule=has_molecule, pytest=has_pytest)
+    return {"has_molecule_tests": has_molecule, "has_pytest_tests": has_pytest,
+            "untested": not (has_molecule or has_pytest), "scaffold_asked": True}
