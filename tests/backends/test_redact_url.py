@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
+from dag_harness_mcp.checkpoint.factory import open_postgres_saver
 from dag_harness_mcp.db.postgres import PostgresStateDB, redact_url
 from dag_harness_mcp.errors import StateDBError
 

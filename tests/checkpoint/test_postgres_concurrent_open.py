@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
+from dag_harness_mcp.checkpoint.factory import open_postgres_saver
 from dag_harness_mcp.db.postgres import PostgresStateDB
 from support.backends import POSTGRES_URL
 from support.pgschema import throwaway_schema

@@ -12,17 +12,15 @@ from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
 
 from dag_harness_mcp.errors import ForgeError, GitError, WorkflowError
-from dag_harness_mcp.graph import NODE_NAMES, build_graph, compile_graph, keep_last_n
-from dag_harness_mcp.graph.builder import RETRIED_NODES
-from dag_harness_mcp.graph.nodes.decorator import node
-from dag_harness_mcp.graph.retry import NETWORK_RETRY, is_transient
+from dag_harness_mcp.graph.builder import NODE_NAMES, RETRIED_NODES, build_graph, compile_graph
+from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY, is_transient, node
 from dag_harness_mcp.graph.routing import (
     route_after_approval,
     route_after_tests,
     route_recovery,
     route_to_tests,
 )
-from dag_harness_mcp.graph.state import BoxUpRoleState, keep_first, merge_dicts
+from dag_harness_mcp.graph.state import BoxUpRoleState, keep_first, keep_last_n, merge_dicts
 
 # -- keep_last_n -------------------------------------------------------------------
 
@@ -284,7 +282,7 @@ def test_pytest_is_recognised_behind_wrappers_to_ask_for_junit(
 
 
 def test_the_drawn_graph_shows_every_node_and_the_parallel_test_edges() -> None:
-    from dag_harness_mcp.graph import graph_mermaid
+    from dag_harness_mcp.graph.builder import graph_mermaid
 
     text = graph_mermaid()
     for name in NODE_NAMES:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
-from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
+from dag_harness_mcp.checkpoint.factory import open_postgres_saver
 from dag_harness_mcp.db.postgres import PostgresStateDB
 from support.backends import POSTGRES_URL
 

@@ -45,7 +45,7 @@ def worker(
     log_level: Annotated[str, typer.Option("--log-level", help="Logging level.")] = "info",
 ) -> None:
     """Take box-up jobs from the PostgreSQL queue until stopped (Ctrl-C / SIGTERM)."""
-    from dag_harness_mcp.distributed.worker import WorkerOptions, run_worker
+    from dag_harness_mcp.distributed.queue import WorkerOptions, run_worker
 
     _logging(log_level)
     with cli_errors():

@@ -146,11 +146,6 @@ def _settle_wave(
     return outcome
 
 
-def _blocked_by(app: HarnessApp, role: str, not_completed: set[str]) -> list[str]:
-    deps = {str(d["role"]) for d in app.db.roles.transitive_dependencies(role)}
-    return sorted(deps & not_completed)
-
-
 _SETTLED = ("completed", "failed", "blocked", "paused", "rejected", "skipped", "cancelled")
 
 
@@ -224,7 +219,8 @@ async def dispatch_waves(
                 row = waves.role(wave_run_id, role)
                 if row is not None and row["status"] in _SETTLED:
                     continue  # settled by an earlier dispatcher of this wave run
-                blockers = _blocked_by(app, role, not_completed)
+                deps = {str(d["role"]) for d in app.db.roles.transitive_dependencies(role)}
+                blockers = sorted(deps & not_completed)
                 if blockers:
                     waves.set_role(wave_run_id, role, "blocked",
                                    reason=f"needs {', '.join(blockers)}, which did not complete")

@@ -1,8 +1,15 @@
 """The procrastinate app: one queue of box-up jobs in the StateDB's PostgreSQL schema; the
-queueing lock keeps a role queued once per wave run, the lock one job per role running."""
+queueing lock keeps a role queued once per wave run, the lock one job per role running.
+
+A worker process takes box-up jobs from the queue until stopped (SIGINT/SIGTERM). It
+sends a heartbeat every ``heartbeat`` seconds; a worker silent for longer than the
+dispatcher's ``stalled_after`` counts as dead and its job is queued again."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dag_harness_mcp.config import Settings
@@ -11,9 +18,11 @@ from dag_harness_mcp.errors import ConfigError
 if TYPE_CHECKING:
     import procrastinate
 
+    from dag_harness_mcp.service.app import HarnessApp
+
 __all__ = [
-    "QUEUE", "TASK_NAME", "create_queue_app", "postgres_target", "prepared_queue_app",
-    "queueing_lock", "role_lock",
+    "QUEUE", "TASK_NAME", "WorkerOptions", "create_queue_app", "postgres_target",
+    "prepared_queue_app", "queueing_lock", "role_lock", "run_worker",
 ]
 
 QUEUE = "harness-box-up"
@@ -67,3 +76,36 @@ def prepared_queue_app(settings: Settings, *, max_connections: int = 8) -> procr
 
     ensure_queue_schema(*postgres_target(settings))
     return create_queue_app(settings, max_connections=max_connections)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int = 1
+    name: str | None = None
+    heartbeat: float = 10.0
+    poll_interval: float = 5.0
+    wait: bool = True  # False: stop once the queue is empty
+
+
+async def run_worker(app: HarnessApp, options: WorkerOptions | None = None) -> None:
+    """Serve the box-up queue with ``options.concurrency`` jobs at a time."""
+    from dag_harness_mcp.distributed.job import RESOURCES_KEY, WorkerResources, queue_runner
+
+    options = options or WorkerOptions()
+    queue = await asyncio.to_thread(
+        prepared_queue_app, app.settings, max_connections=options.concurrency + 4)
+    runner = queue_runner(app)
+    async with runner, queue.open_async():
+        # Import the workflow now: a first job that imports LangGraph would hold the
+        # event loop (and the heartbeat) for seconds.
+        await asyncio.to_thread(lambda: runner.workflow)
+        await queue.run_worker_async(
+            queues=[QUEUE],
+            concurrency=options.concurrency,
+            name=options.name or f"harness-worker-{os.getpid()}",
+            wait=options.wait,
+            fetch_job_polling_interval=options.poll_interval,
+            update_heartbeat_interval=options.heartbeat,
+            additional_context={RESOURCES_KEY: WorkerResources(app=app, runner=runner)},
+            install_signal_handlers=True,
+        )

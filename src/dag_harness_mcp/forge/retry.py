@@ -6,7 +6,7 @@ connections (``status=None``) back off exponentially with jitter; any other stat
 fails at once. A logical call makes at most ``max_retries + 1`` attempts and an
 attempt stops at its first failed request, so a forge that fails every request gets
 exactly ``max_retries + 1`` of them. The graph never retries a :class:`ForgeError`
-(``graph/retry.py``), so no other layer multiplies that figure.
+(``graph/nodes/decorator.py``), so no other layer multiplies that figure.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from langgraph.store.base import BaseStore
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph import nodes as n
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.retry import NETWORK_RETRY
+from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY
 from dag_harness_mcp.graph.routing import (
     FAILURE,
     after,

@@ -35,12 +35,8 @@ def after(next_node: str) -> Callable[[BoxUpRoleState], str]:
 
 def kinds_of(state: BoxUpRoleState) -> list[str]:
     """The kinds of tests the role has, in a fixed order."""
-    kinds = []
-    if state.get("has_molecule_tests"):
-        kinds.append("molecule")
-    if state.get("has_pytest_tests"):
-        kinds.append("pytest")
-    return kinds
+    has = {"molecule": state.get("has_molecule_tests"), "pytest": state.get("has_pytest_tests")}
+    return [kind for kind in TEST_NODES if has[kind]]
 
 
 def _sends(state: BoxUpRoleState, kinds: list[str]) -> list[Send]:

@@ -234,7 +234,7 @@ async def migrate_to_postgres(
     settings: Settings, *, url: str, schema: str | None = None
 ) -> MigrationReport:
     """Copy the SQLite state of ``settings`` into PostgreSQL at ``url`` (``schema``)."""
-    from dag_harness_mcp.checkpoint.postgres import open_postgres_saver
+    from dag_harness_mcp.checkpoint.factory import open_postgres_saver
     from dag_harness_mcp.db.postgres import PostgresStateDB, redact_url
     from dag_harness_mcp.db.sqlite import SQLiteStateDB
 

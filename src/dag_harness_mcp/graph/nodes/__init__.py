@@ -1,7 +1,11 @@
 """The workflow's nodes, one module per group; each is an async ``(state, runtime)`` function."""
 
-from dag_harness_mcp.graph.nodes.approval import human_approval
-from dag_harness_mcp.graph.nodes.forge_nodes import add_to_merge_train, create_issue, create_mr
+from dag_harness_mcp.graph.nodes.forge_nodes import (
+    add_to_merge_train,
+    create_issue,
+    create_mr,
+    human_approval,
+)
 from dag_harness_mcp.graph.nodes.reporting import notify_failure, report_summary
 from dag_harness_mcp.graph.nodes.testing import (
     merge_test_results,

@@ -1,11 +1,19 @@
-"""The node decorator: a node body raises on failure; :func:`node` turns a definitive
-failure into ``errors`` + ``failed_node`` (routing then goes to ``notify_failure``),
-re-raises one its retry policy still covers, and times and snapshots every node."""
+"""The node decorator and the graph's retries. A node body raises on failure; :func:`node`
+turns a definitive failure into ``errors`` + ``failed_node`` (routing then goes to
+``notify_failure``), re-raises one its retry policy still covers, and times and snapshots
+every node.
+
+The graph retries only git over the network (``push_branch``), never a forge call: the
+forge retries its own HTTP requests (``forge/retry.py``), so the forge nodes carry no
+retry policy and :func:`is_transient` refuses every :class:`ForgeError`, which the forge
+has retried already or which is definitive. LangGraph's default ``retry_on`` retries
+almost everything, so :data:`NETWORK_RETRY` passes :func:`is_transient` explicitly."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import ParamSpec, TypeVar
@@ -15,11 +23,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy
 
 from dag_harness_mcp.clock import utc_now
-from dag_harness_mcp.errors import HarnessError
+from dag_harness_mcp.errors import ForgeError, GitError, HarnessError
 from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
-__all__ = ["NodeFn", "Update", "in_thread", "node"]
+__all__ = ["NETWORK_RETRY", "NodeFn", "Update", "in_thread", "is_transient", "node"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,34 @@ Update = BoxUpRoleState  # a node returns the keys it changes
 NodeFn = Callable[[BoxUpRoleState, Runtime[NodeContext]], Awaitable[Update]]
 
 _DEFINITIVE = (HarnessError, OSError, TimeoutError, ValueError)
+_TRANSIENT_GIT = re.compile(
+    r"could not resolve host|connection (timed out|refused|reset)|timed out|early eof"
+    r"|the remote end hung up|rpc failed|unable to access|temporary failure"
+    r"|network is unreachable|http (429|5\d\d)|error: 5\d\d|returned error: 5\d\d"
+    r"|could not read from remote repository|index\.lock': file exists",
+    re.IGNORECASE,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures a node retry can fix: git network trouble and timeouts."""
+    if isinstance(exc, ForgeError):
+        return False
+    if isinstance(exc, GitError):
+        if exc.returncode == -9:  # run_git killed it after its timeout
+            return True
+        return bool(_TRANSIENT_GIT.search(exc.stderr or ""))
+    return isinstance(exc, TimeoutError | ConnectionError)
+
+
+NETWORK_RETRY = RetryPolicy(
+    initial_interval=0.5,
+    backoff_factor=2.0,
+    max_interval=10.0,
+    max_attempts=3,
+    jitter=True,
+    retry_on=is_transient,
+)
 
 
 def _retry_will_handle(policy: RetryPolicy | None, exc: Exception, attempt: int) -> bool:

@@ -1,5 +1,6 @@
-"""create_issue, create_mr and add_to_merge_train: find-or-create, so a resume finds what
-an earlier attempt made; the forge retries its own requests."""
+"""create_issue, create_mr, human_approval and add_to_merge_train: the forge nodes
+find-or-create, so a resume finds what an earlier attempt made (the forge retries its own
+requests); human_approval pauses with the run's summary until a person approves or rejects."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from dag_harness_mcp.errors import ForgeError
 from dag_harness_mcp.forge.base import MergeRequestRef
@@ -22,13 +24,15 @@ from dag_harness_mcp.graph.nodes.decorator import Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 
 __all__ = [
-    "LABELS", "UNTESTED_LABEL", "add_to_merge_train", "create_issue", "create_mr",
-    "description_context", "labels_for",
+    "LABELS", "UNTESTED_LABEL", "UNTESTED_NOTE", "add_to_merge_train", "approval_payload",
+    "create_issue", "create_mr", "description_context", "human_approval", "labels_for",
+    "parse_response",
 ]
 
 LABELS = ["dag-harness", "box-up"]
 UNTESTED_LABEL = "untested"
 _TRAIN_ACTIVE = ("queued", "running")
+UNTESTED_NOTE = "no molecule scenario and no pytest suite: only the syntax check ran"
 
 
 def labels_for(state: BoxUpRoleState) -> list[str]:
@@ -82,6 +86,57 @@ async def create_mr(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Upd
         execution_id=ctx.execution_id,
     )
     return {"mr_iid": mr.iid, "mr_url": mr.web_url, "merge_request": asdict(mr)}
+
+
+def approval_payload(state: BoxUpRoleState, *, auto_approve: bool = False) -> dict[str, Any]:
+    """What the person sees; pure, so the node re-running on resume asks the same question.
+    An untested role says so in the question and carries ``untested: True``."""
+    role = state.get("role_name", "")
+    question = f"Approve merging the box-up of role {role!r} into the default branch?"
+    extra: dict[str, Any] = {}
+    if state.get("untested"):
+        question = (f"Approve merging the UNTESTED box-up of role {role!r} into the default "
+                    f"branch ({UNTESTED_NOTE})?")
+        extra["untested"] = True
+        if auto_approve:
+            extra["auto_approve_skipped"] = (
+                "auto-approve does not merge untested roles unless allowed (--allow-untested)")
+    return {
+        "kind": "approval",
+        "question": question,
+        **extra,
+        "role": role,
+        "execution_id": state.get("execution_id"),
+        "mr_url": state.get("mr_url"),
+        "issue_url": state.get("issue_url"),
+        "branch": state.get("branch"),
+        "commit_sha": state.get("commit_sha"),
+        "tests": state.get("test_summary") or [],
+        "regressions": state.get("regressions") or [],
+        "dependants": state.get("dependants") or [],
+        "resume_with": {"approved": "bool", "comment": "str"},
+    }
+
+
+def parse_response(value: Any) -> tuple[bool, str]:
+    """``{"approved": bool, "comment": str}``; a bare bool is accepted; anything else rejects."""
+    if isinstance(value, bool):
+        return value, ""
+    if isinstance(value, dict):
+        return value.get("approved") is True, str(value.get("comment") or "")
+    return False, f"unreadable approval response {value!r}; resume with {{'approved': bool}}"
+
+
+@node("human_approval")
+async def human_approval(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
+    """Interrupt for a decision (skipped with auto-approve)."""
+    auto = runtime.context.auto_approve
+    # auto-approve merges a tested role; an untested one only with ``allow_untested``
+    if auto and (not state.get("untested") or state.get("allow_untested")):
+        comment = "auto-approved" + (" (untested, allowed)" if state.get("untested") else "")
+        return {"human_approved": True, "approval_comment": comment}
+    approved, comment = parse_response(interrupt(approval_payload(state, auto_approve=auto)))
+    return {"human_approved": approved, "approval_comment": comment}
 
 
 async def _drain_local_train(forge: Any, target: str, mr_iid: int) -> None:

@@ -12,8 +12,7 @@ from langgraph.runtime import Runtime
 
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
-from dag_harness_mcp.graph.retry import NETWORK_RETRY
+from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY, Update, in_thread, node
 from dag_harness_mcp.graph.state import BoxUpRoleState
 from dag_harness_mcp.names import role_slug
 from dag_harness_mcp.statedir import hide_state_dir
