@@ -84,11 +84,8 @@ async def open_postgres_saver(
     url: str, *, schema: str | None = None, min_size: int = 1, max_size: int = 8,
     connect_timeout: float = 10.0,
 ) -> AsyncIterator[AsyncPostgresSaver]:
-    """``async with open_postgres_saver(url, schema="s") as saver:`` (set up, pool open).
-
-    Raises :class:`StateDBError` naming the URL without its password when the
-    server cannot be reached.
-    """
+    """``async with open_postgres_saver(url, schema="s") as saver:`` (set up, pool open);
+    raises :class:`StateDBError` naming the URL without its password when unreachable."""
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool, PoolTimeout

@@ -194,10 +194,8 @@ async def dispatch_waves(
     app: HarnessApp, queue: procrastinate.App, options: DispatchOptions | None = None
 ) -> DispatchReport:
     """Run the requested waves through the queue (``queue`` must be open); wave order holds.
-
-    With ``options.resume`` the newest unfinished distributed wave run goes on: roles
-    it already settled stay as they are, the others are queued (again).
-    """
+    With ``options.resume`` the newest unfinished distributed wave run goes on: roles it
+    already settled stay as they are, the others are queued (again)."""
     options = options or DispatchOptions()
     started = time.monotonic()
     if options.resume:
