@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.db.spool import Spool
-from dag_harness_mcp.mcp.state import make_lifespan
+from dag_harness_mcp.mcp.state import StateSlot, make_lifespan
 
 
 async def test_server_start_replays_spooled_hook_events_in_order(
@@ -22,7 +22,7 @@ async def test_server_start_replays_spooled_hook_events_in_order(
     spool.append(dict(base, kind="post_tool_use", at="2026-12-07T10:00:02.000Z",
                       status="succeeded", tool_response="ok", error=None, duration_ms=None,
                       changes=[], audit=None))
-    async with make_lifespan(settings)(None) as state:
+    async with make_lifespan(settings, StateSlot())(None) as state:
         row = state.app.db.fetchone(
             "SELECT status, started_at, duration_ms FROM tool_calls WHERE tool_use_id = 't1'")
     assert row == {"status": "succeeded", "started_at": "2026-12-07T10:00:00.000Z",

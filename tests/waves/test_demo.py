@@ -62,7 +62,7 @@ def test_demo_boxes_up_every_example_role_wave_by_wave_into_origin(tmp_path: Pat
 def test_the_live_view_shows_the_role_table_only_while_roles_run() -> None:
     from rich.console import Console
 
-    from dag_harness_mcp.cli.wave_view import WaveView
+    from dag_harness_mcp.cli.waves import WaveView
     from dag_harness_mcp.service.wave_types import WaveEvent
 
     def shown(view: WaveView) -> str:

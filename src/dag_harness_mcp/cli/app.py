@@ -10,6 +10,19 @@ import typer
 from typer.core import TyperGroup
 
 from dag_harness_mcp import __version__
+from dag_harness_mcp.cli import (
+    capabilities,
+    database,
+    distributed,
+    hotl,
+    observe,
+    roles,
+    runs,
+    serve,
+    setup,
+    trains,
+    waves,
+)
 
 __all__ = ["GLOBAL_OPTION_EXCLUDES", "HarnessGroup", "app", "hoist_options", "main"]
 
@@ -88,27 +101,11 @@ def _global(
     ctx.obj = {"overrides": {"repo_root": repo, "db_path": db, "roles_path": roles_path}}
 
 
-def _register() -> None:
-    from dag_harness_mcp.cli import (
-        capabilities,
-        database,
-        distributed,
-        hotl,
-        observe,
-        roles,
-        runs,
-        serve,
-        setup,
-        trains,
-        waves,
-    )
-
-    for module in (roles, runs, waves, hotl, capabilities, observe, setup, database,
-                   distributed, serve, trains):
-        module.register(app)
-
-
-_register()
+# Commands in this order in `harness --help`, then the groups.
+for module in (roles, runs, waves, observe, setup, distributed, serve, trains):
+    app.add_typer(module.commands)
+for group in (hotl.group, capabilities.group, observe.sessions, database.group):
+    app.add_typer(group)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from dag_harness_mcp.cli.common import (
 )
 from dag_harness_mcp.service import capabilities as service
 
-__all__ = ["register"]
+__all__ = ["group"]
 
 
 group = typer.Typer(
@@ -103,8 +103,3 @@ def list_(
     if as_json:
         return emit_json(contexts)
     _render(contexts, "capability contexts")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
-    app.add_typer(group)

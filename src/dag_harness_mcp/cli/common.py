@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.errors import (
     ConfigError,
     HarnessError,
@@ -29,7 +30,8 @@ from dag_harness_mcp.errors import (
 from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = ["STATUS_STYLE", "JsonFlag", "cli_errors", "console", "emit_json", "err_console",
-           "make_table", "open_app", "plain", "print_table", "run_async", "run_cli", "styled"]
+           "make_table", "open_app", "overrides", "plain", "print_table", "run_async", "run_cli",
+           "settings", "styled"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -90,6 +92,17 @@ def _read_only_db(exc: sqlite3.OperationalError) -> bool:
     return "readonly" in text or "read-only" in text or "unable to open database" in text
 
 
+def overrides(ctx: typer.Context) -> dict[str, Any]:
+    """The settings the global options (--repo, --db, --roles-path) override."""
+    obj = ctx.find_root().obj
+    return obj.get("overrides", {}) if isinstance(obj, dict) else {}
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """Settings from the global options, without opening (or creating) the database."""
+    return run_cli(lambda: load_settings(overrides(ctx)))
+
+
 def open_app(ctx: typer.Context) -> HarnessApp:
     """The HarnessApp of this invocation, built once from the global options; refused in the
     hooks' sandbox (``HARNESS_SANDBOX`` set), saying who decides instead."""
@@ -102,7 +115,7 @@ def open_app(ctx: typer.Context) -> HarnessApp:
     if isinstance(app, HarnessApp):
         return app
     with cli_errors():
-        app = HarnessApp.open(overrides=obj.get("overrides", {}))
+        app = HarnessApp.open(overrides=overrides(ctx))
     obj["app"] = app
     root.obj = obj
     root.call_on_close(app.close)

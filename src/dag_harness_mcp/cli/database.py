@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,11 +15,11 @@ from dag_harness_mcp.cli.common import (
     err_console,
     make_table,
     run_cli,
+    settings,
 )
-from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.errors import ConfigError, InvalidArgumentError
 
-__all__ = ["register"]
+__all__ = ["group"]
 
 
 group = typer.Typer(
@@ -29,19 +29,12 @@ group = typer.Typer(
 )
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    root = ctx.find_root()
-    obj: dict[str, Any] = root.obj if isinstance(root.obj, dict) else {}
-    return run_cli(lambda: load_settings(obj.get("overrides", {})))
-
-
 @group.command("status")
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show the backend, its location (URL without password) and the schema version."""
     from dag_harness_mcp.service.database import database_status
 
-    settings = _settings(ctx)
-    report = run_cli(lambda: database_status(settings))
+    report = run_cli(lambda: database_status(settings(ctx)))
     if as_json:
         emit_json(report)
         return
@@ -76,9 +69,9 @@ def migrate(
     """
     from dag_harness_mcp.service.database import migrate_to_postgres
 
-    settings = _settings(ctx)
+    chosen = settings(ctx)
     target = url or (
-        settings.postgres_url.get_secret_value() if settings.postgres_url is not None else None
+        chosen.postgres_url.get_secret_value() if chosen.postgres_url is not None else None
     )
     with cli_errors():
         if to != "postgres":
@@ -86,7 +79,7 @@ def migrate(
         if target is None:
             raise ConfigError("postgres_url", None, "give --url or set HARNESS_POSTGRES_URL")
     report = run_cli(lambda: asyncio.run(migrate_to_postgres(
-        settings, url=target, schema=schema or settings.postgres_schema,
+        chosen, url=target, schema=schema or chosen.postgres_schema,
     )))
     if as_json:
         emit_json(report)
@@ -104,8 +97,3 @@ def migrate(
         + (f" HARNESS_POSTGRES_SCHEMA={report.schema}" if report.schema else ""),
         highlight=False,
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
-    app.add_typer(group)

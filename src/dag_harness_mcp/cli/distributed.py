@@ -10,12 +10,13 @@ import logging
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from dag_harness_mcp.cli.common import cli_errors, console, emit_json, open_app
+from dag_harness_mcp.cli.common import cli_errors, console, emit_json, make_table, open_app
 from dag_harness_mcp.distributed.dispatch import DispatchOptions, DispatchReport
 
-__all__ = ["register"]
+__all__ = ["commands"]
+
+commands = typer.Typer()
 
 _STYLE = {"completed": "green", "failed": "red", "blocked": "yellow", "rejected": "red"}
 
@@ -27,6 +28,7 @@ def _logging(level: str) -> None:
     )
 
 
+@commands.command("worker")
 def worker(
     ctx: typer.Context,
     concurrency: Annotated[
@@ -57,21 +59,23 @@ def worker(
         asyncio.run(run_worker(app, options))
 
 
+def _clock(timestamp: float) -> str:
+    return _dt.datetime.fromtimestamp(timestamp).strftime("%H:%M:%S")
+
+
 def _render(report: DispatchReport) -> None:
-    table = Table("wave", "role", "status", "wave started", "wave finished",
-                  title=f"wave run {report.wave_run_id}: {report.status}")
-    for wave in report.waves:
-        start = _dt.datetime.fromtimestamp(wave.started_at).strftime("%H:%M:%S")
-        end = _dt.datetime.fromtimestamp(wave.finished_at).strftime("%H:%M:%S")
-        for role, status in wave.roles.items():
-            style = _STYLE.get(status, "white")
-            table.add_row(str(wave.wave), role, f"[{style}]{status}[/]", start, end)
-    console.print(table)
+    console.print(make_table(
+        f"wave run {report.wave_run_id}: {report.status}",
+        ("wave", "role", "status", "wave started", "wave finished"),
+        ((wave.wave, role, f"[{_STYLE.get(status, 'white')}]{status}[/]",
+          _clock(wave.started_at), _clock(wave.finished_at))
+         for wave in report.waves for role, status in wave.roles.items())))
     if report.requeued_jobs:
         console.print(f"jobs queued again after their worker died: {report.requeued_jobs}")
     console.print(f"took {report.duration_s:.1f} s")
 
 
+@commands.command("dispatch")
 def dispatch(
     ctx: typer.Context,
     from_wave: Annotated[int | None, typer.Option("--from", min=0, help="First wave.")] = None,
@@ -121,9 +125,3 @@ def dispatch(
         _render(report)
     if report.status != "completed":
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
-    app.command("worker")(worker)
-    app.command("dispatch")(dispatch)

@@ -24,13 +24,13 @@ from dag_harness_mcp.cli.common import (
 from dag_harness_mcp.cli.waves import ConcurrencyOpt, FromOpt, ToOpt, live
 from dag_harness_mcp.service.wave_types import OnWaveEvent, count_text
 
-__all__ = ["register"]
+__all__ = ["group"]
 
-hotl_app = typer.Typer(help="Autonomous wave runs under a policy, with notifications.",
-                       no_args_is_help=True)
+group = typer.Typer(name="hotl", help="Autonomous wave runs under a policy, with notifications.",
+                    no_args_is_help=True)
 
 
-@hotl_app.command("start")
+@group.command("start")
 def start(
     ctx: typer.Context,
     from_wave: FromOpt = None,
@@ -112,7 +112,7 @@ def _detach(state_dir: Path, as_json: bool) -> None:
                       "follow it with `harness hotl status`", highlight=False)
 
 
-@hotl_app.command("status")
+@group.command("status")
 def status(
     ctx: typer.Context,
     run_id: Annotated[int | None, typer.Argument(help="HOTL run id (default: newest).")] = None,
@@ -140,7 +140,7 @@ def status(
                       highlight=False)
 
 
-@hotl_app.command("stop")
+@group.command("stop")
 def stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Ask the running HOTL run to stop starting roles (running roles finish)."""
     from dag_harness_mcp.service.hotl import stop_hotl
@@ -151,7 +151,3 @@ def stop(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     else:
         console.print(f"asked HOTL run(s) {', '.join(map(str, info.stopping))} to stop",
                       highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(hotl_app, name="hotl")

@@ -22,7 +22,9 @@ from dag_harness_mcp.cli.common import (
 from dag_harness_mcp.service import observability as service
 from dag_harness_mcp.service.quality import execution_logs
 
-__all__ = ["register"]
+__all__ = ["commands", "sessions"]
+
+commands = typer.Typer()
 
 
 sessions = typer.Typer(name="sessions", help="Claude Code sessions recorded by the hooks.",
@@ -83,42 +85,7 @@ def show_session(
                       f"{_usd(sub.cost_usd)}", highlight=False)
 
 
-def costs(
-    ctx: typer.Context,
-    by: Annotated[Grouping, typer.Option("--by", help="Group by day, session or model.")] =
-    Grouping.day,
-    days: Annotated[float | None, typer.Option("--days", help="Only the last N days.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Token usage and cost from the session transcripts."""
-    report = run_cli(lambda: service.cost_report(open_app(ctx), by=by.value, days=days))
-    if as_json:
-        return emit_json(report)
-    keys = {"day": ["day", "model"], "session": ["session_id"], "model": ["model"]}[by.value]
-    rows = [r.model_dump() for r in report.rows]
-    print_table(f"costs by {by.value} (total {_usd(report.total_cost_usd)})",
-                [*keys, "messages", "input", "output", "cache write", "cache read", "cost"], [
-        [*(r[k] for k in keys), r["messages"], r["input_tokens"], r["output_tokens"],
-         r["cache_creation_tokens"], r["cache_read_tokens"], _usd(r["cost_usd"])] for r in rows])
-
-
-def audit(
-    ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
-    before: Annotated[int | None, typer.Option("--before", help="Rows older than this id.")] =
-    None,
-    action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """The audit log of mutations, newest first."""
-    rows = run_cli(lambda: service.audit_log(open_app(ctx), limit, before, action))
-    if as_json:
-        return emit_json(rows)
-    print_table("audit log", ("id", "time", "actor", "source", "action", "entity"), [
-        (r.id, r.ts, r.actor, r.source, r.action,
-         f"{r.entity_type or ''} {r.entity_id or ''}".strip()) for r in rows])
-
-
+@commands.command("logs")
 def logs(
     ctx: typer.Context,
     execution_id: Annotated[int, typer.Argument(help="Execution id (see `harness executions`).")],
@@ -149,9 +116,39 @@ def logs(
         typer.echo(entry.output.rstrip("\n"))
 
 
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
-    app.command("logs")(logs)
-    app.add_typer(sessions)
-    app.command("costs")(costs)
-    app.command("audit")(audit)
+@commands.command("costs")
+def costs(
+    ctx: typer.Context,
+    by: Annotated[Grouping, typer.Option("--by", help="Group by day, session or model.")] =
+    Grouping.day,
+    days: Annotated[float | None, typer.Option("--days", help="Only the last N days.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Token usage and cost from the session transcripts."""
+    report = run_cli(lambda: service.cost_report(open_app(ctx), by=by.value, days=days))
+    if as_json:
+        return emit_json(report)
+    keys = {"day": ["day", "model"], "session": ["session_id"], "model": ["model"]}[by.value]
+    rows = [r.model_dump() for r in report.rows]
+    print_table(f"costs by {by.value} (total {_usd(report.total_cost_usd)})",
+                [*keys, "messages", "input", "output", "cache write", "cache read", "cost"], [
+        [*(r[k] for k in keys), r["messages"], r["input_tokens"], r["output_tokens"],
+         r["cache_creation_tokens"], r["cache_read_tokens"], _usd(r["cost_usd"])] for r in rows])
+
+
+@commands.command("audit")
+def audit(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
+    before: Annotated[int | None, typer.Option("--before", help="Rows older than this id.")] =
+    None,
+    action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The audit log of mutations, newest first."""
+    rows = run_cli(lambda: service.audit_log(open_app(ctx), limit, before, action))
+    if as_json:
+        return emit_json(rows)
+    print_table("audit log", ("id", "time", "actor", "source", "action", "entity"), [
+        (r.id, r.ts, r.actor, r.source, r.action,
+         f"{r.entity_type or ''} {r.entity_id or ''}".strip()) for r in rows])

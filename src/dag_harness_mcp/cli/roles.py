@@ -20,7 +20,9 @@ from dag_harness_mcp.cli.common import (
 )
 from dag_harness_mcp.service import roles as service
 
-__all__ = ["register"]
+__all__ = ["commands"]
+
+commands = typer.Typer()
 
 RoleArg = Annotated[
     str, typer.Argument(help="Role name, e.g. 'common' or 'kubernetes/control-plane'.")
@@ -41,6 +43,7 @@ def _warn(text: str) -> None:
     err_console.print(f"[yellow]warning:[/] {plain(text)}", highlight=False)
 
 
+@commands.command("sync")
 def sync(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Scan the roles path and record roles, dependencies and waves in the StateDB."""
     report = run_cli(lambda: service.sync_roles(open_app(ctx)))
@@ -58,6 +61,7 @@ def sync(ctx: typer.Context, as_json: JsonFlag = False) -> None:
                   len(report.errors), len(report.cycles), report.duration_ms)])
 
 
+@commands.command("list-roles")
 def list_roles(
     ctx: typer.Context,
     wave: Annotated[int | None, typer.Option("--wave", help="Only roles in this wave.")] = None,
@@ -76,6 +80,7 @@ def list_roles(
         for r in rows])
 
 
+@commands.command("deps")
 def deps(
     ctx: typer.Context,
     role: RoleArg,
@@ -105,6 +110,7 @@ def deps(
                      if isinstance(e, service.Edge)])
 
 
+@commands.command("waves")
 def waves(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show the roles of each wave (from the last sync)."""
     groups = run_cli(lambda: service.plan_waves(open_app(ctx)))
@@ -128,6 +134,7 @@ def _role_detail(ctx: typer.Context, role: str, as_json: bool) -> None:
     print_table(f"role {role}", ("field", "value"), shown.items())
 
 
+@commands.command("status")
 def status(
     ctx: typer.Context,
     role: Annotated[str | None, typer.Argument(help="One role; all roles if omitted.")] = None,
@@ -147,6 +154,7 @@ def status(
         for r in rows])
 
 
+@commands.command("graph")
 def graph(
     ctx: typer.Context,
     fmt: Annotated[
@@ -159,10 +167,3 @@ def graph(
     if as_json:
         return emit_json({"format": fmt.value, "graph": text})
     typer.echo(text, nl=False)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
-    for name, command in (("sync", sync), ("list-roles", list_roles), ("deps", deps),
-                          ("waves", waves), ("status", status), ("graph", graph)):
-        app.command(name)(command)

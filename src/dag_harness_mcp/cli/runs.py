@@ -16,7 +16,6 @@ from rich.table import Table
 from dag_harness_mcp.cli.common import (
     STATUS_STYLE,
     JsonFlag,
-    cli_errors,
     console,
     emit_json,
     err_console,
@@ -24,13 +23,15 @@ from dag_harness_mcp.cli.common import (
     open_app,
     plain,
     run_async,
+    run_cli,
     styled,
 )
-from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.run_types import ProgressEvent, RunResult
 
-__all__ = ["register"]
+__all__ = ["commands"]
+
+commands = typer.Typer()
 
 T = TypeVar("T")
 
@@ -59,12 +60,10 @@ class NodeView:
                 err_console.line()
 
     def render(self) -> Table:
-        table = Table("node", "status", "seconds", "message", title=self.title, expand=False)
         now = time.monotonic()
-        for node, (status, started, ended, message) in self.rows.items():
-            seconds = (ended if ended is not None else now) - started
-            table.add_row(node, _ICONS.get(status, status), f"{seconds:.1f}", plain(message))
-        return table
+        return make_table(self.title, ("node", "status", "seconds", "message"), (
+            (node, _ICONS.get(status, status), f"{(now if ended is None else ended) - started:.1f}",
+             plain(message)) for node, (status, started, ended, message) in self.rows.items()))
 
     def created(self, execution_id: int) -> None:
         self.execution_id = execution_id
@@ -176,6 +175,7 @@ def _render_repair(execution_id: int, request: dict[str, Any]) -> None:
         f"`harness resume {execution_id}`", highlight=False)
 
 
+@commands.command("box-up-role")
 def box_up_role(
     ctx: typer.Context,
     role: Annotated[str, typer.Argument(help="Role name, e.g. 'common'.")],
@@ -213,6 +213,7 @@ def box_up_role(
     _render_result(result, as_json)
 
 
+@commands.command("resume")
 def resume(
     ctx: typer.Context,
     execution_id: ExecArg,
@@ -237,6 +238,7 @@ def resume(
     _render_result(result, as_json)
 
 
+@commands.command("executions")
 def executions(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
@@ -248,8 +250,8 @@ def executions(
     """List executions, newest first."""
     from dag_harness_mcp.service.runs import Runner
 
-    with cli_errors():
-        rows = Runner(open_app(ctx)).list(status=status, role=role, limit=limit, offset=offset)
+    rows = run_cli(lambda: Runner(open_app(ctx)).list(
+        status=status, role=role, limit=limit, offset=offset))
     if as_json:
         emit_json(rows)
         return
@@ -260,6 +262,7 @@ def executions(
         empty="no executions; start one with `harness box-up-role ROLE`"))
 
 
+@commands.command("history")
 def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
     """The checkpoints of an execution: step, node, what came next, when."""
     from dag_harness_mcp.service.runs import HistoryEntry, Runner
@@ -268,8 +271,7 @@ def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False
         async with Runner(open_app(ctx)) as runner:
             return await runner.history(execution_id)
 
-    with cli_errors():
-        items = asyncio.run(go())
+    items = run_cli(lambda: asyncio.run(go()))
     if as_json:
         emit_json([item.model_dump(mode="json") for item in items])
         return
@@ -282,31 +284,15 @@ def history(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False
           ", ".join(item.next) or "-", item.created_at, item.checkpoint_id) for item in items)))
 
 
+@commands.command("cancel")
 def cancel(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
     """Cancel an execution (a run in another process stops at its next node)."""
     from dag_harness_mcp.service.capabilities import cancel_run
     from dag_harness_mcp.service.runs import Runner
 
-    async def go() -> RunResult:
-        return await cancel_run(Runner(open_app(ctx)), execution_id)
-
-    with cli_errors():
-        try:
-            result = asyncio.run(go())
-        except WorkflowError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2) from exc
+    # a run that has ended cannot be cancelled: WorkflowError, exit code 2
+    result = run_async(lambda: cancel_run(Runner(open_app(ctx)), execution_id))
     if as_json:
         emit_json(result)
     else:
         console.print(f"execution {execution_id} ({result.role}): cancelled", highlight=False)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
-    app.command("box-up-role")(box_up_role)
-    app.command("resume")(resume)
-    app.command("executions")(executions)
-    app.command("history")(history)
-    app.command("cancel")(cancel)
-

@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from dag_harness_mcp.cli.common import JsonFlag, console, emit_json, err_console, run_cli
-from dag_harness_mcp.config import Settings, load_settings
+from dag_harness_mcp.cli.common import (
+    JsonFlag,
+    console,
+    emit_json,
+    err_console,
+    make_table,
+    run_cli,
+    settings,
+)
 from dag_harness_mcp.service import integration
 from dag_harness_mcp.service import setup as service
 
-__all__ = ["register"]
+__all__ = ["commands"]
+
+commands = typer.Typer()
 
 ProjectOpt = Annotated[Path | None, typer.Option(
     "--project", help="Project directory (default: the repository root).")]
@@ -25,22 +33,11 @@ PluginRootOpt = Annotated[Path | None, typer.Option(
     "--plugin-root", help="dag-harness-mcp checkout with hooks/ and bin/ (default: this one).")]
 
 
-def _settings(ctx: typer.Context) -> Settings:
-    """Settings from the global options, without opening (or creating) the database."""
-    obj = ctx.find_root().obj
-    overrides: dict[str, Any] = obj.get("overrides", {}) if isinstance(obj, dict) else {}
-    return run_cli(lambda: load_settings(overrides))
-
-
 def _render(report: service.BootstrapReport) -> None:
-    table = Table(title="harness bootstrap")
-    for column in ("check", "", "detail", "fix"):
-        table.add_column(column)
-    for check in report.checks:
-        mark = "[green]ok[/]" if check.ok else ("[red]FAIL[/]" if check.required
-                                               else "[yellow]warn[/]")
-        table.add_row(check.name, mark, check.detail, "" if check.ok else check.fix)
-    console.print(table)
+    console.print(make_table("harness bootstrap", ("check", "", "detail", "fix"), (
+        (check.name,
+         "[green]ok[/]" if check.ok else "[red]FAIL[/]" if check.required else "[yellow]warn[/]",
+         check.detail, "" if check.ok else check.fix) for check in report.checks)))
     for action in report.actions:
         console.print(f"- {action}")
     console.print("[green]ready[/]" if report.ok else "[red]not ready: fix the failed checks[/]")
@@ -50,6 +47,7 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+@commands.command("bootstrap")
 def bootstrap(
     ctx: typer.Context,
     check_only: Annotated[bool, typer.Option(
@@ -61,8 +59,8 @@ def bootstrap(
     as_json: JsonFlag = False,
 ) -> None:
     """Check the environment, initialise the database, install the integration, self-test."""
-    settings = _settings(ctx)
-    target = (project or settings.repo_root).resolve()
+    chosen = settings(ctx)
+    target = (project or chosen.repo_root).resolve()
 
     def decide(checks: list[service.Check]) -> bool:
         if yes:
@@ -77,7 +75,7 @@ def bootstrap(
         return False
 
     report = run_cli(lambda: service.bootstrap(
-        settings, project=target, check_only=check_only, install=decide,
+        chosen, project=target, check_only=check_only, install=decide,
         plugin_root=plugin_root))
     if as_json:
         emit_json(report.as_dict())
@@ -87,19 +85,21 @@ def bootstrap(
         raise typer.Exit(1)
 
 
+@commands.command("install")
 def install(ctx: typer.Context, project: ProjectOpt = None, plugin_root: PluginRootOpt = None,
             as_json: JsonFlag = False) -> None:
     """Merge the hooks into .claude/settings.json and the MCP server into .mcp.json."""
-    target = (project or _settings(ctx).repo_root).resolve()
+    target = (project or settings(ctx).repo_root).resolve()
     report = run_cli(lambda: integration.install_integration(
         target, integration.find_plugin_root(plugin_root)))
     _done(report, as_json, f"{target}: {len(report.added_hooks)} hook(s) added, MCP server "
           f"{'added' if report.added_mcp_server else 'not added'}")
 
 
+@commands.command("uninstall")
 def uninstall(ctx: typer.Context, project: ProjectOpt = None, as_json: JsonFlag = False) -> None:
     """Remove only what `harness install` added (recorded in .claude/dag-harness.installed.json)."""
-    target = (project or _settings(ctx).repo_root).resolve()
+    target = (project or settings(ctx).repo_root).resolve()
     report = run_cli(lambda: integration.uninstall_integration(target))
     _done(report, as_json, f"{target}: {report.removed_hooks} hook(s) removed, MCP server "
           f"{'removed' if report.removed_mcp_server else 'not removed'}")
@@ -113,10 +113,3 @@ def _done(report: integration.InstallReport | integration.UninstallReport, as_js
     console.print(summary)
     for kept in report.kept:
         console.print(f"- kept {kept}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
-    app.command("bootstrap")(bootstrap)
-    app.command("install")(install)
-    app.command("uninstall")(uninstall)

@@ -17,7 +17,9 @@ from dag_harness_mcp.cli.common import (
 )
 from dag_harness_mcp.service.trains import TrainRefresh
 
-__all__ = ["register"]
+__all__ = ["commands"]
+
+commands = typer.Typer()
 
 
 def _render(report: TrainRefresh) -> None:
@@ -40,6 +42,7 @@ def _render(report: TrainRefresh) -> None:
             err_console.print(f"!{entry.mr_iid} failed: {entry.failure_reason}", highlight=False)
 
 
+@commands.command("merge-train")
 def merge_train(
     ctx: typer.Context,
     wait: Annotated[float, typer.Option(
@@ -64,7 +67,3 @@ def merge_train(
                               highlight=False)
     if report.errors:
         raise typer.Exit(1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("merge-train")(merge_train)

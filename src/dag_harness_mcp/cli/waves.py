@@ -1,15 +1,21 @@
-"""run-waves, box-up-wave, wave-runs, demo: a live view on stderr, then a table or ``--json``;
-exit 1 when a role failed, was blocked or rejected (paused roles wait: 0), 2 for bad input."""
+"""run-waves, box-up-wave, wave-runs, demo: a live view on stderr while they run (a bar per
+wave, a row per running role with its node), then a table of the roles or ``--json``; exit 1
+when a role failed, was blocked or rejected (paused roles wait: 0), 2 for bad input."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from dag_harness_mcp.cli.common import (
     JsonFlag,
@@ -23,15 +29,19 @@ from dag_harness_mcp.cli.common import (
     run_cli,
     styled,
 )
-from dag_harness_mcp.cli.wave_view import WaveView, summary_table
 from dag_harness_mcp.service.wave_types import (
     OnWaveEvent,
+    WaveEvent,
     WavePolicy,
     WaveRunReport,
     count_text,
 )
 
-__all__ = ["ConcurrencyOpt", "FromOpt", "ToOpt", "live", "register"]
+__all__ = [
+    "ConcurrencyOpt", "FromOpt", "ToOpt", "WaveView", "commands", "live", "summary_table",
+]
+
+commands = typer.Typer()
 
 T = TypeVar("T")
 FromOpt = Annotated[int | None, typer.Option("--from", min=0, help="First wave.")]
@@ -47,6 +57,63 @@ AllowUntestedOpt = Annotated[
     bool, typer.Option("--allow-untested",
                        help="Let --auto-approve merge roles that have no tests.")
 ]
+
+
+class WaveView:
+    """``with view.live:`` around the run, with ``view`` as its ``on_event``."""
+
+    def __init__(self, title: str) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err_console,
+        )
+        self.title = title
+        self.tasks: dict[int, Any] = {}
+        self.running: dict[str, tuple[int, str, float]] = {}
+        self.live = Live(self.render(), console=err_console, refresh_per_second=6,
+                         transient=False)
+
+    def render(self) -> Group:
+        if not self.running:  # no empty table left above the summary when the run ends
+            return Group(self.progress)
+        now = time.monotonic()
+        return Group(self.progress, make_table(
+            self.title, ("wave", "role", "node", "seconds"),
+            ((wave, role, node, f"{now - began:.1f}")
+             for role, (wave, node, began) in sorted(self.running.items()))))
+
+    async def __call__(self, event: WaveEvent) -> None:
+        if event.kind == "wave_started":
+            self.tasks[event.wave] = self.progress.add_task(
+                f"wave {event.wave}", total=event.total or 0, note=event.message)
+        elif event.kind == "wave_finished":
+            task = self.tasks.get(event.wave)
+            if task is not None:
+                self.progress.update(task, completed=event.total or 0, note=event.message)
+        elif event.kind == "role_started" and event.role:
+            self.running[event.role] = (event.wave, "starting", time.monotonic())
+        elif event.kind == "node" and event.role in self.running:
+            wave, _node, began = self.running[event.role]
+            self.running[event.role] = (wave, f"{event.message} {event.status}", began)
+        elif event.kind == "role_finished" and event.role:
+            self.running.pop(event.role, None)
+            task = self.tasks.get(event.wave)
+            if task is not None:
+                self.progress.advance(task)
+            why = f" ({event.message})" if event.message else ""
+            self.live.console.print(
+                f"wave {event.wave}: {event.role} {styled(event.status or '')}{why}",
+                highlight=False)
+        self.live.update(self.render())
+
+
+def summary_table(report: WaveRunReport, title: str | None = None) -> Table:
+    return make_table(
+        title or f"wave run {report.wave_run_id}: {report.status}",
+        ("wave", "role", "status", "execution", "seconds", "detail"),
+        ((o.wave, o.role, styled(o.status), o.execution_id or "-",
+          "-" if o.duration_s is None else f"{o.duration_s:.1f}", o.reason or o.mr_url or "")
+         for o in report.roles))
 
 
 def live(
@@ -116,6 +183,7 @@ def _catch_up(ctx: typer.Context) -> None:
                           highlight=False)
 
 
+@commands.command("run-waves")
 def run_waves(
     ctx: typer.Context,
     from_wave: FromOpt = None,
@@ -138,6 +206,7 @@ def run_waves(
            wave_run=wave_run, as_json=as_json)
 
 
+@commands.command("box-up-wave")
 def box_up_wave(
     ctx: typer.Context,
     wave: Annotated[int, typer.Argument(min=0, help="The wave to box up (see `harness waves`).")],
@@ -152,6 +221,29 @@ def box_up_wave(
            from_wave=wave, to_wave=wave, concurrency=concurrency, as_json=as_json)
 
 
+@commands.command("wave-runs")
+def wave_runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """List recent wave runs (newest first) with their role counts."""
+    from dag_harness_mcp.service.waves import list_wave_runs
+
+    rows = run_cli(lambda: list_wave_runs(open_app(ctx), limit=limit))
+    if as_json:
+        emit_json(rows)
+        return
+    console.print(make_table(
+        "wave runs", ("id", "status", "mode", "waves", "roles", "started", "finished"),
+        ((r.id, styled(r.status), r.mode,
+          f"{'first' if r.from_wave is None else r.from_wave}-"
+          f"{'last' if r.to_wave is None else r.to_wave}",
+          count_text(r.counts), r.started_at, r.finished_at or "-") for r in rows),
+        empty="no wave runs yet; start one with `harness run-waves`"))
+
+
+@commands.command("demo")
 def demo(
     directory: Annotated[
         Path | None,
@@ -189,31 +281,3 @@ def demo(
                           highlight=False)
     if report.status != "completed":
         raise typer.Exit(1)
-
-
-def wave_runs(
-    ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 20,
-    as_json: JsonFlag = False,
-) -> None:
-    """List recent wave runs (newest first) with their role counts."""
-    from dag_harness_mcp.service.waves import list_wave_runs
-
-    rows = run_cli(lambda: list_wave_runs(open_app(ctx), limit=limit))
-    if as_json:
-        emit_json(rows)
-        return
-    console.print(make_table(
-        "wave runs", ("id", "status", "mode", "waves", "roles", "started", "finished"),
-        ((r.id, styled(r.status), r.mode,
-          f"{'first' if r.from_wave is None else r.from_wave}-"
-          f"{'last' if r.to_wave is None else r.to_wave}",
-          count_text(r.counts), r.started_at, r.finished_at or "-") for r in rows),
-        empty="no wave runs yet; start one with `harness run-waves`"))
-
-
-def register(app: typer.Typer) -> None:
-    app.command("run-waves")(run_waves)
-    app.command("box-up-wave")(box_up_wave)
-    app.command("wave-runs")(wave_runs)
-    app.command("demo")(demo)

@@ -9,8 +9,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import Completion, CompletionArgument, PromptReference, ResourceTemplateReference
 from pydantic import Field
 
-from dag_harness_mcp.mcp.resources import ROLE_TEMPLATE, StateSlot
-from dag_harness_mcp.mcp.state import ServerState
+from dag_harness_mcp.mcp.resources import ROLE_TEMPLATE
+from dag_harness_mcp.mcp.state import ServerState, StateSlot
 from dag_harness_mcp.names import validate_role_name
 from dag_harness_mcp.service import roles
 

@@ -1,5 +1,5 @@
 """Building the tool list: each tool once, with truthful annotations, error translation
-(:mod:`.errors`), compact answers (:mod:`.answers`) and compact schemas.
+(:mod:`.errors`), compact answers, compact schemas and one way of paging.
 
 Every byte of ``tools/list`` is paid in the context window of every session, so a schema says
 only what a client needs to call a tool and read its answer: no ``title`` (it repeats the
@@ -8,25 +8,34 @@ of ``required``; ``additionalProperties: true`` and ``items: {}`` are JSON Schem
 An output schema names each top-level field with its JSON type, nothing deeper: the model's
 docstring repeats the tool description, ``required`` helps only a validator (an answer leaves
 out what is unknown), and a nested model would need ``$defs`` repeated in every tool using it.
+
+Answers cost context too: Claude Code hands the model a tool's ``structuredContent`` as
+compact JSON, and other clients read the text block. So the structured result drops every
+``None`` (absent means unknown or not applicable) and the text block is the same object in
+compact JSON, not an indented copy.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+import json
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 
+import anyio.to_thread
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+from pydantic_core import to_jsonable_python
 
-from dag_harness_mcp.errors import HarnessError
-from dag_harness_mcp.mcp.answers import answer
+from dag_harness_mcp.errors import HarnessError, InvalidArgumentError
 from dag_harness_mcp.mcp.errors import as_tool_error
 
 __all__ = [
-    "EXTERNAL_WRITE", "LOCAL_CREATE", "LOCAL_DELETE", "LOCAL_WRITE", "READ", "ToolSpec",
-    "build_tools", "compact_schema", "output_schema",
+    "EXTERNAL_WRITE", "LOCAL_CREATE", "LOCAL_DELETE", "LOCAL_WRITE", "READ", "Cursor", "Page",
+    "PageSize", "ToolSpec", "answer", "build_tools", "compact_json", "compact_schema",
+    "cursor_number", "drop_nones", "fetch_page", "output_schema", "page_of",
 ]
 
 ToolSpec = tuple[Callable[..., Any], ToolAnnotations]
@@ -46,6 +55,71 @@ LOCAL_DELETE = ToolAnnotations(
 # Runs the workflow: git pushes, forge issues and MRs, merges; not idempotent.
 EXTERNAL_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
+
+Cursor = str | None  # a next_cursor of the previous page
+PageSize = Annotated[int, Field(ge=1, le=200)]
+
+
+class Page(BaseModel):
+    """One page of a list; pass ``next_cursor`` back as ``cursor`` for the next one (absent on
+    the last page)."""
+
+    items: list[Any]
+    next_cursor: str | None = None
+
+
+def cursor_number(cursor: str | None) -> int | None:
+    """The number a cursor holds (an offset, or an id to continue below), None for none."""
+    if not cursor:
+        return None
+    if not cursor.isdigit():
+        raise InvalidArgumentError("cursor", cursor,
+                                   "the next_cursor of a previous page, or nothing")
+    return int(cursor)
+
+
+def fetch_page(
+    cursor: str | None, limit: int, fetch: Callable[[int, int], list[Any]]
+) -> Page:
+    """``fetch(offset, count)`` one row more than asked, to know whether a next page exists."""
+    offset = cursor_number(cursor) or 0
+    rows = fetch(offset, limit + 1)
+    more = len(rows) > limit
+    return Page(items=rows[:limit], next_cursor=str(offset + limit) if more else None)
+
+
+def page_of(items: list[Any], cursor: str | None, limit: int) -> Page:
+    """A page of a list already in memory."""
+    return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
+
+
+def drop_nones(value: Any) -> Any:
+    """``value`` with every ``None`` member of a mapping left out, at any depth (list
+    members stay: a row's position can matter). A HarnessStore item's ``value`` is the
+    user's own JSON and stays as stored, nulls included."""
+    if isinstance(value, dict):
+        item = "namespace" in value and "key" in value
+        return {k: v if item and k == "value" else drop_nones(v)
+                for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [drop_nones(v) for v in value]
+    return value
+
+
+def compact_json(value: Any) -> str:
+    """One line of JSON without padding; models as their dump, other non-JSON values (dates,
+    paths) as strings."""
+    value = to_jsonable_python(value, by_alias=True, fallback=str)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def answer(value: Any) -> CallToolResult:
+    """A tool's return value as the result to send: compact JSON text and the same object as
+    ``structuredContent``, without ``None`` members."""
+    data = drop_nones(json.loads(compact_json(value)))
+    return CallToolResult(content=[TextContent(type="text", text=compact_json(data))],
+                          structured_content=data)
+
 
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMA = ("items", "additionalProperties", "not")
@@ -113,23 +187,17 @@ def output_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _served(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` answering compactly (:func:`.answers.answer`), its harness errors as tool errors
-    naming the next step; the SDK still reads the signature (and output schema) of ``fn``."""
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def served_async(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return answer(await fn(*args, **kwargs))
-            except HarnessError as exc:
-                raise as_tool_error(exc) from exc
-
-        return served_async
+    """``fn`` answering compactly (:func:`answer`), its harness errors as tool errors naming
+    the next step, a sync ``fn`` on a worker thread (as the SDK runs it); the SDK still reads
+    the signature (and output schema) of ``fn``."""
 
     @functools.wraps(fn)
-    def served(*args: Any, **kwargs: Any) -> Any:
+    async def served(*args: Any, **kwargs: Any) -> Any:
+        call = functools.partial(fn, *args, **kwargs)
         try:
-            return answer(fn(*args, **kwargs))
+            if inspect.iscoroutinefunction(fn):
+                return answer(await call())
+            return answer(await anyio.to_thread.run_sync(call))
         except HarnessError as exc:
             raise as_tool_error(exc) from exc
 
@@ -142,16 +210,14 @@ def _description(fn: Callable[..., Any]) -> str:
     return "\n\n".join(" ".join(block.split()) for block in doc.split("\n\n"))
 
 
-def build_tools(specs: Iterable[Sequence[ToolSpec]]) -> list[Tool]:
-    """The tools of every module's ``TOOLS``, ready for ``MCPServer(tools=...)``."""
+def build_tools(specs: Iterable[ToolSpec]) -> list[Tool]:
+    """The tools of ``specs``, ready for ``MCPServer(tools=...)``."""
     tools: list[Tool] = []
-    for module_specs in specs:
-        for fn, hints in module_specs:
-            tool = Tool.from_function(_served(fn), description=_description(fn),
-                                      annotations=hints)
-            tool.parameters = compact_schema(tool.parameters)
-            metadata = tool.fn_metadata
-            if metadata.output_schema is not None:
-                metadata.output_schema = output_schema(metadata.output_schema)
-            tools.append(tool)
+    for fn, hints in specs:
+        tool = Tool.from_function(_served(fn), description=_description(fn), annotations=hints)
+        tool.parameters = compact_schema(tool.parameters)
+        metadata = tool.fn_metadata
+        if metadata.output_schema is not None:
+            metadata.output_schema = output_schema(metadata.output_schema)
+        tools.append(tool)
     return tools

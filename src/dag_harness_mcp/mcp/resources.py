@@ -3,36 +3,25 @@ Static resources get no request context, so they read the lifespan's :class:`Sta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from dag_harness_mcp.errors import HarnessError, NotFoundError
-from dag_harness_mcp.mcp.answers import compact_json, drop_nones
-from dag_harness_mcp.mcp.context import Ctx, app_of, state_of
-from dag_harness_mcp.mcp.state import ServerState
+from dag_harness_mcp.mcp.registry import compact_json, drop_nones
+from dag_harness_mcp.mcp.state import Ctx, ServerState, StateSlot, app_of, state_of
 from dag_harness_mcp.mcp.views import cost_view, execution_view, role_view
 from dag_harness_mcp.service import memory, observability, roles, run_types
 from dag_harness_mcp.service.roles import Role
 
-__all__ = ["ROLE_TEMPLATE", "StateSlot", "register_resources"]
+__all__ = ["ROLE_TEMPLATE", "register_resources"]
 
 ROLE_TEMPLATE = "harness://roles/{+name}"
 JSON = "application/json"
 MERMAID = "text/vnd.mermaid"
-
-
-class StateSlot:
-    """Holds the lifespan state for handlers that get no context."""
-
-    def __init__(self) -> None:
-        self.state: ServerState | None = None
-
-    def require(self) -> ServerState:
-        if self.state is None:
-            raise ResourceError("the server is not started; read resources over a session")
-        return self.state
 
 
 def _json(data: Any) -> str:
@@ -50,10 +39,15 @@ def roles_summary(rows: list[Role]) -> dict[str, Any]:
     }
 
 
-def _translate(exc: HarnessError) -> ResourceError:
-    if isinstance(exc, NotFoundError):
-        return ResourceNotFoundError(str(exc))
-    return ResourceError(f"{type(exc).__name__}: {exc}")
+@contextmanager
+def _resource_errors() -> Iterator[None]:
+    """Harness errors as resource errors (a missing record as not found)."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
+    except HarnessError as exc:
+        raise ResourceError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
@@ -67,10 +61,8 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
     @server.resource(ROLE_TEMPLATE, mime_type=JSON, title="Role")
     def one_role(name: str, ctx: Ctx) -> str:
         """One role in full, as get_role returns it (nested names keep their '/')."""
-        try:
+        with _resource_errors():
             return _json(role_view(roles.get_role(app_of(ctx), name)))
-        except HarnessError as exc:
-            raise _translate(exc) from exc
 
     @server.resource("harness://executions/{execution_id}", mime_type=JSON, title="Execution")
     def execution(execution_id: str, ctx: Ctx) -> str:
@@ -78,10 +70,8 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
         if not execution_id.isdigit():
             raise ResourceNotFoundError(
                 f"execution id {execution_id!r} is not a number; see list_executions")
-        try:
+        with _resource_errors():
             return _json(execution_view(state_of(ctx).runner().get(int(execution_id))))
-        except HarnessError as exc:
-            raise _translate(exc) from exc
 
     @server.resource("harness://graph/box-up-role", mime_type=MERMAID, title="Workflow graph")
     def workflow_graph() -> str:
@@ -96,10 +86,8 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
     @server.resource("harness://store/{namespace}/{key}", mime_type=JSON, title="Store item")
     def store_item(namespace: str, key: str, ctx: Ctx) -> str:
         """One HarnessStore item; the namespace is its labels joined by '.'."""
-        try:
+        with _resource_errors():
             item = memory.store_get(app_of(ctx), namespace, key)
-        except HarnessError as exc:
-            raise _translate(exc) from exc
         if item is None:
             raise ResourceNotFoundError(
                 f"no store item {namespace}/{key}; store_search lists what is stored")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -24,11 +23,19 @@ from dag_harness_mcp.mcp import (
     tools_store,
 )
 from dag_harness_mcp.mcp.prompts import register_completions, register_prompts
-from dag_harness_mcp.mcp.registry import build_tools
-from dag_harness_mcp.mcp.resources import StateSlot, register_resources
-from dag_harness_mcp.mcp.state import ServerState, make_lifespan
+from dag_harness_mcp.mcp.registry import (
+    EXTERNAL_WRITE,
+    LOCAL_CREATE,
+    LOCAL_DELETE,
+    LOCAL_WRITE,
+    READ,
+    ToolSpec,
+    build_tools,
+)
+from dag_harness_mcp.mcp.resources import register_resources
+from dag_harness_mcp.mcp.state import ServerState, StateSlot, make_lifespan
 
-__all__ = ["INSTRUCTIONS", "create_server", "main", "preflight"]
+__all__ = ["INSTRUCTIONS", "TOOLS", "create_server", "main", "preflight"]
 
 INSTRUCTIONS = """\
 dag-harness boxes up Ansible roles: for one role it validates, runs molecule and pytest,
@@ -39,7 +46,24 @@ When tests fail it pauses for repair instead: fix the role inside the interrupt'
 then resume_execution without a decision to re-test; never approve yourself.
 plan_waves orders roles by dependency; query_state answers what no tool does."""
 
-_MODULES = (tools_roles, tools_runs, tools_store, tools_observe, tools_capabilities)
+# Every tool once, in the order tools/list gives them, with what it does to the world.
+TOOLS: tuple[ToolSpec, ...] = (
+    (tools_roles.list_roles, READ), (tools_roles.get_role, READ),
+    (tools_roles.role_dependencies, READ), (tools_roles.plan_waves, READ),
+    (tools_roles.sync_roles, LOCAL_WRITE),
+    (tools_runs.box_up_role, EXTERNAL_WRITE), (tools_runs.get_execution, READ),
+    (tools_runs.list_executions, READ), (tools_runs.resume_execution, EXTERNAL_WRITE),
+    (tools_runs.cancel_execution, LOCAL_DELETE), (tools_runs.execution_history, READ),
+    (tools_store.store_get, READ), (tools_store.store_put, LOCAL_WRITE),
+    (tools_store.store_search, READ), (tools_store.store_delete, LOCAL_DELETE),
+    (tools_store.store_list_namespaces, READ),
+    (tools_observe.test_history, READ), (tools_observe.list_regressions, READ),
+    (tools_observe.cost_report, READ), (tools_observe.audit_log, READ),
+    (tools_observe.agent_sessions, READ), (tools_observe.query_state, READ),
+    (tools_capabilities.grant_capabilities, LOCAL_CREATE),
+    (tools_capabilities.revoke_capabilities, LOCAL_DELETE),
+    (tools_capabilities.list_capabilities, READ),
+)
 
 
 class HarnessServer(MCPServer[ServerState]):
@@ -67,21 +91,10 @@ class HarnessServer(MCPServer[ServerState]):
 def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
     """The server over ``settings`` (default: environment and harness.yml, read at start)."""
     slot = StateSlot()
-    inner = make_lifespan(settings)
-
-    @asynccontextmanager
-    async def lifespan(server: Any) -> AsyncIterator[ServerState]:
-        async with inner(server) as state:
-            slot.state = state
-            try:
-                yield state
-            finally:
-                slot.state = None
-
     server: MCPServer[ServerState] = HarnessServer(
         "dag-harness", title="dag-harness", version=__version__, instructions=INSTRUCTIONS,
-        lifespan=lifespan, log_level="WARNING",
-        tools=build_tools(module.TOOLS for module in _MODULES))
+        lifespan=make_lifespan(settings, slot), log_level="WARNING",
+        tools=build_tools(TOOLS))
     register_resources(server, slot)
     register_prompts(server)
     register_completions(server, slot)

@@ -6,13 +6,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from dag_harness_mcp.mcp.context import Ctx, app_of
-from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, page_of
-from dag_harness_mcp.mcp.registry import LOCAL_CREATE, LOCAL_DELETE, READ, ToolSpec
-from dag_harness_mcp.mcp.views import capability_item
+from dag_harness_mcp.mcp.registry import Cursor, Page, PageSize, page_of
+from dag_harness_mcp.mcp.state import Ctx, app_of
 from dag_harness_mcp.service import capabilities as service
-
-__all__ = ["TOOLS"]
 
 Patterns = list[str]
 
@@ -57,11 +53,5 @@ def list_capabilities(
     """Capability contexts newest first: grants, binding, state."""
     contexts = service.list_capabilities(app_of(ctx), active_only=active_only,
                                          session_id=session_id)
-    return page_of([capability_item(c) for c in contexts], cursor, limit)
-
-
-TOOLS: tuple[ToolSpec, ...] = (
-    (grant_capabilities, LOCAL_CREATE),
-    (revoke_capabilities, LOCAL_DELETE),
-    (list_capabilities, READ),
-)
+    return page_of([c.model_dump(exclude={"created_at", "revoked_at"}) for c in contexts],
+                   cursor, limit)

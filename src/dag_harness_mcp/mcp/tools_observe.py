@@ -7,20 +7,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from dag_harness_mcp.mcp.context import Ctx, app_of
-from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, cursor_number, fetch_page, page_of
-from dag_harness_mcp.mcp.registry import READ, ToolSpec
+from dag_harness_mcp.mcp.registry import Cursor, Page, PageSize, cursor_number, fetch_page, page_of
+from dag_harness_mcp.mcp.state import Ctx, app_of
 from dag_harness_mcp.mcp.views import (
     audit_item,
     cost_view,
     regression_item,
-    session_item,
     test_run_item,
 )
 from dag_harness_mcp.service import observability, quality
 from dag_harness_mcp.service.observability import MAX_ROWS, QueryAnswer
-
-__all__ = ["TOOLS"]
 
 
 def test_history(
@@ -32,10 +28,8 @@ def test_history(
     cursor: Cursor = None,
 ) -> Page:
     """A role's test runs newest first: kind, status, counts, duration."""
-    app = app_of(ctx)
-    return fetch_page(cursor, limit, lambda offset, count: [
-        test_run_item(r)
-        for r in quality.role_test_history(app, role, kind=kind, limit=offset + count)[offset:]])
+    return fetch_page(cursor, limit, lambda offset, count: [test_run_item(r) for r in (
+        quality.role_test_history(app_of(ctx), role, kind=kind, limit=offset + count)[offset:])])
 
 
 def list_regressions(
@@ -77,9 +71,10 @@ def audit_log(
 
 def agent_sessions(ctx: Ctx, limit: PageSize = 20, cursor: Cursor = None) -> Page:
     """Claude Code sessions newest first, with tool calls, denials, files changed and cost."""
-    app = app_of(ctx)
+    # without the working directory and end time, zero counts left out
     return fetch_page(cursor, limit, lambda offset, count: [
-        session_item(r) for r in observability.agent_sessions(app, count, offset)])
+        {k: v for k, v in r.model_dump(exclude={"cwd", "ended_at"}).items() if v != 0}
+        for r in observability.agent_sessions(app_of(ctx), count, offset)])
 
 
 def query_state(
@@ -93,13 +88,3 @@ def query_state(
     LIMIT/OFFSET). Views: v_role_status, v_dependency_graph, v_active_regressions,
     v_agent_sessions, v_daily_costs, v_session_costs, v_context_capabilities."""
     return observability.query_state(app_of(ctx), sql, params or [], limit=limit)
-
-
-TOOLS: tuple[ToolSpec, ...] = (
-    (test_history, READ),
-    (list_regressions, READ),
-    (cost_report, READ),
-    (audit_log, READ),
-    (agent_sessions, READ),
-    (query_state, READ),
-)

@@ -6,13 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from dag_harness_mcp.mcp.context import Ctx, app_of
-from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page, page_of
-from dag_harness_mcp.mcp.registry import LOCAL_WRITE, READ, ToolSpec
+from dag_harness_mcp.mcp.registry import Cursor, Page, PageSize, fetch_page, page_of
+from dag_harness_mcp.mcp.state import Ctx, app_of
 from dag_harness_mcp.mcp.views import edge_item, role_item, role_view
 from dag_harness_mcp.service import roles as service
-
-__all__ = ["TOOLS"]
 
 RoleName = Annotated[str, Field(description="role name, e.g. 'common' or 'monitoring/exporter'")]
 
@@ -25,10 +22,8 @@ def list_roles(
 ) -> Page:
     """Synced roles in wave order: name, wave, test kinds, description. Start here (if
     empty: sync_roles)."""
-    app = app_of(ctx)
-    return fetch_page(cursor, limit, lambda offset, count: [
-        role_item(r)
-        for r in service.list_roles(app, wave=wave, limit=count, offset=offset)])
+    return fetch_page(cursor, limit, lambda offset, count: [role_item(r) for r in (
+        service.list_roles(app_of(ctx), wave=wave, limit=count, offset=offset))])
 
 
 def get_role(ctx: Ctx, name: RoleName) -> dict[str, Any]:
@@ -79,12 +74,3 @@ def sync_roles(ctx: Ctx) -> dict[str, Any]:
     dependency cycles."""
     report = service.sync_roles(app_of(ctx)).model_dump(exclude={"duration_ms"})
     return {k: v for k, v in report.items() if k == "total" or v not in ([], 0)}
-
-
-TOOLS: tuple[ToolSpec, ...] = (
-    (list_roles, READ),
-    (get_role, READ),
-    (role_dependencies, READ),
-    (plan_waves, READ),
-    (sync_roles, LOCAL_WRITE),
-)

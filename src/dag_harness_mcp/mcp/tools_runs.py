@@ -8,14 +8,11 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from dag_harness_mcp.mcp.context import Ctx, ProgressReporter, state_of
-from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
-from dag_harness_mcp.mcp.registry import EXTERNAL_WRITE, LOCAL_DELETE, READ, ToolSpec
+from dag_harness_mcp.mcp.registry import Cursor, Page, PageSize, fetch_page
+from dag_harness_mcp.mcp.state import Ctx, ProgressReporter, state_of
 from dag_harness_mcp.mcp.views import checkpoint_item, execution_item, execution_view
 from dag_harness_mcp.service.capabilities import cancel_run, resume_run, start_run
 from dag_harness_mcp.service.run_types import RunResult
-
-__all__ = ["TOOLS", "ExecutionStatus", "RunOutcome", "outcome"]
 
 ExecutionStatus = Literal[
     "pending", "running", "paused", "completed", "failed", "rejected", "cancelled"
@@ -180,9 +177,3 @@ async def execution_history(
     items = [checkpoint_item(c.model_dump())
              for c in await (await state_of(ctx).open_runner()).history(execution_id)]
     return fetch_page(cursor, limit, lambda offset, count: items[offset:offset + count])
-
-
-TOOLS: tuple[ToolSpec, ...] = (
-    (box_up_role, EXTERNAL_WRITE), (get_execution, READ), (list_executions, READ),
-    (resume_execution, EXTERNAL_WRITE), (cancel_execution, LOCAL_DELETE),
-    (execution_history, READ))

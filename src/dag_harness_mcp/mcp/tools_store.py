@@ -6,12 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from dag_harness_mcp.mcp.context import Ctx, app_of
-from dag_harness_mcp.mcp.paging import Cursor, Page, PageSize, fetch_page
-from dag_harness_mcp.mcp.registry import LOCAL_DELETE, LOCAL_WRITE, READ, ToolSpec
+from dag_harness_mcp.mcp.registry import Cursor, Page, PageSize, fetch_page
+from dag_harness_mcp.mcp.state import Ctx, app_of
 from dag_harness_mcp.service import memory
-
-__all__ = ["TOOLS"]
 
 Namespace = Annotated[
     list[str], Field(min_length=1, description="labels, e.g. ['roles', 'common']")
@@ -48,9 +45,9 @@ def store_search(
     cursor: Cursor = None,
 ) -> Page:
     """Memory items under a namespace prefix matching a filter, by namespace and key."""
-    app = app_of(ctx)
     return fetch_page(cursor, limit, lambda offset, count: [i.model_dump(mode="json") for i in (
-        memory.store_search(app, namespace_prefix, filter=filter, limit=count, offset=offset))])
+        memory.store_search(app_of(ctx), namespace_prefix, filter=filter, limit=count,
+                            offset=offset))])
 
 
 def store_delete(ctx: Ctx, namespace: Namespace, key: Key) -> dict[str, Any]:
@@ -67,17 +64,7 @@ def store_list_namespaces(
     cursor: Cursor = None,
 ) -> Page:
     """The namespaces that hold items, to discover what the memory knows."""
-    app = app_of(ctx)
     return fetch_page(cursor, limit, lambda offset, count: [
         {"namespace": ns} for ns in memory.store_list_namespaces(
-            app, prefix=prefix, suffix=suffix, max_depth=max_depth, limit=count, offset=offset)
-    ])
-
-
-TOOLS: tuple[ToolSpec, ...] = (
-    (store_get, READ),
-    (store_put, LOCAL_WRITE),
-    (store_search, READ),
-    (store_delete, LOCAL_DELETE),
-    (store_list_namespaces, READ),
-)
+            app_of(ctx), prefix=prefix, suffix=suffix, max_depth=max_depth, limit=count,
+            offset=offset)])

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dag_harness_mcp.mcp.answers import compact_json
-from dag_harness_mcp.service.capabilities import CapabilityContext
-from dag_harness_mcp.service.observability import AuditEntry, CostReport, Session
+from dag_harness_mcp.mcp.registry import compact_json
+from dag_harness_mcp.service.observability import AuditEntry, CostReport
 from dag_harness_mcp.service.quality import Regression
 from dag_harness_mcp.service.roles import Edge, RecentTestRun, Role, RoleDetail
 
 __all__ = [
-    "COST_ROWS_SHOWN", "DEPENDANTS_SHOWN", "audit_item", "capability_item", "checkpoint_item",
-    "cost_view", "edge_item", "execution_item", "execution_view", "regression_item", "role_item",
-    "role_view", "session_item", "test_run_item",
+    "COST_ROWS_SHOWN", "DEPENDANTS_SHOWN", "audit_item", "checkpoint_item", "cost_view",
+    "edge_item", "execution_item", "execution_view", "regression_item", "role_item", "role_view",
+    "test_run_item",
 ]
 
 DEPENDANTS_SHOWN = 20  # get_role's dependants; role_dependencies(reverse=true) pages them all
@@ -140,11 +139,6 @@ def audit_item(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def session_item(session: Session) -> dict[str, Any]:
-    """An agent session without its working directory and end time, zero counts left out."""
-    return {k: v for k, v in session.model_dump(exclude={"cwd", "ended_at"}).items() if v != 0}
-
-
 def regression_item(row: Regression) -> dict[str, Any]:
     """A regression: which test of which role, active or flaky, how often it failed or
     flipped, and the test run that last failed (test_history shows it)."""
@@ -162,8 +156,3 @@ def cost_view(report: CostReport) -> dict[str, Any]:
     if len(report.rows) > COST_ROWS_SHOWN:
         out |= {"rows": out["rows"][:COST_ROWS_SHOWN], "rows_total": len(report.rows)}
     return out
-
-
-def capability_item(context: CapabilityContext) -> dict[str, Any]:
-    """A capability context: what it allows, for whom, its state and expiry."""
-    return context.model_dump(exclude={"created_at", "revoked_at"})
