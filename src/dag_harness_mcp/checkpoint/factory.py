@@ -22,9 +22,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from dag_harness_mcp.checkpoint.bridge import CheckpointerWithStateDB
 from dag_harness_mcp.config import Settings
 from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.db.factory import open_state_db
 from dag_harness_mcp.db.postgres import check_schema, connect, connection_kwargs, redact_url
 from dag_harness_mcp.db.sqlite import BUSY_TIMEOUT_MS
+from dag_harness_mcp.db.state import open_state_db
 from dag_harness_mcp.errors import StateDBError
 
 if TYPE_CHECKING:

@@ -132,8 +132,7 @@ class _Shaper:
 
 def _check_params(params: Sequence[Any]) -> None:
     for i, value in enumerate(params, 1):
-        if isinstance(value, int) and not isinstance(value, bool) \
-                and not _INT64[0] <= value <= _INT64[1]:
+        if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:  # bool is in range
             raise StateDBError(
                 f"query parameter {i} ({value}) is outside SQLite's 64-bit integer range "
                 f"({_INT64[0]}..{_INT64[1]}): your input; pass it as a string (`\"{value}\"`) "

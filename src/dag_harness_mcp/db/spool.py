@@ -51,13 +51,8 @@ class Spool:
         event["spool_id"] = event_id
         data = json.dumps(event, ensure_ascii=False, default=str).encode("utf-8", "replace")
         temp = os.path.join(self.dir, f".{event_id}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        with os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.write(data)
         os.rename(temp, os.path.join(self.dir, event_id + ".json"))
         return event_id
 

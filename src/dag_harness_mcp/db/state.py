@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dag_harness_mcp.db.migrate import apply_migrations
 from dag_harness_mcp.db.repos.audit import AuditRepository
@@ -26,8 +26,12 @@ from dag_harness_mcp.db.repos.store import StoreRepository
 from dag_harness_mcp.db.repos.suite_runs import SuiteRunRepository
 from dag_harness_mcp.db.repos.waves import WaveRunRepository
 from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
+from dag_harness_mcp.statedir import hide_state_dir
 
-__all__ = ["Row", "StateDB"]
+if TYPE_CHECKING:
+    from dag_harness_mcp.config import Settings
+
+__all__ = ["Row", "StateDB", "open_state_db"]
 
 Row = dict[str, Any]
 
@@ -111,3 +115,21 @@ class StateDB:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
 
+
+
+def open_state_db(settings: Settings, *, migrate: bool = True) -> StateDB:
+    """The application database for ``settings``: PostgreSQL when a URL is set, else SQLite
+    (migrated unless told otherwise). Also lists ``<repo>/.harness`` in the repository's
+    ``.git/info/exclude`` when that directory exists (idempotent)."""
+    db: StateDB
+    if settings.postgres_url is not None:
+        from dag_harness_mcp.db.postgres import PostgresStateDB
+
+        db = PostgresStateDB(settings.postgres_url.get_secret_value(),
+                             schema=settings.postgres_schema, migrate=migrate)
+    else:
+        from dag_harness_mcp.db.sqlite import SQLiteStateDB
+
+        db = SQLiteStateDB(settings.database_path, migrate=migrate)
+    hide_state_dir(settings.state_dir)
+    return db

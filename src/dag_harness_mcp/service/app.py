@@ -9,7 +9,7 @@ from typing import Any
 
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import StateDB
-from dag_harness_mcp.db.factory import open_state_db
+from dag_harness_mcp.db.state import open_state_db
 
 __all__ = ["ROLES_PATH_KEY", "HarnessApp"]
 

@@ -233,7 +233,7 @@ def bootstrap(settings: Settings, *, project: Path, check_only: bool,
     report = BootstrapReport(checks=check_environment(settings, project=project, home=home))
     if check_only:
         return report
-    from dag_harness_mcp.db.factory import open_state_db
+    from dag_harness_mcp.db.state import open_state_db
 
     if report.ok:
         open_state_db(settings).close()

@@ -11,8 +11,6 @@ TYPE_CHECKING = False  # not ``typing``: the hooks import this module on every t
 if TYPE_CHECKING:
     from typing import Any
 
-    from dag_harness_mcp.db.state import Row
-
 __all__ = ["AuditRepository"]
 
 
@@ -30,7 +28,7 @@ class AuditRepository(Repository):
         )
 
     def list(self, *, limit: int = 50, before_id: int | None = None, action: str | None = None,
-             actor: str | None = None, entity_type: str | None = None) -> list[Row]:
+             actor: str | None = None, entity_type: str | None = None) -> list[dict[str, Any]]:
         """Newest first; page with ``before_id`` (the smallest id of the previous page)."""
         sql, params = where(("id < ?", before_id), ("action = ?", action), ("actor = ?", actor),
                             ("entity_type = ?", entity_type))

@@ -109,24 +109,20 @@ class ExecutionRepository(Runs):
         """One checkpoint was saved: nodes started from the parent checkpoint are done,
         ``next_nodes`` start from this one. Returns the nodes that completed."""
         now = utc_now()
-        completed: builtins.list[str] = []
         with self._db.transaction():
-            if parent_checkpoint_id is not None:
-                rows = self._db.fetchall(
-                    "SELECT id, node, started_at FROM node_executions"
-                    " WHERE execution_id = ? AND checkpoint_id = ?"
-                    " AND status IN ('running', 'interrupted') ORDER BY id",
-                    (execution_id, parent_checkpoint_id),
-                )
-                for row in rows:
-                    self._db.execute(
-                        "UPDATE node_executions SET status = 'completed', finished_at = ?,"
-                        " duration_ms = ?, error = NULL WHERE id = ?",
-                        (now, ms_between(row["started_at"], now), row["id"]),
-                    )
-                    completed.append(str(row["node"]))
-            for node in next_nodes:
-                self._start_node(execution_id, node, checkpoint_id, now)
+            rows = [] if parent_checkpoint_id is None else self._db.fetchall(
+                "SELECT id, node, started_at FROM node_executions"
+                " WHERE execution_id = ? AND checkpoint_id = ?"
+                " AND status IN ('running', 'interrupted') ORDER BY id",
+                (execution_id, parent_checkpoint_id),
+            )
+            self._db.executemany(
+                "UPDATE node_executions SET status = 'completed', finished_at = ?,"
+                " duration_ms = ?, error = NULL WHERE id = ?",
+                [(now, ms_between(row["started_at"], now), row["id"]) for row in rows],
+            )
+            completed = [str(row["node"]) for row in rows]
+            self._start_nodes(execution_id, next_nodes, checkpoint_id, now)
             self._db.execute(
                 "UPDATE workflow_executions SET checkpoint_id = ?, next_nodes = ?,"
                 " checkpoint_data = ?, updated_at = ?, current_node = COALESCE(?, current_node),"
@@ -138,45 +134,41 @@ class ExecutionRepository(Runs):
             )
         return completed
 
-    def _start_node(self, execution_id: int, node: str, checkpoint_id: str, now: str) -> None:
-        self._db.execute(
+    def _start_nodes(self, execution_id: int, nodes: Sequence[str], checkpoint_id: str,
+                     now: str) -> None:
+        self._db.executemany(
             "INSERT INTO node_executions (execution_id, node, status, checkpoint_id, started_at)"
             " VALUES (?, ?, 'running', ?, ?)"
             " ON CONFLICT (execution_id, node, checkpoint_id) DO UPDATE SET"
             " status = 'running', attempt = node_executions.attempt + 1,"
             " started_at = excluded.started_at, finished_at = NULL, duration_ms = NULL,"
             " error = NULL",
-            (execution_id, node, checkpoint_id, now),
+            [(execution_id, node, checkpoint_id, now) for node in nodes],
         )
 
     def restart_nodes(self, execution_id: int, checkpoint_id: str, nodes: Sequence[str]) -> None:
         """``nodes`` run again from ``checkpoint_id`` (a resume): a new attempt each."""
-        now = utc_now()
         with self._db.transaction():
-            for node in nodes:
-                self._start_node(execution_id, node, checkpoint_id, now)
+            self._start_nodes(execution_id, nodes, checkpoint_id, utc_now())
 
     def finish_node(self, execution_id: int, node: str, checkpoint_id: str, status: str, *,
                     error: str | None = None) -> None:
         """Mark the node started from ``checkpoint_id`` failed, interrupted or skipped."""
         now = utc_now()
         with self._db.transaction():
-            row = self._db.fetchone(
-                "SELECT id, started_at FROM node_executions"
+            started = self._db.scalar(
+                "SELECT started_at FROM node_executions"
                 " WHERE execution_id = ? AND node = ? AND checkpoint_id = ?",
                 (execution_id, node, checkpoint_id),
             )
-            if row is None:
-                self._db.execute(
-                    "INSERT INTO node_executions (execution_id, node, status, checkpoint_id,"
-                    " started_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (execution_id, node, status, checkpoint_id, now, now, error),
-                )
-                return
             self._db.execute(
-                "UPDATE node_executions SET status = ?, finished_at = ?, duration_ms = ?,"
-                " error = ? WHERE id = ?",
-                (status, now, ms_between(row["started_at"], now), error, row["id"]),
+                "INSERT INTO node_executions (execution_id, node, status, checkpoint_id,"
+                " started_at, finished_at, duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (execution_id, node, checkpoint_id) DO UPDATE SET"
+                " status = excluded.status, finished_at = excluded.finished_at,"
+                " duration_ms = excluded.duration_ms, error = excluded.error",
+                (execution_id, node, status, checkpoint_id, now, now, ms_between(started, now),
+                 error),
             )
 
     def nodes(self, execution_id: int) -> builtins.list[Row]:
