@@ -4,13 +4,13 @@ hooks write these tables), and ``query_state``'s row-limited read-only SQL; noth
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from dag_harness_mcp.clock import utc_after
 from dag_harness_mcp.errors import InvalidArgumentError, NotFoundError
 from dag_harness_mcp.service.app import HarnessApp
 
@@ -144,8 +144,7 @@ def _since(days: float | None) -> str | None:
         return None
     if days <= 0:
         raise InvalidArgumentError("days", days, "a positive number of days")
-    moment = _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=days)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return utc_after(-days * 86400)
 
 
 def cost_report(app: HarnessApp, *, by: CostGrouping = "day", days: float | None = None
