@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dag_harness_mcp.errors import GitError
 from dag_harness_mcp.git.commit import identity_args
-from dag_harness_mcp.git.run import is_ancestor, resolve_commit, run_git, validate_ref_name
+from dag_harness_mcp.git.run import resolve_commit, run_git, validate_ref_name
 
 __all__ = ["MergeConflictError", "MergeOutcome", "merge_into"]
 
@@ -50,9 +50,13 @@ async def merge_into(
     ref = f"refs/heads/{validate_ref_name(target_branch)}"
     target = await resolve_commit(bare_repo, ref)
     source = await resolve_commit(bare_repo, source_sha)
-    if await is_ancestor(bare_repo, source, target):
+    # One ancestry question for both cases: the merge base is the source or the target.
+    found = await run_git(["merge-base", target, source], bare_repo, check=False)
+    if found.returncode not in (0, 1):  # 1: no common history
+        raise GitError(found.args, found.returncode, found.stderr)
+    if found.stdout.strip() == source:
         return MergeOutcome(sha=target, fast_forward=source == target, already_merged=True)
-    if await is_ancestor(bare_repo, target, source):
+    if found.stdout.strip() == target:
         await run_git(
             ["update-ref", "-m", f"merge train: fast-forward to {source}", ref, source, target],
             bare_repo,
