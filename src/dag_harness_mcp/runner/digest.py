@@ -34,7 +34,8 @@ _ORIGIN = re.compile(r"^Origin: (?P<path>.+?):(?P<line>\d+)(?::\d+)?\s*$")
 _IDEMPOTENCE = "Idempotence test failed because of the following tasks:"
 _CHANGED_TASK = re.compile(r"^\*\s+=>\s+(?P<task>.+)$")
 _NOISE = re.compile(r"^(?:INFO|WARNING|DEBUG)\s")
-_RESULT_KEYS = ("msg", "assertion", "evaluated_to", "rc", "cmd", "stderr", "stdout", "reason")
+# What an excerpt keeps of a module result (msg and assertion are in the message already).
+_RESULT_KEYS = ("evaluated_to", "rc", "cmd", "stderr", "stdout", "reason")
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,6 @@ def _result_message(raw: str) -> tuple[str, str]:
     if stderr and stderr not in message:
         message = f"{message}; stderr: {stderr.splitlines()[-1]}" if message else stderr
     kept = {k: data[k] for k in _RESULT_KEYS if data.get(k) not in (None, "", [])}
-    kept.pop("msg", None)  # in the message already
-    kept.pop("assertion", None)
     return message or "task failed", json.dumps(kept, ensure_ascii=False) if kept else ""
 
 
