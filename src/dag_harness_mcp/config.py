@@ -29,7 +29,7 @@ class TestingSettings(BaseModel):
         "{python}", "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "tests"])
     syntax_check: list[str] = Field(
         default_factory=lambda: ["ansible-playbook", "--syntax-check", "-i", "localhost,"])
-    # the repository's own virtual environment for role tests (runner/toolchain.py)
+    # the repository's own virtual environment for role tests (runner/process.py)
     environment: str | None = None
     molecule_timeout: float = Field(default=900.0, gt=0)
     pytest_timeout: float = Field(default=600.0, gt=0)

@@ -10,8 +10,7 @@ import pytest
 
 from dag_harness_mcp.errors import ConfigError
 from dag_harness_mcp.graph.nodes import testing
-from dag_harness_mcp.runner.process import tool_env
-from dag_harness_mcp.runner.toolchain import role_toolchain
+from dag_harness_mcp.runner.process import role_toolchain, tool_env
 
 
 def _run_in(chain_python: Path | None, bin_dirs: list[str], cwd: Path) -> list[str]:

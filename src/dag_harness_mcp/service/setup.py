@@ -118,7 +118,7 @@ def _tool_check(name: str, dist: str, exe: str, fix: str) -> Check:
 def _toolchain_check(settings: Settings) -> Check:
     """Which environment a role's tests run in, and what it has of pytest/molecule/ansible."""
     from dag_harness_mcp.errors import ConfigError
-    from dag_harness_mcp.runner.toolchain import role_toolchain
+    from dag_harness_mcp.runner.process import role_toolchain
 
     try:
         chain = role_toolchain(settings.repo_root, settings.tests.environment)

@@ -42,7 +42,7 @@ from dag_harness_mcp.runner.digest import (
     repair_request,
     scaffold_request,
 )
-from dag_harness_mcp.runner.process import ProcessResult, run_process, tool_env
+from dag_harness_mcp.runner.process import ProcessResult, role_toolchain, run_process, tool_env
 from dag_harness_mcp.runner.results import (
     CaseResult,
     parse_junit_xml,
@@ -50,7 +50,6 @@ from dag_harness_mcp.runner.results import (
     parse_pytest_summary,
     summarize,
 )
-from dag_harness_mcp.runner.toolchain import role_toolchain
 
 __all__ = [
     "merge_test_results", "recovery", "repair", "run_molecule", "run_pytest", "scaffold_tests",
