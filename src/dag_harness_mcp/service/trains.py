@@ -95,7 +95,7 @@ async def refresh_merge_trains(
     if interval <= 0:
         raise InvalidArgumentError("interval", interval, "must be more than 0 seconds")
     forge = forge or open_forge(app)
-    rows = app.db.forge.open_train_entries(forge.kind, forge.project)
+    rows = app.db.forge.active_train(forge.kind, forge.project)
     if wait > 0:  # every entry polls at once, so all share the one wait
         entries = list(await asyncio.gather(
             *(_refresh_one(app, forge, row, wait=wait, interval=interval) for row in rows)

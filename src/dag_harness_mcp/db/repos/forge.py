@@ -8,11 +8,11 @@ allocates its iids here, inside one write transaction per project.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from dag_harness_mcp.clock import utc_now
-from dag_harness_mcp.db.repos import Repository
+from dag_harness_mcp.db.repos import Repository, where
 
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
@@ -175,8 +175,8 @@ class ForgeRepository(Repository):
             if found is not None:
                 return found, False
             iid = self._next_iid("merge_requests", rec.project)
-            fields = {**rec.__dict__, "iid": iid, "web_url": f"{url_prefix}/-/merge_requests/{iid}"}
-            return self.upsert_merge_request(MergeRequestRecord(**fields)), True
+            web_url = f"{url_prefix}/-/merge_requests/{iid}"
+            return self.upsert_merge_request(replace(rec, iid=iid, web_url=web_url)), True
 
     def set_merge_request_sha(self, mr_id: int, sha: str) -> None:
         self._db.execute(
@@ -231,27 +231,20 @@ class ForgeRepository(Repository):
         )
         return int(value)
 
-    def active_train(self, forge: str, project: str, target_branch: str) -> list[Row]:
-        """Queued and running entries, head first, with the MR's iid and branches."""
+    def active_train(self, forge: str, project: str, target_branch: str | None = None
+                     ) -> list[Row]:
+        """Queued and running entries of ``target_branch`` (default: every one), head first,
+        with the MR's iid (``mr_iid``), ``role_name`` and ``source_branch``."""
+        sql, params = where(("m.forge = ? AND m.project = ?", (forge, project)),
+                            ("e.target_branch = ?", target_branch))
         return self._db.fetchall(
-            "SELECT e.*, m.iid AS mr_iid, m.source_branch, m.sha AS mr_sha, m.title AS mr_title"
-            " FROM merge_train_entries e JOIN merge_requests m ON m.id = e.merge_request_id"
-            " WHERE m.forge = ? AND m.project = ? AND e.target_branch = ?"
-            " AND e.status IN ('queued', 'running')"
-            " ORDER BY e.position, e.queued_at, e.id",
-            (forge, project, target_branch),
-        )
-
-    def open_train_entries(self, forge: str, project: str) -> list[Row]:
-        """Queued and running entries of every target branch, with the MR's iid and role."""
-        return self._db.fetchall(
-            f"{_ENTRIES} WHERE m.forge = ? AND m.project = ? AND e.status IN ('queued', 'running')"
+            f"{_ENTRIES} {sql} AND e.status IN ('queued', 'running')"
             " ORDER BY e.target_branch, e.position, e.queued_at, e.id",
-            (forge, project),
+            params,
         )
 
     def train_entry_view(self, mr_id: int) -> Row | None:
-        """One entry with the MR's iid, role and source branch (as ``open_train_entries``)."""
+        """One entry with the MR's iid, role and source branch (as ``active_train``)."""
         return self._db.fetchone(f"{_ENTRIES} WHERE e.merge_request_id = ?", (mr_id,))
 
     def claim_head(self, forge: str, project: str, target_branch: str) -> Row | None:

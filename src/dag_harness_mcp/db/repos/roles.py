@@ -193,8 +193,6 @@ class RoleRepository(Repository):
         marked ``removed`` (their history stays), the synced roles' edges are replaced.
         Returns counts of added, updated, removed and unchanged roles."""
         now = utc_now()
-        roles = list(roles)
-        edges = list(edges)
         counts = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0}
         with self._db.transaction():
             existing = {str(r["name"]): r for r in self._db.fetchall("SELECT * FROM roles")}
@@ -205,43 +203,33 @@ class RoleRepository(Repository):
                     rec.path, rec.wave, int(rec.wave_pinned), int(rec.has_molecule),
                     int(rec.has_pytest), rec.description, rec.parse_error, rec.content_hash,
                 )
-                if old is None:
-                    ids[rec.name] = self._insert(
-                        "INSERT INTO roles (path, wave, wave_pinned, has_molecule, has_pytest,"
-                        " description, parse_error, content_hash, name, status, created_at,"
-                        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)"
-                        " RETURNING id",
-                        (*values, rec.name, now, now),
-                    )
-                    counts["added"] += 1
-                    continue
-                ids[rec.name] = int(old["id"])
-                same = old["status"] == "active" and values == (
+                if old is not None and old["status"] == "active" and values == (
                     old["path"], old["wave"], old["wave_pinned"], old["has_molecule"],
                     old["has_pytest"], old["description"], old["parse_error"],
                     old["content_hash"],
-                )
-                if same:
+                ):
+                    ids[rec.name] = int(old["id"])
                     counts["unchanged"] += 1
                     continue
-                self._db.execute(
-                    "UPDATE roles SET path = ?, wave = ?, wave_pinned = ?, has_molecule = ?,"
-                    " has_pytest = ?, description = ?, parse_error = ?, content_hash = ?,"
-                    " status = 'active', updated_at = ? WHERE id = ?",
-                    (*values, now, old["id"]),
+                ids[rec.name] = self._insert(
+                    "INSERT INTO roles (path, wave, wave_pinned, has_molecule, has_pytest,"
+                    " description, parse_error, content_hash, name, status, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET path = excluded.path, wave = excluded.wave,"
+                    " wave_pinned = excluded.wave_pinned, has_molecule = excluded.has_molecule,"
+                    " has_pytest = excluded.has_pytest, description = excluded.description,"
+                    " parse_error = excluded.parse_error, content_hash = excluded.content_hash,"
+                    " status = 'active', updated_at = excluded.updated_at RETURNING id",
+                    (*values, rec.name, now, now),
                 )
-                counts["updated"] += 1
-            for name, old in existing.items():
-                if name not in ids and old["status"] == "active":
-                    self._db.execute(
-                        "UPDATE roles SET status = 'removed', updated_at = ? WHERE id = ?",
-                        (now, old["id"]),
-                    )
-                    self._db.execute("DELETE FROM role_dependencies WHERE role_id = ?",
-                                     (old["id"],))
-                    counts["removed"] += 1
-            for role_id in ids.values():
-                self._db.execute("DELETE FROM role_dependencies WHERE role_id = ?", (role_id,))
+                counts["added" if old is None else "updated"] += 1
+            removed = [int(old["id"]) for name, old in existing.items()
+                       if name not in ids and old["status"] == "active"]
+            counts["removed"] = len(removed)
+            self._db.executemany("UPDATE roles SET status = 'removed', updated_at = ? WHERE id = ?",
+                                 [(now, role_id) for role_id in removed])
+            self._db.executemany("DELETE FROM role_dependencies WHERE role_id = ?",
+                                 [(role_id,) for role_id in (*removed, *ids.values())])
             self._db.executemany(
                 "INSERT INTO role_dependencies (role_id, depends_on_id, reference, kind, source,"
                 " source_file) VALUES (?, ?, ?, ?, ?, ?)"
