@@ -10,7 +10,7 @@ from dag_harness_mcp.errors import GitError, InvalidNameError
 from dag_harness_mcp.git import (
     commit_all,
     ensure_worktree,
-    head_trailer_values,
+    head_trailers,
     push_branch,
     remote_branch_sha,
 )
@@ -59,7 +59,7 @@ async def test_another_execution_commits_again(repo: Path, tmp_path: Path) -> No
     first = await commit_all(wt, "one", trailer=TRAILER)
     second = await commit_all(wt, "two", trailer=("Harness-Execution", "thread-43"))
     assert second.created and second.sha != first.sha
-    assert await head_trailer_values(wt, "Harness-Execution") == ["thread-43"]
+    assert await head_trailers(wt, "Harness-Execution") == (second.sha, ["thread-43"])
 
 
 async def test_nothing_changed_still_records_a_commit(repo: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dag_harness_mcp.errors import GitError
-from dag_harness_mcp.git.commit import head_trailer_values, identity_args, remote_branch_sha
+from dag_harness_mcp.git.commit import head_trailers, identity_args, remote_branch_sha
 from dag_harness_mcp.git.run import current_sha, has_commit, is_ancestor, resolve_commit, run_git
 
 __all__ = ["Base", "BranchStart", "pick_base", "refresh_branch"]
@@ -109,9 +109,11 @@ async def refresh_branch(
     (see the module docstring). ``trailer`` is this run's ``(key, value)``."""
     key, value = trailer
     base_sha, base_name = base.sha, base.name
-    head = await current_sha(worktree)
+    head, values = await head_trailers(worktree, key)
+    if head is None:
+        head = await current_sha(worktree)  # unborn: raises the GitError that says so
     short = base_sha[:12]
-    if value in await head_trailer_values(worktree, key):
+    if value in values:
         return BranchStart(head, f"branch {branch} kept: it holds this run's commit")
     pushed = await _remote_head(worktree, remote, branch)
     if pushed is not None and not await is_ancestor(worktree, pushed, base_sha):

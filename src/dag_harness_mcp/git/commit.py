@@ -10,7 +10,7 @@ from pathlib import Path
 from dag_harness_mcp.errors import GitError, InvalidNameError
 from dag_harness_mcp.git.run import current_sha, resolve_commit, run_git, validate_ref_name
 
-__all__ = ["CommitResult", "PushResult", "commit_all", "head_trailer_values", "identity_args",
+__all__ = ["CommitResult", "PushResult", "commit_all", "head_trailers", "identity_args",
            "push_branch", "remote_branch_sha"]
 
 FALLBACK_IDENTITY = ("dag-harness", "dag-harness@localhost")
@@ -38,11 +38,14 @@ async def identity_args(repo: Path) -> list[str]:
     return args
 
 
-async def head_trailer_values(worktree: Path, key: str) -> list[str]:
-    """The values of trailer ``key`` on HEAD's message; empty on an unborn branch."""
+async def head_trailers(worktree: Path, key: str) -> tuple[str | None, list[str]]:
+    """HEAD's sha and the values of trailer ``key`` on its message; ``(None, [])`` on an
+    unborn branch."""
     result = await run_git(["log", "-1", "--ignore-missing",
-                            f"--format=%(trailers:key={key},valueonly,unfold)", "HEAD"], worktree)
-    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+                            f"--format=%H%x00%(trailers:key={key},valueonly,unfold)", "HEAD"],
+                           worktree)
+    sha, _, values = result.stdout.partition("\x00")
+    return sha.strip() or None, [line.strip() for line in values.splitlines() if line.strip()]
 
 
 async def commit_all(worktree: Path, message: str, *, trailer: tuple[str, str]) -> CommitResult:
@@ -61,8 +64,9 @@ async def commit_all(worktree: Path, message: str, *, trailer: tuple[str, str]) 
         raise InvalidNameError(
             f"trailer value {value!r} must be one non-empty line without outer spaces"
         )
-    if value in await head_trailer_values(worktree, key):
-        return CommitResult(sha=await current_sha(worktree), created=False)
+    head, values = await head_trailers(worktree, key)
+    if head is not None and value in values:
+        return CommitResult(sha=head, created=False)
     await run_git(["add", "--all", "--", "."], worktree)
     await run_git(
         [*await identity_args(worktree), "commit", "--quiet", "--allow-empty", "--cleanup=strip",
