@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
-from dag_harness_mcp.mcp.errors import as_tool_error
+from dag_harness_mcp.mcp.registry import as_tool_error
 
 
 @pytest.mark.parametrize(("message", "said"), [

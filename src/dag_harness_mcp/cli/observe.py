@@ -25,8 +25,6 @@ from dag_harness_mcp.service.quality import execution_logs
 __all__ = ["commands", "sessions"]
 
 commands = typer.Typer()
-
-
 sessions = typer.Typer(name="sessions", help="Claude Code sessions recorded by the hooks.",
                        no_args_is_help=True)
 

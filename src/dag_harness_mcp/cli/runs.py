@@ -14,7 +14,6 @@ from rich.live import Live
 from rich.table import Table
 
 from dag_harness_mcp.cli.common import (
-    STATUS_STYLE,
     JsonFlag,
     console,
     emit_json,
@@ -121,11 +120,8 @@ def _render_result(result: RunResult, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     else:
-        style = STATUS_STYLE.get(result.status, "white")
-        console.print(
-            f"execution {result.execution_id} ({result.role}): [{style}]{result.status}[/]",
-            highlight=False,
-        )
+        console.print(f"execution {result.execution_id} ({result.role}): {styled(result.status)}",
+                      highlight=False)
         for note in result.notes:
             warning = note.startswith("warning: ")
             console.print(f"  {'[yellow]warning:[/] ' if warning else ''}"

@@ -14,15 +14,27 @@ from dag_harness_mcp.mcp.state import ServerState, StateSlot
 from dag_harness_mcp.names import validate_role_name
 from dag_harness_mcp.service import roles
 
-__all__ = ["MAX_VALUES", "box_up_role_prompt", "register_completions", "register_prompts"]
+__all__ = ["MAX_VALUES", "register_prompts"]
 
 MAX_VALUES = 100  # completions: the protocol's cap per response
 
 
-def box_up_role_prompt(role: str) -> str:
-    """The instructions for boxing up ``role`` with the harness tools."""
-    name = validate_role_name(role)
-    return f"""Box up the Ansible role `{name}` with the dag-harness tools.
+def _wants_role(ref: PromptReference | ResourceTemplateReference, argument: str) -> bool:
+    if isinstance(ref, PromptReference):
+        return ref.name == "box-up-role" and argument == "role"
+    return ref.uri == ROLE_TEMPLATE and argument == "name"
+
+
+def register_prompts(server: MCPServer[ServerState], slot: StateSlot) -> None:
+    """The box-up-role prompt, and role-name completion for it and the role resource."""
+
+    @server.prompt(name="box-up-role", title="Box up a role")
+    def box_up_role(
+        role: Annotated[str, Field(description="role name, e.g. 'common'")],
+    ) -> str:
+        """Walk through status, box-up, report and human approval for one role."""
+        name = validate_role_name(role)
+        return f"""Box up the Ansible role `{name}` with the dag-harness tools.
 
 1. Status: call get_role(name="{name}"). If it is unknown, call sync_roles and retry.
    Report its wave, dependencies, dependants and any open execution. If an execution is
@@ -46,23 +58,6 @@ def box_up_role_prompt(role: str) -> str:
    Never decide for them. Then call resume_execution(execution_id=<id>, approved=<their
    answer>, comment=<their words>) and report the final status."""
 
-
-def register_prompts(server: MCPServer[ServerState]) -> None:
-    @server.prompt(name="box-up-role", title="Box up a role")
-    def box_up_role(
-        role: Annotated[str, Field(description="role name, e.g. 'common'")],
-    ) -> str:
-        """Walk through status, box-up, report and human approval for one role."""
-        return box_up_role_prompt(role)
-
-
-def _wants_role(ref: PromptReference | ResourceTemplateReference, argument: str) -> bool:
-    if isinstance(ref, PromptReference):
-        return ref.name == "box-up-role" and argument == "role"
-    return ref.uri == ROLE_TEMPLATE and argument == "name"
-
-
-def register_completions(server: MCPServer[ServerState], slot: StateSlot) -> None:
     async def complete(
         ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument,
         _context: Any,

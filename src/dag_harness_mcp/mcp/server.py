@@ -22,7 +22,7 @@ from dag_harness_mcp.mcp import (
     tools_runs,
     tools_store,
 )
-from dag_harness_mcp.mcp.prompts import register_completions, register_prompts
+from dag_harness_mcp.mcp.prompts import register_prompts
 from dag_harness_mcp.mcp.registry import (
     EXTERNAL_WRITE,
     LOCAL_CREATE,
@@ -96,8 +96,7 @@ def create_server(settings: Settings | None = None) -> MCPServer[ServerState]:
         lifespan=make_lifespan(settings, slot), log_level="WARNING",
         tools=build_tools(TOOLS))
     register_resources(server, slot)
-    register_prompts(server)
-    register_completions(server, slot)
+    register_prompts(server, slot)
     return server
 
 

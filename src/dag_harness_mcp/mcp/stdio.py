@@ -116,7 +116,8 @@ def protocol_error(exc: Exception) -> JSONRPCError:
 
 
 class AnsweringReader:
-    """The server's read stream, minus unreadable lines, which it answers on ``out``."""
+    """The server's read stream, minus unreadable lines, which it answers on ``out``; it offers
+    what the SDK's serving loop uses of a read stream (iteration, ``aclose``, ``last_context``)."""
 
     def __init__(self, inner: Any, out: Any) -> None:
         self._inner = inner
@@ -126,29 +127,17 @@ class AnsweringReader:
     def last_context(self) -> Any:
         return getattr(self._inner, "last_context", None)
 
-    async def receive(self) -> Any:
-        while isinstance(item := await self._inner.receive(), Exception):
-            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-                await self._out.send(SessionMessage(protocol_error(item)))
-        return item
-
     def __aiter__(self) -> AnsweringReader:
         return self
 
     async def __anext__(self) -> Any:
-        try:
-            return await self.receive()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
+        while isinstance(item := await anext(self._inner), Exception):
+            with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await self._out.send(SessionMessage(protocol_error(item)))
+        return item
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-    async def __aenter__(self) -> AnsweringReader:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 async def _watch_signals(relay: InputRelay | None, scope: anyio.CancelScope) -> None:

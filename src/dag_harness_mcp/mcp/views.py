@@ -1,7 +1,7 @@
 """What the tools show of the service layer's records: the fields an agent needs to decide
 its next step, nothing it cannot use (internal ids, timestamps of bookkeeping, paths
 derivable from a name, defaults). Details stay one call away (get_role, get_execution,
-query_state). ``None`` members are dropped later for every answer (:mod:`.answers`).
+query_state). ``None`` members are dropped later for every answer (:func:`.registry.answer`).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ DETAILS_MAX = 200  # an audit entry's details, as compact JSON, shown up to this
 ERROR_MAX = 300  # an error message in a list item
 
 
-def _clip(text: Any, limit: int = ERROR_MAX) -> Any:
-    if not isinstance(text, str) or len(text) <= limit:
+def _clip(text: Any) -> Any:
+    if not isinstance(text, str) or len(text) <= ERROR_MAX:
         return text
-    return text[: limit - 1] + "…"
+    return text[: ERROR_MAX - 1] + "…"
 
 
 def _without(row: Mapping[str, Any], drop: Iterable[str]) -> dict[str, Any]:
