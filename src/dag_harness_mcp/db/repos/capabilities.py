@@ -134,17 +134,12 @@ def _group(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Fold ``v_context_capabilities`` rows (one per capability) into one dict per context."""
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
-        cid = int(row["context_id"])
-        ctx = out.get(cid)
-        if ctx is None:
-            ctx = {
-                "id": cid, "name": row["context_name"], "session_id": row["session_id"],
-                "project_dir": row["project_dir"], "role_name": row["role_name"],
-                "execution_id": row["execution_id"], "created_at": row["created_at"],
-                "expires_at": row["expires_at"], "revoked_at": row["revoked_at"],
-                "state": row["state"], "capabilities": {},
-            }
-            out[cid] = ctx
+        ctx = out.setdefault(int(row["context_id"]), {
+            "id": int(row["context_id"]), "name": row["context_name"],
+            **{k: row[k] for k in ("session_id", "project_dir", "role_name", "execution_id",
+                                   "created_at", "expires_at", "revoked_at", "state")},
+            "capabilities": {},
+        })
         if row["capability"] is not None:
             ctx["capabilities"].setdefault(row["capability"], []).append(row["pattern"])
     return list(out.values())

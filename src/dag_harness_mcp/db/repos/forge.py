@@ -221,15 +221,14 @@ class ForgeRepository(Repository):
             )
 
     def _next_position(self, mr_id: int, target_branch: str) -> int:
-        value = self._db.scalar(
+        return int(self._db.scalar(
             "SELECT COALESCE(MAX(e.position), -1) + 1 FROM merge_train_entries e"
             " JOIN merge_requests m ON m.id = e.merge_request_id"
             " JOIN merge_requests me ON me.id = ?"
             " WHERE m.forge = me.forge AND m.project = me.project"
             " AND e.target_branch = ? AND e.status IN ('queued', 'running')",
             (mr_id, target_branch),
-        )
-        return int(value)
+        ))
 
     def active_train(self, forge: str, project: str, target_branch: str | None = None
                      ) -> list[Row]:

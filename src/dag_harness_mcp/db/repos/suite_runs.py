@@ -79,15 +79,18 @@ class SuiteRunRepository(Repository):
             # Regressions compare with the role's previous run of this kind: two runs
             # of one role recorded at once must see each other in order.
             self._db.serialize(f"test-runs:{run.role_name}:{run.kind}")
-            role = self._db.fetchone(
+            role_id = self._db.scalar(
                 "SELECT id FROM roles WHERE name = ? AND status = 'active'", (run.role_name,)
             )
-            role_id = None if role is None else int(role["id"])
-            previous = self._db.fetchone(
-                "SELECT id FROM test_runs WHERE role_name = ? AND kind = ?"
-                " ORDER BY id DESC LIMIT 1",
-                (run.role_name, run.kind),
-            )
+            before = {
+                str(r["test_name"]): str(r["outcome"])
+                for r in self._db.fetchall(
+                    "SELECT test_name, outcome FROM test_results WHERE test_run_id ="
+                    " (SELECT id FROM test_runs WHERE role_name = ? AND kind = ?"
+                    " ORDER BY id DESC LIMIT 1)",
+                    (run.role_name, run.kind),
+                )
+            }
             run_id = self._insert(
                 "INSERT INTO test_runs (role_id, role_name, execution_id, kind, status, passed,"
                 " failed, skipped, exit_code, duration_ms, command, output_tail, started_at,"
@@ -104,15 +107,6 @@ class SuiteRunRepository(Repository):
                 " outcome = excluded.outcome, duration_ms = excluded.duration_ms",
                 [(run_id, r.name, r.outcome, r.duration_ms) for r in run.results],
             )
-            before: dict[str, str] = {}
-            if previous is not None:
-                before = {
-                    str(r["test_name"]): str(r["outcome"])
-                    for r in self._db.fetchall(
-                        "SELECT test_name, outcome FROM test_results WHERE test_run_id = ?",
-                        (previous["id"],),
-                    )
-                }
             recorded = RecordedSuiteRun(run_id=run_id)
             for result in run.results:
                 self._track(run, role_id, run_id, result, before.get(result.name), recorded)
