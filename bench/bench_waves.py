@@ -26,8 +26,7 @@ from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.example import publish_repository
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
-from dag_harness_mcp.service.wave_types import WavePolicy, WaveRunReport
-from dag_harness_mcp.service.waves import WaveExecutor
+from dag_harness_mcp.service.waves import WaveExecutor, WavePolicy, WaveRunReport
 
 WAVES = 6
 

@@ -11,7 +11,7 @@ from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.hotl import approval_decision
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
-from dag_harness_mcp.service.wave_types import WavePolicy
+from dag_harness_mcp.service.waves import WavePolicy
 from support.boxup_repo import BoxUpRepo
 from support.rolerepo import RoleTree
 

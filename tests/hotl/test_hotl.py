@@ -31,7 +31,7 @@ from dag_harness_mcp.service.hotl import (
 from dag_harness_mcp.service.notify import Notice, discord_payload
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
-from dag_harness_mcp.service.wave_types import WaveEvent
+from dag_harness_mcp.service.waves import WaveEvent
 from support.waverepo import WaveRepo, build_wave_repo
 
 MakeSettings = Callable[..., Settings]

@@ -63,7 +63,7 @@ def test_the_live_view_shows_the_role_table_only_while_roles_run() -> None:
     from rich.console import Console
 
     from dag_harness_mcp.cli.waves import WaveView
-    from dag_harness_mcp.service.wave_types import WaveEvent
+    from dag_harness_mcp.service.waves import WaveEvent
 
     def shown(view: WaveView) -> str:
         console = Console(record=True, width=100)

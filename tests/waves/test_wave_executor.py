@@ -11,8 +11,13 @@ from dag_harness_mcp.config import Settings
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
-from dag_harness_mcp.service.wave_types import WaveEvent, WavePolicy, WaveRunReport
-from dag_harness_mcp.service.waves import WaveExecutor, list_wave_runs
+from dag_harness_mcp.service.waves import (
+    WaveEvent,
+    WaveExecutor,
+    WavePolicy,
+    WaveRunReport,
+    list_wave_runs,
+)
 from dag_harness_mcp.store.namespaces import last_run, role_namespace, wave_record
 from support.waverepo import WaveRepo, build_wave_repo, probe_events
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from dag_harness_mcp.service.app import HarnessApp
 from dag_harness_mcp.service.roles import sync_roles
 from dag_harness_mcp.service.runs import Runner
-from dag_harness_mcp.service.wave_types import WavePolicy
-from dag_harness_mcp.service.waves import WaveExecutor
+from dag_harness_mcp.service.waves import WaveExecutor, WavePolicy
 from support.boxup_repo import BoxUpRepo
 
 

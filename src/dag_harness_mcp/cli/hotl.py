@@ -22,7 +22,7 @@ from dag_harness_mcp.cli.common import (
     styled,
 )
 from dag_harness_mcp.cli.waves import ConcurrencyOpt, FromOpt, ToOpt, live
-from dag_harness_mcp.service.wave_types import OnWaveEvent, count_text
+from dag_harness_mcp.service.waves import OnWaveEvent, count_text
 
 __all__ = ["group"]
 

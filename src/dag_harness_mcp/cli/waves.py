@@ -29,7 +29,7 @@ from dag_harness_mcp.cli.common import (
     run_cli,
     styled,
 )
-from dag_harness_mcp.service.wave_types import (
+from dag_harness_mcp.service.waves import (
     OnWaveEvent,
     WaveEvent,
     WavePolicy,
@@ -257,7 +257,7 @@ def demo(
 ) -> None:
     """Box up the bundled example repository for real: molecule, pytest, commits, pushes,
     issues, MRs and the merge train, every role wave by wave, auto-approved."""
-    from dag_harness_mcp.service.demo import demo_directory, run_demo
+    from dag_harness_mcp.service.example import demo_directory, run_demo
 
     target = demo_directory(directory)
     err_console.print(f"example checkout: {target}", highlight=False)

@@ -16,12 +16,12 @@ from dag_harness_mcp.config import HotlSettings
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
 from dag_harness_mcp.service.notify import Notice, Notifier, redact_webhook
 from dag_harness_mcp.service.run_types import pid_alive
-from dag_harness_mcp.service.wave_types import RoleOutcome, WavePolicy, WaveRunReport, count_text
+from dag_harness_mcp.service.waves import RoleOutcome, WavePolicy, WaveRunReport, count_text
 
 if TYPE_CHECKING:
     from dag_harness_mcp.service.app import HarnessApp
     from dag_harness_mcp.service.runs import Runner
-    from dag_harness_mcp.service.wave_types import OnWaveEvent
+    from dag_harness_mcp.service.waves import OnWaveEvent
 
 __all__ = ["HotlPolicy", "HotlReport", "HotlStatus", "HotlStop", "HotlWaveRun", "approval_decision",
            "effective_limits", "hotl_status", "run_hotl", "stop_hotl"]
