@@ -137,8 +137,7 @@ class RoleRepository(Repository):
         them); depths come from a breadth-first pass in memory. A CTE carrying the depth
         re-expands a role at every path length: 157 ms against 2 ms on a 150-role
         complete DAG (bench/bench_sync.py)."""
-        role = self.require(name)
-        start = int(role["id"])
+        start = int(self.require(name)["id"])
         src, dst = ("depends_on_id", "role_id") if reverse else ("role_id", "depends_on_id")
         sql = f"""
             WITH RECURSIVE reach(role_id) AS (
@@ -159,21 +158,18 @@ class RoleRepository(Repository):
             adjacency.setdefault(int(row["from_id"]), []).append(
                 (int(row["to_id"]), str(row["name"]), str(row["status"]))
             )
-        depth_of: dict[int, int] = {start: 0}
+        seen = {start}
         result: builtins.list[Row] = []
         frontier = [start]
-        depth = 0
-        while frontier and depth < max_depth:
-            depth += 1
+        for depth in range(1, max_depth + 1):
             found: builtins.list[int] = []
             for node in frontier:
                 for target, target_name, status in adjacency.get(node, ()):
-                    if target in depth_of:
-                        continue
-                    depth_of[target] = depth
-                    found.append(target)
-                    if status == "active":
-                        result.append({"role": target_name, "depth": depth})
+                    if target not in seen:
+                        seen.add(target)
+                        found.append(target)
+                        if status == "active":
+                            result.append({"role": target_name, "depth": depth})
             frontier = found
         result.sort(key=lambda r: (r["depth"], r["role"]))
         return result
