@@ -1,4 +1,5 @@
-"""The ``harness`` Typer application: global options and command-group registration."""
+"""The ``harness`` Typer application: global options, command-group registration and
+``harness serve`` (the MCP server over stdio, as ``dag-harness-mcp``)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,11 @@ from dag_harness_mcp.cli import (
     observe,
     roles,
     runs,
-    serve,
     setup,
     trains,
     waves,
 )
+from dag_harness_mcp.cli.common import overrides
 
 __all__ = ["GLOBAL_OPTION_EXCLUDES", "HarnessGroup", "app", "hoist_options", "main"]
 
@@ -101,9 +102,23 @@ def _global(
     ctx.obj = {"overrides": {"repo_root": repo, "db_path": db, "roles_path": roles_path}}
 
 
+serving = typer.Typer()
+
+
+@serving.command("serve")
+def serve(ctx: typer.Context) -> None:
+    """Serve the MCP tools, resources and prompts over stdio (stdout carries only JSON-RPC)."""
+    from dag_harness_mcp.mcp.server import create_server, preflight
+    from dag_harness_mcp.mcp.stdio import exit_quietly_on_signals, serve_stdio
+
+    exit_quietly_on_signals()
+    serve_stdio(create_server(preflight(overrides(ctx))))
+
+
 # Commands in this order in `harness --help`, then the groups.
-for module in (roles, runs, waves, observe, setup, distributed, serve, trains):
-    app.add_typer(module.commands)
+for commands in (roles.commands, runs.commands, waves.commands, observe.commands,
+                 setup.commands, distributed.commands, serving, trains.commands):
+    app.add_typer(commands)
 for group in (hotl.group, capabilities.group, observe.sessions, database.group):
     app.add_typer(group)
 

@@ -11,14 +11,12 @@ from typing import Annotated
 
 import typer
 
-from dag_harness_mcp.cli.common import cli_errors, console, emit_json, make_table, open_app
+from dag_harness_mcp.cli.common import cli_errors, console, emit_json, make_table, open_app, styled
 from dag_harness_mcp.distributed.dispatch import DispatchOptions, DispatchReport
 
 __all__ = ["commands"]
 
 commands = typer.Typer()
-
-_STYLE = {"completed": "green", "failed": "red", "blocked": "yellow", "rejected": "red"}
 
 
 def _logging(level: str) -> None:
@@ -67,8 +65,7 @@ def _render(report: DispatchReport) -> None:
     console.print(make_table(
         f"wave run {report.wave_run_id}: {report.status}",
         ("wave", "role", "status", "wave started", "wave finished"),
-        ((wave.wave, role, f"[{_STYLE.get(status, 'white')}]{status}[/]",
-          _clock(wave.started_at), _clock(wave.finished_at))
+        ((wave.wave, role, styled(status), _clock(wave.started_at), _clock(wave.finished_at))
          for wave in report.waves for role, status in wave.roles.items())))
     if report.requeued_jobs:
         console.print(f"jobs queued again after their worker died: {report.requeued_jobs}")
