@@ -234,8 +234,8 @@ async def engine_overhead(tmp: Path, backend: str = "sqlite") -> None:
 async def test_phase(tmp: Path) -> None:
     from langgraph.runtime import Runtime
 
-    from dag_harness_mcp.graph.context import NodeContext
     from dag_harness_mcp.graph.nodes import run_molecule, run_pytest
+    from dag_harness_mcp.graph.state import NodeContext
     from dag_harness_mcp.service.run_types import workflow_deps
 
     app = _app(tmp, "phase")

@@ -12,14 +12,17 @@ from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, Send
 
 from dag_harness_mcp.errors import ForgeError, GitError, WorkflowError
-from dag_harness_mcp.graph.builder import NODE_NAMES, RETRIED_NODES, build_graph, compile_graph
-from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY, is_transient, node
-from dag_harness_mcp.graph.routing import (
+from dag_harness_mcp.graph.builder import (
+    NODE_NAMES,
+    RETRIED_NODES,
+    build_graph,
+    compile_graph,
     route_after_approval,
     route_after_tests,
     route_recovery,
     route_to_tests,
 )
+from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY, is_transient, node
 from dag_harness_mcp.graph.state import BoxUpRoleState, keep_first, keep_last_n, merge_dicts
 
 # -- keep_last_n -------------------------------------------------------------------

@@ -1,31 +1,29 @@
 """The box-up-role graph: nodes, edges, retry policies; compile and draw it
-(docs/architecture.md, "The workflow", draws the flow)."""
+(docs/architecture.md, "The workflow", draws the flow). Where the run goes next is a pure
+function of the state: a failed node goes to ``notify_failure``; the tests fan out with
+``Send`` to the kinds a role has."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.store.base import BaseStore
+from langgraph.types import Send
 
 from dag_harness_mcp.errors import WorkflowError
 from dag_harness_mcp.graph import nodes as n
-from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY
-from dag_harness_mcp.graph.routing import (
-    FAILURE,
-    after,
-    route_after_approval,
-    route_after_tests,
-    route_recovery,
-    route_to_tests,
-)
-from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext, kinds_of
 
-__all__ = ["NODE_NAMES", "build_graph", "compile_graph", "graph_mermaid", "initial_state"]
+__all__ = [
+    "NODE_NAMES", "TEST_NODES", "after", "build_graph", "compile_graph", "failed", "graph_mermaid",
+    "initial_state", "route_after_approval", "route_after_tests", "route_recovery",
+    "route_to_tests",
+]
 
 # In workflow order; a node function's __name__ is its node name (graph/nodes/decorator.py).
 _NODES: tuple[Any, ...] = (
@@ -36,6 +34,8 @@ _NODES: tuple[Any, ...] = (
 )
 NODE_NAMES: tuple[str, ...] = tuple(fn.__name__ for fn in _NODES)
 RETRIED_NODES: tuple[str, ...] = ("push_branch",)  # the forge retries its own requests
+TEST_NODES = {"molecule": "run_molecule", "pytest": "run_pytest"}
+FAILURE = "notify_failure"
 
 # Straight steps: node -> next node, unless the node failed.
 _CHAIN = (
@@ -51,6 +51,71 @@ _CHAIN = (
 )
 _TEST_TARGETS = ["run_molecule", "run_pytest", "merge_test_results", FAILURE]
 _TO_TESTS = [*_TEST_TARGETS, "scaffold_tests"]
+
+
+def failed(state: BoxUpRoleState) -> bool:
+    return bool(state.get("failed_node"))
+
+
+def after(next_node: str) -> Callable[[BoxUpRoleState], str]:
+    """The plain step to ``next_node``, or to ``notify_failure`` when the node failed."""
+
+    def route(state: BoxUpRoleState) -> str:
+        return FAILURE if failed(state) else next_node
+
+    route.__name__ = f"to_{next_node}"
+    return route
+
+
+def _sends(state: BoxUpRoleState, kinds: list[str]) -> list[Send]:
+    payload: dict[str, Any] = dict(state)
+    return [Send(TEST_NODES[k], payload) for k in kinds]
+
+
+def route_to_tests(state: BoxUpRoleState) -> list[Send] | str:
+    """Both test nodes in parallel, one, or none (straight to the merge); an untested role
+    first pauses once for the agent to add tests when ``scaffold_tests`` is 'ask'."""
+    if failed(state):
+        return FAILURE
+    kinds = kinds_of(state)
+    if kinds:
+        return _sends(state, kinds)
+    if state.get("scaffold_tests") == "ask" and not state.get("scaffold_asked"):
+        return "scaffold_tests"
+    return "merge_test_results"
+
+
+def route_after_tests(state: BoxUpRoleState) -> list[Send] | str:
+    """On to the deploy check, or (after a repair) every kind once more; when tests fail,
+    one bounded recovery round (flakiness), then a repair pause while rounds remain, then
+    the failure report."""
+    if failed(state):
+        return FAILURE
+    if state.get("tests_passed"):
+        if state.get("retest") == "all":
+            return _sends(state, kinds_of(state)) or "validate_deploy"
+        return "validate_deploy"
+    if int(state.get("test_retries", 0)) < int(state.get("test_retry_limit", 0)):
+        return "recovery"
+    if state.get("tests_repairable", True) and (
+        int(state.get("repair_round", 0)) < int(state.get("repair_round_limit", 0))
+    ):
+        return "repair"
+    return FAILURE
+
+
+def route_recovery(state: BoxUpRoleState) -> list[Send] | str:
+    """Re-run only the kinds that failed (after a recovery round or the agent's repair)."""
+    if failed(state):
+        return FAILURE
+    kinds = [k for k in kinds_of(state) if k in (state.get("failed_kinds") or [])]
+    return _sends(state, kinds) if kinds else FAILURE
+
+
+def route_after_approval(state: BoxUpRoleState) -> str:
+    if failed(state):
+        return FAILURE
+    return "add_to_merge_train" if state.get("human_approved") else "report_summary"
 
 
 def build_graph() -> StateGraph[BoxUpRoleState, NodeContext, BoxUpRoleState, BoxUpRoleState]:

@@ -1,13 +1,30 @@
-"""The state of one box-up run and its reducers: keys the parallel test nodes write in one
-step have reducers, so the branches never collide."""
+"""What a node gets: the state of one box-up run (checkpointed) and its reducers, so keys
+the parallel test nodes write in one step never collide; and its context (LangGraph's
+runtime context, never checkpointed): the run's identity and the narrow WorkflowDeps the
+service layer builds."""
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, TypedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
-__all__ = ["BoxUpRoleState", "keep_first", "keep_last_n", "merge_dicts"]
+from dag_harness_mcp.runner.process import ChildRegistry, execution_children, owner_of
+
+if TYPE_CHECKING:
+    from dag_harness_mcp.config import Settings
+    from dag_harness_mcp.db.repos.capabilities import CapabilityRepository
+    from dag_harness_mcp.db.repos.roles import RoleRepository
+    from dag_harness_mcp.db.repos.suite_runs import SuiteRunRepository
+    from dag_harness_mcp.db.repos.worktrees import WorktreeRepository
+    from dag_harness_mcp.forge.base import Audit, Forge
+
+__all__ = [
+    "BoxUpRoleState", "NodeContext", "WorkflowDeps", "keep_first", "keep_last_n", "kinds_of",
+    "merge_dicts",
+]
 
 
 def keep_last_n(n: int) -> Callable[[list[Any] | None, list[Any] | Any | None], list[Any]]:
@@ -104,3 +121,48 @@ class BoxUpRoleState(TypedDict, total=False):
     notes: Annotated[list[str], operator.add]  # what a person should know (branch made how)
     state_snapshots: Annotated[list[dict[str, Any]], keep_last_n(10)]
     node_durations: Annotated[dict[str, float], merge_dicts]
+
+
+def kinds_of(state: BoxUpRoleState) -> list[str]:
+    """The kinds of tests the role has, in a fixed order."""
+    has = {"molecule": state.get("has_molecule_tests"), "pytest": state.get("has_pytest_tests")}
+    return [kind for kind, present in has.items() if present]
+
+
+@dataclass(frozen=True)
+class WorkflowDeps:
+    """What the nodes use of the process: built once per app by the service layer."""
+
+    settings: Settings
+    roles: RoleRepository
+    tests: SuiteRunRepository
+    worktrees: WorktreeRepository
+    capabilities: CapabilityRepository
+    audit: Audit
+    sync_roles: Callable[[], object]  # rescan the roles path (a role the StateDB lacks)
+
+
+@dataclass
+class NodeContext:
+    deps: WorkflowDeps
+    forge: Forge
+    execution_id: int
+    thread_id: str
+    auto_approve: bool = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.deps.settings
+
+    @property
+    def children(self) -> tuple[ChildRegistry, str]:
+        """Where a node records the commands it starts (``run_process(children=...)``), so
+        a resume after ``kill -9`` can stop the ones still running."""
+        return execution_children(self.settings.database_path), owner_of(self.execution_id)
+
+    async def audit(self, action: str, **details: Any) -> None:
+        """Record ``action`` on this execution in the audit log (off the event loop)."""
+        await asyncio.to_thread(
+            self.deps.audit, action, entity_type="execution", entity_id=self.execution_id,
+            details=details,
+        )

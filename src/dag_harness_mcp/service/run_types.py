@@ -14,7 +14,7 @@ from dag_harness_mcp.errors import WorkflowError
 
 if TYPE_CHECKING:
     from dag_harness_mcp.forge.base import Forge
-    from dag_harness_mcp.graph.context import NodeContext, WorkflowDeps
+    from dag_harness_mcp.graph.state import NodeContext, WorkflowDeps
     from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = [
@@ -74,7 +74,7 @@ class WorkflowSpec:
     @classmethod
     def box_up_role(cls) -> WorkflowSpec:
         from dag_harness_mcp.graph.builder import NODE_NAMES, compile_graph, initial_state
-        from dag_harness_mcp.graph.context import NodeContext
+        from dag_harness_mcp.graph.state import NodeContext
 
         def make_context(app: HarnessApp, forge: Forge, execution_id: int, thread_id: str,
                          auto_approve: bool) -> NodeContext:
@@ -95,7 +95,7 @@ class WorkflowSpec:
 
 def workflow_deps(app: HarnessApp) -> WorkflowDeps:
     """What the graph's nodes may use of ``app``: settings, four repositories, audit, sync."""
-    from dag_harness_mcp.graph.context import WorkflowDeps
+    from dag_harness_mcp.graph.state import WorkflowDeps
     from dag_harness_mcp.service.roles import sync_roles
 
     db = app.db

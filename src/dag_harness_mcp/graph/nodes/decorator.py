@@ -24,8 +24,7 @@ from langgraph.types import RetryPolicy
 
 from dag_harness_mcp.clock import utc_now
 from dag_harness_mcp.errors import ForgeError, GitError, HarnessError
-from dag_harness_mcp.graph.context import NodeContext
-from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext
 
 __all__ = ["NETWORK_RETRY", "NodeFn", "Update", "in_thread", "is_transient", "node"]
 

@@ -19,9 +19,8 @@ from dag_harness_mcp.forge.templates import (
     render_mr_description,
     render_mr_title,
 )
-from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.decorator import Update, node
-from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext
 
 __all__ = [
     "LABELS", "UNTESTED_LABEL", "UNTESTED_NOTE", "add_to_merge_train", "approval_payload",

@@ -6,9 +6,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.decorator import Update, node
-from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext
 from dag_harness_mcp.runner.digest import failure_digest
 from dag_harness_mcp.store.namespaces import remember_run
 

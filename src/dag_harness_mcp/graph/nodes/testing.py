@@ -20,7 +20,6 @@ from dag_harness_mcp import sandbox
 from dag_harness_mcp.ansible.collections import join_paths
 from dag_harness_mcp.db.repos.suite_runs import CaseOutcome, SuiteRun
 from dag_harness_mcp.errors import WorkflowError
-from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.collections import (
     COLLECTIONS_ENV,
     collections_env,
@@ -29,8 +28,7 @@ from dag_harness_mcp.graph.nodes.collections import (
 )
 from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
 from dag_harness_mcp.graph.nodes.validation import probe_tests
-from dag_harness_mcp.graph.routing import kinds_of
-from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext, kinds_of
 from dag_harness_mcp.runner.digest import (
     Failure,
     bound_digest,

@@ -10,14 +10,13 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from dag_harness_mcp.errors import NotFoundError, WorkflowError
-from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.collections import (
     collections_env,
     missing_collection_error,
     missing_collections,
 )
 from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
-from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext
 from dag_harness_mcp.names import resolve_role_dir, validate_role_name
 from dag_harness_mcp.runner.process import run_process, tool_env
 

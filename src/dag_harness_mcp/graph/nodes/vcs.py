@@ -11,9 +11,8 @@ import yaml
 from langgraph.runtime import Runtime
 
 from dag_harness_mcp.errors import WorkflowError
-from dag_harness_mcp.graph.context import NodeContext
 from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY, Update, in_thread, node
-from dag_harness_mcp.graph.state import BoxUpRoleState
+from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext
 from dag_harness_mcp.names import role_slug
 from dag_harness_mcp.statedir import hide_state_dir
 
