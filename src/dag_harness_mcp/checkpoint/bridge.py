@@ -233,10 +233,6 @@ class CheckpointerWithStateDB(BaseCheckpointSaver[Any]):
 
     # -- pure delegation --------------------------------------------------------
 
-    @property
-    def config_specs(self) -> list[Any]:
-        return list(self.inner.config_specs)
-
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.inner.get_tuple(config)
 

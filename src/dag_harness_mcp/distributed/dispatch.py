@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from dag_harness_mcp.service.app import HarnessApp
 
 __all__ = [
-    "DispatchOptions", "DispatchReport", "dispatch_waves", "plan_dispatch", "queue_role_job",
+    "DispatchOptions", "DispatchReport", "dispatch_waves", "queue_role_job",
     "requeue_stalled",
 ]
 
@@ -55,17 +55,6 @@ class DispatchReport:
     waves: list[WaveOutcome] = field(default_factory=list)
     requeued_jobs: list[int] = field(default_factory=list)
     duration_s: float = 0.0
-
-
-def plan_dispatch(app: HarnessApp, options: DispatchOptions) -> list[tuple[int, list[str]]]:
-    """``[(wave, roles)]`` in wave order within the requested range (roles without a
-    wave, blocked by a dependency cycle, are not dispatched)."""
-    lo, hi = options.from_wave, options.to_wave
-    if lo is not None and hi is not None and lo > hi:
-        raise WorkflowError(f"--from {lo} is after --to {hi}; give a range low to high")
-    return _by_wave((int(r["wave"]), str(r["name"])) for r in app.db.roles.list()
-                    if r.get("wave") is not None and (lo is None or r["wave"] >= lo)
-                    and (hi is None or r["wave"] <= hi))
 
 
 def _by_wave(pairs: Iterable[tuple[int, str]]) -> list[tuple[int, list[str]]]:
@@ -152,7 +141,14 @@ _SETTLED = ("completed", "failed", "blocked", "paused", "rejected", "skipped", "
 def _new_wave_run(
     app: HarnessApp, options: DispatchOptions
 ) -> tuple[int, list[tuple[int, list[str]]]]:
-    plan = plan_dispatch(app, options)
+    """A wave run of the requested waves' roles, ``[(wave, roles)]`` in wave order (roles
+    without a wave, blocked by a dependency cycle, are not dispatched)."""
+    lo, hi = options.from_wave, options.to_wave
+    if lo is not None and hi is not None and lo > hi:
+        raise WorkflowError(f"--from {lo} is after --to {hi}; give a range low to high")
+    plan = _by_wave((int(r["wave"]), str(r["name"])) for r in app.db.roles.list()
+                    if r.get("wave") is not None and (lo is None or r["wave"] >= lo)
+                    and (hi is None or r["wave"] <= hi))
     waves = app.db.waves
     wave_run_id = waves.create(
         mode="distributed", from_wave=options.from_wave, to_wave=options.to_wave,

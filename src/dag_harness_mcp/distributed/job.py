@@ -108,22 +108,15 @@ async def restore_worktree(app: HarnessApp, row: dict[str, Any]) -> Path | None:
     return path
 
 
-def execution_in_wave_run(app: HarnessApp, role: str, wave_run_id: int) -> dict[str, Any] | None:
-    """The newest execution of ``role`` started by wave run ``wave_run_id``, if any."""
-    for row in app.db.executions.list(role=role, limit=200):
-        if row.get("wave_run_id") == wave_run_id:
-            return dict(row)
-    return None
-
-
 async def _settled_execution(
     runner: Runner, role: str, wave_run_id: int, poll: float
 ) -> dict[str, Any] | None:
-    """The role's execution in this wave run once no live process drives it: the queue
-    re-runs a job whose worker missed its heartbeats, but that worker may be alive (a
+    """The role's newest execution in this wave run once no live process drives it: the
+    queue re-runs a job whose worker missed its heartbeats, but that worker may be alive (a
     stalled event loop); then wait for it instead of running the role twice."""
     while True:
-        row = execution_in_wave_run(runner.app, role, wave_run_id)
+        rows = runner.app.db.executions.list(role=role, limit=200)
+        row = next((dict(r) for r in rows if r.get("wave_run_id") == wave_run_id), None)
         if row is None or row["status"] not in ("running", "pending") or not (
             runner.owner_alive(int(row["id"]), row.get("pid"))
         ):
