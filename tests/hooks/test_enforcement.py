@@ -120,6 +120,10 @@ def test_bash_allow_and_deny_patterns_match_parsed_argv(hook: HookRunner, app: A
     reason = denial(hook.pre("Bash", {"command": "ls > /etc/motd"}, "a5"))
     assert "writes /etc/motd" in reason
     assert denial(hook.pre("Bash", {"command": "git push origin feature"}, "a6"))  # gitlab_write
+    for opts in ("--namespace ns", "--super-prefix sub/", "--config-env user.name=HOME"):
+        # a global option's value is not the subcommand: still a push, still gitlab_write
+        reason = denial(hook.pre("Bash", {"command": f"git {opts} push origin feature"}, "a8"))
+        assert "gitlab_write" in reason, opts
     assert denial(hook.pre("Bash", {"command": "echo 'unterminated"}, "a7"))
 
 

@@ -133,6 +133,9 @@ def skip_options(argv: list[str], start: int, with_value: set[str] | frozenset[s
     return i
 
 
+# git's global options that take their value as the next word (git.c, handle_options).
+GIT_VALUE_OPTIONS = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+                               "--super-prefix", "--config-env"})
 _SUDO = frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-U"})
 # Wrapper commands: the options that take a value (``timeout`` also takes its duration).
 _WRAPPERS = {"sudo": _SUDO, "doas": _SUDO, "env": frozenset({"-u", "-C", "-S"}),
@@ -291,7 +294,7 @@ def dangerous(cmd: Command, default_branches: set[str]) -> str | None:
         return None
     name = os.path.basename(argv[0])
     if name == "git":
-        i = skip_options(argv, 1, {"-C", "-c", "--git-dir", "--work-tree", "--namespace"})
+        i = skip_options(argv, 1, GIT_VALUE_OPTIONS)
         return _git_push(argv[i + 1:], default_branches) if argv[i:i + 1] == ["push"] else None
     if name == "rm":
         flags = [a for a in argv[1:] if a.startswith("-")]

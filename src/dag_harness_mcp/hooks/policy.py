@@ -35,9 +35,6 @@ _MCP_WRITE = re.compile(r"(?:^|_)(write|edit|create|move|rename|copy|delete|remo
 _MCP_PATH_KEYS = ("file_path", "path", "filePath", "notebook_path", "destination", "dest",
                   "target", "source", "new_path", "old_path", "directory")
 _GLAB_READ = {"list", "view", "status", "diff", "ls", "get", "check", "version", "help"}
-_GIT_GLOBAL_OPTIONS = {"-C", "-c", "--git-dir", "--work-tree"}
-
-
 def _how(flag: str, sid: str) -> str:
     return (f"ask the user to grant it with `harness capabilities grant {flag} --session {sid}` "
             "or the grant_capabilities MCP tool")
@@ -179,11 +176,11 @@ def _mcp_allowed(pattern: str, tool: str) -> bool:
 
 def git_subcommand(argv: list[str]) -> str | None:
     """The subcommand of a ``git`` argv (after its global options), else None."""
-    from dag_harness_mcp.hooks.bash import skip_options
+    from dag_harness_mcp.hooks.bash import GIT_VALUE_OPTIONS, skip_options
 
     if not argv or os.path.basename(argv[0]) != "git":
         return None
-    i = skip_options(argv, 1, _GIT_GLOBAL_OPTIONS)
+    i = skip_options(argv, 1, GIT_VALUE_OPTIONS)
     return argv[i] if i < len(argv) else ""
 
 
