@@ -78,7 +78,7 @@ class Runner:
         self._workflow = workflow
         self._forge = forge
         self._process_alive = process_alive or (lambda _execution_id, pid: pid_alive(pid))
-        self._stack: AsyncExitStack | None = None
+        self._stack = AsyncExitStack()  # holds the checkpointer while the runner is open
         self._saver: CheckpointerWithStateDB | None = None
         self._live: dict[int, asyncio.Task[Any]] = {}
         self._cancelling: set[int] = set()
@@ -91,19 +91,15 @@ class Runner:
             from dag_harness_mcp.service.memory import harness_store
 
             self.store = harness_store(self.app)
-        stack = AsyncExitStack()
-        self._saver = await stack.enter_async_context(
+        self._saver = await self._stack.enter_async_context(
             open_checkpointer(self.app.settings, self.app.db)
         )
-        self._stack = stack
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         for task in list(self._live.values()):
             task.cancel()
-        if self._stack is not None:
-            await self._stack.aclose()
-        self._stack = None
+        await self._stack.aclose()
         self._saver = None
         self._graphs.clear()  # compiled against the saver just closed
 
