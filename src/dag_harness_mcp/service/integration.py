@@ -173,23 +173,18 @@ def _merge_server(mcp: dict[str, Any], server: dict[str, Any], manifest: Manifes
     mcp["mcpServers"] = servers
 
 
-def project_skills(plugin_root: Path) -> dict[str, str]:
-    """``.claude/skills/<name>/SKILL.md`` -> its text for a project install (the plugin's
-    skills with the project server's tool names)."""
-    return {str(SKILLS / skill.parent.name / "SKILL.md"): skill.read_text(encoding="utf-8")
-            .replace(_PLUGIN_TOOL_PREFIX, _PROJECT_TOOL_PREFIX)
-            for skill in sorted((plugin_root / "skills").glob("*/SKILL.md"))}
-
-
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _add_skills(project: Path, plugin_root: Path, manifest: Manifest,
                 report: InstallReport) -> None:
-    """Write the skills that are not there; a file of that name the user has is kept."""
+    """Write the plugin's skills (with the project server's tool names) that are not there
+    as ``.claude/skills/<name>/SKILL.md``; a file of that name the user has is kept."""
     ours: dict[str, str] = manifest.setdefault("skills", {})
-    for rel, text in project_skills(plugin_root).items():
+    for skill in sorted((plugin_root / "skills").glob("*/SKILL.md")):
+        rel = str(SKILLS / skill.parent.name / "SKILL.md")
+        text = skill.read_text(encoding="utf-8").replace(_PLUGIN_TOOL_PREFIX, _PROJECT_TOOL_PREFIX)
         target = project / rel
         if target.exists():
             current = target.read_text(encoding="utf-8", errors="replace")
