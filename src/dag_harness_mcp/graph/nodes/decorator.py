@@ -11,12 +11,10 @@ almost everything, so :data:`NETWORK_RETRY` passes :func:`is_transient` explicit
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import ParamSpec, TypeVar
 
 from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
@@ -26,12 +24,10 @@ from dag_harness_mcp.clock import utc_now
 from dag_harness_mcp.errors import ForgeError, GitError, HarnessError
 from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext
 
-__all__ = ["NETWORK_RETRY", "NodeFn", "Update", "in_thread", "is_transient", "node"]
+__all__ = ["NETWORK_RETRY", "NodeFn", "Update", "is_transient", "node"]
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 Update = BoxUpRoleState  # a node returns the keys it changes
 NodeFn = Callable[[BoxUpRoleState, Runtime[NodeContext]], Awaitable[Update]]
 
@@ -106,8 +102,3 @@ def node(name: str, *, retry: RetryPolicy | None = None) -> Callable[[NodeFn], N
         return run
 
     return wrap
-
-
-async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run a blocking call (StateDB, filesystem walks) off the event loop."""
-    return await asyncio.to_thread(fn, *args, **kwargs)

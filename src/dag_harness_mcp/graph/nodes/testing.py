@@ -7,6 +7,7 @@ re-tests the failed kinds, then every kind once more."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
@@ -26,7 +27,7 @@ from dag_harness_mcp.graph.nodes.collections import (
     missing_collection_error,
     missing_collections,
 )
-from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
+from dag_harness_mcp.graph.nodes.decorator import Update, node
 from dag_harness_mcp.graph.nodes.validation import probe_tests
 from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext, kinds_of
 from dag_harness_mcp.runner.digest import (
@@ -108,7 +109,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
     # Per run scratch: pytest's JUnit file, and molecule's ephemeral directory (by default
     # keyed on the role directory's name only, so two runs of one role would share it).
     children = ctx.children
-    scratch = await in_thread(children[0].scratch, children[1], kind)
+    scratch = await asyncio.to_thread(children[0].scratch, children[1], kind)
     junit: Path | None = None
     junit_text: str | None = None
     if kind == "molecule":
@@ -141,11 +142,11 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
             cases = parse_molecule_output(result.output_tail)
         elif junit is not None:
             cases = parse_junit_xml(junit)
-            junit_text = await in_thread(_read_text, junit)
+            junit_text = await asyncio.to_thread(_read_text, junit)
         else:
             cases = parse_pytest_summary(result.output_tail)
     finally:
-        await in_thread(shutil.rmtree, scratch, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, scratch, ignore_errors=True)
     status = _status(result, cases)
     if not cases:
         cases = [CaseResult(kind, "passed" if status == "passed" else "failed")]
@@ -160,7 +161,7 @@ async def _run_kind(kind: str, state: BoxUpRoleState, ctx: NodeContext) -> Updat
         execution_id=ctx.execution_id,
         results=[CaseOutcome(c.name, c.outcome, c.duration_ms) for c in cases],
     )
-    recorded = await in_thread(ctx.deps.tests.record, record)
+    recorded = await asyncio.to_thread(ctx.deps.tests.record, record)
     if status != "passed":
         missing = await missing_collections(result.output_tail, env, children)
         if missing:  # no repair of the role helps: the machine lacks a collection
@@ -207,7 +208,7 @@ async def _in_sandbox(argv: list[str], kind: str, state: BoxUpRoleState, ctx: No
     no network unless the run's context grants it. No sandbox here: an environment error."""
     settings = ctx.settings
     db = settings.database_path
-    bwrap, why = await in_thread(sandbox.probe, str(db.parent), env)
+    bwrap, why = await asyncio.to_thread(sandbox.probe, str(db.parent), env)
     if bwrap is None:
         raise WorkflowError(
             f"environment problem, not the role's: the {kind} run of role "
@@ -216,7 +217,9 @@ async def _in_sandbox(argv: list[str], kind: str, state: BoxUpRoleState, ctx: No
             f"here: {why}; then box the role up again (`harness box-up-role "
             f"{state['role_name']}`), or set `tests: {{sandbox: never}}` in harness.yml to "
             "run such tests unconfined")
-    contexts = await in_thread(ctx.deps.capabilities.contexts, execution_id=ctx.execution_id)
+    contexts = await asyncio.to_thread(
+        ctx.deps.capabilities.contexts, execution_id=ctx.execution_id
+    )
     plan = sandbox.make_plan(
         [state["worktree_path"], str(scratch)], project_dir=str(settings.repo_root),
         db_path=str(db), network=any("network" in c["capabilities"] for c in contexts),
@@ -314,7 +317,7 @@ async def scaffold_tests(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -
     """Interrupt once for an untested role; on resume, look again for the tests the agent
     added in the worktree (none: the run goes on untested)."""
     interrupt(scaffold_request(state))
-    has_molecule, has_pytest = await in_thread(
+    has_molecule, has_pytest = await asyncio.to_thread(
         probe_tests, Path(state["worktree_role_path"]))
     await runtime.context.audit("workflow.scaffold_tests", role=state["role_name"],
                                 molecule=has_molecule, pytest=has_pytest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,7 +16,7 @@ from dag_harness_mcp.graph.nodes.collections import (
     missing_collection_error,
     missing_collections,
 )
-from dag_harness_mcp.graph.nodes.decorator import Update, in_thread, node
+from dag_harness_mcp.graph.nodes.decorator import Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext
 from dag_harness_mcp.names import resolve_role_dir, validate_role_name
 from dag_harness_mcp.runner.process import run_process, tool_env
@@ -42,10 +43,10 @@ async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
     deps = runtime.context.deps
     settings = deps.settings
     name = validate_role_name(state.get("role_name"))
-    row = await in_thread(deps.roles.get, name)
+    row = await asyncio.to_thread(deps.roles.get, name)
     if row is None:
-        await in_thread(deps.sync_roles)
-        row = await in_thread(deps.roles.get, name)
+        await asyncio.to_thread(deps.sync_roles)
+        row = await asyncio.to_thread(deps.roles.get, name)
     roles_dir = Path(state.get("repo_root") or settings.repo_root) / settings.roles_path
     if row is None:
         raise NotFoundError(
@@ -53,7 +54,7 @@ async def validate_role(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
             "or point --repo at the repository that holds it"
         )
     role_dir = resolve_role_dir(roles_dir, name)
-    exists, has_molecule, has_pytest = await in_thread(_probe, role_dir)
+    exists, has_molecule, has_pytest = await asyncio.to_thread(_probe, role_dir)
     if not exists:
         raise NotFoundError(
             f"role {name!r} is in the StateDB but not on disk at {role_dir}; run `harness sync`"
@@ -87,7 +88,7 @@ async def analyze_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> 
     """The role's in-repo dependencies; a dependency missing from the repository fails the run."""
     deps = runtime.context.deps
     name = state["role_name"]
-    edges = await in_thread(deps.roles.direct_dependencies, name)
+    edges = await asyncio.to_thread(deps.roles.direct_dependencies, name)
     missing = [e for e in edges if _missing(e)]
     if missing:
         listed = ", ".join(
@@ -99,7 +100,7 @@ async def analyze_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> 
         )
     direct = sorted({str(e["depends_on"] or e["reference"]) for e in edges if e["kind"] == "role"})
     external = sorted({str(e["reference"]) for e in edges if e["kind"] == "external"})
-    transitive = await in_thread(deps.roles.transitive_dependencies, name)
+    transitive = await asyncio.to_thread(deps.roles.transitive_dependencies, name)
     return {
         "dependencies": direct,
         "transitive_dependencies": [str(r["role"]) for r in transitive],
@@ -110,7 +111,8 @@ async def analyze_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> 
 @node("check_reverse_deps")
 async def check_reverse_deps(state: BoxUpRoleState, runtime: Runtime[NodeContext]) -> Update:
     """The roles that depend on this one (for the report and the descriptions)."""
-    rows = await in_thread(runtime.context.deps.roles.transitive_dependants, state["role_name"])
+    roles = runtime.context.deps.roles
+    rows = await asyncio.to_thread(roles.transitive_dependants, state["role_name"])
     return {
         "dependants": [str(r["role"]) for r in rows if int(r["depth"]) == 1],
         "transitive_dependants": [str(r["role"]) for r in rows],

@@ -4,6 +4,7 @@ default branch (a reused worktree's branch is recreated, rebased or merged, and 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import yaml
 from langgraph.runtime import Runtime
 
 from dag_harness_mcp.errors import WorkflowError
-from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY, Update, in_thread, node
+from dag_harness_mcp.graph.nodes.decorator import NETWORK_RETRY, Update, node
 from dag_harness_mcp.graph.state import BoxUpRoleState, NodeContext
 from dag_harness_mcp.names import role_slug
 from dag_harness_mcp.statedir import hide_state_dir
@@ -56,7 +57,7 @@ async def create_worktree(state: BoxUpRoleState, runtime: Runtime[NodeContext]) 
             f"role {role!r} is not in the worktree at {role_dir}: it is not committed on "
             f"{settings.default_branch!r}; commit the role there first"
         )
-    await in_thread(
+    await asyncio.to_thread(
         ctx.deps.worktrees.record, role, path=str(info.path), branch=branch,
         base_ref=settings.default_branch, head_sha=head,
     )
@@ -107,12 +108,12 @@ async def create_commit(state: BoxUpRoleState, runtime: Runtime[NodeContext]) ->
     ctx = runtime.context
     role = state["role_name"]
     path = Path(state["worktree_role_path"]) / MANIFEST_NAME
-    await in_thread(_write_manifest, path, manifest(state))
+    await asyncio.to_thread(_write_manifest, path, manifest(state))
     message = f"box-up: {role}\n\nBoxed up by dag-harness (execution {ctx.execution_id})."
     commit = await commit_all(
         Path(state["worktree_path"]), message, trailer=(TRAILER_KEY, ctx.thread_id)
     )
-    await in_thread(ctx.deps.worktrees.update_head, state["worktree_path"], commit.sha)
+    await asyncio.to_thread(ctx.deps.worktrees.update_head, state["worktree_path"], commit.sha)
     return {"commit_sha": commit.sha, "manifest_path": str(path)}
 
 
