@@ -12,6 +12,7 @@ import base64
 import sqlite3
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,7 @@ def run_read_only(
         raise StateDBError(f"no StateDB at {path}; run `harness sync` first to create it")
     _check_params(params)
     refused: list[str] = []
-    conn = connect_sqlite(path, read_only=True)
-    try:
+    with closing(connect_sqlite(path, read_only=True)) as conn:
         conn.set_authorizer(_authorizer(refused))
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
         deadline = time.monotonic() + time_budget_s
@@ -164,10 +164,7 @@ def run_read_only(
             cursor = conn.execute(sql, tuple(params))
             shaper = _Shaper([d[0] for d in cursor.description or ()])
             while (values := cursor.fetchone()) is not None:
-                if len(rows) == row_limit:
-                    truncated = True
-                    break
-                row = shaper.row(tuple(values))
+                row = None if len(rows) == row_limit else shaper.row(tuple(values))
                 if row is None:
                     truncated = True
                     break
@@ -182,8 +179,6 @@ def run_read_only(
             raise StateDBError(f"query rejected: {exc}; pass large numbers as strings") from exc
         return QueryResult(columns=shaper.columns, rows=rows, truncated=truncated,
                            row_limit=row_limit, cut_cells=shaper.cut_cells)
-    finally:
-        conn.close()
 
 
 def _explain(exc: sqlite3.DatabaseError, refused: list[str], late: bool, budget: float) -> str:
