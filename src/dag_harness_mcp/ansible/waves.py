@@ -154,26 +154,26 @@ def plan_waves(
     plan.unknown_pins = sorted(r for r in pins if r not in graph)
     cyclic = {member: path for members, path in components for member in members}
 
+    # (graph is normalised above: every dependency is a role of it, listed once, sorted)
     dependants: dict[str, list[str]] = {r: [] for r in graph}
-    remaining: dict[str, int] = {}
     for role, deps in graph.items():
-        remaining[role] = len(set(deps))
-        for dep in set(deps):
-            dependants.setdefault(dep, []).append(role)
+        for dep in deps:
+            dependants[dep].append(role)
+    remaining = {role: len(deps) for role, deps in graph.items()}
     ready = deque(sorted(r for r, n in remaining.items() if n == 0))
     while ready:
         role = ready.popleft()
-        deps = set(graph.get(role, ()))
+        deps = graph[role]
         wave = 1 + max((plan.waves[d] or 0) for d in deps) if deps else 0
         pin = pins.get(role)
         if pin is not None:
             if pin < wave:
-                culprit = max(sorted(deps), key=lambda d: plan.waves[d] or 0)
+                culprit = max(deps, key=lambda d: plan.waves[d] or 0)
                 raise WavePinError(role, pin, culprit, plan.waves[culprit] or 0)
             wave = pin
             plan.pinned.add(role)
         plan.waves[role] = wave
-        for child in dependants.get(role, ()):
+        for child in dependants[role]:
             remaining[child] -= 1
             if remaining[child] == 0:
                 ready.append(child)
