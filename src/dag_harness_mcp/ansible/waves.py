@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from dag_harness_mcp.errors import ConfigError, CycleError, WavePinError
 
-__all__ = ["Graph", "WavePlan", "collect_pins", "cyclic_components", "find_cycles", "make_graph",
-           "plan_waves", "strongly_connected"]
+__all__ = ["Graph", "WavePlan", "collect_pins", "cyclic_components", "make_graph", "plan_waves",
+           "strongly_connected"]
 
 
 Graph = dict[str, list[str]]  # role -> the in-repo roles it depends on (sorted)
@@ -96,11 +96,6 @@ def cyclic_components(graph: Mapping[str, Collection[str]]) -> list[tuple[list[s
     """``(members, one cycle path through them)`` for each circular group of roles."""
     return [(c, _cycle_path(graph, set(c))) for c in strongly_connected(graph)
             if len(c) > 1 or c[0] in graph.get(c[0], ())]
-
-
-def find_cycles(graph: Mapping[str, Collection[str]]) -> list[list[str]]:
-    """One cycle path per circular group of roles, e.g. ``[["a", "b", "a"]]``, sorted."""
-    return sorted(path for _members, path in cyclic_components(graph))
 
 
 @dataclass
