@@ -37,20 +37,17 @@ class ExecutionRepository(Runs):
                wave_run_id: int | None = None, pid: int | None = None,
                status: str = "pending") -> int:
         now = utc_now()
-        with self._db.transaction():
-            role_id = self._db.scalar(
-                "SELECT id FROM roles WHERE name = ? AND status = 'active'", (role_name,)
-            )
-            return self._insert(
-                "INSERT INTO workflow_executions (thread_id, workflow, role_id, role_name, status,"
-                " breakpoints, auto_approve, wave_run_id, pid, started_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    thread_id, workflow, role_id, role_name, status,
-                    json.dumps(list(breakpoints)), 1 if auto_approve else 0,
-                    wave_run_id, pid, now, now,
-                ),
-            )
+        return self._insert(
+            "INSERT INTO workflow_executions (thread_id, workflow, role_id, role_name, status,"
+            " breakpoints, auto_approve, wave_run_id, pid, started_at, updated_at) VALUES"
+            " (?, ?, (SELECT id FROM roles WHERE name = ? AND status = 'active'), ?, ?, ?, ?, ?,"
+            " ?, ?, ?) RETURNING id",
+            (
+                thread_id, workflow, role_name, role_name, status,
+                json.dumps(list(breakpoints)), 1 if auto_approve else 0,
+                wave_run_id, pid, now, now,
+            ),
+        )
 
     def by_thread(self, thread_id: str) -> Row | None:
         return self._db.fetchone("SELECT * FROM workflow_executions WHERE thread_id = ?",
