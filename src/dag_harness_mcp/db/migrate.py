@@ -126,9 +126,6 @@ def _split(script: str) -> list[str]:
             continue
         buffer += line
         if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                statements.append(buffer.strip())
+            statements.append(buffer.strip())
             buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())
-    return statements
+    return [s for s in (*statements, buffer.strip()) if s]
