@@ -15,7 +15,6 @@ from dag_harness_mcp.mcp.registry import compact_json, drop_nones
 from dag_harness_mcp.mcp.state import Ctx, ServerState, StateSlot, app_of, state_of
 from dag_harness_mcp.mcp.views import cost_view, execution_view, role_view
 from dag_harness_mcp.service import memory, observability, roles, run_types
-from dag_harness_mcp.service.roles import Role
 
 __all__ = ["ROLE_TEMPLATE", "register_resources"]
 
@@ -26,17 +25,6 @@ MERMAID = "text/vnd.mermaid"
 
 def _json(data: Any) -> str:
     return compact_json(drop_nones(data))
-
-
-def roles_summary(rows: list[Role]) -> dict[str, Any]:
-    """Every role's name grouped by wave (no wave: ``null``), with the per-role resource."""
-    waves: dict[int | None, list[str]] = {}
-    for row in rows:
-        waves.setdefault(row.wave, []).append(row.name)
-    return {
-        "total": len(rows), "role": ROLE_TEMPLATE,
-        "waves": [{"wave": wave, "roles": names} for wave, names in waves.items()],
-    }
 
 
 @contextmanager
@@ -56,7 +44,12 @@ def register_resources(server: MCPServer[ServerState], slot: StateSlot) -> None:
     @server.resource("harness://roles", mime_type=JSON, title="Roles")
     def all_roles() -> str:
         """Every synced role's name by wave; harness://roles/{name} has each in full."""
-        return _json(roles_summary(roles.list_roles(slot.require().app)))
+        rows = roles.list_roles(slot.require().app)
+        waves: dict[int | None, list[str]] = {}  # no wave: null
+        for row in rows:
+            waves.setdefault(row.wave, []).append(row.name)
+        return _json({"total": len(rows), "role": ROLE_TEMPLATE,
+                      "waves": [{"wave": wave, "roles": names} for wave, names in waves.items()]})
 
     @server.resource(ROLE_TEMPLATE, mime_type=JSON, title="Role")
     def one_role(name: str, ctx: Ctx) -> str:
