@@ -38,20 +38,11 @@ def to_postgres_query(sql: str) -> str:
     out: list[str] = []
     quote: str | None = None
     for ch in sql:
-        if quote is not None:
-            out.append("%%" if ch == "%" else ch)
-            if ch == quote:
-                quote = None
-            continue
-        if ch in ("'", '"'):
+        if quote is None and ch in ("'", '"'):
             quote = ch
-            out.append(ch)
-        elif ch == "?":
-            out.append("%s")
-        elif ch == "%":
-            out.append("%%")
-        else:
-            out.append(ch)
+        elif ch == quote:
+            quote = None
+        out.append("%%" if ch == "%" else "%s" if ch == "?" and quote is None else ch)
     return "".join(out)
 
 
