@@ -20,6 +20,13 @@ from support.backends import (
 from support.corpus import CorpusUnavailable, required_in_ci
 from support.corpus import debops_collection as _debops_collection
 
+# pytest-xdist's workers start with COLUMNS=80 and LINES=24 in their environment, and a Rich
+# Console made while COLUMNS is set keeps that width for good: the CLI's consoles (made when
+# a test module imports the CLI, after this) would then ignore the 240 columns that
+# support.cli asks for per call, and wrap tables that a serial run prints on one line.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_REPO = ROOT / "examples" / "ansible-repo"
 
