@@ -97,7 +97,8 @@ async def run_git(
         ) from exc
     data = input_text.encode("utf-8") if input_text is not None else None
     try:
-        out, err = await asyncio.wait_for(proc.communicate(data), timeout)
+        async with asyncio.timeout(timeout):  # no extra task per call, unlike wait_for
+            out, err = await proc.communicate(data)
     except TimeoutError:
         await asyncio.shield(_kill(proc))
         raise GitError(

@@ -102,9 +102,10 @@ class ExecutionRepository(Runs):
 
     def record_checkpoint(self, execution_id: int, *, checkpoint_id: str,
                           parent_checkpoint_id: str | None, next_nodes: Sequence[str],
-                          checkpoint_data: dict[str, Any]) -> builtins.list[str]:
+                          checkpoint_json: str) -> builtins.list[str]:
         """One checkpoint was saved: nodes started from the parent checkpoint are done,
-        ``next_nodes`` start from this one. Returns the nodes that completed."""
+        ``next_nodes`` start from this one; ``checkpoint_json`` is the state view the row
+        keeps, serialised by the caller. Returns the nodes that completed."""
         now = utc_now()
         with self._db.transaction():
             rows = [] if parent_checkpoint_id is None else self._db.fetchall(
@@ -126,7 +127,7 @@ class ExecutionRepository(Runs):
                 " status = CASE WHEN status IN ('pending', 'paused') THEN 'running' ELSE status END"
                 " WHERE id = ?",
                 (checkpoint_id, json.dumps(list(next_nodes)),
-                 json.dumps(checkpoint_data, sort_keys=True, default=str), now,
+                 checkpoint_json, now,
                  ",".join(completed) or None, execution_id),
             )
         return completed
