@@ -12,7 +12,8 @@ Run: ``uv run python bench/bench_engine.py``. Prints figures; asserts nothing.
    database, taking the same path (the twin's first state carries the flags the real
    nodes would set). Goal: the overhead <= 1.5x the twin. The harness process's CPU time
    per run (all threads) is recorded beside the twin's, which a loaded machine inflates
-   less than wall time.
+   less than wall time. A breakdown follows: the part of the overhead inside node bodies
+   (their own Python: StateDB records, the forge, files), and the rest against the twin.
 2. The test phase of ``common`` (molecule + pytest): molecule ‖ pytest as the graph runs
    them, against the two nodes run one after the other on the same worktree.
 """
@@ -150,6 +151,46 @@ def _twin_state(role: str, **ids: Any) -> dict[str, Any]:
     return {**first, "has_pytest_tests": True, "tests_passed": True, "human_approved": True}
 
 
+# (start, end) of every node body of the real runs, for the breakdown of their overhead.
+_node_spans: list[tuple[float, float]] = []
+
+
+def _timed_body(body: Any) -> Any:
+    async def timed(state: Any, runtime: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return await body(state, runtime)
+        finally:
+            _node_spans.append((start, time.perf_counter()))
+
+    return timed
+
+
+def _timed_compile(checkpointer: Any, store: Any, interrupt_before: Sequence[str]) -> Any:
+    """The real graph, each node body timed (a breakdown of the overhead, not a change)."""
+    from dag_harness_mcp.graph.builder import build_graph
+
+    graph = build_graph()
+    for name in list(graph.nodes):
+        spec = graph.nodes.pop(name)
+        graph.add_node(name, _timed_body(spec.runnable.afunc), retry_policy=spec.retry_policy,
+                       input_schema=spec.input_schema)
+    return graph.compile(checkpointer=checkpointer, store=store,
+                         interrupt_before=list(interrupt_before) or None, name="box-up-role")
+
+
+def _in_node_bodies(lo: float, hi: float) -> float:
+    """Seconds of [lo, hi] inside a node body but outside every subprocess."""
+    spans = sorted((max(a, lo), min(b, hi)) for a, b in _node_spans if b > lo and a < hi)
+    merged: list[list[float]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return sum((b - a) - _union_within(a, b) for a, b in merged)
+
+
 def noop_twin() -> WorkflowSpec:
     return replace(WorkflowSpec.box_up_role(), name="noop-twin", compile=_twin_compile,
                    initial_state=_twin_state, guards_box_ups=False)
@@ -177,19 +218,24 @@ async def engine_overhead(tmp: Path, backend: str = "sqlite") -> None:
     schema = f"bench_engine_{os.getpid()}" if backend == "postgres" else None
     app = _app(tmp, f"overhead-{backend}", schema)
     overheads: list[float] = []
+    bodies: list[float] = []
     twins: list[float] = []
     cpu: list[float] = []
     twin_cpu: list[float] = []
     try:
-        async with Runner(app) as runner, Runner(app, workflow=noop_twin()) as twin:
+        real = replace(WorkflowSpec.box_up_role(), compile=_timed_compile)
+        async with Runner(app, workflow=real) as runner, \
+                Runner(app, workflow=noop_twin()) as twin:
             for n in range(ROUNDS):
                 if n:
                     _touch(app.settings.repo_root, PYTEST_ONLY, n)
                 for role in PYTEST_ONLY:
+                    lo = time.perf_counter()
                     result, wall, in_subprocesses, spawned = await _measured(
                         lambda role=role: runner.start(role, auto_approve=True, ignore_deps=True)
                     )
                     real_cpu = _cpu[0]
+                    in_bodies = _in_node_bodies(lo, time.perf_counter())
                     floors = []
                     for _ in range(TWINS):
                         floor, twin_wall, _, _ = await _measured(
@@ -200,7 +246,8 @@ async def engine_overhead(tmp: Path, backend: str = "sqlite") -> None:
                     cold = n == 0 and role == PYTEST_ONLY[0]
                     print(f"  {role:<11} {result.status:<9} wall {wall * 1000:7.0f} ms,"
                           f" {spawned:2d} subprocesses {in_subprocesses * 1000:7.0f} ms,"
-                          f" engine {overhead * 1000:6.1f} ms (CPU {real_cpu * 1000:5.1f} ms);"
+                          f" engine {overhead * 1000:6.1f} ms (node bodies"
+                          f" {in_bodies * 1000:4.1f} ms, CPU {real_cpu * 1000:5.1f} ms);"
                           f" no-op twin {twin_wall * 1000:6.1f} ms (CPU"
                           f" {one_twin_cpu * 1000:5.1f} ms)"
                           f"  [{'first (compiles)' if cold else 'warm'}]")
@@ -210,6 +257,7 @@ async def engine_overhead(tmp: Path, backend: str = "sqlite") -> None:
                         print(f"  !! the twin took another path: {twin_path} vs {path}")
                     if not cold:
                         overheads.append(overhead)
+                        bodies.append(in_bodies)
                         twins.append(twin_wall)
                         cpu.append(real_cpu)
                         twin_cpu.append(one_twin_cpu)
@@ -223,6 +271,14 @@ async def engine_overhead(tmp: Path, backend: str = "sqlite") -> None:
           f" {floor_ms:.1f} ms: {median / floor_ms:.2f}x (goal <= 1.5x)")
     record(f"engine overhead per box-up run, {backend} (median)", median, "ms",
            floor=(floor_ms, "no-op twin graph, same Runner and saver"), goal="<= 1.5x")
+    body_ms = statistics.median(bodies) * 1000
+    rest = statistics.median(o - b for o, b in zip(overheads, bodies, strict=True)) * 1000
+    print(f"  of which in node bodies (their own Python: StateDB records, forge, files) median"
+          f" {body_ms:.1f} ms; the rest (LangGraph, checkpoints, StateDB mirror, Runner) median"
+          f" {rest:.1f} ms: {rest / floor_ms:.2f}x the twin")
+    record(f"engine overhead outside node bodies, {backend} (median)", rest, "ms",
+           floor=(floor_ms, "no-op twin graph, same Runner and saver"),
+           note=f"node bodies' own Python {body_ms:.1f} ms beside it")
     cpu_ms, twin_cpu_ms = statistics.median(cpu) * 1000, statistics.median(twin_cpu) * 1000
     print(f"harness process CPU per warm run (all threads, incl. spawning and reading the"
           f" subprocesses): median {cpu_ms:.1f} ms; no-op twin {twin_cpu_ms:.1f} ms")
