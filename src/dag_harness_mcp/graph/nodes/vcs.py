@@ -23,6 +23,8 @@ __all__ = [
 
 MANIFEST_NAME = ".boxed-up.yml"
 TRAILER_KEY = "Harness-Execution"
+# libyaml's emitter when PyYAML has it: the same text as SafeDumper's, 4x faster here.
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @node("create_worktree")
@@ -93,8 +95,8 @@ def manifest(state: BoxUpRoleState) -> dict[str, Any]:
 
 
 def _write_manifest(path: Path, data: dict[str, Any]) -> None:
-    text = "# Written by dag-harness box-up; do not edit.\n" + yaml.safe_dump(
-        data, sort_keys=False, default_flow_style=False
+    text = "# Written by dag-harness box-up; do not edit.\n" + yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, default_flow_style=False
     )
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
