@@ -149,6 +149,7 @@ async def test_a_role_without_tests_pauses_notifies_and_resume_continues_after_a
     try:
         first = await _hotl(app, limits)
         paused = next(r for r in first.wave_run.roles if r.role == "untested")
+        notes = app.db.hotl.notifications(first.hotl_run_id)
         async with Runner(app) as runner:
             approved = await runner.resume(paused.execution_id, approved=True,
                                            comment="looked at it")
@@ -158,6 +159,9 @@ async def test_a_role_without_tests_pauses_notifies_and_resume_continues_after_a
 
     assert _roles(first) == {"tested": "completed", "untested": "paused", "child": "blocked"}
     assert (first.status, first.stop_reason) == ("stopped", "1 role(s) wait for a decision")
+    # What the harness recorded of each attempt first: a failed one names its error.
+    assert [(n["event"], n["delivered"], n["error"]) for n in reversed(notes)] == [
+        ("role_paused", 1, None), ("run_finished", 1, None)]
     assert receiver.events()[:2] == ["role_paused", "run_finished"]
     note = receiver.bodies[0]["body"]
     assert note["embeds"][0]["title"] == "untested needs a person"
