@@ -3,7 +3,7 @@ message names the fix, not just the fault."""
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "CycleError", "ForgeError", "GitError", "HarnessError",
+__all__ = ["ConfigError", "ForgeError", "GitError", "HarnessError",
            "InvalidArgumentError", "InvalidNameError", "MigrationError", "MissingCollectionError",
            "NotFoundError", "StateDBError", "WavePinError", "WorkflowError"]
 
@@ -45,15 +45,6 @@ class WavePinError(ConfigError):
             f"role '{role}' is pinned to wave {wave} but depends on '{dependency}' "
             f"(wave {dependency_wave}); pin '{role}' to wave {dependency_wave + 1} or later, "
             "or remove the pin")
-
-
-class CycleError(HarnessError):
-    """Roles that depend on each other in a circle; ``cycle`` is the path, first role repeated."""
-
-    def __init__(self, cycle: list[str]) -> None:
-        self.cycle = cycle
-        super().__init__(
-            f"dependency cycle: {' -> '.join(cycle)}; break it in meta/main.yml or the tasks")
 
 
 class InvalidNameError(HarnessError):

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from dag_harness_mcp.errors import ConfigError, CycleError, WavePinError
+from dag_harness_mcp.errors import ConfigError, WavePinError
 
 __all__ = ["Graph", "WavePlan", "collect_pins", "cyclic_components", "make_graph", "plan_waves",
            "strongly_connected"]
@@ -107,19 +107,6 @@ class WavePlan:
     blocked: dict[str, list[str]] = field(default_factory=dict)  # role -> the cycle it waits on
     pinned: set[str] = field(default_factory=set)
     unknown_pins: list[str] = field(default_factory=list)
-
-    def groups(self) -> list[tuple[int, list[str]]]:
-        """``[(wave, sorted roles), ...]`` in wave order, without blocked roles."""
-        by_wave: dict[int, list[str]] = {}
-        for role, wave in self.waves.items():
-            if wave is not None:
-                by_wave.setdefault(wave, []).append(role)
-        return [(w, sorted(rs)) for w, rs in sorted(by_wave.items())]
-
-    def require_acyclic(self) -> None:
-        """Raise :class:`CycleError` for the first cycle, if any."""
-        if self.cycles:
-            raise CycleError(self.cycles[0])
 
 
 def collect_pins(entries: Iterable[tuple[int, Iterable[str]]]) -> dict[str, int]:
