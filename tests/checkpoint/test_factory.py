@@ -15,7 +15,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 
-from dag_harness_mcp.checkpoint.factory import checkpoint_backend, open_checkpointer
+from dag_harness_mcp.checkpoint.factory import open_checkpointer
 from dag_harness_mcp.config import Settings, load_settings
 from dag_harness_mcp.db import SQLiteStateDB, StateDB
 from dag_harness_mcp.db.sqlite import BUSY_TIMEOUT_MS
@@ -72,11 +72,6 @@ def _count(schema: str, table: str) -> int:
         row = conn.execute(f'SELECT count(*) FROM "{schema}".{table}').fetchone()
     assert row is not None
     return int(row[0])
-
-
-def test_backend_is_postgres_only_when_a_url_is_set(tmp_path: Path) -> None:
-    assert checkpoint_backend(_settings(tmp_path)) == "sqlite"
-    assert checkpoint_backend(_settings(tmp_path, postgres_url=POSTGRES_URL)) == "postgres"
 
 
 async def test_the_sqlite_checkpointer_waits_for_other_writers_and_uses_wal(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import psycopg
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-__all__ = ["APPLICATION_NAME", "checkpoint_backend", "open_checkpointer", "open_postgres_saver"]
+__all__ = ["APPLICATION_NAME", "open_checkpointer", "open_postgres_saver"]
 
 _SETUP_LOCK = 0x68636B70  # 'hckp': one advisory lock around the saver's setup()
 _ready: set[tuple[str, str | None]] = set()
@@ -115,10 +115,6 @@ async def open_postgres_saver(
     finally:
         await pool.close()
         probe.close()
-
-
-def checkpoint_backend(settings: Settings) -> Literal["sqlite", "postgres"]:
-    return "postgres" if settings.postgres_url is not None else "sqlite"
 
 
 @asynccontextmanager
