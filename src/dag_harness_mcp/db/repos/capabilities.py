@@ -16,9 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-__all__ = ["CAPABILITIES", "CapabilityRepository"]
-
-CAPABILITIES = ("file_write", "bash_allow", "bash_deny", "mcp_tool", "gitlab_write", "network")
+__all__ = ["CapabilityRepository"]
 
 _ACTIVE = "c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?)"
 

@@ -17,13 +17,11 @@ from dag_harness_mcp.db.repos import Runs, ms_between, where
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
 
-__all__ = ["ACTIVE_STATUSES", "EXECUTION_STATUSES", "TERMINAL_STATUSES", "ExecutionRepository"]
+__all__ = ["EXECUTION_STATUSES", "ExecutionRepository"]
 
 EXECUTION_STATUSES = (
     "pending", "running", "paused", "completed", "failed", "rejected", "cancelled",
 )
-TERMINAL_STATUSES = ("completed", "rejected", "cancelled")
-ACTIVE_STATUSES = ("pending", "running", "paused")
 
 
 class ExecutionRepository(Runs):

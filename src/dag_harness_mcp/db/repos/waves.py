@@ -17,13 +17,8 @@ from dag_harness_mcp.db.repos import Runs, where
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
 
-__all__ = ["ROLE_STATUSES", "RUN_STATUSES", "WaveRunRepository"]
+__all__ = ["WaveRunRepository"]
 
-RUN_STATUSES = ("running", "completed", "failed", "cancelled", "interrupted")
-ROLE_STATUSES = (
-    "pending", "running", "completed", "failed", "blocked", "paused", "rejected", "skipped",
-    "cancelled",
-)
 _ROLE_FINAL = ("completed", "failed", "blocked", "paused", "rejected", "skipped", "cancelled")
 
 
