@@ -62,11 +62,8 @@ class RoleRepository(Repository):
         return row
 
     def list(self, *, wave: int | None = None, include_removed: bool = False,
-             limit: int | None = None, offset: int = 0, name_prefix: str | None = None
-             ) -> builtins.list[Row]:
-        sql, params = where(("status = 'active'", not include_removed), ("wave = ?", wave),
-                            ("substr(name, 1, ?) = ?",
-                             (len(name_prefix), name_prefix) if name_prefix else None))
+             limit: int | None = None, offset: int = 0) -> builtins.list[Row]:
+        sql, params = where(("status = 'active'", not include_removed), ("wave = ?", wave))
         sql = f"SELECT * FROM roles {sql} ORDER BY COALESCE(wave, 1000000), name"  # noqa: S608
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
