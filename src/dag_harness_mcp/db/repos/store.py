@@ -17,7 +17,7 @@ from dag_harness_mcp.db.repos import Repository
 if TYPE_CHECKING:
     from dag_harness_mcp.db.state import Row, StateDB
 
-__all__ = ["StoreRepository", "StoreRow", "decode_namespace"]
+__all__ = ["StoreRepository", "StoreRow", "decode_namespace", "encode_namespace"]
 
 _SELECT = (
     "SELECT namespace, key, value, created_at, updated_at, expires_at, ttl_minutes"
@@ -25,8 +25,13 @@ _SELECT = (
 )
 
 
+def encode_namespace(namespace: tuple[str, ...]) -> str:
+    """Labels joined by '.' (callers have validated that no label has one)."""
+    return ".".join(namespace)
+
+
 def decode_namespace(text: str) -> tuple[str, ...]:
-    """The labels of a stored namespace (callers have validated that no label has a '.')."""
+    """The inverse of :func:`encode_namespace`."""
     return tuple(text.split(".")) if text else ()
 
 
@@ -55,7 +60,7 @@ class StoreRepository(Repository):
     def get(self, namespace: tuple[str, ...], key: str, now: float) -> StoreRow | None:
         row = self._db.fetchone(
             _SELECT + " AND namespace = ? AND key = ?",
-            (now, ".".join(namespace), key),
+            (now, encode_namespace(namespace), key),
         )
         return _row(row) if row is not None else None
 
@@ -68,7 +73,7 @@ class StoreRepository(Repository):
             self._db.execute(
                 "DELETE FROM store_items WHERE namespace = ? AND key = ? "
                 "AND expires_at IS NOT NULL AND expires_at <= ?",
-                (".".join(namespace), key, now),
+                (encode_namespace(namespace), key, now),
             )
             self._db.execute(
                 "INSERT INTO store_items (namespace, key, value, created_at, updated_at,"
@@ -76,12 +81,12 @@ class StoreRepository(Repository):
                 " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,"
                 " updated_at = excluded.updated_at, expires_at = excluded.expires_at,"
                 " ttl_minutes = excluded.ttl_minutes",
-                (".".join(namespace), key, value_json, stamp, stamp, expires, ttl_minutes),
+                (encode_namespace(namespace), key, value_json, stamp, stamp, expires, ttl_minutes),
             )
 
     def delete(self, namespace: tuple[str, ...], key: str) -> bool:
         return self._db.execute("DELETE FROM store_items WHERE namespace = ? AND key = ?",
-                                (".".join(namespace), key)) > 0
+                                (encode_namespace(namespace), key)) > 0
 
     def under_prefix(self, prefix: tuple[str, ...], now: float) -> list[StoreRow]:
         """Live rows whose namespace starts with ``prefix`` (ordered by namespace and key
@@ -89,7 +94,7 @@ class StoreRepository(Repository):
         if not prefix:
             rows = self._db.fetchall(_SELECT + " ORDER BY namespace, key", (now,))
         else:
-            enc = ".".join(prefix)
+            enc = encode_namespace(prefix)
             rows = self._db.fetchall(
                 _SELECT
                 + " AND (namespace = ? OR substr(namespace, 1, ?) = ?) ORDER BY namespace, key",
@@ -110,7 +115,7 @@ class StoreRepository(Repository):
             self._db.executemany(
                 "UPDATE store_items SET expires_at = ? + ttl_minutes * 60.0"
                 " WHERE namespace = ? AND key = ? AND ttl_minutes IS NOT NULL",
-                [(now, ".".join(ns), k) for ns, k in keys],
+                [(now, encode_namespace(ns), k) for ns, k in keys],
             )
 
     def sweep(self, now: float) -> int:
