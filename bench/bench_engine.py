@@ -65,9 +65,10 @@ async def _timed_spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
 _reapers: set[asyncio.Future[None]] = set()
 
 
-def _union_within(lo: float, hi: float) -> float:
-    """Seconds of [lo, hi] covered by at least one subprocess."""
-    spans = sorted((max(a, lo), min(b, hi)) for a, b in _intervals if b > lo and a < hi)
+def _union_within(lo: float, hi: float, intervals: Sequence[tuple[float, float]] = ()) -> float:
+    """Seconds of [lo, hi] covered by at least one subprocess (or one of ``intervals``)."""
+    spans = sorted((max(a, lo), min(b, hi)) for a, b in (*_intervals, *intervals)
+                   if b > lo and a < hi)
     covered, end = 0.0, lo
     for a, b in spans:
         if b <= end:
@@ -181,14 +182,7 @@ def _timed_compile(checkpointer: Any, store: Any, interrupt_before: Sequence[str
 
 def _in_node_bodies(lo: float, hi: float) -> float:
     """Seconds of [lo, hi] inside a node body but outside every subprocess."""
-    spans = sorted((max(a, lo), min(b, hi)) for a, b in _node_spans if b > lo and a < hi)
-    merged: list[list[float]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return sum((b - a) - _union_within(a, b) for a, b in merged)
+    return _union_within(lo, hi, _node_spans) - _union_within(lo, hi)
 
 
 def noop_twin() -> WorkflowSpec:
